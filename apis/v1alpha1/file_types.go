@@ -1,0 +1,118 @@
+package v1alpha1
+
+// FileSpec is a regular file on a host.
+type FileSpec struct {
+	Targeting `json:",inline"`
+	// Path is the absolute path of the file on the host.
+	Path string `json:"path" validate:"required,abspath"`
+	// Content is the file's content. Exclusive with source.
+	Content *string `json:"content,omitempty" validate:"excluded_with=Source"`
+	// Source is a local file whose content is copied, relative to the manifest file.
+	Source string `json:"source,omitempty"`
+	// Template renders content (or source) as a Go text/template with .Host.Name,
+	// .Host.Labels and .Vars of the target host.
+	Template bool `json:"template,omitempty"`
+	// Mode is the permission bits in octal, as a string: "0644".
+	Mode string `json:"mode,omitempty" validate:"omitempty,filemode"`
+	// Owner is the owning user name. Absent: left as it is (root when created).
+	Owner string `json:"owner,omitempty" validate:"omitempty,max=32,unixname"`
+	// Group is the owning group name. Absent: left as it is.
+	Group string `json:"group,omitempty" validate:"omitempty,max=32,unixname"`
+	// State is present (default) or absent.
+	State string `json:"state,omitempty" validate:"omitempty,oneof=present absent"`
+	// Sensitive hides the content and its diff in plans and logs.
+	Sensitive bool `json:"sensitive,omitempty"`
+}
+
+// Default fills in defaults.
+func (s *FileSpec) Default(_ *ObjectMeta) {
+	if s.State == "" {
+		s.State = StatePresent
+	}
+}
+
+// DirectorySpec is a directory on a host.
+type DirectorySpec struct {
+	Targeting `json:",inline"`
+	// Path is the absolute path of the directory on the host.
+	Path string `json:"path" validate:"required,abspath"`
+	// Mode is the permission bits in octal, as a string: "0755".
+	Mode string `json:"mode,omitempty" validate:"omitempty,filemode"`
+	// Owner is the owning user name.
+	Owner string `json:"owner,omitempty" validate:"omitempty,max=32,unixname"`
+	// Group is the owning group name.
+	Group string `json:"group,omitempty" validate:"omitempty,max=32,unixname"`
+	// State is present (default) or absent.
+	State string `json:"state,omitempty" validate:"omitempty,oneof=present absent"`
+	// Force allows removing a directory that is not empty (state absent).
+	Force bool `json:"force,omitempty"`
+}
+
+// Default fills in defaults.
+func (s *DirectorySpec) Default(_ *ObjectMeta) {
+	if s.State == "" {
+		s.State = StatePresent
+	}
+}
+
+// SymlinkSpec is a symbolic link on a host.
+type SymlinkSpec struct {
+	Targeting `json:",inline"`
+	// Path is the absolute path of the link.
+	Path string `json:"path" validate:"required,abspath"`
+	// Target is what the link points to.
+	Target string `json:"target,omitempty" validate:"required_unless=State absent"`
+	// State is present (default) or absent.
+	State string `json:"state,omitempty" validate:"omitempty,oneof=present absent"`
+	// Force allows replacing a regular file or empty directory at path.
+	Force bool `json:"force,omitempty"`
+}
+
+// Default fills in defaults.
+func (s *SymlinkSpec) Default(_ *ObjectMeta) {
+	if s.State == "" {
+		s.State = StatePresent
+	}
+}
+
+// LineInFileSpec keeps one line of a text file present or absent.
+type LineInFileSpec struct {
+	Targeting `json:",inline"`
+	// Path is the absolute path of the file.
+	Path string `json:"path" validate:"required,abspath"`
+	// Line is the exact line wanted (state present).
+	Line string `json:"line,omitempty" validate:"required_unless=State absent,excludes=\n"`
+	// Regexp (Go RE2 syntax) finds the line to replace, or to remove when state is absent.
+	Regexp string `json:"regexp,omitempty" validate:"omitempty,regexp"`
+	// InsertAfter (Go RE2 syntax): a new line goes after the last line matching it. Absent: at the end.
+	InsertAfter string `json:"insertAfter,omitempty" validate:"omitempty,regexp"`
+	// State is present (default) or absent.
+	State string `json:"state,omitempty" validate:"omitempty,oneof=present absent"`
+}
+
+// Default fills in defaults.
+func (s *LineInFileSpec) Default(_ *ObjectMeta) {
+	if s.State == "" {
+		s.State = StatePresent
+	}
+}
+
+// AuthorizedKeySpec is one public key in a user's ~/.ssh/authorized_keys.
+type AuthorizedKeySpec struct {
+	Targeting `json:",inline"`
+	// User whose authorized_keys file holds the key.
+	User string `json:"user" validate:"required,max=32,unixname"`
+	// Key is the public key line: "ssh-ed25519 AAAA... comment".
+	Key string `json:"key" validate:"required,excludes=\n"`
+	// Options are the key options, such as "no-port-forwarding,from=\"10.0.0.0/8\"".
+	Options string `json:"options,omitempty" validate:"excludes=\n"`
+	// State is present (default) or absent. Other keys in the file are kept.
+	State string `json:"state,omitempty" validate:"omitempty,oneof=present absent"`
+}
+
+// Default fills in defaults.
+func (s *AuthorizedKeySpec) Default(_ *ObjectMeta) {
+	if s.State == "" {
+		s.State = StatePresent
+	}
+}

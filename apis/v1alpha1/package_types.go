@@ -1,0 +1,82 @@
+package v1alpha1
+
+import "time"
+
+// PackageSpec is a set of operating-system packages.
+type PackageSpec struct {
+	Targeting `json:",inline"`
+	// Names of the packages. Default: [metadata.name].
+	Names []string `json:"names,omitempty" validate:"dive,required,pkgname"`
+	// State is present (default), absent, or latest (upgraded to the candidate version).
+	State string `json:"state,omitempty" validate:"omitempty,oneof=present absent latest"`
+	// Manager is auto (default: detected per host), apt, dnf or apk.
+	Manager string `json:"manager,omitempty" validate:"omitempty,oneof=auto apt dnf apk"`
+}
+
+// Default fills in defaults.
+func (s *PackageSpec) Default(m *ObjectMeta) {
+	if len(s.Names) == 0 {
+		s.Names = []string{m.Name}
+	}
+	if s.State == "" {
+		s.State = StatePresent
+	}
+	if s.Manager == "" {
+		s.Manager = "auto"
+	}
+}
+
+// ServiceSpec is a system service.
+type ServiceSpec struct {
+	Targeting `json:",inline"`
+	// Name of the service (unit or init script). Default: metadata.name.
+	Name string `json:"name,omitempty" validate:"omitempty,max=128,unixname"`
+	// State is running (default) or stopped.
+	State string `json:"state,omitempty" validate:"omitempty,oneof=running stopped"`
+	// Enabled starts the service at boot. Absent: left as it is.
+	Enabled *bool `json:"enabled,omitempty"`
+	// RestartOn restarts the service when one of these resources changed in the same run.
+	RestartOn []ResourceRef `json:"restartOn,omitempty" validate:"dive"`
+}
+
+// Default fills in defaults.
+func (s *ServiceSpec) Default(m *ObjectMeta) {
+	if s.Name == "" {
+		s.Name = m.Name
+	}
+	if s.State == "" {
+		s.State = StateRunning
+	}
+}
+
+// ExecSpec runs a command when a condition says it is needed.
+type ExecSpec struct {
+	Targeting `json:",inline"`
+	// Command is a shell command line run with /bin/sh -c.
+	Command string `json:"command" validate:"required"`
+	// Creates: the command is not run when this absolute path exists.
+	Creates string `json:"creates,omitempty" validate:"omitempty,abspath"`
+	// Unless: the command is not run when this shell command exits 0.
+	Unless string `json:"unless,omitempty"`
+	// OnlyIf: the command is run only when this shell command exits 0.
+	OnlyIf string `json:"onlyIf,omitempty"`
+	// RefreshOnly runs the command only when a resource in restartOn changed in the same run.
+	RefreshOnly bool `json:"refreshOnly,omitempty"`
+	// RestartOn names the resources whose change triggers the command.
+	RestartOn []ResourceRef `json:"restartOn,omitempty" validate:"required_if=RefreshOnly true,dive"`
+	// User runs the command as this user (through su).
+	User string `json:"user,omitempty" validate:"omitempty,max=32,unixname"`
+	// Cwd is the absolute working directory.
+	Cwd string `json:"cwd,omitempty" validate:"omitempty,abspath"`
+	// Env are extra environment variables.
+	Env map[string]string `json:"env,omitempty" validate:"dive,keys,envname,endkeys"`
+	// Timeout bounds the command's run time. Default 5m.
+	Timeout *Duration `json:"timeout,omitempty"`
+}
+
+// Default fills in defaults.
+func (s *ExecSpec) Default(_ *ObjectMeta) {
+	if s.Timeout == nil {
+		s.Timeout = &Duration{5 * time.Minute}
+	}
+}

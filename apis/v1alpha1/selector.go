@@ -1,0 +1,185 @@
+package v1alpha1
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// LabelSelector chooses hosts by their labels with Kubernetes semantics: every
+// matchLabels pair and every matchExpressions requirement must hold. An empty
+// selector matches every host.
+type LabelSelector struct {
+	// MatchLabels requires each key to have exactly this value.
+	MatchLabels map[string]string `json:"matchLabels,omitempty" validate:"dive,keys,labelkey,endkeys,max=63"`
+	// MatchExpressions are requirements on label keys.
+	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty" validate:"dive"`
+}
+
+// LabelSelectorRequirement is one requirement of a LabelSelector.
+type LabelSelectorRequirement struct {
+	// Key is the label key the requirement applies to.
+	Key string `json:"key" validate:"required,labelkey"`
+	// Operator is one of In, NotIn, Exists, DoesNotExist.
+	Operator SelectorOperator `json:"operator" validate:"required,oneof=In NotIn Exists DoesNotExist"`
+	// Values are required for In and NotIn, and must be empty for Exists and DoesNotExist.
+	Values []string `json:"values,omitempty"`
+}
+
+// SelectorOperator relates a label key to values.
+type SelectorOperator string
+
+// Selector operators.
+const (
+	SelectorIn           SelectorOperator = "In"
+	SelectorNotIn        SelectorOperator = "NotIn"
+	SelectorExists       SelectorOperator = "Exists"
+	SelectorDoesNotExist SelectorOperator = "DoesNotExist"
+)
+
+// Matches reports whether labels satisfy the selector. A nil selector matches everything.
+func (s *LabelSelector) Matches(labels map[string]string) bool {
+	if s == nil {
+		return true
+	}
+	for k, v := range s.MatchLabels {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	for _, r := range s.MatchExpressions {
+		v, ok := labels[r.Key]
+		switch r.Operator {
+		case SelectorIn:
+			if !ok || !slices.Contains(r.Values, v) {
+				return false
+			}
+		case SelectorNotIn:
+			if ok && slices.Contains(r.Values, v) {
+				return false
+			}
+		case SelectorExists:
+			if !ok {
+				return false
+			}
+		case SelectorDoesNotExist:
+			if ok {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Check reports the first semantic problem validator tags cannot express:
+// values present or missing for the operator.
+func (r LabelSelectorRequirement) Check() error {
+	switch r.Operator {
+	case SelectorIn, SelectorNotIn:
+		if len(r.Values) == 0 {
+			return fmt.Errorf("operator %s needs at least one value", r.Operator)
+		}
+	case SelectorExists, SelectorDoesNotExist:
+		if len(r.Values) != 0 {
+			return fmt.Errorf("operator %s takes no values", r.Operator)
+		}
+	}
+	return nil
+}
+
+// ParseSelector parses the kubectl -l syntax: "role=web,env!=prod,tier in (a,b),!legacy,gpu".
+func ParseSelector(s string) (*LabelSelector, error) {
+	sel := &LabelSelector{}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return sel, nil
+	}
+	for _, part := range splitSelector(s) {
+		part = strings.TrimSpace(part)
+		switch {
+		case part == "":
+			return nil, fmt.Errorf("selector %q: empty requirement", s)
+		case strings.Contains(part, " in ") || strings.Contains(part, " notin "):
+			op, sep := SelectorIn, " in "
+			if strings.Contains(part, " notin ") {
+				op, sep = SelectorNotIn, " notin "
+			}
+			key, rest, _ := strings.Cut(part, sep)
+			rest = strings.TrimSpace(rest)
+			if !strings.HasPrefix(rest, "(") || !strings.HasSuffix(rest, ")") {
+				return nil, fmt.Errorf("selector %q: values of %q must be in parentheses", s, strings.TrimSpace(key))
+			}
+			var vals []string
+			for _, v := range strings.Split(rest[1:len(rest)-1], ",") {
+				vals = append(vals, strings.TrimSpace(v))
+			}
+			sel.MatchExpressions = append(sel.MatchExpressions, LabelSelectorRequirement{Key: strings.TrimSpace(key), Operator: op, Values: vals})
+		case strings.Contains(part, "!="):
+			k, v, _ := strings.Cut(part, "!=")
+			sel.MatchExpressions = append(sel.MatchExpressions, LabelSelectorRequirement{Key: strings.TrimSpace(k), Operator: SelectorNotIn, Values: []string{strings.TrimSpace(v)}})
+		case strings.Contains(part, "="):
+			k, v, _ := strings.Cut(strings.Replace(part, "==", "=", 1), "=")
+			if sel.MatchLabels == nil {
+				sel.MatchLabels = map[string]string{}
+			}
+			sel.MatchLabels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		case strings.HasPrefix(part, "!"):
+			sel.MatchExpressions = append(sel.MatchExpressions, LabelSelectorRequirement{Key: strings.TrimSpace(part[1:]), Operator: SelectorDoesNotExist})
+		default:
+			sel.MatchExpressions = append(sel.MatchExpressions, LabelSelectorRequirement{Key: part, Operator: SelectorExists})
+		}
+	}
+	return sel, nil
+}
+
+// splitSelector splits on commas outside parentheses.
+func splitSelector(s string) []string {
+	var parts []string
+	depth, start := 0, 0
+	for i, c := range s {
+		switch c {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				parts = append(parts, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, s[start:])
+}
+
+// String renders the selector in kubectl -l syntax.
+func (s *LabelSelector) String() string {
+	if s == nil {
+		return ""
+	}
+	var parts []string
+	keys := make([]string, 0, len(s.MatchLabels))
+	for k := range s.MatchLabels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts = append(parts, k+"="+s.MatchLabels[k])
+	}
+	for _, r := range s.MatchExpressions {
+		switch r.Operator {
+		case SelectorIn:
+			parts = append(parts, r.Key+" in ("+strings.Join(r.Values, ",")+")")
+		case SelectorNotIn:
+			parts = append(parts, r.Key+" notin ("+strings.Join(r.Values, ",")+")")
+		case SelectorExists:
+			parts = append(parts, r.Key)
+		case SelectorDoesNotExist:
+			parts = append(parts, "!"+r.Key)
+		}
+	}
+	return strings.Join(parts, ",")
+}

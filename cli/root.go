@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+)
+
+// Config is what a tool built with Optimus is made of.
+type Config struct {
+	// Name of the binary, shown in help and errors.
+	Name string
+	// Scheme holds the kinds the tool understands.
+	Scheme *v1alpha1.Scheme
+	// Version is printed by the version command.
+	Version string
+}
+
+// ExitError carries the process exit code a command wants, with an optional
+// message already meant for the terminal.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// exitf returns an ExitError with a formatted message.
+func exitf(code int, format string, args ...any) error {
+	return &ExitError{Code: code, Err: fmt.Errorf(format, args...)}
+}
+
+// NewRoot builds the command tree.
+func NewRoot(cfg Config) *cobra.Command {
+	root := &cobra.Command{
+		Use:           cfg.Name,
+		Short:         "Declarative, fast configuration management",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	// Every command is registered here, in one place.
+	root.AddCommand(
+		newVersionCmd(cfg),
+	)
+	return root
+}
+
+// Main runs the CLI with os.Args and returns the process exit code.
+func Main(cfg Config) int {
+	return Run(cfg, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+}
+
+// Run runs the CLI with explicit arguments and streams; tests use it.
+func Run(cfg Config, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := NewRoot(cfg)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", cfg.Name, ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", cfg.Name, err)
+	return 1
+}
+
+func newVersionCmd(cfg Config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", cfg.Name, cfg.Version)
+			return nil
+		},
+	}
+}
