@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
 )
 
 // Config is what a tool built with Optimus is made of.
@@ -17,6 +18,8 @@ type Config struct {
 	Name string
 	// Scheme holds the kinds the tool understands.
 	Scheme *v1alpha1.Scheme
+	// Registry maps each kind to its reconciler.
+	Registry *reconcilers.Registry
 	// Version is printed by the version command.
 	Version string
 }
@@ -53,6 +56,8 @@ func NewRoot(cfg Config) *cobra.Command {
 	// Every command is registered here, in one place.
 	root.AddCommand(
 		newVersionCmd(cfg),
+		newApplyCmd(cfg),
+		newDiffCmd(cfg),
 	)
 	return root
 }

@@ -65,10 +65,10 @@ type Targeted interface {
 // manifest in clear. Exactly one of env and file is set.
 type SecretSource struct {
 	// Env is the name of an environment variable of the optimus process.
-	Env string `json:"env,omitempty" validate:"required_without=File,excluded_with=File"`
+	Env string `json:"env,omitempty" validate:"omitempty,envname"`
 	// File is a path on the machine running optimus, relative to the manifest
 	// file; its content (without a trailing newline) is the secret.
-	File string `json:"file,omitempty" validate:"required_without=Env"`
+	File string `json:"file,omitempty"`
 }
 
 // Duration is a time span written as a Go duration string, such as "10s" or "5m".

@@ -2,18 +2,20 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
-	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/builtin"
 	"github.com/optimus-cm/optimus/cli"
 )
 
 var version = "dev"
 
 func main() {
-	scheme, err := v1alpha1.NewScheme(v1alpha1.BuiltinKinds()...)
+	cfg, err := builtin.Config(version)
 	if err != nil {
-		panic(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	os.Exit(cli.Main(cli.Config{Name: "optimus", Scheme: scheme, Version: version}))
+	os.Exit(cli.Main(cfg))
 }

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/optimus-cm/optimus/controller"
+)
+
+func newDiffCmd(cfg Config) *cobra.Command {
+	var f targetFlags
+	cmd := &cobra.Command{
+		Use:   "diff -f PATH...",
+		Short: "Show what apply would change, without changing anything",
+		Long: `Observe every selected host read-only and print the actions apply would take.
+
+Exit status, as kubectl diff: 0 no differences; 1 differences found;
+2 or more an error (invalid manifests, an unreachable host).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			set, hosts, err := f.load(cmd, cfg)
+			if err != nil {
+				return asDiffError(err)
+			}
+			eng := &controller.Engine{Registry: cfg.Registry, Parallel: f.parallel, DryRun: true}
+			report, err := eng.Run(cmd.Context(), hosts, set.Resources)
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			code := 0
+			switch {
+			case len(report.Failed()) > 0:
+				code = 2
+			case len(report.Plans) > 0:
+				code = 1
+			}
+			out := cmd.OutOrStdout()
+			if f.output == "json" {
+				if err := writeJSON(out, report, code); err != nil {
+					return err
+				}
+			} else {
+				p := newPrinter(out)
+				for _, plan := range report.Plans {
+					p.plan(plan)
+				}
+				if len(report.Plans) == 0 {
+					fmt.Fprintln(out, "No differences: every host matches the manifests.")
+				}
+				if code == 2 {
+					p.summary(report)
+				}
+			}
+			if code != 0 {
+				return &ExitError{Code: code}
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// asDiffError maps invalid input to diff's error status (2), since 1 means
+// "differences" there.
+func asDiffError(err error) error {
+	if ee, ok := err.(*ExitError); ok {
+		return &ExitError{Code: 2, Err: ee.Err}
+	}
+	return &ExitError{Code: 2, Err: err}
+}

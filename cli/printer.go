@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/reconcilers"
+)
+
+// printer writes plans, results and summaries for people, colored when the
+// output is a terminal.
+type printer struct {
+	w     io.Writer
+	color bool
+}
+
+func newPrinter(w io.Writer) *printer { return &printer{w: w, color: isTerminal(w)} }
+
+// isTerminal reports whether w is a character device such as a TTY.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+const (
+	green  = "\033[32m"
+	yellow = "\033[33m"
+	red    = "\033[31m"
+	bold   = "\033[1m"
+	reset  = "\033[0m"
+)
+
+func (p *printer) paint(color, s string) string {
+	if !p.color {
+		return s
+	}
+	return color + s + reset
+}
+
+func opMark(op reconcilers.Op) (string, string) {
+	switch op {
+	case reconcilers.OpCreate:
+		return "+", green
+	case reconcilers.OpDelete:
+		return "-", red
+	default:
+		return "~", yellow
+	}
+}
+
+// plan prints what a cycle is about to do.
+func (p *printer) plan(plan *controller.Plan) {
+	hosts := len(plan.Hosts)
+	fmt.Fprintf(p.w, "%s\n", p.paint(bold, fmt.Sprintf("Plan (cycle %d): %d %s on %d %s", plan.Cycle,
+		plan.Count(), plural(plan.Count(), "action", "actions"), hosts, plural(hosts, "host", "hosts"))))
+	for _, h := range plan.Hosts {
+		fmt.Fprintf(p.w, "%s\n", p.paint(bold, h.Host))
+		for _, a := range h.Actions {
+			mark, color := opMark(a.Op)
+			fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(color, mark), a.Resource, a.Description)
+			for _, c := range a.Changes {
+				fmt.Fprintf(p.w, "      %s: %s -> %s\n", c.Field, quoteEmpty(c.Before), quoteEmpty(c.After))
+			}
+			if a.Diff != "" {
+				for _, line := range strings.Split(strings.TrimRight(a.Diff, "\n"), "\n") {
+					fmt.Fprintf(p.w, "      %s\n", p.diffLine(line))
+				}
+			}
+		}
+	}
+}
+
+func (p *printer) diffLine(line string) string {
+	switch {
+	case strings.HasPrefix(line, "+"):
+		return p.paint(green, line)
+	case strings.HasPrefix(line, "-"):
+		return p.paint(red, line)
+	}
+	return line
+}
+
+func quoteEmpty(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return s
+}
+
+// acted prints the outcome of each action of a cycle.
+func (p *printer) acted(plan *controller.Plan) {
+	for _, h := range plan.Hosts {
+		for _, a := range h.Actions {
+			var status string
+			switch a.Status {
+			case controller.StatusOK:
+				status = p.paint(green, "ok")
+			case controller.StatusFailed:
+				status = p.paint(red, "FAILED")
+			default:
+				status = p.paint(yellow, a.Status)
+			}
+			fmt.Fprintf(p.w, "[%s] %s: %s ... %s\n", h.Host, a.Resource, a.Description, status)
+			if a.Error != "" {
+				fmt.Fprintf(p.w, "[%s]     %s\n", h.Host, a.Error)
+			}
+		}
+	}
+}
+
+// summary prints the per-host table.
+func (p *printer) summary(r *controller.Report) {
+	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tSTATE\tCHANGED\tFAILED\tSKIPPED\tREASON")
+	for _, h := range r.Hosts {
+		state := h.State
+		switch h.State {
+		case controller.HostConverged:
+			state = p.paint(green, state)
+		case controller.HostFailed:
+			state = p.paint(red, state)
+		default:
+			state = p.paint(yellow, state)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", h.Host, state, h.Changed, h.Failed, h.Skipped, h.Reason)
+	}
+	_ = tw.Flush()
+}
+
+// jsonReport is the machine-readable result of apply and diff.
+type jsonReport struct {
+	*controller.Report
+	ExitCode int `json:"exitCode"`
+}
+
+func writeJSON(w io.Writer, r *controller.Report, code int) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(jsonReport{Report: r, ExitCode: code})
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,402 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/transport"
+)
+
+// DialFunc opens a connection to a host.
+type DialFunc func(ctx context.Context, h *v1alpha1.Host) (transport.Conn, error)
+
+// Engine runs observe → plan → act cycles over a set of hosts.
+type Engine struct {
+	// Registry maps every kind of the resources to its reconciler.
+	Registry *reconcilers.Registry
+	// Dial opens connections; default transport.Dial.
+	Dial DialFunc
+	// Parallel bounds how many hosts are worked on at once; default 32.
+	Parallel int
+	// MaxCycles bounds the act phases; default 5.
+	MaxCycles int
+	// DryRun observes and plans once and never acts (optimus diff).
+	DryRun bool
+	// Confirm is called with the first plan that has actions; false stops
+	// the run before anything changes. Nil proceeds.
+	Confirm func(ctx context.Context, plan *Plan) (bool, error)
+	// OnPlan, when set, is called with every cycle's plan before acting.
+	OnPlan func(plan *Plan)
+	// OnActed, when set, is called with every cycle's plan after acting,
+	// each action's Status filled in.
+	OnActed func(plan *Plan)
+}
+
+// hostRun is the state of one host during a run.
+type hostRun struct {
+	host                     *v1alpha1.Host
+	resources                []*v1alpha1.Resource // ordered by dependencies
+	deps                     map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef
+	conn                     transport.Conn
+	quarantine               string // reason; empty while healthy
+	changed, failed, skipped int
+	roundTrips, connects     int
+	plan                     []PlannedAction
+	changedRefs              map[v1alpha1.ResourceRef]bool
+}
+
+// ErrNoReconciler is returned when a resource's kind has no reconciler.
+var ErrNoReconciler = errors.New("no reconciler registered")
+
+// Run converges hosts to resources. Resources are matched to hosts by their
+// hostSelector. Cancelling ctx stops the run between phases: actions already
+// sent to a host finish and are reported.
+func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v1alpha1.Resource) (*Report, error) {
+	start := time.Now()
+	dial := e.Dial
+	if dial == nil {
+		dial = transport.Dial
+	}
+	parallel := e.Parallel
+	if parallel <= 0 {
+		parallel = 32
+	}
+	maxCycles := e.MaxCycles
+	if maxCycles <= 0 {
+		maxCycles = 5
+	}
+
+	runs, err := e.prepare(hosts, resources)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, r := range runs {
+			if r.conn != nil {
+				_ = r.conn.Close()
+			}
+		}
+	}()
+
+	red := &redactor{}
+	report := &Report{}
+	confirmed := e.Confirm == nil
+	for cycle := 1; ; cycle++ {
+		if ctx.Err() != nil {
+			report.Interrupted = true
+			break
+		}
+		report.Cycles = cycle
+		forEach(runs, parallel, func(r *hostRun) { e.observe(ctx, r, dial, red) })
+		plan := collectPlan(cycle, runs)
+		if plan.Empty() {
+			report.Converged = ctx.Err() == nil
+			break
+		}
+		if e.DryRun {
+			report.Plans = append(report.Plans, plan)
+			break
+		}
+		if cycle > maxCycles {
+			for _, h := range plan.Hosts {
+				for _, a := range h.Actions {
+					report.Unconverged = append(report.Unconverged, h.Host+": "+a.Resource)
+				}
+			}
+			break
+		}
+		if e.OnPlan != nil {
+			e.OnPlan(plan)
+		}
+		if !confirmed {
+			ok, err := e.Confirm(ctx, plan)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				report.Declined = true
+				report.Plans = append(report.Plans, plan)
+				break
+			}
+			confirmed = true
+		}
+		if ctx.Err() != nil {
+			report.Interrupted = true
+			report.Plans = append(report.Plans, plan)
+			break
+		}
+		forEach(runs, parallel, func(r *hostRun) { e.act(ctx, r, red) })
+		plan = collectPlan(cycle, runs)
+		report.Plans = append(report.Plans, plan)
+		if e.OnActed != nil {
+			e.OnActed(plan)
+		}
+	}
+	report.Hosts = summarise(runs, report, e.DryRun)
+	report.Duration = time.Since(start)
+	return report, nil
+}
+
+// prepare matches resources to hosts and orders them, before any host is touched.
+func (e *Engine) prepare(hosts []*v1alpha1.Host, resources []*v1alpha1.Resource) ([]*hostRun, error) {
+	var managed []*v1alpha1.Resource
+	for _, res := range resources {
+		if res.Kind == v1alpha1.HostKind.Kind {
+			continue
+		}
+		if _, ok := e.Registry.For(res.Kind); !ok {
+			return nil, fmt.Errorf("%s (%s): %w for kind %s", res.ID(), res.Origin, ErrNoReconciler, res.Kind)
+		}
+		managed = append(managed, res)
+	}
+	runs := make([]*hostRun, 0, len(hosts))
+	for _, h := range hosts {
+		var onHost []*v1alpha1.Resource
+		for _, res := range managed {
+			if t := res.Targeting(); t == nil || t.HostSelector.Matches(h.Metadata.Labels) {
+				onHost = append(onHost, res)
+			}
+		}
+		sorted, deps, err := order(e.Registry, onHost, managed)
+		if err != nil {
+			return nil, fmt.Errorf("host %s: %w", h.Metadata.Name, err)
+		}
+		runs = append(runs, &hostRun{host: h, resources: sorted, deps: deps, changedRefs: map[v1alpha1.ResourceRef]bool{}})
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].host.Metadata.Name < runs[j].host.Metadata.Name })
+	return runs, nil
+}
+
+// forEach runs fn on every healthy host, at most parallel at once.
+func forEach(runs []*hostRun, parallel int, fn func(*hostRun)) {
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		if r.quarantine != "" {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(r)
+		}()
+	}
+	wg.Wait()
+}
+
+// observe reads the host in one round trip and plans every resource on it.
+func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *redactor) {
+	r.plan = nil
+	if len(r.resources) == 0 {
+		return
+	}
+	if r.conn == nil {
+		conn, err := dial(ctx, r.host)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.quarantine = red.scrub(err.Error())
+			}
+			return
+		}
+		r.conn, r.connects = conn, r.connects+1
+	}
+
+	byKind := map[string][]*v1alpha1.Resource{}
+	var kinds []string
+	for _, res := range r.resources {
+		if _, seen := byKind[res.Kind]; !seen {
+			kinds = append(kinds, res.Kind)
+		}
+		byKind[res.Kind] = append(byKind[res.Kind], res)
+	}
+	var queries []reconcilers.Query
+	scripts := map[string]string{}
+	for _, k := range kinds {
+		rec, _ := e.Registry.For(k)
+		for _, q := range rec.Queries(r.host, byKind[k]) {
+			if s, dup := scripts[q.Key]; dup {
+				if s != q.Script {
+					r.quarantine = fmt.Sprintf("reconciler %s: query %q declared with two different scripts", k, q.Key)
+					return
+				}
+				continue
+			}
+			scripts[q.Key] = q.Script
+			queries = append(queries, q)
+		}
+	}
+	facts := reconcilers.Facts{}
+	if len(queries) > 0 {
+		cmds := make([]transport.Command, len(queries))
+		for i, q := range queries {
+			cmds[i] = transport.Command{Script: q.Script}
+		}
+		r.roundTrips++
+		results, err := r.conn.Batch(ctx, cmds)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.quarantine = "observe: " + red.scrub(err.Error())
+			}
+			return
+		}
+		for i, q := range queries {
+			facts[q.Key] = results[i]
+		}
+	}
+	changing := map[v1alpha1.ResourceRef]bool{}
+	for _, res := range r.resources {
+		rec, _ := e.Registry.For(res.Kind)
+		req := reconcilers.Request{Host: r.host, Resource: res, Facts: facts}
+		actions, err := rec.Plan(ctx, req)
+		if err == nil {
+			actions, err = refresh(ctx, rec, req, actions, changing)
+		}
+		if err != nil {
+			r.failed++
+			r.quarantine = fmt.Sprintf("plan %s: %s", res.ID(), red.scrub(err.Error()))
+			return
+		}
+		if len(actions) > 0 {
+			changing[res.Ref()] = true
+		}
+		for _, a := range actions {
+			red.add(a.Secrets...)
+			r.plan = append(r.plan, PlannedAction{Resource: res.ID(), Action: a, Status: StatusPlanned})
+		}
+	}
+}
+
+// refresh adds a Refresher's actions when a resource it watches changes in
+// this cycle. Its triggers are among its dependencies, so they were planned
+// before it and their actions run before its refresh.
+func refresh(ctx context.Context, rec reconcilers.Reconciler, req reconcilers.Request, planned []reconcilers.Action,
+	changing map[v1alpha1.ResourceRef]bool) ([]reconcilers.Action, error) {
+	rf, ok := rec.(reconcilers.Refresher)
+	if !ok {
+		return planned, nil
+	}
+	for _, t := range rf.Triggers(req.Resource) {
+		if changing[t] {
+			more, err := rf.Refresh(ctx, req, planned)
+			if err != nil {
+				return nil, err
+			}
+			return append(planned, more...), nil
+		}
+	}
+	return planned, nil
+}
+
+// act runs the host's planned actions in one round trip. An action runs only
+// when every earlier action of its resource and of the resources it depends
+// on succeeded, so a failure skips exactly what depends on it.
+func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
+	if len(r.plan) == 0 {
+		return
+	}
+	byResource := map[string][]int{}
+	cmds := make([]transport.Command, len(r.plan))
+	for i, pa := range r.plan {
+		var after []int
+		after = append(after, byResource[pa.Resource]...)
+		ref := refOf(pa.Resource)
+		for _, d := range r.deps[ref] {
+			after = append(after, byResource[d.String()]...)
+		}
+		sort.Ints(after)
+		cmds[i] = transport.Command{Script: pa.Script, Stdin: pa.Stdin, After: after}
+		byResource[pa.Resource] = append(byResource[pa.Resource], i)
+	}
+	r.roundTrips++
+	// Actions already on their way finish even when the run is interrupted.
+	results, err := r.conn.Batch(context.WithoutCancel(ctx), cmds)
+	if err != nil {
+		for i := range r.plan {
+			r.plan[i].Status = StatusFailed
+			r.plan[i].Error = "not confirmed: " + red.scrub(err.Error())
+		}
+		r.quarantine = "act: " + red.scrub(err.Error())
+		return
+	}
+	var firstFailure string
+	for i, res := range results {
+		pa := &r.plan[i]
+		switch {
+		case res.Skipped:
+			pa.Status = StatusSkipped
+			pa.Error = "skipped: a resource it depends on failed"
+			r.skipped++
+		case res.ExitCode != 0:
+			pa.Status = StatusFailed
+			pa.Error = red.scrub(failureText(res))
+			r.failed++
+			if firstFailure == "" {
+				firstFailure = fmt.Sprintf("%s: %s: %s", pa.Resource, pa.Description, pa.Error)
+			}
+		default:
+			pa.Status = StatusOK
+			r.changed++
+			r.changedRefs[refOf(pa.Resource)] = true
+		}
+	}
+	if firstFailure != "" {
+		r.quarantine = firstFailure
+	}
+}
+
+func failureText(res transport.Result) string {
+	msg := strings.TrimSpace(string(res.Stderr))
+	if msg == "" {
+		msg = strings.TrimSpace(string(res.Stdout))
+	}
+	if len(msg) > 500 {
+		msg = msg[:500] + "..."
+	}
+	if msg == "" {
+		return fmt.Sprintf("exit status %d", res.ExitCode)
+	}
+	return fmt.Sprintf("exit status %d: %s", res.ExitCode, msg)
+}
+
+func refOf(id string) v1alpha1.ResourceRef {
+	k, n, _ := strings.Cut(id, "/")
+	return v1alpha1.ResourceRef{Kind: k, Name: n}
+}
+
+func collectPlan(cycle int, runs []*hostRun) *Plan {
+	p := &Plan{Cycle: cycle}
+	for _, r := range runs {
+		if len(r.plan) > 0 {
+			p.Hosts = append(p.Hosts, HostPlan{Host: r.host.Metadata.Name, Actions: append([]PlannedAction(nil), r.plan...)})
+		}
+	}
+	return p
+}
+
+func summarise(runs []*hostRun, report *Report, dryRun bool) []HostReport {
+	out := make([]HostReport, 0, len(runs))
+	for _, r := range runs {
+		h := HostReport{Host: r.host.Metadata.Name, Changed: r.changed, Failed: r.failed, Skipped: r.skipped,
+			RoundTrips: r.roundTrips, Connects: r.connects}
+		switch {
+		case r.quarantine != "":
+			h.State, h.Reason = HostFailed, r.quarantine
+		case len(r.plan) > 0 && dryRun:
+			h.State = HostDiffers
+		case len(r.plan) > 0:
+			h.State = HostUnconverged
+		default:
+			h.State = HostConverged
+		}
+		out = append(out, h)
+	}
+	return out
+}

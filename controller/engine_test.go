@@ -1,0 +1,263 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/transport"
+)
+
+// markerSpec is a test kind: a key that must hold a value on the fake host.
+type markerSpec struct {
+	v1alpha1.Targeting `json:",inline"`
+	Value              string `json:"value"`
+	// Flaky makes the reconciler always report a difference.
+	Flaky bool `json:"flaky"`
+}
+
+type markerReconciler struct{}
+
+func (markerReconciler) Kind() string { return "Marker" }
+
+func (markerReconciler) Queries(*v1alpha1.Host, []*v1alpha1.Resource) []reconcilers.Query {
+	return []reconcilers.Query{{Key: "dump", Script: "dump"}}
+}
+
+func (markerReconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
+	s := req.Resource.Spec.(*markerSpec)
+	out, err := req.Facts.Stdout("dump")
+	if err != nil {
+		return nil, err
+	}
+	cur := ""
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && k == req.Resource.Metadata.Name {
+			cur = v
+		}
+	}
+	if cur == s.Value && !s.Flaky {
+		return nil, nil
+	}
+	return []reconcilers.Action{{
+		Op:          reconcilers.OpUpdate,
+		Description: "set " + req.Resource.Metadata.Name,
+		Changes:     []reconcilers.Change{{Field: "value", Before: cur, After: s.Value}},
+		Script:      "set " + req.Resource.Metadata.Name + " " + s.Value,
+	}}, nil
+}
+
+// fakeHost is an in-memory host that understands the marker scripts and
+// keeps the batch semantics of the real transports (After guards).
+type fakeHost struct {
+	mu      sync.Mutex
+	values  map[string]string
+	failOn  string // a key whose set fails
+	down    bool
+	batches int
+}
+
+func (h *fakeHost) Batch(_ context.Context, cmds []transport.Command) ([]transport.Result, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.batches++
+	res := make([]transport.Result, len(cmds))
+	for i, c := range cmds {
+		skip := false
+		for _, a := range c.After {
+			if !res[a].OK() {
+				skip = true
+			}
+		}
+		if skip {
+			res[i] = transport.Result{Skipped: true, ExitCode: -1}
+			continue
+		}
+		f := strings.Fields(c.Script)
+		switch f[0] {
+		case "dump":
+			var b strings.Builder
+			for k, v := range h.values {
+				fmt.Fprintf(&b, "%s=%s\n", k, v)
+			}
+			res[i].Stdout = []byte(b.String())
+		case "set":
+			if f[1] == h.failOn {
+				res[i] = transport.Result{ExitCode: 1, Stderr: []byte("disk on fire")}
+				continue
+			}
+			h.values[f[1]] = f[2]
+		}
+	}
+	return res, nil
+}
+
+func (h *fakeHost) Close() error { return nil }
+
+type fakeFleet map[string]*fakeHost
+
+func (f fakeFleet) dial(_ context.Context, h *v1alpha1.Host) (transport.Conn, error) {
+	fh := f[h.Metadata.Name]
+	if fh.down {
+		return nil, errors.New("connection refused")
+	}
+	return fh, nil
+}
+
+func host(name string, labels map[string]string) *v1alpha1.Host {
+	return &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: name, Labels: labels}, Spec: &v1alpha1.HostSpec{}}
+}
+
+func marker(name, value string, sel map[string]string, deps ...string) *v1alpha1.Resource {
+	s := &markerSpec{Value: value}
+	if sel != nil {
+		s.HostSelector = &v1alpha1.LabelSelector{MatchLabels: sel}
+	}
+	for _, d := range deps {
+		s.DependsOn = append(s.DependsOn, v1alpha1.ResourceRef{Kind: "Marker", Name: d})
+	}
+	return &v1alpha1.Resource{TypeMeta: v1alpha1.TypeMeta{Kind: "Marker"}, Metadata: v1alpha1.ObjectMeta{Name: name}, Spec: s}
+}
+
+func newEngine(t *testing.T, fleet fakeFleet) *Engine {
+	reg, err := reconcilers.NewRegistry(markerReconciler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Engine{Registry: reg, Dial: fleet.dial}
+}
+
+func TestConvergesAndSecondRunIsNoop(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}}, "b": {values: map[string]string{}}}
+	hosts := []*v1alpha1.Host{host("a", map[string]string{"role": "web"}), host("b", nil)}
+	res := []*v1alpha1.Resource{marker("m1", "x", nil), marker("m2", "y", map[string]string{"role": "web"})}
+	eng := newEngine(t, fleet)
+	rep, err := eng.Run(context.Background(), hosts, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Converged || rep.Cycles != 2 {
+		t.Fatalf("converged=%v cycles=%d, want converged in 2 cycles", rep.Converged, rep.Cycles)
+	}
+	if got := fleet["a"].values; got["m1"] != "x" || got["m2"] != "y" {
+		t.Errorf("host a = %v", got)
+	}
+	if got := fleet["b"].values; got["m1"] != "x" || len(got) != 1 {
+		t.Errorf("host b = %v, want only m1", got)
+	}
+	for _, h := range rep.Hosts {
+		if h.RoundTrips != 3 || h.Connects != 1 {
+			t.Errorf("%s: %d round trips, %d connects; want 3 (observe, act, observe) over 1 connection", h.Host, h.RoundTrips, h.Connects)
+		}
+	}
+	rep, err = eng.Run(context.Background(), hosts, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Converged || rep.Cycles != 1 || len(rep.Plans) != 0 || rep.Hosts[0].RoundTrips != 1 {
+		t.Errorf("second run: converged=%v cycles=%d plans=%d roundTrips=%d; want a one-round-trip no-op",
+			rep.Converged, rep.Cycles, len(rep.Plans), rep.Hosts[0].RoundTrips)
+	}
+}
+
+func TestFailureSkipsDependentsAndQuarantinesHostOnly(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}, failOn: "base"}, "b": {values: map[string]string{}}}
+	hosts := []*v1alpha1.Host{host("a", nil), host("b", nil)}
+	res := []*v1alpha1.Resource{marker("app", "1", nil, "base"), marker("base", "1", nil), marker("other", "1", nil)}
+	rep, err := newEngine(t, fleet).Run(context.Background(), hosts, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rep.Hosts[0], rep.Hosts[1]
+	if a.State != HostFailed || !strings.Contains(a.Reason, "Marker/base") || !strings.Contains(a.Reason, "disk on fire") {
+		t.Errorf("host a = %+v, want failed naming Marker/base and the error", a)
+	}
+	if a.Failed != 1 || a.Skipped != 1 || a.Changed != 1 {
+		t.Errorf("host a failed/skipped/changed = %d/%d/%d, want 1/1/1", a.Failed, a.Skipped, a.Changed)
+	}
+	if _, ok := fleet["a"].values["app"]; ok {
+		t.Error("app was set although base, which it depends on, failed")
+	}
+	if fleet["a"].values["other"] != "1" {
+		t.Error("other, independent of base, was not set")
+	}
+	if b.State != HostConverged || fleet["b"].values["app"] != "1" {
+		t.Errorf("host b = %+v values %v, want converged", b, fleet["b"].values)
+	}
+	if rep.Converged != true {
+		t.Error("healthy hosts converged, so the run should report converged")
+	}
+}
+
+func TestUnreachableHostIsQuarantined(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}, down: true}, "b": {values: map[string]string{}}}
+	rep, err := newEngine(t, fleet).Run(context.Background(), []*v1alpha1.Host{host("a", nil), host("b", nil)},
+		[]*v1alpha1.Resource{marker("m", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Hosts[0].State != HostFailed || !strings.Contains(rep.Hosts[0].Reason, "connection refused") {
+		t.Errorf("host a = %+v", rep.Hosts[0])
+	}
+	if rep.Hosts[1].State != HostConverged {
+		t.Errorf("host b = %+v", rep.Hosts[1])
+	}
+}
+
+func TestNonConvergenceNamesResource(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}}}
+	flaky := marker("flaky", "1", nil)
+	flaky.Spec.(*markerSpec).Flaky = true
+	eng := newEngine(t, fleet)
+	eng.MaxCycles = 3
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, []*v1alpha1.Resource{flaky, marker("ok", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Converged || len(rep.Unconverged) != 1 || rep.Unconverged[0] != "a: Marker/flaky" {
+		t.Errorf("unconverged = %v (converged %v), want [a: Marker/flaky]", rep.Unconverged, rep.Converged)
+	}
+	if rep.Cycles != 4 || fleet["a"].batches != 7 {
+		t.Errorf("cycles=%d batches=%d, want 3 act phases and 4 observes", rep.Cycles, fleet["a"].batches)
+	}
+}
+
+func TestDryRunNeverActs(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}}}
+	eng := newEngine(t, fleet)
+	eng.DryRun = true
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, []*v1alpha1.Resource{marker("m", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fleet["a"].values) != 0 || fleet["a"].batches != 1 || rep.Hosts[0].State != HostDiffers {
+		t.Errorf("dry run changed the host or read it more than once: %v, %d batches, state %s", fleet["a"].values, fleet["a"].batches, rep.Hosts[0].State)
+	}
+}
+
+func TestDeclinedPlanChangesNothing(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}}}
+	eng := newEngine(t, fleet)
+	eng.Confirm = func(context.Context, *Plan) (bool, error) { return false, nil }
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, []*v1alpha1.Resource{marker("m", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Declined || len(fleet["a"].values) != 0 {
+		t.Errorf("declined=%v values=%v", rep.Declined, fleet["a"].values)
+	}
+}
+
+func TestDependencyCycleIsAnError(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}}}
+	_, err := newEngine(t, fleet).Run(context.Background(), []*v1alpha1.Host{host("a", nil)},
+		[]*v1alpha1.Resource{marker("x", "1", nil, "y"), marker("y", "1", nil, "x")})
+	if err == nil || !strings.Contains(err.Error(), "Marker/x -> Marker/y -> Marker/x") {
+		t.Errorf("err = %v, want the cycle named", err)
+	}
+}

@@ -1,0 +1,106 @@
+package controller
+
+import (
+	"time"
+
+	"github.com/optimus-cm/optimus/reconcilers"
+)
+
+// Host states in a report.
+const (
+	// HostConverged: nothing left to do.
+	HostConverged = "converged"
+	// HostDiffers: diff mode found actions to take.
+	HostDiffers = "differs"
+	// HostFailed: the host was quarantined (connection or action failed).
+	HostFailed = "failed"
+	// HostUnconverged: still had actions when the cycles ran out or the run stopped.
+	HostUnconverged = "unconverged"
+)
+
+// Action statuses.
+const (
+	StatusPlanned = "planned"
+	StatusOK      = "ok"
+	StatusFailed  = "failed"
+	StatusSkipped = "skipped"
+)
+
+// Plan is what one cycle found to do, host by host.
+type Plan struct {
+	Cycle int        `json:"cycle"`
+	Hosts []HostPlan `json:"hosts"`
+}
+
+// HostPlan is one host's part of a plan.
+type HostPlan struct {
+	Host    string          `json:"host"`
+	Actions []PlannedAction `json:"actions"`
+}
+
+// PlannedAction is an action with the resource it belongs to and, once the
+// act phase ran, its outcome.
+type PlannedAction struct {
+	Resource string `json:"resource"`
+	reconcilers.Action
+	Status string `json:"status"`
+	// Error is the failure, with secrets scrubbed.
+	Error string `json:"error,omitempty"`
+}
+
+// Empty reports whether no host has anything to do.
+func (p *Plan) Empty() bool { return p.Count() == 0 }
+
+// Count is the number of actions over all hosts.
+func (p *Plan) Count() int {
+	n := 0
+	for _, h := range p.Hosts {
+		n += len(h.Actions)
+	}
+	return n
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	// Cycles is the number of observe phases run.
+	Cycles int `json:"cycles"`
+	// Converged is true when every healthy host ended with nothing to do.
+	Converged bool `json:"converged"`
+	// Interrupted is true when the run was cancelled (Ctrl-C).
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Declined is true when the user answered no to the plan.
+	Declined bool `json:"declined,omitempty"`
+	// Plans holds every cycle's plan that had actions, with outcomes.
+	Plans []*Plan `json:"plans"`
+	// Hosts summarises each host, sorted by name.
+	Hosts []HostReport `json:"hosts"`
+	// Unconverged names "host: Kind/name" for resources that kept changing.
+	Unconverged []string `json:"unconverged,omitempty"`
+	// Duration of the whole run.
+	Duration time.Duration `json:"durationNs"`
+}
+
+// HostReport summarises one host.
+type HostReport struct {
+	Host    string `json:"host"`
+	State   string `json:"state"`
+	Changed int    `json:"changed"`
+	Failed  int    `json:"failed"`
+	Skipped int    `json:"skipped"`
+	Reason  string `json:"reason,omitempty"`
+	// RoundTrips is the number of batches sent to the host.
+	RoundTrips int `json:"roundTrips"`
+	// Connects is the number of connections opened to the host.
+	Connects int `json:"connects"`
+}
+
+// Failed lists hosts that were quarantined.
+func (r *Report) Failed() []HostReport {
+	var out []HostReport
+	for _, h := range r.Hosts {
+		if h.State == HostFailed {
+			out = append(out, h)
+		}
+	}
+	return out
+}

@@ -1,0 +1,215 @@
+package manifest
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+)
+
+// checkSet runs the checks that need every document: references, dependency
+// cycles and selectors that match nothing. It returns the Set.
+func (st *load) checkSet() *Set {
+	set := &Set{index: map[v1alpha1.ResourceRef]*v1alpha1.Resource{}}
+	for _, d := range st.docs {
+		set.Resources = append(set.Resources, d.res)
+		set.index[d.res.Ref()] = d.res
+	}
+	st.checkRefs()
+	st.checkCycles()
+	set.Warnings = st.selectorWarnings(set)
+	return set
+}
+
+var refType = reflect.TypeFor[v1alpha1.ResourceRef]()
+
+// checkRefs reports every dependsOn, restartOn or other ResourceRef in a spec
+// that names no resource of the set.
+func (st *load) checkRefs() {
+	for _, d := range st.docs {
+		walkValues(reflect.ValueOf(d.res.Spec), "spec", func(v reflect.Value, path string) {
+			if v.Kind() != reflect.Pointer || v.Type().Elem() != refType {
+				return
+			}
+			ref := *v.Interface().(*v1alpha1.ResourceRef)
+			if _, ok := st.declared[ref]; ok {
+				return
+			}
+			st.addErr(d.file, lineOf(d.root, path), d.res.ID(), path, st.danglingMessage(ref))
+		})
+	}
+}
+
+func (st *load) danglingMessage(ref v1alpha1.ResourceRef) string {
+	if _, ok := st.l.Scheme.Lookup(ref.Kind); !ok {
+		return fmt.Sprintf("refers to unknown kind %q%s", ref.Kind, didYouMean(ref.Kind, st.kindNames()))
+	}
+	var names []string
+	for r := range st.declared {
+		if r.Kind == ref.Kind {
+			names = append(names, r.Name)
+		}
+	}
+	msg := fmt.Sprintf("%s does not exist in the manifests", ref)
+	if s := suggest(ref.Name, names); s != "" {
+		msg += fmt.Sprintf(" (did you mean %s/%s?)", ref.Kind, s)
+	}
+	return msg
+}
+
+// checkCycles finds dependency cycles over dependsOn and the loader's
+// implicit edges, reporting each strongly connected component once, at its
+// resource that was loaded first.
+func (st *load) checkCycles() {
+	n := len(st.docs)
+	pos := map[v1alpha1.ResourceRef]int{}
+	all := make([]*v1alpha1.Resource, n)
+	for i, d := range st.docs {
+		pos[d.res.Ref()] = i
+		all[i] = d.res
+	}
+	edges := make([][]int, n)
+	for i, d := range st.docs {
+		var refs []v1alpha1.ResourceRef
+		if t := d.res.Targeting(); t != nil {
+			refs = append(refs, t.DependsOn...)
+		}
+		if st.l.Edges != nil {
+			refs = append(refs, st.l.Edges(d.res, all)...)
+		}
+		for _, r := range refs {
+			if j, ok := pos[r]; ok {
+				edges[i] = append(edges[i], j)
+			}
+		}
+	}
+	for _, comp := range stronglyConnected(edges) {
+		start := comp[0]
+		for _, v := range comp {
+			start = min(start, v)
+		}
+		inComp := map[int]bool{}
+		for _, v := range comp {
+			inComp[v] = true
+		}
+		cycle := findCycle(edges, start, inComp)
+		if cycle == nil {
+			continue
+		}
+		names := make([]string, 0, len(cycle)+1)
+		for _, v := range cycle {
+			names = append(names, all[v].ID())
+		}
+		names = append(names, all[start].ID())
+		d := st.docs[start]
+		st.addErr(d.file, lineOf(d.root, "spec.dependsOn"), d.res.ID(), "spec.dependsOn",
+			"dependency cycle: "+strings.Join(names, " -> "))
+	}
+}
+
+// stronglyConnected returns the components (Tarjan) that contain a cycle:
+// more than one vertex, or a vertex with an edge to itself.
+func stronglyConnected(edges [][]int) [][]int {
+	n := len(edges)
+	index, low := make([]int, n), make([]int, n)
+	onStack := make([]bool, n)
+	for i := range index {
+		index[i] = -1
+	}
+	var stack []int
+	var comps [][]int
+	next := 0
+	var visit func(v int)
+	visit = func(v int) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		onStack[v] = true
+		for _, w := range edges[v] {
+			if index[w] < 0 {
+				visit(w)
+				low[v] = min(low[v], low[w])
+			} else if onStack[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] != index[v] {
+			return
+		}
+		var comp []int
+		for {
+			w := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			onStack[w] = false
+			comp = append(comp, w)
+			if w == v {
+				break
+			}
+		}
+		selfLoop := false
+		for _, w := range edges[v] {
+			selfLoop = selfLoop || w == v
+		}
+		if len(comp) > 1 || selfLoop {
+			comps = append(comps, comp)
+		}
+	}
+	for v := range n {
+		if index[v] < 0 {
+			visit(v)
+		}
+	}
+	return comps
+}
+
+// findCycle returns a path start -> ... whose last vertex has an edge back to
+// start, staying inside the component (breadth-first, so the cycle is short).
+func findCycle(edges [][]int, start int, inComp map[int]bool) []int {
+	prev := map[int]int{start: -1}
+	queue := []int{start}
+	for len(queue) > 0 {
+		v := queue[0]
+		queue = queue[1:]
+		for _, w := range edges[v] {
+			if w == start {
+				var path []int
+				for u := v; u != -1; u = prev[u] {
+					path = append([]int{u}, path...)
+				}
+				return path
+			}
+			if _, ok := prev[w]; !ok && inComp[w] {
+				prev[w] = v
+				queue = append(queue, w)
+			}
+		}
+	}
+	return nil
+}
+
+// selectorWarnings names every hostSelector that matches no Host.
+func (st *load) selectorWarnings(set *Set) []string {
+	hosts := set.Hosts()
+	var warnings []*Error
+	for _, d := range st.docs {
+		t := d.res.Targeting()
+		if t == nil || t.HostSelector == nil {
+			continue
+		}
+		matched := false
+		for _, h := range hosts {
+			matched = matched || t.HostSelector.Matches(h.Metadata.Labels)
+		}
+		if !matched {
+			warnings = append(warnings, &Error{File: d.file, Line: lineOf(d.root, "spec.hostSelector"),
+				Resource: d.res.ID(), Field: "spec.hostSelector", Message: "matches no Host"})
+		}
+	}
+	sortErrors(warnings)
+	out := make([]string, len(warnings))
+	for i, w := range warnings {
+		out[i] = w.Error()
+	}
+	return out
+}

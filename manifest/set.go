@@ -1,0 +1,54 @@
+package manifest
+
+import "github.com/optimus-cm/optimus/apis/v1alpha1"
+
+// Set is a loaded and validated manifest set.
+type Set struct {
+	// Resources in load order, Hosts included.
+	Resources []*v1alpha1.Resource
+	// Warnings are problems that do not stop an apply, as "file:line: Kind/name: field: message".
+	Warnings []string
+
+	index map[v1alpha1.ResourceRef]*v1alpha1.Resource
+}
+
+// Hosts returns the Host resources in load order.
+func (s *Set) Hosts() []*v1alpha1.Host {
+	var hosts []*v1alpha1.Host
+	for _, r := range s.Resources {
+		if h, ok := r.AsHost(); ok {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
+}
+
+// Get finds a resource by kind and name, or returns nil.
+func (s *Set) Get(ref v1alpha1.ResourceRef) *v1alpha1.Resource {
+	if s.index != nil {
+		return s.index[ref]
+	}
+	for _, r := range s.Resources {
+		if r.Ref() == ref {
+			return r
+		}
+	}
+	return nil
+}
+
+// ForHost returns, in load order, the resources other than Hosts whose
+// hostSelector matches the host's labels. A resource without a selector
+// applies to every host.
+func (s *Set) ForHost(h *v1alpha1.Host) []*v1alpha1.Resource {
+	var out []*v1alpha1.Resource
+	for _, r := range s.Resources {
+		if _, isHost := r.AsHost(); isHost {
+			continue
+		}
+		if t := r.Targeting(); t != nil && !t.HostSelector.Matches(h.Metadata.Labels) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}

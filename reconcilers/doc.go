@@ -1,0 +1,12 @@
+// Package reconcilers holds the contract every kind's reconciler fulfils and
+// the registry that maps kinds to reconcilers. One subpackage per kind
+// implements it (reconcilers/user, reconcilers/group, ...); a user's own kinds
+// implement the same contract and are registered the same way.
+//
+// A reconciler never talks to a host itself. It declares the read-only
+// queries it needs (shared by every resource on the host and sent in one round
+// trip per cycle), plans actions from their results, and the engine runs the
+// actions, batched, with each action's exit status kept. That split is what
+// makes observe provably read-only and a run cost two round trips per host per
+// cycle whatever the number of resources.
+package reconcilers

@@ -1,0 +1,2 @@
+// Package group reconciles Group resources with groupadd, groupmod and groupdel.
+package group

@@ -1,0 +1,3 @@
+// Package e2e holds end-to-end tests of the optimus command against real
+// hosts: containers running sshd, started by package test/testhost.
+package e2e

@@ -1,0 +1,246 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/builtin"
+	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/test/testhost"
+)
+
+// TestSeedScenario is the README example: alice everywhere, bob on the web
+// host only, oscar (created first) removed everywhere; then a second apply
+// and a diff find nothing to do, and diff left every host untouched.
+func TestSeedScenario(t *testing.T) {
+	hosts := testhost.Start(t, 3)
+	for _, h := range hosts {
+		h.Exec(t, "useradd -m oscar")
+	}
+	dir := seedDir(t, hosts)
+
+	before := dockerDiffs(t, hosts)
+	r := optimus(t, nil, "diff", "-f", dir)
+	if r.code != 1 || !strings.Contains(r.stdout, "+ User/alice: create user alice") || !strings.Contains(r.stdout, "- User/oscar: delete user oscar") {
+		t.Fatalf("diff before apply: want exit 1 and the plan\n%s", r)
+	}
+	if after := dockerDiffs(t, hosts); !equal(before, after) {
+		t.Errorf("diff changed the hosts' filesystems:\nbefore %v\nafter  %v", before, after)
+	}
+
+	r = optimus(t, nil, "apply", "-f", dir, "--yes")
+	if r.code != 0 {
+		t.Fatalf("apply: %s", r)
+	}
+	for i, h := range hosts {
+		u := users(t, h)
+		wantBob := i == len(hosts)-1
+		if !u["alice"] || u["bob"] != wantBob || u["oscar"] {
+			t.Errorf("%s: alice=%v bob=%v (want %v) oscar=%v", h.Name, u["alice"], u["bob"], wantBob, u["oscar"])
+		}
+	}
+	web := hosts[len(hosts)-1]
+	if got := web.Exec(t, "id -nG bob"); !strings.Contains(got, "sudo") {
+		t.Errorf("bob's groups on %s = %q, want sudo among them", web.Name, got)
+	}
+	if got := strings.TrimSpace(hosts[0].Exec(t, "getent passwd alice | cut -d: -f7")); got != "/bin/bash" {
+		t.Errorf("alice's shell = %q", got)
+	}
+
+	r = optimus(t, nil, "apply", "-f", dir, "--yes")
+	if r.code != 0 || !strings.Contains(r.stdout, "Nothing to do") {
+		t.Errorf("second apply: want exit 0 and nothing to do\n%s", r)
+	}
+	r = optimus(t, nil, "diff", "-f", dir)
+	if r.code != 0 {
+		t.Errorf("diff after apply: want exit 0\n%s", r)
+	}
+
+	// A no-op run costs one connection and one round trip per host.
+	r = optimus(t, nil, "apply", "-f", dir, "--yes", "-o", "json")
+	var rep struct {
+		Hosts []struct {
+			Host       string
+			RoundTrips int
+			Connects   int
+		}
+		ExitCode int
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.ExitCode != 0 {
+		t.Fatalf("json output: %v\n%s", err, r)
+	}
+	for _, h := range rep.Hosts {
+		if h.RoundTrips != 1 || h.Connects != 1 {
+			t.Errorf("%s: no-op took %d round trips over %d connections, want 1 over 1", h.Host, h.RoundTrips, h.Connects)
+		}
+	}
+}
+
+// dockerDiffs returns `docker diff` of every host's container.
+func dockerDiffs(t *testing.T, hosts []*testhost.Host) []string {
+	t.Helper()
+	var out []string
+	for _, h := range hosts {
+		out = append(out, dockerOut(t, "diff", h.Container))
+	}
+	return out
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestQuarantine stops one host and pauses another: the third converges,
+// both failures are reported with reasons, apply exits 3 within the connect
+// timeout plus a few seconds.
+func TestQuarantine(t *testing.T) {
+	hosts := testhost.Start(t, 3)
+	dir := seedDir(t, hosts)
+	hosts[0].Stop(t)
+	hosts[1].Pause(t)
+	t.Cleanup(func() { hosts[1].Unpause(t) })
+
+	start := time.Now()
+	r := optimus(t, nil, "apply", "-f", dir, "--yes")
+	took := time.Since(start)
+	if r.code != 3 {
+		t.Fatalf("want exit 3 (some hosts failed)\n%s", r)
+	}
+	if took > 3*time.Second+5*time.Second {
+		t.Errorf("apply took %s with a 3s connect timeout", took)
+	}
+	for _, want := range []string{hosts[0].Name, hosts[1].Name} {
+		if !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "failed") {
+			t.Errorf("summary does not report %s as failed\n%s", want, r)
+		}
+	}
+	if !strings.Contains(r.stdout, "timeout") {
+		t.Errorf("the paused host's reason should mention the timeout\n%s", r)
+	}
+	if u := users(t, hosts[2]); !u["alice"] || !u["bob"] {
+		t.Errorf("the healthy host did not converge: %v", u)
+	}
+}
+
+// TestActionFailureQuarantinesOneHost makes useradd fail on one host (the
+// passwd file is locked) and checks the others converge.
+func TestActionFailureQuarantinesOneHost(t *testing.T) {
+	hosts := testhost.Start(t, 3)
+	dir := seedDir(t, hosts)
+	hosts[0].Exec(t, "touch /etc/passwd.lock")
+
+	r := optimus(t, nil, "apply", "-f", dir, "--yes")
+	if r.code != 3 {
+		t.Fatalf("want exit 3\n%s", r)
+	}
+	if !strings.Contains(r.stdout, hosts[0].Name) || !strings.Contains(r.stdout, "User/alice") || !strings.Contains(r.stdout, "FAILED") {
+		t.Errorf("the failure is not attributed to User/alice on %s\n%s", hosts[0].Name, r)
+	}
+	if u := users(t, hosts[0]); u["alice"] {
+		t.Errorf("alice exists on the failed host")
+	}
+	for _, h := range hosts[1:] {
+		if u := users(t, h); !u["alice"] {
+			t.Errorf("%s did not converge", h.Name)
+		}
+	}
+}
+
+// flaky is a test kind whose reconciler always finds a difference.
+type flakySpec struct {
+	v1alpha1.Targeting `json:",inline"`
+}
+
+type flakyReconciler struct{}
+
+func (flakyReconciler) Kind() string { return "Flaky" }
+func (flakyReconciler) Queries(*v1alpha1.Host, []*v1alpha1.Resource) []reconcilers.Query {
+	return []reconcilers.Query{{Key: "flaky.true", Script: "true"}}
+}
+func (flakyReconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
+	return []reconcilers.Action{{Op: reconcilers.OpRun, Description: "touch the flag", Script: "touch /tmp/flaky"}}, nil
+}
+
+// TestNonConvergence: a resource that always reports a difference makes
+// apply give up after --max-cycles with exit 4 and name it.
+func TestNonConvergence(t *testing.T) {
+	hosts := testhost.Start(t, 1)
+	dir := t.TempDir()
+	hostsManifest(t, dir, hosts)
+	writeFile(t, filepath.Join(dir, "flaky.yaml"), "apiVersion: test.optimus.dev/v1\nkind: Flaky\nmetadata: {name: forever}\nspec: {}\n")
+	cfg, err := builtin.Config("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := append(v1alpha1.BuiltinKinds(), v1alpha1.KindType{APIVersion: "test.optimus.dev/v1", Kind: "Flaky",
+		NewSpec: func() any { return new(flakySpec) }})
+	if cfg.Scheme, err = v1alpha1.NewScheme(kinds...); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Registry, err = reconcilers.NewRegistry(append(builtin.Reconcilers(), flakyReconciler{})...); err != nil {
+		t.Fatal(err)
+	}
+	r := optimus(t, &cfg, "apply", "-f", dir, "--yes", "--max-cycles", "2")
+	if r.code != 4 || !strings.Contains(r.stdout, hosts[0].Name+": Flaky/forever") {
+		t.Fatalf("want exit 4 naming Flaky/forever\n%s", r)
+	}
+}
+
+// TestSecretsNeverShown sets a password hash and greps every output for it.
+func TestSecretsNeverShown(t *testing.T) {
+	hosts := testhost.Start(t, 1)
+	dir := t.TempDir()
+	hostsManifest(t, dir, hosts)
+	const hash = "$6$saltsalt$Yv1lMZSNmPvcUrz7yXqCKOIkQjvl9h3bx4Nq8L8u0/tKq2wOGg1oz9uHTcHBPwUzW6ZLGuXYdJMpLJmTjzIJb."
+	t.Setenv("CAROL_HASH", hash)
+	writeFile(t, filepath.Join(dir, "carol.yaml"), `apiVersion: optimus.dev/v1alpha1
+kind: User
+metadata: {name: carol}
+spec:
+  passwordHashFrom: {env: CAROL_HASH}
+`)
+	var outputs []result
+	outputs = append(outputs, optimus(t, nil, "diff", "-f", dir), optimus(t, nil, "diff", "-f", dir, "-o", "json"))
+	apply := optimus(t, nil, "apply", "-f", dir, "--yes", "-o", "json")
+	if apply.code != 0 {
+		t.Fatalf("apply: %s", apply)
+	}
+	outputs = append(outputs, apply)
+	// Change the hash on the host so the next plan shows a password change again.
+	hosts[0].Exec(t, "usermod -p '$6$other$abc' carol")
+	outputs = append(outputs, optimus(t, nil, "apply", "-f", dir, "--yes"))
+	for _, o := range outputs {
+		if strings.Contains(o.stdout+o.stderr, "Yv1lMZSNmPvcUrz7") {
+			t.Errorf("the password hash appears in output:\n%s", o)
+		}
+	}
+	if !strings.Contains(outputs[0].stdout, "password") || !strings.Contains(outputs[0].stdout, reconcilers.Redacted) {
+		t.Errorf("the plan should show a redacted password change\n%s", outputs[0])
+	}
+	if got := hosts[0].Exec(t, "getent shadow carol | cut -d: -f2"); strings.TrimSpace(got) != hash {
+		t.Errorf("carol's hash on the host = %q", got)
+	}
+}
+
+func dockerOut(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("docker", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}

@@ -1,0 +1,391 @@
+package testhost
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+)
+
+// Labels every container started by this package carries.
+const (
+	LabelTest = "optimus.test" // always "1"
+	LabelPID  = "optimus.test.pid"
+)
+
+// readyTimeout bounds how long a new container may take to answer SSH.
+const readyTimeout = 30 * time.Second
+
+// Options says which containers Create starts.
+type Options struct {
+	// N is the number of hosts.
+	N int
+	// Prefix names the containers Prefix-1 ... Prefix-N.
+	Prefix string
+	// Ports are fixed ports on 127.0.0.1 for sshd, one per host; a missing or
+	// zero port is chosen by Docker.
+	Ports []int
+	// KeyDir holds id_ed25519 (reused when it exists, generated otherwise)
+	// and known_hosts (rewritten).
+	KeyDir string
+	// Labels are added to each container.
+	Labels map[string]string
+	// Log receives progress; nil discards it.
+	Log io.Writer
+}
+
+// Host is one running test host.
+type Host struct {
+	// Name is the host's name for manifests and its container's hostname.
+	Name string
+	// Container is the Docker container name.
+	Container string
+	// Port is sshd's port on 127.0.0.1.
+	Port int
+	// KeyFile is the private key authorised for root, deploy and operator.
+	KeyFile string
+	// KnownHostsFile holds the host keys of every host of the same set.
+	KnownHostsFile string
+
+	fixedPort int
+	hostKeys  []string // "type base64" lines read inside the container
+	set       *hostSet
+}
+
+// hostSet is the hosts created together, sharing a key and a known_hosts file.
+type hostSet struct {
+	mu    sync.Mutex
+	hosts []*Host
+}
+
+// Addr is the host's SSH address.
+func (h *Host) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(h.Port)) }
+
+// Resource returns a Host resource that reaches the host as root with the
+// key, host keys checked strictly, connect timeout 5s.
+func (h *Host) Resource() *v1alpha1.Host {
+	spec := &v1alpha1.HostSpec{
+		Address:        "127.0.0.1",
+		Port:           h.Port,
+		User:           "root",
+		PrivateKeyFile: h.KeyFile,
+		HostKey:        v1alpha1.HostKeySpec{KnownHostsFile: h.KnownHostsFile, Policy: "strict"},
+		ConnectTimeout: &v1alpha1.Duration{Duration: 5 * time.Second},
+	}
+	meta := v1alpha1.ObjectMeta{Name: h.Name, Labels: map[string]string{"testhost": h.Name}}
+	spec.Default(&meta)
+	return &v1alpha1.Host{Metadata: meta, Spec: spec}
+}
+
+// Create starts opts.N fresh containers, replacing any of the same names,
+// and returns when each answers SSH. On error nothing it started is left.
+func Create(ctx context.Context, opts Options) ([]*Host, error) {
+	if opts.N < 1 {
+		return nil, fmt.Errorf("testhost: need at least one host, got %d", opts.N)
+	}
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
+	image, err := EnsureImage(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	keyFile, pub, err := ensureKey(opts.KeyDir)
+	if err != nil {
+		return nil, err
+	}
+	set := &hostSet{}
+	for i := range opts.N {
+		h := &Host{
+			Name:           fmt.Sprintf("%s-%d", opts.Prefix, i+1),
+			KeyFile:        keyFile,
+			KnownHostsFile: filepath.Join(opts.KeyDir, "known_hosts"),
+			set:            set,
+		}
+		h.Container = h.Name
+		if i < len(opts.Ports) {
+			h.fixedPort = opts.Ports[i]
+		}
+		set.hosts = append(set.hosts, h)
+	}
+	names := make([]string, len(set.hosts))
+	for i, h := range set.hosts {
+		names[i] = h.Container
+	}
+	if err := Remove(ctx, names...); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(set.hosts))
+	var wg sync.WaitGroup
+	for i, h := range set.hosts {
+		wg.Go(func() { errs[i] = h.create(ctx, image, pub, opts.Labels) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		Remove(context.WithoutCancel(ctx), names...)
+		return nil, err
+	}
+	if err := set.writeKnownHosts(); err != nil {
+		Remove(context.WithoutCancel(ctx), names...)
+		return nil, err
+	}
+	return set.hosts, nil
+}
+
+func (h *Host) create(ctx context.Context, image string, pub []byte, labels map[string]string) error {
+	publish := "127.0.0.1::22"
+	if h.fixedPort != 0 {
+		publish = fmt.Sprintf("127.0.0.1:%d:22", h.fixedPort)
+	}
+	args := []string{"run", "-d", "--name", h.Container, "--hostname", h.Name,
+		"--label", LabelTest + "=1", "--label", LabelPID + "=" + strconv.Itoa(os.Getpid()), "-p", publish}
+	for k, v := range labels {
+		args = append(args, "--label", k+"="+v)
+	}
+	if _, err := docker(ctx, nil, append(args, image)...); err != nil {
+		return err
+	}
+	script := `i=0; while [ ! -e /run/testhost-ready ]; do i=$((i+1)); [ $i -lt 400 ] || exit 1; sleep 0.05; done
+k=$(cat)
+for u in root ` + Deploy + ` ` + Operator + `; do
+	d=$(getent passwd "$u" | cut -d: -f6)
+	mkdir -p "$d/.ssh" && printf '%s\n' "$k" >"$d/.ssh/authorized_keys"
+	chown -R "$u:" "$d/.ssh" && chmod 700 "$d/.ssh" && chmod 600 "$d/.ssh/authorized_keys"
+done`
+	if _, err := docker(ctx, pub, "exec", "-i", h.Container, "sh", "-c", script); err != nil {
+		return fmt.Errorf("install key in %s: %w", h.Container, err)
+	}
+	return h.refresh(ctx)
+}
+
+// refresh reads the published port and the host keys, and waits for sshd.
+func (h *Host) refresh(ctx context.Context) error {
+	out, err := docker(ctx, nil, "port", h.Container, "22/tcp")
+	if err != nil {
+		return err
+	}
+	_, port, err := net.SplitHostPort(strings.TrimSpace(strings.Split(out, "\n")[0]))
+	if err != nil {
+		return fmt.Errorf("docker port %s: unexpected %q", h.Container, out)
+	}
+	if h.Port, err = strconv.Atoi(port); err != nil {
+		return fmt.Errorf("docker port %s: unexpected %q", h.Container, out)
+	}
+	if err := h.readHostKeys(ctx); err != nil {
+		return err
+	}
+	return h.waitSSH(ctx)
+}
+
+func (h *Host) readHostKeys(ctx context.Context) error {
+	out, err := docker(ctx, nil, "exec", h.Container, "sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub")
+	if err != nil {
+		return fmt.Errorf("read host keys of %s: %w", h.Container, err)
+	}
+	h.hostKeys = h.hostKeys[:0]
+	for line := range strings.Lines(out) {
+		if f := strings.Fields(line); len(f) >= 2 {
+			h.hostKeys = append(h.hostKeys, f[0]+" "+f[1])
+		}
+	}
+	if len(h.hostKeys) == 0 {
+		return fmt.Errorf("container %s has no SSH host keys", h.Container)
+	}
+	return nil
+}
+
+var errGotKey = errors.New("host key seen")
+
+// waitSSH returns once sshd on the published port offers one of the host
+// keys read from the container (so it is this container's sshd, started).
+func (h *Host) waitSSH(ctx context.Context) error {
+	deadline := time.Now().Add(readyTimeout)
+	var last error
+	for time.Now().Before(deadline) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var offered string
+		cfg := &ssh.ClientConfig{
+			User: "probe",
+			HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
+				offered = key.Type() + " " + strings.TrimSpace(strings.TrimPrefix(string(ssh.MarshalAuthorizedKey(key)), key.Type()+" "))
+				return errGotKey
+			},
+			Timeout: time.Second,
+		}
+		c, err := net.DialTimeout("tcp", h.Addr(), time.Second)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			_, _, _, err = ssh.NewClientConn(c, h.Addr(), cfg)
+			c.Close()
+			for _, k := range h.hostKeys {
+				if offered == k {
+					return nil
+				}
+			}
+			if offered != "" {
+				err = fmt.Errorf("offers a host key that is not the container's")
+			}
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("sshd of %s on %s did not answer within %s: %v", h.Container, h.Addr(), readyTimeout, last)
+}
+
+func (s *hostSet) writeKnownHosts() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b strings.Builder
+	for _, h := range s.hosts {
+		for _, k := range h.hostKeys {
+			fmt.Fprintf(&b, "[127.0.0.1]:%d %s\n", h.Port, k)
+		}
+	}
+	f := s.hosts[0].KnownHostsFile
+	tmp := f + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, f)
+}
+
+// ensureKey loads dir/id_ed25519 or generates it, and returns its path and
+// authorized_keys line.
+func ensureKey(dir string) (path string, pub []byte, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, err
+	}
+	path = filepath.Join(dir, "id_ed25519")
+	if b, err := os.ReadFile(path); err == nil {
+		signer, err := ssh.ParsePrivateKey(b)
+		if err != nil {
+			return "", nil, fmt.Errorf("%s: %w (delete it to generate a new one)", path, err)
+		}
+		return path, ssh.MarshalAuthorizedKey(signer.PublicKey()), nil
+	}
+	pk, sk, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", nil, err
+	}
+	block, err := ssh.MarshalPrivateKey(sk, "optimus test hosts")
+	if err != nil {
+		return "", nil, err
+	}
+	sshPub, err := ssh.NewPublicKey(pk)
+	if err != nil {
+		return "", nil, err
+	}
+	pub = ssh.MarshalAuthorizedKey(sshPub)
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		return "", nil, err
+	}
+	if err := os.WriteFile(path+".pub", pub, 0o644); err != nil {
+		return "", nil, err
+	}
+	return path, pub, nil
+}
+
+// Remove force-removes containers by name; missing ones are fine.
+func Remove(ctx context.Context, containers ...string) error {
+	if len(containers) == 0 {
+		return nil
+	}
+	out, err := docker(ctx, nil, append([]string{"ps", "-aq"}, nameFilters(containers)...)...)
+	if err != nil {
+		return err
+	}
+	ids := strings.Fields(out)
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err = docker(ctx, nil, append([]string{"rm", "-f", "-v"}, ids...)...)
+	return err
+}
+
+// RemoveLabeled force-removes every container with label key=value and
+// returns their names.
+func RemoveLabeled(ctx context.Context, key, value string) ([]string, error) {
+	out, err := docker(ctx, nil, "ps", "-a", "--filter", "label="+key+"="+value, "--format", "{{.Names}}")
+	if err != nil {
+		return nil, err
+	}
+	names := strings.Fields(out)
+	return names, Remove(ctx, names...)
+}
+
+func nameFilters(names []string) []string {
+	var args []string
+	for _, n := range names {
+		// The name filter matches substrings; anchor it.
+		args = append(args, "--filter", "name=^/?"+n+"$")
+	}
+	return args
+}
+
+// reapOrphans removes test containers whose test process is gone (a test
+// binary killed by a timeout cannot run its cleanups).
+func reapOrphans(ctx context.Context) {
+	if _, err := os.Stat("/proc/self"); err != nil {
+		return
+	}
+	out, err := docker(ctx, nil, "ps", "-a", "--filter", "label="+LabelPID, "--format", `{{.Names}} {{.Label "`+LabelPID+`"}}`)
+	if err != nil {
+		return
+	}
+	var dead []string
+	for line := range strings.Lines(out) {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + f[1]); errors.Is(err, os.ErrNotExist) {
+			dead = append(dead, f[0])
+		}
+	}
+	Remove(ctx, dead...)
+}
+
+// docker runs the docker CLI and returns its stdout.
+func docker(ctx context.Context, stdin []byte, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("docker %s: %v: %s", strings.Join(shorten(args), " "), err, tail(stderr.Bytes()))
+	}
+	return stdout.String(), nil
+}
+
+// shorten keeps scripts out of error messages.
+func shorten(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if len(a) > 60 || strings.Contains(a, "\n") {
+			a = "'…'"
+		}
+		out[i] = a
+	}
+	return out
+}
