@@ -58,6 +58,8 @@ func NewRoot(cfg Config) *cobra.Command {
 		newVersionCmd(cfg),
 		newApplyCmd(cfg),
 		newDiffCmd(cfg),
+		newGetCmd(cfg),
+		newDescribeCmd(cfg),
 	)
 	return root
 }
@@ -74,18 +76,22 @@ func Run(cfg Config, args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
+	return exitCode(cfg.Name, root.Execute(), stderr)
+}
+
+// exitCode prints err for the terminal and maps it to a process exit code.
+func exitCode(name string, err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", cfg.Name, ee.Err)
+			fmt.Fprintf(stderr, "%s: %v\n", name, ee.Err)
 		}
 		return ee.Code
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", cfg.Name, err)
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
 	return 1
 }
 

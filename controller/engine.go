@@ -34,6 +34,9 @@ type Engine struct {
 	Confirm func(ctx context.Context, plan *Plan) (bool, error)
 	// OnPlan, when set, is called with every cycle's plan before acting.
 	OnPlan func(plan *Plan)
+	// Pool, when set, keeps connections open across runs; otherwise each
+	// run opens and closes its own.
+	Pool *Pool
 	// OnActed, when set, is called with every cycle's plan after acting,
 	// each action's Status filled in.
 	OnActed func(plan *Plan)
@@ -79,7 +82,7 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 	}
 	defer func() {
 		for _, r := range runs {
-			if r.conn != nil {
+			if r.conn != nil && e.Pool == nil {
 				_ = r.conn.Close()
 			}
 		}
@@ -95,7 +98,7 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 		}
 		report.Cycles = cycle
 		forEach(runs, parallel, func(r *hostRun) { e.observe(ctx, r, dial, red) })
-		plan := collectPlan(cycle, runs)
+		plan := collectPlan(cycle, runs, false)
 		if plan.Empty() {
 			report.Converged = ctx.Err() == nil
 			break
@@ -133,7 +136,7 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 			break
 		}
 		forEach(runs, parallel, func(r *hostRun) { e.act(ctx, r, red) })
-		plan = collectPlan(cycle, runs)
+		plan = collectPlan(cycle, runs, true)
 		report.Plans = append(report.Plans, plan)
 		if e.OnActed != nil {
 			e.OnActed(plan)
@@ -192,6 +195,34 @@ func forEach(runs []*hostRun, parallel int, fn func(*hostRun)) {
 	wg.Wait()
 }
 
+// connect opens (or, with a Pool, reuses) the host's connection.
+func (e *Engine) connect(ctx context.Context, r *hostRun, dial DialFunc) error {
+	if e.Pool == nil {
+		conn, err := dial(ctx, r.host)
+		if err != nil {
+			return err
+		}
+		r.conn, r.connects = conn, r.connects+1
+		return nil
+	}
+	conn, fresh, err := e.Pool.get(ctx, r.host, dial)
+	if err != nil {
+		return err
+	}
+	r.conn = conn
+	if fresh {
+		r.connects++
+	}
+	return nil
+}
+
+// broken forgets a connection that failed, so the next run dials again.
+func (e *Engine) broken(r *hostRun) {
+	if e.Pool != nil {
+		e.Pool.Drop(r.host.Metadata.Name)
+	}
+}
+
 // observe reads the host in one round trip and plans every resource on it.
 func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *redactor) {
 	r.plan = nil
@@ -199,14 +230,12 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		return
 	}
 	if r.conn == nil {
-		conn, err := dial(ctx, r.host)
-		if err != nil {
+		if err := e.connect(ctx, r, dial); err != nil {
 			if ctx.Err() == nil {
 				r.quarantine = red.scrub(err.Error())
 			}
 			return
 		}
-		r.conn, r.connects = conn, r.connects+1
 	}
 
 	byKind := map[string][]*v1alpha1.Resource{}
@@ -242,6 +271,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		r.roundTrips++
 		results, err := r.conn.Batch(ctx, cmds)
 		if err != nil {
+			e.broken(r)
 			if ctx.Err() == nil {
 				r.quarantine = "observe: " + red.scrub(err.Error())
 			}
@@ -261,6 +291,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		}
 		if err != nil {
 			r.failed++
+			r.plan = nil
 			r.quarantine = fmt.Sprintf("plan %s: %s", res.ID(), red.scrub(err.Error()))
 			return
 		}
@@ -319,6 +350,7 @@ func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
 	// Actions already on their way finish even when the run is interrupted.
 	results, err := r.conn.Batch(context.WithoutCancel(ctx), cmds)
 	if err != nil {
+		e.broken(r)
 		for i := range r.plan {
 			r.plan[i].Status = StatusFailed
 			r.plan[i].Error = "not confirmed: " + red.scrub(err.Error())
@@ -371,10 +403,12 @@ func refOf(id string) v1alpha1.ResourceRef {
 	return v1alpha1.ResourceRef{Kind: k, Name: n}
 }
 
-func collectPlan(cycle int, runs []*hostRun) *Plan {
+// collectPlan gathers the hosts' planned actions; quarantined hosts count
+// only after acting, when their failed and skipped actions are the report.
+func collectPlan(cycle int, runs []*hostRun, acted bool) *Plan {
 	p := &Plan{Cycle: cycle}
 	for _, r := range runs {
-		if len(r.plan) > 0 {
+		if len(r.plan) > 0 && (acted || r.quarantine == "") {
 			p.Hosts = append(p.Hosts, HostPlan{Host: r.host.Metadata.Name, Actions: append([]PlannedAction(nil), r.plan...)})
 		}
 	}

@@ -364,6 +364,12 @@ func joinPath(path, sub string) string {
 // "metadata.labels[role]") below root. When the path goes further than the
 // document (a missing field), the line of the deepest existing parent is used.
 func lineOf(root *yaml.Node, path string) int {
+	line, _ := locate(root, path)
+	return line
+}
+
+// locate finds the line of path below root, and whether the path exists.
+func locate(root *yaml.Node, path string) (int, bool) {
 	line, n := root.Line, root
 	for _, tok := range splitPath(path) {
 		for n.Kind == yaml.AliasNode && n.Alias != nil {
@@ -387,11 +393,11 @@ func lineOf(root *yaml.Node, path string) int {
 			}
 		}
 		if next == nil {
-			return line
+			return line, false
 		}
 		n = next
 	}
-	return line
+	return line, true
 }
 
 // splitPath splits "spec.groups[1].name" into "spec", "groups", "[1]", "name".

@@ -188,7 +188,10 @@ func splitDocuments(data []byte) []chunk {
 	return append(chunks, cur)
 }
 
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLineRe      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	parserProblemRe = regexp.MustCompile(`^(did not find expected|found duplicate %|found incompatible|found undefined tag)`)
+)
 
 func (st *load) loadData(file, origin, dir string, data []byte) {
 	for _, c := range splitDocuments(data) {
@@ -219,9 +222,28 @@ func syntaxError(c chunk, err error) (int, string) {
 	msg := err.Error()
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
+		if parserProblemRe.MatchString(m[2]) {
+			// The parser reports the 0-based line where the enclosing
+			// construct starts; the first line after which the text stops
+			// parsing is usually where the mistake is.
+			n = firstFailingLine(c.text, n+1)
+		}
 		return c.first + n - 1, "invalid YAML: " + m[2]
 	}
 	return c.first, "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")
+}
+
+// firstFailingLine returns the first line, from line from on, at which the
+// text up to and including it fails to parse; from when none is found nearby.
+func firstFailingLine(text []byte, from int) int {
+	lines := bytes.SplitAfter(text, []byte("\n"))
+	var n yaml.Node
+	for l := max(from, 1); l <= len(lines) && l < from+50 && len(text) < 1<<16; l++ {
+		if yaml.Unmarshal(bytes.Join(lines[:l], nil), &n) != nil {
+			return l
+		}
+	}
+	return from
 }
 
 func shiftLines(n *yaml.Node, by int) {
@@ -348,7 +370,14 @@ func (st *load) document(file, origin, dir string, root *yaml.Node) {
 	}
 	at := func(path, msg string) { report(lineOf(root, path), path, msg) }
 	validateStruct(&res.Metadata, "metadata", at)
-	validateStruct(res.Spec, "spec", at)
+	metaValid := len(errs) == before
+	validateStruct(res.Spec, "spec", func(path, msg string) {
+		// A bad metadata.name breaks the defaults copied from it; only
+		// report what the user wrote.
+		if _, found := locate(root, path); metaValid || found {
+			at(path, msg)
+		}
+	})
 	runChecks(res.Spec, "spec", at)
 	resolvePaths(res, at)
 	if len(errs) > 0 {

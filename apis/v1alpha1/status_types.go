@@ -1,0 +1,99 @@
+package v1alpha1
+
+import "time"
+
+// Condition types reported by optimus-controller.
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionQuarantined = "Quarantined"
+	ConditionConfigValid = "ConfigValid"
+)
+
+// ControllerStatus is everything optimus-controller reports: served at
+// /api/v1/status and saved in its state directory.
+type ControllerStatus struct {
+	// Conditions of the controller itself: ConfigValid, Ready.
+	Conditions []Condition `json:"conditions"`
+	// Hosts holds one entry per Host of the current manifests.
+	Hosts []HostStatus `json:"hosts"`
+	// Resources holds one entry per managed resource.
+	Resources []ResourceStatus `json:"resources"`
+	// UpdatedAt is when the status last changed.
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// HostStatus is the observed state of one host.
+type HostStatus struct {
+	Name    string `json:"name"`
+	Address string `json:"address,omitempty"`
+	// Conditions: Ready, Reconciling, Quarantined.
+	Conditions []Condition `json:"conditions"`
+	// ObservedGeneration is the hash of the host's spec and of every resource
+	// targeting it, as last reconciled.
+	ObservedGeneration string `json:"observedGeneration,omitempty"`
+	// Resources is the number of resources targeting the host.
+	Resources int `json:"resources"`
+	// LastRun summarises the last reconcile.
+	LastRun *RunSummary `json:"lastRun,omitempty"`
+	// LastError is the reason of the last failure, secrets scrubbed.
+	LastError string `json:"lastError,omitempty"`
+	// Failures counts consecutive failed reconciles (the backoff exponent).
+	Failures int `json:"failures,omitempty"`
+	// NextRetry is when a quarantined host is probed again.
+	NextRetry *time.Time `json:"nextRetry,omitempty"`
+}
+
+// RunSummary summarises one reconcile of one host.
+type RunSummary struct {
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"durationNs"`
+	Cycles   int           `json:"cycles"`
+	Changed  int           `json:"changed"`
+	Failed   int           `json:"failed"`
+	// Result is converged, failed or unconverged.
+	Result string `json:"result"`
+}
+
+// ResourceStatus is the observed state of one resource over its hosts.
+type ResourceStatus struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Conditions: Ready (True when converged on every targeted host).
+	Conditions         []Condition `json:"conditions"`
+	ObservedGeneration string      `json:"observedGeneration,omitempty"`
+	// Hosts lists the state on each targeted host.
+	Hosts []ResourceHostState `json:"hosts"`
+}
+
+// ResourceHostState is a resource's state on one host.
+type ResourceHostState struct {
+	Host string `json:"host"`
+	// State is converged, pending, failed or unknown.
+	State   string `json:"state"`
+	Message string `json:"message,omitempty"`
+}
+
+// FindCondition returns the condition of type t, or nil.
+func FindCondition(conds []Condition, t string) *Condition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+// SetCondition adds or updates a condition; LastTransitionTime moves only
+// when the status changes, as in Kubernetes.
+func SetCondition(conds []Condition, c Condition, now time.Time) []Condition {
+	if old := FindCondition(conds, c.Type); old != nil {
+		if old.Status != c.Status {
+			old.LastTransitionTime = now
+		}
+		old.Status, old.Reason, old.Message, old.ObservedGeneration = c.Status, c.Reason, c.Message, c.ObservedGeneration
+		return conds
+	}
+	c.LastTransitionTime = now
+	return append(conds, c)
+}

@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+)
+
+func newGetCmd(_ Config) *cobra.Command {
+	var (
+		src    statusSource
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:       "get hosts|resources",
+		Short:     "List hosts or resources with their status, from optimus-controller",
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"hosts", "resources"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "" && output != "wide" && output != "yaml" && output != "json" && output != "name" {
+				return exitf(1, "--output must be wide, yaml, json or name, not %q", output)
+			}
+			what := args[0]
+			switch what {
+			case "host", "hosts":
+				what = "hosts"
+			case "resource", "resources":
+				what = "resources"
+			default:
+				return exitf(1, "cannot get %q: use hosts or resources", args[0])
+			}
+			st, err := src.fetch()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			var items any = st.Hosts
+			if what == "resources" {
+				items = st.Resources
+			}
+			switch output {
+			case "json":
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(items)
+			case "yaml":
+				b, err := yaml.Marshal(items)
+				if err != nil {
+					return err
+				}
+				_, err = out.Write(b)
+				return err
+			case "name":
+				if what == "hosts" {
+					for _, h := range st.Hosts {
+						fmt.Fprintf(out, "host/%s\n", h.Name)
+					}
+				} else {
+					for _, r := range st.Resources {
+						fmt.Fprintf(out, "%s/%s\n", r.Kind, r.Name)
+					}
+				}
+				return nil
+			}
+			if what == "hosts" {
+				printHosts(out, st.Hosts, output == "wide")
+			} else {
+				printResources(out, st.Resources, output == "wide")
+			}
+			return nil
+		},
+	}
+	src.register(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: wide, yaml, json or name")
+	return cmd
+}
+
+func printHosts(w io.Writer, hosts []v1alpha1.HostStatus, wide bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	header := "NAME\tREADY\tSTATUS\tRESOURCES\tLAST RUN"
+	if wide {
+		header += "\tADDRESS\tGENERATION\tNEXT RETRY\tMESSAGE"
+	}
+	fmt.Fprintln(tw, header)
+	for _, h := range hosts {
+		ready, reason, msg := condition(h.Conditions, v1alpha1.ConditionReady)
+		if q, _, _ := condition(h.Conditions, v1alpha1.ConditionQuarantined); q == "True" {
+			reason = "Quarantined"
+		}
+		if r, _, _ := condition(h.Conditions, v1alpha1.ConditionReconciling); r == "True" {
+			reason = "Reconciling"
+		}
+		last := "<none>"
+		if h.LastRun != nil {
+			last = ago(h.LastRun.Start)
+		}
+		line := fmt.Sprintf("%s\t%s\t%s\t%d\t%s", h.Name, ready, orNone(reason), h.Resources, last)
+		if wide {
+			next := "<none>"
+			if h.NextRetry != nil {
+				next = h.NextRetry.Format("15:04:05")
+			}
+			line += fmt.Sprintf("\t%s\t%s\t%s\t%s", orNone(h.Address), orNone(h.ObservedGeneration), next, msg)
+		}
+		fmt.Fprintln(tw, line)
+	}
+	_ = tw.Flush()
+}
+
+func printResources(w io.Writer, resources []v1alpha1.ResourceStatus, wide bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	header := "KIND\tNAME\tREADY\tHOSTS"
+	if wide {
+		header += "\tGENERATION\tMESSAGE"
+	}
+	fmt.Fprintln(tw, header)
+	for _, r := range resources {
+		ready, _, msg := condition(r.Conditions, v1alpha1.ConditionReady)
+		converged := 0
+		for _, h := range r.Hosts {
+			if h.State == "converged" {
+				converged++
+			}
+		}
+		line := fmt.Sprintf("%s\t%s\t%s\t%d/%d", r.Kind, r.Name, ready, converged, len(r.Hosts))
+		if wide {
+			line += fmt.Sprintf("\t%s\t%s", r.ObservedGeneration, msg)
+		}
+		fmt.Fprintln(tw, line)
+	}
+	_ = tw.Flush()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}

@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/optimus-cm/optimus/controller/daemon"
+)
+
+// DefaultControllerAddr is where optimus-controller serves its status API
+// and where optimus get and describe look for it.
+const DefaultControllerAddr = "127.0.0.1:9443"
+
+// defaultStateDir is /var/lib/NAME for root, the XDG state directory otherwise.
+func defaultStateDir(name string) string {
+	if os.Geteuid() == 0 {
+		return filepath.Join("/var/lib", name)
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, name)
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "." + name
+	}
+	return filepath.Join(home, ".local", "state", name)
+}
+
+// NewControllerRoot builds the command line of the controller daemon.
+func NewControllerRoot(cfg Config) *cobra.Command {
+	name := cfg.Name + "-controller"
+	opts := daemon.Options{Scheme: cfg.Scheme, Registry: cfg.Registry}
+	var logFormat, logLevel string
+	cmd := &cobra.Command{
+		Use:   name + " --watch DIR",
+		Short: "Reconcile a manifest directory continuously, correcting drift",
+		Long: `Watch a manifest directory and keep every host converged: changes to the
+manifests are applied within seconds, drift is corrected every --resync, and a
+host that fails is quarantined and retried with exponential backoff while the
+others go on. Status is served over HTTP (/healthz, /readyz, /metrics,
+/api/v1/status) and saved in --state-dir.
+
+SIGTERM or SIGINT: stop taking work, let work in flight finish, save status,
+exit 0. SIGHUP: reload the manifests now.`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       cfg.Version,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := newLogger(cmd.ErrOrStderr(), logFormat, logLevel)
+			if err != nil {
+				return exitf(1, "%v", err)
+			}
+			opts.Logger = logger
+			d, err := daemon.New(opts)
+			if err != nil {
+				return exitf(1, "%v", err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			reload := make(chan struct{}, 1)
+			go func() {
+				for range hup {
+					select {
+					case reload <- struct{}{}:
+					default:
+					}
+				}
+			}()
+			if err := d.Run(ctx, reload); err != nil {
+				return exitf(1, "%v", err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Dir, "watch", "", "manifest directory to watch (required)")
+	f.DurationVar(&opts.Resync, "resync", 5*time.Minute, "re-observe every host this often to correct drift")
+	f.StringVar(&opts.Listen, "listen", DefaultControllerAddr, "HTTP address for health, metrics and status (empty: none)")
+	f.StringVar(&opts.StateDir, "state-dir", defaultStateDir(name), "directory keeping status across restarts")
+	f.IntVar(&opts.MaxConcurrentHosts, "max-concurrent-hosts", 8, "hosts reconciled at once")
+	f.IntVar(&opts.MaxCycles, "max-cycles", 5, "observe-act cycles per reconcile")
+	f.DurationVar(&opts.BackoffInitial, "backoff-initial", 5*time.Second, "first retry delay of a failing host")
+	f.DurationVar(&opts.BackoffMax, "backoff-max", 5*time.Minute, "longest retry delay of a failing host")
+	f.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 60*time.Second, "how long work in flight may take after SIGTERM")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	_ = cmd.MarkFlagRequired("watch")
+	return cmd
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %v", err)
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
+}
+
+// MainController runs the controller daemon with os.Args and returns the
+// process exit code.
+func MainController(cfg Config) int {
+	return RunController(context.Background(), cfg, os.Args[1:], os.Stdout, os.Stderr)
+}
+
+// RunController runs the controller daemon with explicit arguments.
+func RunController(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) int {
+	cmd := NewControllerRoot(cfg)
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	return exitCode(cfg.Name+"-controller", cmd.ExecuteContext(ctx), stderr)
+}

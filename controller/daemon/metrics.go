@@ -1,0 +1,45 @@
+package daemon
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the Prometheus series served at /metrics.
+type metrics struct {
+	registry    *prometheus.Registry
+	reconciles  *prometheus.CounterVec
+	duration    prometheus.Histogram
+	hosts       *prometheus.GaugeVec
+	drift       prometheus.Counter
+	queueDepth  prometheus.GaugeFunc
+	configValid prometheus.Gauge
+}
+
+func newMetrics(queueLen func() int) *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "optimus_reconciles_total", Help: "Host reconciles by result (converged, failed, unconverged).",
+		}, []string{"result"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "optimus_reconcile_duration_seconds", Help: "Wall time of one host reconcile.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}),
+		hosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "optimus_hosts", Help: "Hosts by state (ready, quarantined, pending).",
+		}, []string{"state"}),
+		drift: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "optimus_drift_corrections_total", Help: "Reconciles that changed a host whose manifests had not changed.",
+		}),
+		configValid: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "optimus_config_valid", Help: "1 when the last manifest load was valid.",
+		}),
+	}
+	m.queueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "optimus_queue_depth", Help: "Hosts waiting to be reconciled.",
+	}, func() float64 { return float64(queueLen()) })
+	m.registry.MustRegister(m.reconciles, m.duration, m.hosts, m.drift, m.queueDepth, m.configValid,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,264 @@
+package file
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/template"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
+)
+
+// DiffLimit is the largest file whose current content is read back to show a
+// diff; larger files, and sensitive ones, are compared by checksum only.
+const DiffLimit = 64 << 10
+
+// Reconciler reconciles File resources.
+type Reconciler struct{}
+
+var (
+	_ reconcilers.Reconciler       = Reconciler{}
+	_ reconcilers.DependencyLister = Reconciler{}
+)
+
+// Kind implements reconcilers.Reconciler.
+func (Reconciler) Kind() string { return v1alpha1.FileKind.Kind }
+
+func spec(r *v1alpha1.Resource) *v1alpha1.FileSpec { return r.Spec.(*v1alpha1.FileSpec) }
+
+// Queries inspects every file of the host in one command; the content of
+// small, non-sensitive files comes back for the diff.
+func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
+	reqs := make([]reconcilers.PathRequest, 0, len(resources))
+	for _, r := range resources {
+		s := spec(r)
+		req := reconcilers.PathRequest{Path: s.Path}
+		if !s.Sensitive && s.State != v1alpha1.StateAbsent {
+			req.ContentLimit = DiffLimit
+		}
+		reqs = append(reqs, req)
+	}
+	return []reconcilers.Query{reconcilers.PathsQuery(reqs)}
+}
+
+// Dependencies orders a file after the Directory resources that hold it and
+// the User and Group resources that own it.
+func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := spec(res)
+	if s.State == v1alpha1.StateAbsent {
+		return nil
+	}
+	return append(reconcilers.DirectoryDependencies(s.Path, all), reconcilers.AccountDependencies(s.Owner, s.Group, all)...)
+}
+
+// Plan implements reconcilers.Reconciler.
+func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
+	s := spec(req.Resource)
+	cur, err := reconcilers.FindPath(req.Facts, s.Path)
+	if err != nil {
+		return nil, err
+	}
+	if s.State == v1alpha1.StateAbsent {
+		switch {
+		case !cur.Exists:
+			return nil, nil
+		case cur.Type == "directory":
+			return nil, fmt.Errorf("%s is a directory, not a file: remove it with a Directory resource (state: absent)", s.Path)
+		}
+		return []reconcilers.Action{{
+			Op:          reconcilers.OpDelete,
+			Description: "delete file " + s.Path,
+			Changes:     []reconcilers.Change{{Field: "state", Before: "present", After: "absent"}},
+			Script:      reconcilers.ShellCommand("rm", "-f", "--", s.Path),
+		}}, nil
+	}
+	if cur.Exists && cur.Type != "file" {
+		return nil, fmt.Errorf("%s is %s, not a regular file: remove it first (File does not replace it)", s.Path, cur.Describe())
+	}
+	content, managed, err := Desired(req.Host, req.Resource)
+	if err != nil {
+		return nil, err
+	}
+	secrets := func() []string {
+		if s.Sensitive && len(content) > 0 && len(content) <= 4096 {
+			return []string{string(content)}
+		}
+		return nil
+	}
+
+	if !cur.Exists {
+		mode := s.Mode
+		if mode == "" {
+			mode = "0644"
+		}
+		m, err := reconcilers.ParseMode(mode)
+		if err != nil {
+			return nil, fmt.Errorf("spec.mode: %w", err)
+		}
+		mode = fmt.Sprintf("%04o", m)
+		changes := []reconcilers.Change{contentChange(s, cur, content)}
+		changes = append(changes, reconcilers.Change{Field: "mode", After: mode})
+		if s.Owner != "" {
+			changes = append(changes, reconcilers.Change{Field: "owner", After: s.Owner})
+		}
+		if s.Group != "" {
+			changes = append(changes, reconcilers.Change{Field: "group", After: s.Group})
+		}
+		return []reconcilers.Action{{
+			Op:          reconcilers.OpCreate,
+			Description: "create file " + s.Path,
+			Changes:     changes,
+			Diff:        diff(s, cur, content),
+			Script:      reconcilers.AtomicWriteScript(s.Path, mode, reconcilers.Ownership(s.Owner, s.Group)),
+			Stdin:       content,
+			Secrets:     secrets(),
+		}}, nil
+	}
+
+	attrs, chmod, chown, err := reconcilers.AttributeDrift(cur, s.Mode, s.Owner, s.Group)
+	if err != nil {
+		return nil, fmt.Errorf("spec.mode: %w", err)
+	}
+	if managed && checksum(content) != cur.SHA256 {
+		// The new content goes to a new inode: it gets the wanted attributes,
+		// or the current ones where the spec leaves them alone.
+		mode := chmod
+		if mode == "" {
+			mode = cur.ModeString()
+		}
+		owner, group := s.Owner, s.Group
+		if owner == "" {
+			owner = strconv.Itoa(cur.UID)
+		}
+		if group == "" {
+			group = strconv.Itoa(cur.GID)
+		}
+		changes := append([]reconcilers.Change{contentChange(s, cur, content)}, attrs...)
+		return []reconcilers.Action{{
+			Op:          reconcilers.OpUpdate,
+			Description: "update " + reconcilers.ChangedFields(changes) + " of file " + s.Path,
+			Changes:     changes,
+			Diff:        diff(s, cur, content),
+			Script:      reconcilers.AtomicWriteScript(s.Path, mode, reconcilers.Ownership(owner, group)),
+			Stdin:       content,
+			Secrets:     secrets(),
+		}}, nil
+	}
+	if len(attrs) == 0 {
+		return nil, nil
+	}
+	return []reconcilers.Action{{
+		Op:          reconcilers.OpUpdate,
+		Description: "change " + reconcilers.ChangedFields(attrs) + " of file " + s.Path,
+		Changes:     attrs,
+		Script:      reconcilers.AttributesScript(s.Path, chmod, chown),
+	}}, nil
+}
+
+// Desired returns the content the file must have; managed is false when the
+// spec sets neither content nor source (only existence and attributes).
+func Desired(host *v1alpha1.Host, res *v1alpha1.Resource) (content []byte, managed bool, err error) {
+	s := spec(res)
+	switch {
+	case s.Content != nil:
+		content = []byte(*s.Content)
+	case s.Source != "":
+		src := s.Source
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(res.Origin.Dir, src)
+		}
+		if content, err = os.ReadFile(src); err != nil {
+			return nil, false, fmt.Errorf("spec.source: %w", err)
+		}
+	default:
+		return nil, false, nil
+	}
+	if !s.Template {
+		return content, true, nil
+	}
+	tmpl, err := template.New(res.ID()).Option("missingkey=error").Parse(string(content))
+	if err != nil {
+		return nil, false, fmt.Errorf("spec.template: %w", err)
+	}
+	data := TemplateData{}
+	if host != nil {
+		data.Host = TemplateHost{Name: host.Metadata.Name, Labels: host.Metadata.Labels}
+		if host.Spec != nil {
+			data.Vars = host.Spec.Vars
+		}
+	}
+	if data.Vars == nil {
+		data.Vars = map[string]any{}
+	}
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, data); err != nil {
+		return nil, false, fmt.Errorf("spec.template: render for host %s: %w", data.Host.Name, err)
+	}
+	return b.Bytes(), true, nil
+}
+
+// TemplateData is what a File template sees.
+type TemplateData struct {
+	Host TemplateHost
+	Vars map[string]any
+}
+
+// TemplateHost describes the target host to a template.
+type TemplateHost struct {
+	Name   string
+	Labels map[string]string
+}
+
+func checksum(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// summary describes content without showing it.
+func summary(sha string, size int64, binary bool) string {
+	kind := ""
+	if binary {
+		kind = "binary, "
+	}
+	if len(sha) > 12 {
+		sha = sha[:12]
+	}
+	return fmt.Sprintf("%s%d bytes, sha256:%s", kind, size, sha)
+}
+
+func contentChange(s *v1alpha1.FileSpec, cur reconcilers.PathInfo, content []byte) reconcilers.Change {
+	if s.Sensitive {
+		c := reconcilers.Change{Field: "content", After: reconcilers.Redacted}
+		if cur.Exists {
+			c.Before = reconcilers.Redacted
+		}
+		return c
+	}
+	c := reconcilers.Change{Field: "content",
+		After: summary(checksum(content), int64(len(content)), !reconcilers.IsText(content))}
+	if cur.Exists {
+		c.Before = summary(cur.SHA256, cur.Size, cur.HasContent && !reconcilers.IsText(cur.Content))
+	}
+	return c
+}
+
+// diff shows text changes; a sensitive, binary or large file has none.
+func diff(s *v1alpha1.FileSpec, cur reconcilers.PathInfo, content []byte) string {
+	if s.Sensitive || len(content) > DiffLimit || !reconcilers.IsText(content) {
+		return ""
+	}
+	var old []byte
+	if cur.Exists {
+		if !cur.HasContent || !reconcilers.IsText(cur.Content) {
+			return ""
+		}
+		old = cur.Content
+	}
+	return reconcilers.UnifiedDiff(s.Path, string(old), string(content))
+}

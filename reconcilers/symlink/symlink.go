@@ -1,0 +1,97 @@
+package symlink
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
+)
+
+// Reconciler reconciles Symlink resources.
+type Reconciler struct{}
+
+var (
+	_ reconcilers.Reconciler       = Reconciler{}
+	_ reconcilers.DependencyLister = Reconciler{}
+)
+
+// Kind implements reconcilers.Reconciler.
+func (Reconciler) Kind() string { return v1alpha1.SymlinkKind.Kind }
+
+func spec(r *v1alpha1.Resource) *v1alpha1.SymlinkSpec { return r.Spec.(*v1alpha1.SymlinkSpec) }
+
+// Queries inspects every link of the host in one command.
+func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
+	reqs := make([]reconcilers.PathRequest, len(resources))
+	for i, r := range resources {
+		reqs[i] = reconcilers.PathRequest{Path: spec(r).Path}
+	}
+	return []reconcilers.Query{reconcilers.PathsQuery(reqs)}
+}
+
+// Dependencies orders a link after the Directory resources that hold it.
+func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := spec(res)
+	if s.State == v1alpha1.StateAbsent {
+		return nil
+	}
+	return reconcilers.DirectoryDependencies(s.Path, all)
+}
+
+// Plan implements reconcilers.Reconciler.
+func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
+	s := spec(req.Resource)
+	cur, err := reconcilers.FindPath(req.Facts, s.Path)
+	if err != nil {
+		return nil, err
+	}
+	if s.State == v1alpha1.StateAbsent {
+		switch {
+		case !cur.Exists:
+			return nil, nil
+		case cur.Type != "symlink":
+			return nil, fmt.Errorf("%s is %s, not a symbolic link: Symlink does not delete it", s.Path, cur.Describe())
+		}
+		return []reconcilers.Action{{
+			Op:          reconcilers.OpDelete,
+			Description: "delete symbolic link " + s.Path,
+			Changes:     []reconcilers.Change{{Field: "target", Before: cur.Target}},
+			Script:      reconcilers.ShellCommand("rm", "-f", "--", s.Path),
+		}}, nil
+	}
+	link := reconcilers.ShellCommand("ln", "-s", "--", s.Target, s.Path)
+	switch {
+	case !cur.Exists:
+		return []reconcilers.Action{{
+			Op:          reconcilers.OpCreate,
+			Description: "create symbolic link " + s.Path + " -> " + s.Target,
+			Changes:     []reconcilers.Change{{Field: "target", After: s.Target}},
+			Script:      link,
+		}}, nil
+	case cur.Type == "symlink" && cur.Target == s.Target:
+		return nil, nil
+	case cur.Type == "symlink":
+		return []reconcilers.Action{{
+			Op:          reconcilers.OpUpdate,
+			Description: "point symbolic link " + s.Path + " to " + s.Target,
+			Changes:     []reconcilers.Change{{Field: "target", Before: cur.Target, After: s.Target}},
+			// -n: replace a link to a directory instead of creating a link inside it.
+			Script: reconcilers.ShellCommand("ln", "-sfn", "--", s.Target, s.Path),
+		}}, nil
+	case cur.Type == "directory" && !cur.Empty:
+		return nil, fmt.Errorf("%s is a directory that is not empty: Symlink never replaces it, remove it first", s.Path)
+	case !s.Force:
+		return nil, fmt.Errorf("%s is %s: set force: true to replace it with a symbolic link to %s", s.Path, cur.Describe(), s.Target)
+	}
+	remove := reconcilers.ShellCommand("rm", "-f", "--", s.Path)
+	if cur.Type == "directory" {
+		remove = reconcilers.ShellCommand("rmdir", "--", s.Path)
+	}
+	return []reconcilers.Action{{
+		Op:          reconcilers.OpUpdate,
+		Description: "replace " + cur.Describe() + " at " + s.Path + " with a symbolic link to " + s.Target,
+		Changes:     []reconcilers.Change{{Field: "type", Before: cur.Type, After: "symlink"}, {Field: "target", After: s.Target}},
+		Script:      remove + " && " + link,
+	}}, nil
+}

@@ -1,0 +1,215 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// The same batch tests run over every transport.
+func TestBatch(t *testing.T) {
+	transports := []struct {
+		name string
+		dial func(t *testing.T) Conn
+	}{
+		{"local", func(t *testing.T) Conn { return dial(t, localHost()) }},
+		{"ssh", func(t *testing.T) Conn { return dial(t, shared(t).Resource()) }},
+		{"docker", func(t *testing.T) Conn { return dial(t, dockerHost(shared(t).Container)) }},
+	}
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			c := tr.dial(t)
+			for _, tc := range batchCases {
+				t.Run(tc.name, func(t *testing.T) { tc.run(t, c) })
+			}
+		})
+	}
+}
+
+var batchCases = []struct {
+	name string
+	run  func(t *testing.T, c Conn)
+}{
+	{"200 commands", test200},
+	{"binary output", testBinary},
+	{"10MB", test10MB},
+	{"stdin is never the protocol", testStdin},
+	{"exit codes and stderr", testExitCodes},
+	{"after guards", testAfter},
+	{"commands are isolated", testIsolation},
+	{"invalid batch", testInvalid},
+}
+
+func batch(t *testing.T, c Conn, cmds ...Command) []Result {
+	t.Helper()
+	rs, err := c.Batch(context.Background(), cmds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != len(cmds) {
+		t.Fatalf("%d results for %d commands", len(rs), len(cmds))
+	}
+	return rs
+}
+
+func test200(t *testing.T, c Conn) {
+	var cmds []Command
+	for i := range 200 {
+		cmds = append(cmds, Command{Script: fmt.Sprintf("echo out%d; echo err%d >&2; exit %d", i, i, i%7)})
+	}
+	for i, r := range batch(t, c, cmds...) {
+		if string(r.Stdout) != fmt.Sprintf("out%d\n", i) || string(r.Stderr) != fmt.Sprintf("err%d\n", i) || r.ExitCode != i%7 || r.Skipped {
+			t.Fatalf("command %d: got %+v", i, r)
+		}
+	}
+}
+
+func all256() []byte {
+	b := make([]byte, 256)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
+}
+
+func testBinary(t *testing.T, c Conn) {
+	var printf strings.Builder
+	for i := range 256 {
+		fmt.Fprintf(&printf, `\%03o`, i)
+	}
+	rs := batch(t, c,
+		Command{Script: "printf '" + printf.String() + "'"},
+		Command{Script: "printf '" + printf.String() + "' >&2"},
+		Command{Script: "cat", Stdin: all256()},
+		Command{Script: "printf 'no newline'"},
+		Command{Script: "printf '\\n\\n'"},
+	)
+	want := all256()
+	if !bytes.Equal(rs[0].Stdout, want) || !bytes.Equal(rs[1].Stderr, want) || !bytes.Equal(rs[2].Stdout, want) {
+		t.Errorf("256 byte values did not come back intact:\n%q\n%q\n%q", rs[0].Stdout, rs[1].Stderr, rs[2].Stdout)
+	}
+	if string(rs[3].Stdout) != "no newline" || string(rs[4].Stdout) != "\n\n" {
+		t.Errorf("got %q and %q", rs[3].Stdout, rs[4].Stdout)
+	}
+}
+
+func test10MB(t *testing.T, c Conn) {
+	data := make([]byte, 10<<20)
+	rand.Read(data)
+	rs := batch(t, c,
+		Command{Script: "cat", Stdin: data},
+		Command{Script: "cat >&2", Stdin: data[:1<<20]},
+		Command{Script: "head -c 10485760 /dev/zero"},
+		Command{Script: "echo after"},
+	)
+	if !bytes.Equal(rs[0].Stdout, data) {
+		t.Errorf("10 MB through cat: got %d bytes, want %d (equal prefix: %v)", len(rs[0].Stdout), len(data), bytes.HasPrefix(data, rs[0].Stdout))
+	}
+	if !bytes.Equal(rs[1].Stderr, data[:1<<20]) {
+		t.Errorf("1 MB of stderr: got %d bytes", len(rs[1].Stderr))
+	}
+	if len(rs[2].Stdout) != 10<<20 || string(rs[3].Stdout) != "after\n" {
+		t.Errorf("got %d bytes of zeros then %q", len(rs[2].Stdout), rs[3].Stdout)
+	}
+}
+
+func testStdin(t *testing.T, c Conn) {
+	rs := batch(t, c,
+		Command{Script: "cat"},
+		Command{Script: "read x; echo \"status $? x=$x\""},
+		Command{Script: "cat; echo done", Stdin: []byte("line1\nline2")},
+		Command{Script: "wc -c", Stdin: []byte{}},
+		Command{Script: "head -c 3; echo; cat", Stdin: []byte("abcdef")},
+		Command{Script: "echo still here"},
+	)
+	want := []string{"", "status 1 x=\n", "line1\nline2done\n", "0\n", "abc\ndef", "still here\n"}
+	for i, w := range want {
+		if string(rs[i].Stdout) != w || rs[i].Skipped {
+			t.Errorf("command %d: stdout %q, want %q", i, rs[i].Stdout, w)
+		}
+	}
+}
+
+func testExitCodes(t *testing.T, c Conn) {
+	rs := batch(t, c,
+		Command{Script: "exit 3"},
+		Command{Script: "echo out; echo err >&2; exit 255"},
+		Command{Script: "if then"},
+		Command{Script: "sh -c 'kill -9 $$'"},
+		Command{Script: "exec true"},
+		Command{Script: "no-such-command-xyz"},
+		Command{Script: "true # a comment without newline"},
+	)
+	codes := []int{3, 255, 2, 137, 0, 127, 0}
+	for i, code := range codes {
+		if rs[i].ExitCode != code {
+			t.Errorf("command %d: exit %d, want %d (stderr %q)", i, rs[i].ExitCode, code, rs[i].Stderr)
+		}
+	}
+	if string(rs[1].Stdout) != "out\n" || string(rs[1].Stderr) != "err\n" || rs[0].Stderr != nil {
+		t.Errorf("stdout/stderr mixed up: %+v %+v", rs[0], rs[1])
+	}
+	if len(rs[2].Stderr) == 0 || len(rs[5].Stderr) == 0 {
+		t.Error("a syntax error and a missing command must say so on stderr")
+	}
+}
+
+func testAfter(t *testing.T, c Conn) {
+	rs := batch(t, c,
+		Command{Script: "true"},                         // 0
+		Command{Script: "false"},                        // 1
+		Command{Script: "echo ran", After: []int{0}},    // 2 runs
+		Command{Script: "echo no", After: []int{1}},     // 3 skipped: 1 failed
+		Command{Script: "echo no", After: []int{3}},     // 4 skipped: 3 skipped
+		Command{Script: "echo ran", After: []int{0, 2}}, // 5 runs
+		Command{Script: "echo no", After: []int{0, 1}},  // 6 skipped
+		Command{Script: "exit 0", After: []int{5}},      // 7 runs
+	)
+	skipped := []bool{false, false, false, true, true, false, true, false}
+	for i, s := range skipped {
+		if rs[i].Skipped != s {
+			t.Errorf("command %d: skipped = %v, want %v", i, rs[i].Skipped, s)
+		}
+		if s && (rs[i].Stdout != nil || rs[i].OK()) {
+			t.Errorf("skipped command %d: %+v", i, rs[i])
+		}
+	}
+	if string(rs[2].Stdout) != "ran\n" || !rs[7].OK() {
+		t.Errorf("got %+v", rs)
+	}
+}
+
+func testIsolation(t *testing.T, c Conn) {
+	rs := batch(t, c,
+		Command{Script: "cd /; X=1; export Y=2; set -e; umask 077"},
+		Command{Script: `pwd; echo "${X-unset} ${Y-unset}"; umask`},
+		Command{Script: "exit"},
+		Command{Script: "sleep 30 >/dev/null 2>&1 &"},
+		Command{Script: "echo alive"},
+	)
+	if string(rs[1].Stdout) == "/\n" || !strings.Contains(string(rs[1].Stdout), "unset unset") || strings.Contains(string(rs[1].Stdout), "0077") {
+		t.Errorf("state leaked between commands: %q", rs[1].Stdout)
+	}
+	if string(rs[4].Stdout) != "alive\n" {
+		t.Errorf("got %q", rs[4].Stdout)
+	}
+}
+
+func testInvalid(t *testing.T, c Conn) {
+	for _, cmds := range [][]Command{
+		{{Script: "true", After: []int{0}}},
+		{{Script: "true"}, {Script: "true", After: []int{5}}},
+		{{Script: "echo a\x00b"}},
+	} {
+		if _, err := c.Batch(context.Background(), cmds); err == nil {
+			t.Errorf("batch %+v: want an error", cmds)
+		}
+	}
+	// The connection is still fine.
+	if r := run(t, c, "echo ok"); string(r.Stdout) != "ok\n" {
+		t.Errorf("got %+v", r)
+	}
+}

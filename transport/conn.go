@@ -1,0 +1,239 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+)
+
+// opener starts a persistent shell on a host.
+type opener interface {
+	open(ctx context.Context) (*shell, error)
+	// where names the host's address in errors.
+	where() string
+	close()
+}
+
+// conn is a Conn over any opener. It reopens a shell that died between
+// batches, once per batch, and never reruns a batch that failed midway.
+type conn struct {
+	host   string
+	o      opener
+	sh     *shell
+	closed bool
+}
+
+var _ Conn = (*conn)(nil)
+
+// Dial opens a connection to h and starts its persistent shell, so that a
+// host that cannot be reached, authenticated or become fails here, as a
+// *ConnectError. Paths in h.Spec must already be absolute.
+func Dial(ctx context.Context, h *v1alpha1.Host) (Conn, error) {
+	if h == nil || h.Spec == nil {
+		return nil, errors.New("transport: Dial needs a Host with a spec")
+	}
+	spec := withDefaults(h)
+	c := &conn{host: h.Metadata.Name}
+	switch spec.Transport {
+	case "ssh":
+		o, err := newSSH(h.Metadata.Name, spec)
+		if err != nil {
+			return nil, &ConnectError{Host: c.host, Addr: sshAddr(spec), Reason: ReasonConfig, Err: err}
+		}
+		c.o = o
+	case "local":
+		c.o = &execOpener{desc: "local", spec: spec}
+	case "docker":
+		c.o = &execOpener{desc: "docker container " + spec.Container, spec: spec, docker: true}
+	default:
+		return nil, &ConnectError{Host: c.host, Addr: spec.Transport, Reason: ReasonConfig,
+			Err: fmt.Errorf("unknown transport %q (use ssh, local or docker)", spec.Transport)}
+	}
+	if err := c.reopen(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// withDefaults returns a defaulted copy of h's spec, leaving h untouched.
+func withDefaults(h *v1alpha1.Host) *v1alpha1.HostSpec {
+	s := *h.Spec
+	if s.Become != nil {
+		b := *s.Become
+		s.Become = &b
+	}
+	meta := h.Metadata
+	s.Default(&meta)
+	return &s
+}
+
+func (c *conn) reopen(ctx context.Context) error {
+	sh, err := c.o.open(ctx)
+	if err != nil {
+		return c.wrap(err)
+	}
+	c.sh = sh
+	return nil
+}
+
+// wrap makes err a ConnectError that names the host.
+func (c *conn) wrap(err error) error {
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		return err
+	}
+	var se *startError
+	if errors.As(err, &se) {
+		return &ConnectError{Host: c.host, Addr: c.o.where(), Reason: se.reason, Err: se.err}
+	}
+	return err
+}
+
+func (c *conn) Batch(ctx context.Context, cmds []Command) ([]Result, error) {
+	if c.closed {
+		return nil, fmt.Errorf("host %s: batch on a closed connection", c.host)
+	}
+	if len(cmds) == 0 {
+		return nil, nil
+	}
+	if c.sh == nil || c.sh.dead() {
+		// Nothing of this batch was sent: reconnecting is safe.
+		if c.sh != nil {
+			c.sh.close()
+			c.sh = nil
+		}
+		if err := c.reopen(ctx); err != nil {
+			return nil, err
+		}
+	}
+	res, err := c.sh.batch(ctx, cmds)
+	if err != nil {
+		if _, ok := err.(*startError); ok || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			c.sh.close()
+			c.sh = nil
+		}
+		return nil, c.wrap(err)
+	}
+	return res, nil
+}
+
+func (c *conn) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if c.sh != nil {
+		c.sh.closeGently()
+	}
+	c.o.close()
+	return nil
+}
+
+// becomeOf returns how to start the shell under sudo, or nil.
+func becomeOf(spec *v1alpha1.HostSpec, login string) *become {
+	if spec.Become == nil {
+		return nil
+	}
+	b := &become{user: spec.Become.User, login: login}
+	if src := spec.Become.PasswordFrom; src != nil {
+		b.password = src.Resolve
+	}
+	return b
+}
+
+// execOpener runs the shell as a local process: sh itself (local) or docker
+// exec -i (docker).
+type execOpener struct {
+	desc   string
+	spec   *v1alpha1.HostSpec
+	docker bool
+}
+
+func (o *execOpener) where() string { return o.desc }
+func (o *execOpener) close()        {}
+
+func (o *execOpener) open(ctx context.Context) (*shell, error) {
+	marker := newMarker()
+	login := "the local user"
+	if o.docker {
+		login = "the container's user"
+		if o.spec.User != "" && o.spec.User != "root" {
+			login = o.spec.User
+		}
+	}
+	b := becomeOf(o.spec, login)
+	argv := shellArgv(marker, b, sudoPrompt(marker))
+	if o.docker {
+		prefix := []string{"docker", "exec", "-i"}
+		if o.spec.User != "" && o.spec.User != "root" {
+			prefix = append(prefix, "-u", o.spec.User)
+		}
+		argv = append(append(prefix, o.spec.Container), argv...)
+	}
+	// The process outlives ctx, which only bounds the start.
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = os.Environ()
+	p, err := startProcess(cmd)
+	if err != nil {
+		return nil, &startError{reason: ReasonUnreachable, err: fmt.Errorf("start %s: %w", argv[0], err)}
+	}
+	deadline := time.Now().Add(o.spec.ConnectTimeout.Duration)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	stop := context.AfterFunc(ctx, p.abort)
+	defer stop()
+	return startShell(p, marker, b, deadline)
+}
+
+// startProcess starts cmd with pipes the shell owns. Unlike cmd.Wait, which
+// waits for every holder of stdout (a command's background child), the
+// shell counts as ended when the process exits, and abort closes our ends
+// so that no read blocks.
+func startProcess(cmd *exec.Cmd) (process, error) {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return process{}, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return process{}, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return process{}, err
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	err = cmd.Start()
+	inR.Close()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		inW.Close()
+		outR.Close()
+		errR.Close()
+		return process{}, err
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	return process{
+		stdin: inW, stdout: outR, stderr: errR,
+		abort: func() {
+			cmd.Process.Kill()
+			outR.Close()
+			errR.Close()
+		},
+		wait: func() error {
+			<-exited
+			return nil
+		},
+	}, nil
+}

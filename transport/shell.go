@@ -1,0 +1,432 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// loopScript is the persistent shell, passed as the argument of sh -c (so
+// nothing of it travels on stdin). It reads a length line with the read
+// builtin (byte by byte on a pipe) and exactly that many bytes of batch
+// script with head -c, which never reads past them, then sources the batch.
+// Its variables start with _o so that commands do not trip over them.
+const loopScript = `_oM=$1; shift
+_oD=$(mktemp -d "${TMPDIR:-/tmp}/optimus.XXXXXX") || exit 70
+trap 'rm -rf "$_oD"' EXIT
+trap 'exit 129' HUP INT TERM PIPE
+printf '%s R\n' "$_oM"
+while IFS= read -r _on; do
+	head -c "$_on" >"$_oD/b" || exit 71
+	. "$_oD/b"
+done
+`
+
+// process is a running persistent shell, whatever carries it.
+type process struct {
+	stdin  io.WriteCloser
+	stdout io.Reader
+	stderr io.Reader
+	// abort ends the shell at once (kills it or closes its connection).
+	abort func()
+	// wait returns when the shell has ended.
+	wait func() error
+}
+
+// become says how to start the shell under sudo.
+type become struct {
+	user     string
+	login    string // the user sudo asks the password of, for messages
+	password func() (string, error)
+}
+
+// shell speaks the batch protocol with one persistent shell.
+type shell struct {
+	p      process
+	marker string
+	needle []byte // "\n" + marker + " ": starts every frame line
+	out    *frameReader
+	stderr *tailBuffer
+	done   chan struct{} // closed when the shell ended
+	once   sync.Once
+}
+
+func newMarker() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return "OPTIMUS-" + hex.EncodeToString(b)
+}
+
+// shellArgv is the command that starts the persistent shell.
+func shellArgv(marker string, b *become, prompt string) []string {
+	argv := []string{"sh", "-c", loopScript, "optimus", marker}
+	if b != nil {
+		argv = append([]string{"sudo", "-S", "-p", prompt, "-u", b.user, "--"}, argv...)
+	}
+	return argv
+}
+
+// sudoPrompt is what sudo prints (to stderr) when it wants the password.
+func sudoPrompt(marker string) string { return "[sudo-" + marker + "]" }
+
+// startShell waits until the shell started by p is ready, answering sudo's
+// password prompt on the way, and gives up at deadline.
+func startShell(p process, marker string, b *become, deadline time.Time) (*shell, error) {
+	s := &shell{
+		p:      p,
+		marker: marker,
+		needle: []byte("\n" + marker + " "),
+		out:    &frameReader{r: p.stdout},
+		stderr: &tailBuffer{max: 4096},
+		done:   make(chan struct{}),
+	}
+	prompts := make(chan struct{}, 4)
+	if b != nil {
+		s.stderr.watch = []byte(sudoPrompt(marker))
+		s.stderr.seen = prompts
+	}
+	go func() {
+		io.Copy(s.stderr, p.stderr)
+	}()
+	go func() {
+		p.wait()
+		close(s.done)
+	}()
+	ready := make(chan error, 1)
+	go func() {
+		_, err := s.out.readUntil([]byte(marker + " R\n"))
+		ready <- err
+	}()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	fail := func(r Reason, err error) (*shell, error) {
+		s.close()
+		<-ready
+		return nil, &startError{reason: r, err: err}
+	}
+	answered := 0
+	for {
+		select {
+		case err := <-ready:
+			if err == nil {
+				return s, nil
+			}
+			// The shell ended; let its stderr arrive before quoting it.
+			select {
+			case <-s.done:
+			case <-time.After(time.Second):
+			}
+			s.close()
+			return nil, &startError{reason: ReasonUnreachable, err: fmt.Errorf("the remote shell ended before it was ready%s", s.stderrSuffix())}
+		case <-prompts:
+			if answered > 0 {
+				return fail(ReasonBecome, fmt.Errorf("sudo rejected the password from become.passwordFrom (sudo wants the password of %s, the login user)", b.login))
+			}
+			if b.password == nil {
+				return fail(ReasonBecome, fmt.Errorf("sudo asks %s for a password to become %s; set become.passwordFrom, or allow NOPASSWD in sudoers", b.login, b.user))
+			}
+			pw, err := b.password()
+			if err != nil {
+				return fail(ReasonConfig, fmt.Errorf("become.passwordFrom: %w", err))
+			}
+			answered++
+			// Only sudo reads this: the shell has not started yet.
+			if _, err := io.WriteString(p.stdin, pw+"\n"); err != nil {
+				return fail(ReasonLost, fmt.Errorf("send sudo password: %w", err))
+			}
+		case <-timer.C:
+			return fail(ReasonTimeout, errors.New("the remote shell did not start in time"))
+		}
+	}
+}
+
+// startError is a startShell failure before the caller adds the host.
+type startError struct {
+	reason Reason
+	err    error
+}
+
+func (e *startError) Error() string { return e.err.Error() }
+
+func (s *shell) stderrSuffix() string {
+	if t := strings.TrimSpace(s.stderr.String()); t != "" {
+		return ": " + t
+	}
+	return ""
+}
+
+// dead reports whether the shell has ended.
+func (s *shell) dead() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// close ends the shell at once.
+func (s *shell) close() {
+	s.once.Do(func() {
+		s.p.stdin.Close()
+		s.p.abort()
+	})
+}
+
+// closeGently lets the shell see the end of its input and clean up its
+// temporary directory before closing it.
+func (s *shell) closeGently() {
+	s.p.stdin.Close()
+	select {
+	case <-s.done:
+	case <-time.After(time.Second):
+	}
+	s.close()
+}
+
+// encodeBatch writes the batch script: payloads first (read into files
+// before any command runs, so no command can meet the protocol on stdin),
+// then each command in a subshell with its stdout passed through and its
+// stderr kept in a file that is only cat'ed when non-empty.
+func encodeBatch(cmds []Command) (script []byte, payload []byte, err error) {
+	var b bytes.Buffer
+	var stdin bytes.Buffer
+	for i, c := range cmds {
+		if strings.IndexByte(c.Script, 0) >= 0 {
+			return nil, nil, fmt.Errorf("command %d: a shell script cannot contain a NUL byte", i)
+		}
+		for _, a := range c.After {
+			if a < 0 || a >= i {
+				return nil, nil, fmt.Errorf("command %d: After names command %d, which does not come before it", i, a)
+			}
+		}
+		if c.Stdin != nil {
+			fmt.Fprintf(&b, "head -c %d >\"$_oD/i%d\"\n", len(c.Stdin), i)
+			stdin.Write(c.Stdin)
+		}
+	}
+	for i, c := range cmds {
+		run := fmt.Sprintf("(eval %s\n) </dev/null 2>\"$_oD/e\"; _os%d=$?\n", Quote(c.Script), i)
+		if c.Stdin != nil {
+			run = strings.Replace(run, "</dev/null", fmt.Sprintf("<\"$_oD/i%d\"", i), 1)
+		}
+		run += fmt.Sprintf("[ -s \"$_oD/e\" ] && { printf '\\n%%s E\\n' \"$_oM\"; cat \"$_oD/e\"; }\nprintf '\\n%%s S %d %%d\\n' \"$_oM\" \"$_os%d\"\n", i, i)
+		if len(c.After) == 0 {
+			b.WriteString(run)
+			continue
+		}
+		var cond []string
+		for _, a := range c.After {
+			cond = append(cond, fmt.Sprintf("[ \"$_os%d\" = 0 ]", a))
+		}
+		fmt.Fprintf(&b, "if %s; then\n%selse _os%d=K; printf '\\n%%s K %d\\n' \"$_oM\"; fi\n", strings.Join(cond, " && "), run, i, i)
+	}
+	if stdin.Len() > 0 {
+		b.WriteString("rm -f \"$_oD\"/i*\n")
+	}
+	b.WriteString("printf '\\n%s D\\n' \"$_oM\"\n")
+	return b.Bytes(), stdin.Bytes(), nil
+}
+
+// batch runs cmds in one round trip. Any error leaves the shell unusable.
+func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
+	script, payload, err := encodeBatch(cmds)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, s.close)
+	defer stop()
+	// A shell that dies mid-batch may leave its stdout open in a command's
+	// background child: close our end so that the read below fails.
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-s.done:
+			s.close()
+		case <-finished:
+		}
+	}()
+	msg := make([]byte, 0, 24+len(script)+len(payload))
+	msg = strconv.AppendInt(msg, int64(len(script)), 10)
+	msg = append(msg, '\n')
+	msg = append(msg, script...)
+	msg = append(msg, payload...)
+	if _, err := s.p.stdin.Write(msg); err != nil {
+		return nil, s.lost(ctx, 0, len(cmds), err)
+	}
+	results := make([]Result, len(cmds))
+	for i := range cmds {
+		if err := s.readResult(i, &results[i]); err != nil {
+			return nil, s.lost(ctx, i, len(cmds), err)
+		}
+	}
+	if body, err := s.out.readUntil(s.needle); err != nil {
+		return nil, s.lost(ctx, len(cmds), len(cmds), err)
+	} else if line, err := s.out.readLine(); err != nil || len(body) != 0 || line != "D" {
+		return nil, s.protocolError(fmt.Sprintf("batch end expected, got %q", line))
+	}
+	return results, nil
+}
+
+func (s *shell) readResult(i int, r *Result) error {
+	body, err := s.out.readUntil(s.needle)
+	if err != nil {
+		return err
+	}
+	line, err := s.out.readLine()
+	if err != nil {
+		return err
+	}
+	if line == "E" {
+		if r.Stderr, err = s.out.readUntil(s.needle); err != nil {
+			return err
+		}
+		if line, err = s.out.readLine(); err != nil {
+			return err
+		}
+	}
+	f := strings.Fields(line)
+	switch {
+	case len(f) == 3 && f[0] == "S" && f[1] == strconv.Itoa(i):
+		code, err := strconv.Atoi(f[2])
+		if err != nil {
+			return s.protocolError(fmt.Sprintf("bad exit status line %q", line))
+		}
+		r.Stdout, r.ExitCode = body, code
+	case len(f) == 2 && f[0] == "K" && f[1] == strconv.Itoa(i):
+		r.Skipped, r.ExitCode = true, -1
+	default:
+		return s.protocolError(fmt.Sprintf("result of command %d expected, got %q", i, line))
+	}
+	if len(r.Stdout) == 0 {
+		r.Stdout = nil
+	}
+	return nil
+}
+
+// protocolBroken is returned by readResult for a frame that makes no sense.
+type protocolBroken struct{ msg string }
+
+func (e *protocolBroken) Error() string { return e.msg }
+
+func (s *shell) protocolError(msg string) error { return &protocolBroken{msg: msg} }
+
+// lost explains a failure in the middle of a batch. It is never retried: some
+// commands may have run.
+func (s *shell) lost(ctx context.Context, done, total int, err error) error {
+	s.close()
+	if ctx.Err() != nil {
+		return fmt.Errorf("batch interrupted after %d of %d commands (the shell was closed; the others may have partly run): %w", done, total, context.Cause(ctx))
+	}
+	var pb *protocolBroken
+	if errors.As(err, &pb) {
+		return &startError{reason: ReasonProtocol, err: fmt.Errorf("remote shell broke the batch protocol: %s", pb.msg)}
+	}
+	return &startError{reason: ReasonLost, err: fmt.Errorf("connection lost during a batch, after %d of %d commands had finished; the batch may have partly run and was not retried (%v)%s", done, total, err, s.stderrSuffix())}
+}
+
+// frameReader reads a byte stream cut by marker lines.
+type frameReader struct {
+	r       io.Reader
+	pending []byte
+}
+
+// readUntil returns the bytes before sep and consumes sep.
+func (f *frameReader) readUntil(sep []byte) ([]byte, error) {
+	from := 0
+	for {
+		if i := bytes.Index(f.pending[from:], sep); i >= 0 {
+			n := from + i
+			out := bytes.Clone(f.pending[:n])
+			f.pending = f.pending[n+len(sep):]
+			return out, nil
+		}
+		from = max(0, len(f.pending)-len(sep)+1)
+		if err := f.fill(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readLine returns the rest of the line without its newline.
+func (f *frameReader) readLine() (string, error) {
+	b, err := f.readUntil([]byte{'\n'})
+	return string(b), err
+}
+
+func (f *frameReader) fill() error {
+	if len(f.pending) == 0 {
+		f.pending = f.pending[:0:0]
+	}
+	if cap(f.pending)-len(f.pending) < 32<<10 {
+		grown := make([]byte, len(f.pending), 2*cap(f.pending)+64<<10)
+		copy(grown, f.pending)
+		f.pending = grown
+	}
+	n, err := f.r.Read(f.pending[len(f.pending):cap(f.pending)])
+	f.pending = f.pending[:len(f.pending)+n]
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// tailBuffer keeps the end of the shell's own stderr for error messages and
+// reports each occurrence of watch (sudo's prompt).
+type tailBuffer struct {
+	mu    sync.Mutex
+	max   int
+	buf   []byte
+	watch []byte
+	seen  chan<- struct{}
+	carry []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(p)
+	if len(t.watch) > 0 {
+		scan := append(t.carry, p...)
+		for {
+			i := bytes.Index(scan, t.watch)
+			if i < 0 {
+				break
+			}
+			scan = scan[i+len(t.watch):]
+			select {
+			case t.seen <- struct{}{}:
+			default:
+			}
+		}
+		t.carry = bytes.Clone(scan[max(0, len(scan)-len(t.watch)+1):])
+		// The prompt is not an error message.
+		p = bytes.ReplaceAll(p, t.watch, nil)
+	}
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return n, nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
