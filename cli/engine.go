@@ -47,6 +47,7 @@ func (f *targetFlags) load(cmd *cobra.Command, cfg Config) (*manifest.Set, []*v1
 	if err != nil {
 		return nil, nil, err
 	}
+	printWarnings(cmd.ErrOrStderr(), set)
 	var hosts []*v1alpha1.Host
 	for _, h := range set.Hosts() {
 		if sel.Matches(h.Metadata.Labels) {

@@ -56,6 +56,9 @@ func NewRoot(cfg Config) *cobra.Command {
 	// Every command is registered here, in one place.
 	root.AddCommand(
 		newVersionCmd(cfg),
+		newValidateCmd(cfg),
+		newExplainCmd(cfg),
+		newSchemaCmd(cfg),
 		newApplyCmd(cfg),
 		newDiffCmd(cfg),
 		newGetCmd(cfg),

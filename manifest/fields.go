@@ -28,6 +28,9 @@ func (f Field) Required() bool {
 	return first == "required"
 }
 
+// Doc is the field's doc comment, for types of package v1alpha1.
+func (f Field) Doc() string { return docOf(f.Owner, f.Name) }
+
 var fieldCache sync.Map // reflect.Type -> []Field
 
 // Fields lists the JSON fields of struct type t (a pointer is dereferenced)

@@ -2,8 +2,10 @@ package manifest
 
 import "strings"
 
-// suggest returns the candidate nearest to word, or "" when none is close
+// Suggest returns the candidate nearest to word, or "" when none is close
 // enough to be a plausible typo. Case differences count as near.
+func Suggest(word string, candidates []string) string { return suggest(word, candidates) }
+
 func suggest(word string, candidates []string) string {
 	best, bestDist := "", -1
 	for _, c := range candidates {

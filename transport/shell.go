@@ -15,9 +15,17 @@ import (
 )
 
 // loopScript is the persistent shell, passed as the argument of sh -c (so
-// nothing of it travels on stdin). It reads a length line with the read
-// builtin (byte by byte on a pipe) and exactly that many bytes of batch
-// script with head -c, which never reads past them, then sources the batch.
+// nothing of it travels on stdin). Each batch starts with a header line read
+// by the read builtin, which reads a pipe byte by byte and so never takes
+// more than its line:
+//
+//	L<n>  n lines of script follow; read them with read too and eval them.
+//	      Used for small batches: it forks nothing.
+//	<n>   n bytes of script follow; head -c, which never reads past them
+//	      (GNU head reads exactly the bytes it needs), copies them to a file
+//	      that is sourced. Used for large batches, where reading byte by
+//	      byte would cost more than one fork.
+//
 // Its variables start with _o so that commands do not trip over them.
 const loopScript = `_oM=$1; shift
 _oD=$(mktemp -d "${TMPDIR:-/tmp}/optimus.XXXXXX") || exit 70
@@ -25,10 +33,27 @@ trap 'rm -rf "$_oD"' EXIT
 trap 'exit 129' HUP INT TERM PIPE
 printf '%s R\n' "$_oM"
 while IFS= read -r _on; do
-	head -c "$_on" >"$_oD/b" || exit 71
-	. "$_oD/b"
+	case $_on in
+	L*)
+		_oi=${_on#L} _ob=
+		while [ "$_oi" -gt 0 ]; do
+			IFS= read -r _ol || exit 71
+			_ob="$_ob$_ol
+"
+			_oi=$((_oi - 1))
+		done
+		eval "$_ob"
+		;;
+	*)
+		head -c "$_on" >"$_oD/b" || exit 71
+		. "$_oD/b"
+		;;
+	esac
 done
 `
+
+// smallBatch is the largest script sent as lines (see loopScript).
+const smallBatch = 2048
 
 // process is a running persistent shell, whatever carries it.
 type process struct {
@@ -256,7 +281,12 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 		}
 	}()
 	msg := make([]byte, 0, 24+len(script)+len(payload))
-	msg = strconv.AppendInt(msg, int64(len(script)), 10)
+	if len(script) <= smallBatch {
+		msg = append(msg, 'L')
+		msg = strconv.AppendInt(msg, int64(bytes.Count(script, []byte{'\n'})), 10)
+	} else {
+		msg = strconv.AppendInt(msg, int64(len(script)), 10)
+	}
 	msg = append(msg, '\n')
 	msg = append(msg, script...)
 	msg = append(msg, payload...)

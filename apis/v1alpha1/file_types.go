@@ -1,5 +1,10 @@
 package v1alpha1
 
+import (
+	"encoding/base64"
+	"strings"
+)
+
 // FileSpec is a regular file on a host.
 type FileSpec struct {
 	Targeting `json:",inline"`
@@ -115,4 +120,16 @@ func (s *AuthorizedKeySpec) Default(_ *ObjectMeta) {
 	if s.State == "" {
 		s.State = StatePresent
 	}
+}
+
+// Check requires a key of the form "TYPE BASE64 [comment]".
+func (s *AuthorizedKeySpec) Check() []FieldError {
+	f := strings.Fields(s.Key)
+	if len(f) < 2 {
+		return []FieldError{{Path: "key", Message: `must be a public key line "TYPE BASE64 [comment]", such as "ssh-ed25519 AAAA... alice@laptop"`}}
+	}
+	if _, err := base64.StdEncoding.DecodeString(f[1]); err != nil {
+		return []FieldError{{Path: "key", Message: "the key material (second word) is not valid base64"}}
+	}
+	return nil
 }

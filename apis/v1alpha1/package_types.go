@@ -80,3 +80,12 @@ func (s *ExecSpec) Default(_ *ObjectMeta) {
 		s.Timeout = &Duration{5 * time.Minute}
 	}
 }
+
+// Check requires a condition: an Exec without one would run in every cycle
+// and never converge.
+func (s *ExecSpec) Check() []FieldError {
+	if s.Creates == "" && s.Unless == "" && s.OnlyIf == "" && !s.RefreshOnly {
+		return []FieldError{{Path: "command", Message: "say when the command is needed: set creates, unless, onlyIf or refreshOnly (without one it would run in every cycle)"}}
+	}
+	return nil
+}

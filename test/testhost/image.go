@@ -63,6 +63,9 @@ MaxStartups 100:30:200
 MaxSessions 100
 SSHD
 rm -f "$R"/etc/ssh/ssh_host_*
+# A wrong password fails at once instead of after PAM's 2 s delay.
+sed -i 's/pam_unix.so nullok$/pam_unix.so nullok nodelay/' "$R/etc/pam.d/common-auth"
+grep -q 'pam_unix.so nullok nodelay' "$R/etc/pam.d/common-auth"
 mkdir -p "$R/run/sshd"
 chroot "$R" useradd -m -s /bin/bash ` + Deploy + `
 chroot "$R" useradd -m -s /bin/bash -g ` + Operator + ` ` + Operator + `

@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestExplain(t *testing.T) {
+	for _, tc := range []struct {
+		arg  string
+		code int
+		want []string // substrings of stdout, or of stderr when code != 0
+	}{
+		{"User", 0, []string{"KIND:     User", "VERSION:  optimus.dev/v1alpha1", "A local user account.",
+			"metadata\t<ObjectMeta> -required-", "spec\t<UserSpec>"}},
+		{"User.spec", 0, []string{"FIELD:    spec <UserSpec>", "shell\t<string>", "Shell is the login shell, an absolute path.",
+			"hostSelector\t<LabelSelector>", "dependsOn\t<[]ResourceRef>", "Allowed values: present, absent."}},
+		{"user.shell", 0, []string{"FIELD:    shell <string>", "Shell is the login shell"}},
+		{"Host.spec.hostKey.policy", 0, []string{"FIELD:    policy <string>", "accept-new", "Allowed values: strict, accept-new, insecure."}},
+		{"Host.spec.connectTimeout", 0, []string{"<duration>", "ConnectTimeout bounds dialling"}},
+		{"User.metadata", 0, []string{"name\t<string> -required-", "labels\t<map[string]string>"}},
+		{"User.spec.dependsOn", 0, []string{"FIELD:    dependsOn <[]ResourceRef>", "kind\t<string> -required-"}},
+		{"File.spec.hostSelector.matchExpressions.operator", 0, []string{"Allowed values: In, NotIn, Exists, DoesNotExist."}},
+		{"Usr", 1, []string{`optimus: unknown kind "Usr" (did you mean User?)`}},
+		{"Frobnicator", 1, []string{"(known: AuthorizedKey, Directory,"}},
+		{"User.spec.shel", 1, []string{`optimus: User.spec has no field "shel" (did you mean shell?)`}},
+		{"User.spec.shell.x", 1, []string{"User.spec.shell is of type string and has no fields"}},
+	} {
+		t.Run(tc.arg, func(t *testing.T) {
+			code, out, errOut := runCLI(t, nil, "explain", tc.arg)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tc.code, errOut)
+			}
+			got := out
+			if tc.code != 0 {
+				got = errOut
+			}
+			norm := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+			for _, w := range tc.want {
+				if !strings.Contains(norm(got), norm(w)) {
+					t.Errorf("output lacks %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
+
+func TestExplainListsKinds(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "explain")
+	if code != 0 || !strings.Contains(out, "Host") || !strings.Contains(out, "A local user account.") {
+		t.Errorf("code %d, stdout %q", code, out)
+	}
+}

@@ -1,0 +1,236 @@
+package authorizedkey
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
+)
+
+// KeyPrefix starts the Key of the query; it ends with a hash of the users.
+const KeyPrefix = "authorizedkeys."
+
+// Reconciler reconciles AuthorizedKey resources.
+type Reconciler struct{}
+
+var (
+	_ reconcilers.Reconciler       = Reconciler{}
+	_ reconcilers.DependencyLister = Reconciler{}
+)
+
+// Kind implements reconcilers.Reconciler.
+func (Reconciler) Kind() string { return v1alpha1.AuthorizedKeyKind.Kind }
+
+func spec(r *v1alpha1.Resource) *v1alpha1.AuthorizedKeySpec {
+	return r.Spec.(*v1alpha1.AuthorizedKeySpec)
+}
+
+// queryFunc prints, per user, five NUL-terminated fields: user, state (ok or
+// nouser), "mode/owner" of ~/.ssh and of authorized_keys (empty when
+// missing), and the file's content in base64.
+const queryFunc = `optimus_keys() {
+	h=$(getent passwd "$1" | cut -d: -f6)
+	if [ -z "$h" ]; then printf '%s\0nouser\0\0\0\0' "$1"; return; fi
+	d=$(stat -c '%a/%U' -- "$h/.ssh" 2>/dev/null)
+	f=$(stat -c '%a/%U' -- "$h/.ssh/authorized_keys" 2>/dev/null)
+	c=
+	if [ -n "$f" ]; then c=$(base64 -w0 <"$h/.ssh/authorized_keys") || c=; fi
+	printf '%s\0ok\0%s\0%s\0%s\0' "$1" "$d" "$f" "$c"
+}
+`
+
+// Queries reads the authorized_keys of every user named on the host in one
+// command.
+func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
+	users := map[string]bool{}
+	for _, r := range resources {
+		users[spec(r).User] = true
+	}
+	names := make([]string, 0, len(users))
+	for u := range users {
+		names = append(names, u)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString(queryFunc)
+	for _, u := range names {
+		b.WriteString("optimus_keys " + reconcilers.ShellCommand(u) + "\n")
+	}
+	b.WriteString("exit 0\n")
+	sum := sha256.Sum256([]byte(b.String()))
+	return []reconcilers.Query{{Key: KeyPrefix + hex.EncodeToString(sum[:8]), Script: b.String()}}
+}
+
+// Dependencies orders a key after the User resource of its user.
+func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := spec(res)
+	if s.State == v1alpha1.StateAbsent {
+		return nil
+	}
+	return reconcilers.AccountDependencies(s.User, "", all)
+}
+
+// observed is what the query found for one user.
+type observed struct {
+	userExists bool
+	dir, file  string // "mode/owner", empty when missing
+	content    []byte
+}
+
+func find(f reconcilers.Facts, user string) (observed, error) {
+	for k := range f {
+		if !strings.HasPrefix(k, KeyPrefix) {
+			continue
+		}
+		out, err := f.Stdout(k)
+		if err != nil {
+			return observed{}, err
+		}
+		b := []byte(out)
+		for len(b) > 0 {
+			var fields [5]string
+			for i := range fields {
+				j := bytes.IndexByte(b, 0)
+				if j < 0 {
+					return observed{}, fmt.Errorf("query %s: truncated record", k)
+				}
+				fields[i], b = string(b[:j]), b[j+1:]
+			}
+			if fields[0] != user {
+				continue
+			}
+			o := observed{userExists: fields[1] == "ok", dir: fields[2], file: fields[3]}
+			if o.content, err = base64.StdEncoding.DecodeString(fields[4]); err != nil {
+				return observed{}, fmt.Errorf("query %s: content of %s's authorized_keys: %w", k, user, err)
+			}
+			return o, nil
+		}
+	}
+	return observed{}, fmt.Errorf("user %s was not observed: the reconciler did not declare it in its query", user)
+}
+
+// Blob returns the base64 key material of an authorized key line, which
+// identifies the key whatever its options and comment.
+func Blob(key string) (string, error) {
+	f := strings.Fields(key)
+	if len(f) < 2 {
+		return "", fmt.Errorf("key %q is not of the form \"TYPE BASE64 [comment]\"", key)
+	}
+	if _, err := base64.StdEncoding.DecodeString(f[1]); err != nil {
+		return "", fmt.Errorf("key material of %q is not valid base64", f[0])
+	}
+	return f[1], nil
+}
+
+// Line is the authorized_keys line the spec asks for.
+func Line(s *v1alpha1.AuthorizedKeySpec) string {
+	key := strings.Join(strings.Fields(s.Key), " ")
+	if s.Options == "" {
+		return key
+	}
+	return s.Options + " " + key
+}
+
+// Plan implements reconcilers.Reconciler.
+func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
+	s := spec(req.Resource)
+	blob, err := Blob(s.Key)
+	if err != nil {
+		return nil, fmt.Errorf("spec.key: %w", err)
+	}
+	cur, err := find(req.Facts, s.User)
+	if err != nil {
+		return nil, err
+	}
+	want := Line(s)
+	var lines []string // lines that hold the key
+	for _, l := range strings.Split(string(cur.content), "\n") {
+		if hasField(l, blob) {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	short := shortKey(s.Key)
+	if s.State == v1alpha1.StateAbsent {
+		if len(lines) == 0 {
+			return nil, nil
+		}
+		return []reconcilers.Action{{
+			Op:          reconcilers.OpDelete,
+			Description: "remove key " + short + " from " + s.User + "'s authorized_keys",
+			Changes:     []reconcilers.Change{{Field: "key", Before: strings.Join(lines, "\n")}},
+			Script:      script(s.User, blob, ""),
+		}}, nil
+	}
+	var changes []reconcilers.Change
+	if len(lines) != 1 || lines[0] != want {
+		changes = append(changes, reconcilers.Change{Field: "key", Before: strings.Join(lines, "\n"), After: want})
+	}
+	if cur.userExists && cur.dir != "700/"+s.User {
+		changes = append(changes, reconcilers.Change{Field: "~/.ssh", Before: cur.dir, After: "700/" + s.User})
+	}
+	if cur.userExists && cur.file != "" && cur.file != "600/"+s.User {
+		changes = append(changes, reconcilers.Change{Field: "authorized_keys", Before: cur.file, After: "600/" + s.User})
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	op, desc := reconcilers.OpUpdate, "fix permissions of "+s.User+"'s authorized_keys"
+	switch {
+	case changes[0].Field == "key" && len(lines) == 0:
+		op, desc = reconcilers.OpCreate, "add key "+short+" to "+s.User+"'s authorized_keys"
+	case changes[0].Field == "key":
+		desc = "update key " + short + " in " + s.User + "'s authorized_keys"
+	}
+	return []reconcilers.Action{{Op: op, Description: desc, Changes: changes, Script: script(s.User, blob, want)}}, nil
+}
+
+func hasField(line, field string) bool {
+	for _, f := range strings.Fields(line) {
+		if f == field {
+			return true
+		}
+	}
+	return false
+}
+
+// shortKey names a key in descriptions: its type and comment, or the end of
+// its key material.
+func shortKey(key string) string {
+	f := strings.Fields(key)
+	switch {
+	case len(f) >= 3:
+		return f[0] + " " + strings.Join(f[2:], " ")
+	case len(f) == 2 && len(f[1]) > 12:
+		return f[0] + " ..." + f[1][len(f[1])-12:]
+	}
+	return key
+}
+
+// awkKeys drops every line holding the key material and, when a line is
+// given, appends it: other keys, comments and order are kept.
+const awkKeys = `{ for (i = 1; i <= NF; i++) if ($i == ENVIRON["O_BLOB"]) next; print }
+END { if (ENVIRON["O_LINE"] != "") print ENVIRON["O_LINE"] }`
+
+// script rewrites the user's authorized_keys atomically, creating ~/.ssh
+// (0700) and the file (0600) owned by the user. The home directory is looked
+// up when the action runs: the user may be created in the same cycle.
+func script(user, blob, line string) string {
+	return "u=" + reconcilers.ShellCommand(user) + "\n" +
+		`h=$(getent passwd "$u" | cut -d: -f6)` + "\n" +
+		`[ -n "$h" ] || { echo "optimus: user $u does not exist: create it first (a User resource)" >&2; exit 1; }` + "\n" +
+		`g=$(id -g "$u") || exit 1` + "\n" +
+		`mkdir -p "$h/.ssh" && chmod 700 "$h/.ssh" && chown "$u:$g" "$h/.ssh" || exit 1` + "\n" +
+		`f="$h/.ssh/authorized_keys"; [ -e "$f" ] || f=/dev/null` + "\n" +
+		`t=$(mktemp "$h/.ssh/.optimus.XXXXXX") || exit 1` + "\n" +
+		`trap 'rm -f "$t"' EXIT` + "\n" +
+		"O_BLOB=" + reconcilers.ShellCommand(blob) + " O_LINE=" + reconcilers.ShellCommand(line) +
+		" awk " + reconcilers.ShellCommand(awkKeys) + ` "$f" >"$t" &&` + "\n" +
+		`chmod 600 "$t" && chown "$u:$g" "$t" && mv -f "$t" "$h/.ssh/authorized_keys" && trap - EXIT` + "\n"
+}

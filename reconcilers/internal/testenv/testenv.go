@@ -1,0 +1,79 @@
+// Package testenv sets up the conformance suite for the reconcilers of this
+// module: one test host per test package, the built-in scheme, and a
+// registry of the reconcilers under test.
+package testenv
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/manifest"
+	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
+	"github.com/optimus-cm/optimus/test/testhost"
+)
+
+// Suite starts (once per package, through pool) a test host and returns the
+// conformance suite for rs with it.
+func Suite(t *testing.T, pool *testhost.Pool, rs ...reconcilers.Reconciler) (reconcilertest.Suite, *testhost.Host) {
+	t.Helper()
+	h := pool.Hosts(t)[0]
+	scheme, err := v1alpha1.NewScheme(v1alpha1.BuiltinKinds()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := reconcilers.NewRegistry(rs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reconcilertest.Suite{Scheme: scheme, Registry: reg, Host: h.Resource()}, h
+}
+
+// Header is the start of a YAML document of kind.
+func Header(kind, name string) string {
+	return "apiVersion: " + v1alpha1.APIVersion + "\nkind: " + kind + "\nmetadata:\n  name: " + name + "\nspec:\n"
+}
+
+// Run loads doc with the suite's scheme and registry and applies it (or only
+// plans, dryRun) on the suite's host; a failed host is in the report, not a
+// test failure.
+func Run(t *testing.T, s reconcilertest.Suite, doc string, dryRun bool) *controller.Report {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "doc.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	set, err := (&manifest.Loader{Scheme: s.Scheme, Edges: s.Registry.Dependencies}).Load(path)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	eng := &controller.Engine{Registry: s.Registry, DryRun: dryRun}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{s.Host}, set.Resources)
+	if err != nil {
+		t.Fatalf("engine: %v", err)
+	}
+	return rep
+}
+
+// Failure is the reason the suite's host failed in rep, or "".
+func Failure(rep *controller.Report) string {
+	for _, h := range rep.Failed() {
+		return h.Reason
+	}
+	return ""
+}
+
+// Actions lists the planned actions of every cycle of rep.
+func Actions(rep *controller.Report) []controller.PlannedAction {
+	var out []controller.PlannedAction
+	for _, p := range rep.Plans {
+		for _, h := range p.Hosts {
+			out = append(out, h.Actions...)
+		}
+	}
+	return out
+}

@@ -1,0 +1,270 @@
+package pkg
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
+)
+
+// KeyPrefix starts the Key of the query; it ends with a hash of the script.
+const KeyPrefix = "packages."
+
+// Managers in the order auto-detection prefers them.
+var Managers = []string{"apt", "dnf", "apk"}
+
+// Reconciler reconciles Package resources.
+type Reconciler struct{}
+
+var _ reconcilers.Reconciler = Reconciler{}
+
+// Kind implements reconcilers.Reconciler.
+func (Reconciler) Kind() string { return v1alpha1.PackageKind.Kind }
+
+func spec(r *v1alpha1.Resource) *v1alpha1.PackageSpec { return r.Spec.(*v1alpha1.PackageSpec) }
+
+// Queries detects the package managers and reads the installed version of
+// every package named on the host (and the candidate versions when some
+// resource wants the latest) in one read-only command.
+func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
+	set := map[string]bool{}
+	latest := false
+	for _, r := range resources {
+		s := spec(r)
+		for _, n := range s.Names {
+			set[n] = true
+		}
+		latest = latest || s.State == v1alpha1.StateLatest
+	}
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	script := QueryScript(names, latest)
+	sum := sha256.Sum256([]byte(script))
+	return []reconcilers.Query{{Key: KeyPrefix + hex.EncodeToString(sum[:8]), Script: script}}
+}
+
+// QueryScript prints "@section" lines followed by each section's output:
+// @manager NAME for every manager found, then per manager the installed
+// packages as "name<TAB>version<TAB>status" and, for latest, the candidates.
+func QueryScript(names []string, latest bool) string {
+	args := reconcilers.ShellCommand(names...)
+	var b strings.Builder
+	b.WriteString("LC_ALL=C; export LC_ALL\n")
+	b.WriteString("for m in apt-get dnf apk; do command -v $m >/dev/null 2>&1 && echo \"@manager ${m%-get}\"; done\n")
+	b.WriteString("if command -v dpkg-query >/dev/null 2>&1; then echo @apt-installed; " +
+		"dpkg-query -W -f='${Package}\\t${Version}\\t${db:Status-Abbrev}\\n' " + args + " 2>/dev/null; fi\n")
+	b.WriteString("if command -v dnf >/dev/null 2>&1; then echo @dnf-installed; " +
+		"rpm -q --qf '%{NAME}\\t%{EPOCH}:%{VERSION}-%{RELEASE}\\tii\\n' " + args + " 2>/dev/null | grep '\t'; fi\n")
+	b.WriteString("if command -v apk >/dev/null 2>&1; then echo @apk-installed; " +
+		"for p in " + args + "; do apk info -e \"$p\" >/dev/null 2>&1 && printf '%s\\t\\tii\\n' \"$p\"; done; fi\n")
+	if latest {
+		b.WriteString("if command -v apt-cache >/dev/null 2>&1; then echo @apt-policy; apt-cache policy " + args + " 2>/dev/null; fi\n")
+		b.WriteString("if command -v dnf >/dev/null 2>&1; then echo @dnf-upgrades; dnf -q -C list --upgrades " + args + " 2>/dev/null; fi\n")
+		b.WriteString("if command -v apk >/dev/null 2>&1; then echo @apk-upgrades; apk version -l '<' " + args + " 2>/dev/null; fi\n")
+	}
+	b.WriteString("exit 0\n")
+	return b.String()
+}
+
+// State is what the query found on a host.
+type State struct {
+	// Managers found, in detection order.
+	Managers []string
+	// Installed versions per manager, by package name ("" when the manager
+	// does not say).
+	Installed map[string]map[string]string
+	// Upgradable per manager: package name to candidate version ("" when the
+	// manager does not say), for packages newer than the installed one.
+	Upgradable map[string]map[string]string
+	// Candidates (apt) by package name; "(none)" when there is none.
+	Candidates map[string]string
+}
+
+// ParseState parses the output of QueryScript.
+func ParseState(out string) State {
+	st := State{Installed: map[string]map[string]string{}, Upgradable: map[string]map[string]string{}, Candidates: map[string]string{}}
+	for _, m := range Managers {
+		st.Installed[m], st.Upgradable[m] = map[string]string{}, map[string]string{}
+	}
+	section, policyPkg := "", ""
+	for _, line := range strings.Split(out, "\n") {
+		if m, ok := strings.CutPrefix(line, "@manager "); ok {
+			st.Managers = append(st.Managers, m)
+			continue
+		}
+		if strings.HasPrefix(line, "@") {
+			section = line[1:]
+			continue
+		}
+		switch section {
+		case "apt-installed", "dnf-installed", "apk-installed":
+			f := strings.Split(line, "\t")
+			if len(f) != 3 {
+				continue
+			}
+			// dpkg's status: desired, then current state; i, W and t are
+			// installed (the last two awaiting triggers).
+			if len(f[2]) >= 2 && strings.ContainsRune("iWt", rune(f[2][1])) {
+				st.Installed[strings.TrimSuffix(section, "-installed")][f[0]] = strings.TrimPrefix(f[1], "(none):")
+			}
+		case "apt-policy":
+			if line != "" && line[0] != ' ' && strings.HasSuffix(line, ":") {
+				policyPkg, _, _ = strings.Cut(strings.TrimSuffix(line, ":"), ":")
+			} else if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Candidate: "); ok && policyPkg != "" {
+				st.Candidates[policyPkg] = v
+			}
+		case "dnf-upgrades":
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				name := f[0]
+				if i := strings.LastIndexByte(name, '.'); i > 0 {
+					name = name[:i]
+				}
+				st.Upgradable["dnf"][name] = f[1]
+			}
+		case "apk-upgrades":
+			// "name-1.0-r0 < 1.1-r0": the name is what precedes the version.
+			f := strings.Fields(line)
+			if len(f) == 3 && f[1] == "<" {
+				if name, ok := apkName(f[0]); ok {
+					st.Upgradable["apk"][name] = f[2]
+				}
+			}
+		}
+	}
+	for name, cand := range st.Candidates {
+		if v, ok := st.Installed["apt"][name]; ok && cand != "(none)" && cand != "" && cand != v {
+			st.Upgradable["apt"][name] = cand
+		}
+	}
+	return st
+}
+
+// apkName strips "-VERSION-rN" from an apk package id.
+func apkName(id string) (string, bool) {
+	parts := strings.Split(id, "-")
+	for i := len(parts) - 1; i > 0; i-- {
+		if p := parts[i]; p != "" && p[0] >= '0' && p[0] <= '9' {
+			return strings.Join(parts[:i], "-"), true
+		}
+	}
+	return "", false
+}
+
+// Plan implements reconcilers.Reconciler.
+func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
+	s := spec(req.Resource)
+	var out string
+	for k := range req.Facts {
+		if strings.HasPrefix(k, KeyPrefix) {
+			var err error
+			if out, err = req.Facts.Stdout(k); err != nil {
+				return nil, err
+			}
+		}
+	}
+	st := ParseState(out)
+	mgr := s.Manager
+	if mgr == "" || mgr == "auto" {
+		if len(st.Managers) == 0 {
+			return nil, fmt.Errorf("no supported package manager on the host (looked for apt-get, dnf, apk)")
+		}
+		mgr = st.Managers[0]
+	} else if !slices.Contains(st.Managers, mgr) {
+		return nil, fmt.Errorf("spec.manager is %s, but the host has no %s (found: %s)", mgr, mgr, strings.Join(st.Managers, ", "))
+	}
+	installed := st.Installed[mgr]
+
+	var missing, outdated, present []string
+	var changes []reconcilers.Change
+	for _, n := range s.Names {
+		v, ok := installed[n]
+		switch {
+		case s.State == v1alpha1.StateAbsent && ok:
+			present = append(present, n)
+			changes = append(changes, reconcilers.Change{Field: n, Before: v, After: "absent"})
+		case s.State == v1alpha1.StateAbsent:
+		case !ok:
+			missing = append(missing, n)
+			after := "installed"
+			if c := st.Candidates[n]; c != "" && c != "(none)" {
+				after = c
+			}
+			changes = append(changes, reconcilers.Change{Field: n, After: after})
+		case s.State == v1alpha1.StateLatest:
+			if c, up := st.Upgradable[mgr][n]; up {
+				outdated = append(outdated, n)
+				if c == "" {
+					c = "latest"
+				}
+				changes = append(changes, reconcilers.Change{Field: n, Before: v, After: c})
+			}
+		}
+	}
+	switch {
+	case len(present) > 0:
+		return []reconcilers.Action{{
+			Op:          reconcilers.OpDelete,
+			Description: "remove package " + strings.Join(present, ", ") + " (" + mgr + ")",
+			Changes:     changes,
+			Script:      Command(mgr, "remove", present),
+		}}, nil
+	case len(missing)+len(outdated) == 0:
+		return nil, nil
+	}
+	var scripts []string
+	if len(missing) > 0 {
+		scripts = append(scripts, Command(mgr, "install", missing))
+	}
+	if len(outdated) > 0 {
+		scripts = append(scripts, Command(mgr, "upgrade", outdated))
+	}
+	op, verb := reconcilers.OpCreate, "install"
+	if len(missing) == 0 {
+		op, verb = reconcilers.OpUpdate, "upgrade"
+	}
+	return []reconcilers.Action{{
+		Op:          op,
+		Description: verb + " package " + strings.Join(append(missing, outdated...), ", ") + " (" + mgr + ")",
+		Changes:     changes,
+		Script:      strings.Join(scripts, " && "),
+	}}, nil
+}
+
+// Command is the shell command that installs, upgrades or removes names
+// with mgr, never asking a question.
+func Command(mgr, verb string, names []string) string {
+	var args []string
+	switch mgr {
+	case "apt":
+		args = []string{"env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-y", "-q",
+			"-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"}
+		switch verb {
+		case "install", "upgrade":
+			args = append(args, "install")
+		case "remove":
+			args = append(args, "remove")
+		}
+	case "dnf":
+		args = []string{"dnf", "-y", verb}
+	case "apk":
+		switch verb {
+		case "install":
+			args = []string{"apk", "add"}
+		case "upgrade":
+			args = []string{"apk", "add", "--upgrade"}
+		case "remove":
+			args = []string{"apk", "del"}
+		}
+	}
+	return reconcilers.ShellCommand(append(args, names...)...)
+}

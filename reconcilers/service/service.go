@@ -1,0 +1,225 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
+)
+
+// KeyPrefix starts the Key of the query; it ends with a hash of the script.
+const KeyPrefix = "services."
+
+// Init systems.
+const (
+	Systemd = "systemd"
+	SysV    = "sysv"
+)
+
+// Reconciler reconciles Service resources.
+type Reconciler struct{}
+
+var (
+	_ reconcilers.Reconciler       = Reconciler{}
+	_ reconcilers.DependencyLister = Reconciler{}
+	_ reconcilers.Refresher        = Reconciler{}
+)
+
+// Kind implements reconcilers.Reconciler.
+func (Reconciler) Kind() string { return v1alpha1.ServiceKind.Kind }
+
+func spec(r *v1alpha1.Resource) *v1alpha1.ServiceSpec { return r.Spec.(*v1alpha1.ServiceSpec) }
+
+// Queries detects the init system and reads the state of every service of the
+// host in one command. Status commands only read.
+func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
+	set := map[string]bool{}
+	for _, r := range resources {
+		set[spec(r).Name] = true
+	}
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	script := QueryScript(names)
+	sum := sha256.Sum256([]byte(script))
+	return []reconcilers.Query{{Key: KeyPrefix + hex.EncodeToString(sum[:8]), Script: script}}
+}
+
+// QueryScript prints the init system on the first line, then per service
+// "name<TAB>active<TAB>enabled<TAB>exists" with yes or no.
+func QueryScript(names []string) string {
+	var b strings.Builder
+	b.WriteString(`if [ -d /run/systemd/system ]; then
+	echo ` + Systemd + `
+	for s in ` + reconcilers.ShellCommand(names...) + `; do
+		a=no; e=no; x=yes
+		systemctl is-active --quiet "$s" 2>/dev/null && a=yes
+		systemctl is-enabled --quiet "$s" 2>/dev/null && e=yes
+		[ "$(systemctl show -p LoadState --value "$s" 2>/dev/null)" = not-found ] && x=no
+		printf '%s\t%s\t%s\t%s\n' "$s" $a $e $x
+	done
+else
+	echo ` + SysV + `
+	for s in ` + reconcilers.ShellCommand(names...) + `; do
+		a=no; e=no; x=no
+		if [ -x "/etc/init.d/$s" ]; then
+			x=yes
+			"/etc/init.d/$s" status >/dev/null 2>&1 </dev/null && a=yes
+		fi
+		for l in /etc/rc[2345].d/S[0-9][0-9]"$s"; do [ -e "$l" ] && e=yes; done
+		printf '%s\t%s\t%s\t%s\n' "$s" $a $e $x
+	done
+fi
+exit 0
+`)
+	return b.String()
+}
+
+// Status is one service as observed.
+type Status struct {
+	Active, Enabled, Exists bool
+}
+
+// ParseStatus parses the output of QueryScript.
+func ParseStatus(out string) (initSystem string, services map[string]Status) {
+	services = map[string]Status{}
+	lines := strings.Split(out, "\n")
+	initSystem = strings.TrimSpace(lines[0])
+	for _, l := range lines[1:] {
+		f := strings.Split(l, "\t")
+		if len(f) == 4 {
+			services[f[0]] = Status{Active: f[1] == "yes", Enabled: f[2] == "yes", Exists: f[3] == "yes"}
+		}
+	}
+	return initSystem, services
+}
+
+func observe(f reconcilers.Facts, name string) (string, Status, error) {
+	for k := range f {
+		if !strings.HasPrefix(k, KeyPrefix) {
+			continue
+		}
+		out, err := f.Stdout(k)
+		if err != nil {
+			return "", Status{}, err
+		}
+		initSystem, services := ParseStatus(out)
+		if st, ok := services[name]; ok {
+			return initSystem, st, nil
+		}
+	}
+	return "", Status{}, fmt.Errorf("service %s was not observed: the reconciler did not declare it in its query", name)
+}
+
+// Dependencies orders a service after the Package resources that install a
+// package of its name or, when none does, after every Package resource.
+func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := spec(res)
+	var named, every []v1alpha1.ResourceRef
+	for _, o := range all {
+		p, ok := o.Spec.(*v1alpha1.PackageSpec)
+		if !ok || p.State == v1alpha1.StateAbsent {
+			continue
+		}
+		every = append(every, o.Ref())
+		if slices.Contains(p.Names, s.Name) {
+			named = append(named, o.Ref())
+		}
+	}
+	if len(named) > 0 {
+		return named
+	}
+	return every
+}
+
+// Triggers implements reconcilers.Refresher.
+func (Reconciler) Triggers(res *v1alpha1.Resource) []v1alpha1.ResourceRef { return spec(res).RestartOn }
+
+// Refresh restarts the service, unless it is to be stopped or the planned
+// actions start it anyway.
+func (Reconciler) Refresh(_ context.Context, req reconcilers.Request, planned []reconcilers.Action) ([]reconcilers.Action, error) {
+	s := spec(req.Resource)
+	if s.State == v1alpha1.StateStopped {
+		return nil, nil
+	}
+	for _, a := range planned {
+		for _, c := range a.Changes {
+			if c.Field == "state" && c.After == v1alpha1.StateRunning {
+				return nil, nil // a service about to start needs no restart
+			}
+		}
+	}
+	initSystem, _, err := observe(req.Facts, s.Name)
+	if err != nil {
+		return nil, err
+	}
+	return []reconcilers.Action{{
+		Op:          reconcilers.OpRestart,
+		Description: "restart service " + s.Name + " (a resource it watches changed)",
+		Script:      Command(initSystem, "restart", s.Name),
+	}}, nil
+}
+
+// Plan implements reconcilers.Reconciler.
+func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
+	s := spec(req.Resource)
+	initSystem, cur, err := observe(req.Facts, s.Name)
+	if err != nil {
+		return nil, err
+	}
+	// A missing service may come with a package installed in this cycle:
+	// the action then fails with the init system's own message if it does not.
+	var actions []reconcilers.Action
+	if s.Enabled != nil && *s.Enabled != cur.Enabled {
+		verb := "disable"
+		if *s.Enabled {
+			verb = "enable"
+		}
+		actions = append(actions, reconcilers.Action{
+			Op:          reconcilers.OpUpdate,
+			Description: verb + " service " + s.Name + " at boot",
+			Changes:     []reconcilers.Change{{Field: "enabled", Before: fmt.Sprint(cur.Enabled), After: fmt.Sprint(*s.Enabled)}},
+			Script:      Command(initSystem, verb, s.Name),
+		})
+	}
+	switch {
+	case s.State == v1alpha1.StateRunning && !cur.Active:
+		actions = append(actions, reconcilers.Action{
+			Op:          reconcilers.OpCreate,
+			Description: "start service " + s.Name,
+			Changes:     []reconcilers.Change{{Field: "state", Before: v1alpha1.StateStopped, After: v1alpha1.StateRunning}},
+			Script:      Command(initSystem, "start", s.Name),
+		})
+	case s.State == v1alpha1.StateStopped && cur.Active:
+		actions = append(actions, reconcilers.Action{
+			Op:          reconcilers.OpDelete,
+			Description: "stop service " + s.Name,
+			Changes:     []reconcilers.Change{{Field: "state", Before: v1alpha1.StateRunning, After: v1alpha1.StateStopped}},
+			Script:      Command(initSystem, "stop", s.Name),
+		})
+	}
+	return actions, nil
+}
+
+// Command is the shell command that starts, stops, restarts, enables or
+// disables a service with the host's init system.
+func Command(initSystem, verb, name string) string {
+	if initSystem == Systemd {
+		return reconcilers.ShellCommand("systemctl", verb, name)
+	}
+	switch verb {
+	case "enable", "disable":
+		// update-rc.d enable/disable needs the links "defaults" makes.
+		return reconcilers.ShellCommand("update-rc.d", name, "defaults") + " >/dev/null && " +
+			reconcilers.ShellCommand("update-rc.d", name, verb)
+	}
+	return reconcilers.ShellCommand("service", name, verb)
+}
