@@ -242,3 +242,32 @@ func (p PathInfo) Describe() string {
 	}
 	return "a special file"
 }
+
+// EncodePaths writes infos the way a PathsQuery reports them, for tests of
+// reconcilers that plan from PathsQuery facts.
+func EncodePaths(infos ...PathInfo) []byte {
+	var b bytes.Buffer
+	for _, p := range infos {
+		if !p.Exists {
+			fmt.Fprintf(&b, "%s\x00absent\x00\x00\x00\x00\x00-\x00", p.Path)
+			continue
+		}
+		f := map[string]string{"file": "regular file", "directory": "directory", "symlink": "symbolic link"}[p.Type]
+		if f == "" {
+			f = "fifo"
+		}
+		empty, content := "", "-"
+		if p.Type == "directory" {
+			empty = "0"
+			if p.Empty {
+				empty = "1"
+			}
+		}
+		if p.HasContent {
+			content = base64.StdEncoding.EncodeToString(p.Content)
+		}
+		fmt.Fprintf(&b, "%s\x00ok\x00%o/%d/%d/%s/%s/%d/%s\x00%s\x00%s\x00%s\x00%s\x00",
+			p.Path, p.Mode, p.UID, p.GID, p.Owner, p.Group, p.Size, f, p.SHA256, p.Target, empty, content)
+	}
+	return b.Bytes()
+}

@@ -26,6 +26,14 @@ func BenchmarkDial(b *testing.B) {
 // BenchmarkCommand compares one command's latency over the persistent shell
 // with the usual way, a new SSH session per command on an open connection.
 func BenchmarkCommand(b *testing.B) {
+	b.Run("local-shell", func(b *testing.B) {
+		c := dial(b, localHost())
+		for b.Loop() {
+			if r, err := Run(context.Background(), c, "true"); err != nil || r.ExitCode != 0 {
+				b.Fatal(r, err)
+			}
+		}
+	})
 	h := shared(b).Resource()
 	b.Run("persistent-shell", func(b *testing.B) {
 		c := dial(b, h)

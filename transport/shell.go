@@ -31,6 +31,10 @@ const loopScript = `_oM=$1; shift
 _oD=$(mktemp -d "${TMPDIR:-/tmp}/optimus.XXXXXX") || exit 70
 trap 'rm -rf "$_oD"' EXIT
 trap 'exit 129' HUP INT TERM PIPE
+_or() {
+	if [ -s "$_oD/e" ]; then printf '\n%s E\n' "$_oM"; cat "$_oD/e"; fi
+	printf '\n%s S %d %d\n' "$_oM" "$1" "$2"
+}
 printf '%s R\n' "$_oM"
 while IFS= read -r _on; do
 	case $_on in
@@ -239,11 +243,11 @@ func encodeBatch(cmds []Command) (script []byte, payload []byte, err error) {
 		}
 	}
 	for i, c := range cmds {
-		run := fmt.Sprintf("(eval %s\n) </dev/null 2>\"$_oD/e\"; _os%d=$?\n", Quote(c.Script), i)
+		in := "/dev/null"
 		if c.Stdin != nil {
-			run = strings.Replace(run, "</dev/null", fmt.Sprintf("<\"$_oD/i%d\"", i), 1)
+			in = fmt.Sprintf("\"$_oD/i%d\"", i)
 		}
-		run += fmt.Sprintf("[ -s \"$_oD/e\" ] && { printf '\\n%%s E\\n' \"$_oM\"; cat \"$_oD/e\"; }\nprintf '\\n%%s S %d %%d\\n' \"$_oM\" \"$_os%d\"\n", i, i)
+		run := fmt.Sprintf("(eval %s\n) <%s 2>\"$_oD/e\"; _os%d=$?; _or %d $_os%d\n", Quote(c.Script), in, i, i, i)
 		if len(c.After) == 0 {
 			b.WriteString(run)
 			continue
