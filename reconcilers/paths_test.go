@@ -12,7 +12,7 @@ func TestPathsQueryIsStable(t *testing.T) {
 	if a != b {
 		t.Errorf("order changes the query:\n%s\n%s", a.Script, b.Script)
 	}
-	if !strings.HasPrefix(a.Key, PathsKeyPrefix) || strings.Count(a.Script, "optimus_path '/a' 10") != 1 || strings.Contains(a.Script, "optimus_path '/a' 0") {
+	if !strings.HasPrefix(a.Key, PathsKeyPrefix) || strings.Count(a.Script, "optimus_path /a 10") != 1 || strings.Contains(a.Script, "optimus_path /a 0") {
 		t.Errorf("query %+v", a)
 	}
 }

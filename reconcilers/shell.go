@@ -2,13 +2,15 @@ package reconcilers
 
 import (
 	"strings"
+
+	"github.com/optimus-cm/optimus/transport"
 )
 
 // ShellCommand joins args into one shell command line, each argument quoted.
 func ShellCommand(args ...string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
-		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'" // TODO(lead): transport.Quote
+		q[i] = transport.Quote(a)
 	}
 	return strings.Join(q, " ")
 }

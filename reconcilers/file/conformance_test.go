@@ -49,7 +49,7 @@ func TestConformance(t *testing.T) {
 
 	reconcilertest.Run(t, s,
 		reconcilertest.Case{
-			Name: "content",
+			Name:    "content",
 			Present: doc("File", "motd") + "  path: /etc/optimus-motd\n  content: \"hello\\n\"\n  mode: \"0640\"\n  group: operator\n",
 			Absent:  doc("File", "motd") + "  path: /etc/optimus-motd\n  state: absent\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
@@ -96,7 +96,7 @@ func TestConformance(t *testing.T) {
 		}
 		h.Exec(t, "chmod 0644 /etc/optimus-drift")
 		acts := testenv.Actions(testenv.Run(t, s, present, true))
-		if len(acts) != 1 || acts[0].Script != "'chmod' '0600' '/etc/optimus-drift'" {
+		if len(acts) != 1 || acts[0].Script != "chmod 0600 /etc/optimus-drift" {
 			t.Fatalf("plan %+v", acts)
 		}
 	})

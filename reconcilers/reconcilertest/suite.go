@@ -29,12 +29,14 @@ type Suite struct {
 	Snapshot string
 }
 
-// DefaultSnapshot lists path, size, mode, owner and mtime of every file of
-// the places configuration lives, and hashes the list. Logs, caches and
-// temporary files are left out: logging in over SSH writes them.
+// DefaultSnapshot lists path, size, mode, owner and mtime of every file,
+// and path, mode and owner of every directory, and hashes the list. A
+// directory's mtime is left out (an entry added and removed again moves it,
+// and the entries themselves are listed); so are logs, caches and temporary
+// files, which logging in over SSH writes.
 const DefaultSnapshot = `find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp ` +
 	`-o -path /var/tmp -o -path /var/log -o -path /var/cache -o -path /var/lib/apt/lists \) -prune ` +
-	`-o -printf '%p %s %m %u %g %T@\n' 2>/dev/null | LC_ALL=C sort | md5sum`
+	`-o -type d -printf '%p %m %u %g\n' -o -printf '%p %s %m %u %g %T@\n' 2>/dev/null | LC_ALL=C sort | md5sum`
 
 // Case is one scenario for the suite.
 type Case struct {

@@ -55,17 +55,17 @@ func TestPlan(t *testing.T) {
 	}{
 		{"converged", "alice", v1alpha1.UserSpec{Shell: "/bin/sh", Groups: []string{"sudo"}}, ""},
 		{"create", "bob", v1alpha1.UserSpec{Shell: "/bin/bash", Groups: []string{"sudo", "adm"}, UID: &uid},
-			"'useradd' '-u' '2000' '-G' 'sudo,adm' '-s' '/bin/bash' '-m' 'bob'"},
+			"useradd -u 2000 -G sudo,adm -s /bin/bash -m bob"},
 		{"change shell", "alice", v1alpha1.UserSpec{Shell: "/bin/bash", Groups: []string{"sudo"}},
-			"'usermod' '-s' '/bin/bash' 'alice'"},
+			"usermod -s /bin/bash alice"},
 		{"exact groups", "alice", v1alpha1.UserSpec{Groups: []string{"adm"}},
-			"'usermod' '-G' 'adm' 'alice'"},
+			"usermod -G adm alice"},
 		{"append groups", "alice", v1alpha1.UserSpec{Groups: []string{"adm"}, Append: true},
-			"'usermod' '-a' '-G' 'adm' 'alice'"},
+			"usermod -a -G adm alice"},
 		{"append satisfied", "alice", v1alpha1.UserSpec{Groups: []string{"sudo"}, Append: true}, ""},
-		{"remove", "alice", v1alpha1.UserSpec{State: "absent", RemoveHome: true}, "'userdel' '-r' 'alice'"},
+		{"remove", "alice", v1alpha1.UserSpec{State: "absent", RemoveHome: true}, "userdel -r alice"},
 		{"remove missing", "oscar", v1alpha1.UserSpec{State: "absent"}, ""},
-		{"primary group", "alice", v1alpha1.UserSpec{Group: "adm", Groups: []string{"sudo"}}, "'usermod' '-g' 'adm' 'alice'"},
+		{"primary group", "alice", v1alpha1.UserSpec{Group: "adm", Groups: []string{"sudo"}}, "usermod -g adm alice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := tc.spec
