@@ -1,3 +1,5 @@
-// Package builtin assembles the kinds and reconcilers that ship with
-// Optimus into the configuration of the optimus command.
+// Package builtin lists the kinds that ship with Optimus, so that the
+// optimus command and a user's own tool can take all of them at once:
+//
+//	optimus.Main(optimus.WithKinds(builtin.Kinds()...))
 package builtin

@@ -37,11 +37,17 @@ func defaultStateDir(name string) string {
 
 // NewControllerRoot builds the command line of the controller daemon.
 func NewControllerRoot(cfg Config) *cobra.Command {
+	return newControllerCmd(cfg, cfg.Name+"-controller")
+}
+
+// newControllerCmd is the daemon's command, as the root of NAME-controller
+// or as the controller subcommand of a tool.
+func newControllerCmd(cfg Config, use string) *cobra.Command {
 	name := cfg.Name + "-controller"
 	opts := daemon.Options{Scheme: cfg.Scheme, Registry: cfg.Registry}
 	var logFormat, logLevel string
 	cmd := &cobra.Command{
-		Use:   name + " --watch DIR",
+		Use:   use + " --watch DIR",
 		Short: "Reconcile a manifest directory continuously, correcting drift",
 		Long: `Watch a manifest directory and keep every host converged: changes to the
 manifests are applied within seconds, drift is corrected every --resync, and a
@@ -114,12 +120,6 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, o)), nil
 	}
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
-}
-
-// MainController runs the controller daemon with os.Args and returns the
-// process exit code.
-func MainController(cfg Config) int {
-	return RunController(context.Background(), cfg, os.Args[1:], os.Stdout, os.Stderr)
 }
 
 // RunController runs the controller daemon with explicit arguments.

@@ -63,6 +63,7 @@ func NewRoot(cfg Config) *cobra.Command {
 		newDiffCmd(cfg),
 		newGetCmd(cfg),
 		newDescribeCmd(cfg),
+		newControllerCmd(cfg, "controller"),
 		newRunCmd(cfg),
 	)
 	return root

@@ -118,10 +118,19 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 }
 
 func docOf(t reflect.Type, field string) string {
-	if t.PkgPath() != reflect.TypeFor[v1alpha1.Resource]().PkgPath() {
-		return ""
+	if t.PkgPath() == reflect.TypeFor[v1alpha1.Resource]().PkgPath() {
+		return v1alpha1.Doc(t.Name(), field)
 	}
-	return v1alpha1.Doc(t.Name(), field)
+	// A custom kind's spec documents itself through v1alpha1.Documented,
+	// usually with the map gen/docs generates from its doc comments.
+	if d, ok := reflect.New(t).Interface().(v1alpha1.Documented); ok {
+		key := t.Name()
+		if field != "" {
+			key += "." + field
+		}
+		return d.FieldDocs()[key]
+	}
+	return ""
 }
 
 // field is the schema of a value of type t constrained by a validate tag.

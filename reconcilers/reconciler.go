@@ -193,3 +193,23 @@ func (r *Registry) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource
 	}
 	return out
 }
+
+// Kind bundles a resource type with its reconciler: what a tool built with
+// Optimus is assembled from. Each built-in reconciler package exports one
+// (user.Kind, file.Kind, ...); a custom kind is declared the same way.
+type Kind struct {
+	// Type describes the documents of the kind.
+	Type v1alpha1.KindType
+	// Reconciler converges resources of the kind; nil for kinds that are
+	// not applied to hosts (Host).
+	Reconciler Reconciler
+}
+
+// NewKind declares a kind whose spec type is S (a struct embedding
+// v1alpha1.Targeting, with json and validate tags), reconciled by r.
+func NewKind[S any](apiVersion, kind, description string, r Reconciler) Kind {
+	return Kind{
+		Type:       v1alpha1.KindType{APIVersion: apiVersion, Kind: kind, Description: description, NewSpec: func() any { return new(S) }},
+		Reconciler: r,
+	}
+}

@@ -113,7 +113,8 @@ func (c *conn) Batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	}
 	res, err := c.sh.batch(ctx, cmds)
 	if err != nil {
-		if _, ok := err.(*startError); ok || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// A batch that failed midway closed the shell; an invalid batch did not.
+		if c.sh.dead() {
 			c.sh.close()
 			c.sh = nil
 		}
@@ -228,6 +229,7 @@ func startProcess(cmd *exec.Cmd) (process, error) {
 		stdin: inW, stdout: outR, stderr: errR,
 		abort: func() {
 			cmd.Process.Kill()
+			inW.Close()
 			outR.Close()
 			errR.Close()
 		},

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -86,6 +87,7 @@ type shell struct {
 	stderr *tailBuffer
 	done   chan struct{} // closed when the shell ended
 	once   sync.Once
+	closed atomic.Bool
 }
 
 func newMarker() string {
@@ -192,8 +194,11 @@ func (s *shell) stderrSuffix() string {
 	return ""
 }
 
-// dead reports whether the shell has ended.
+// dead reports whether the shell has ended or been closed.
 func (s *shell) dead() bool {
+	if s.closed.Load() {
+		return true
+	}
 	select {
 	case <-s.done:
 		return true
@@ -202,12 +207,12 @@ func (s *shell) dead() bool {
 	}
 }
 
-// close ends the shell at once.
+// close ends the shell at once. It may run in any goroutine, so it leaves
+// stdin to abort (x/crypto/ssh cannot close a channel's write side while
+// another goroutine writes to it).
 func (s *shell) close() {
-	s.once.Do(func() {
-		s.p.stdin.Close()
-		s.p.abort()
-	})
+	s.closed.Store(true)
+	s.once.Do(s.p.abort)
 }
 
 // closeGently lets the shell see the end of its input and clean up its

@@ -33,6 +33,8 @@ type sshOpener struct {
 	signer   ssh.Signer // from privateKeyFile
 	password string     // from passwordFrom
 	pwSource string
+	// keepalive is keepaliveInterval when the opener was made.
+	keepalive time.Duration
 
 	mu     sync.Mutex
 	client *ssh.Client
@@ -46,7 +48,7 @@ func newSSH(name string, spec *v1alpha1.HostSpec) (*sshOpener, error) {
 	if spec.Address == "" {
 		return nil, errors.New("spec.address is empty")
 	}
-	o := &sshOpener{name: name, spec: spec, addr: sshAddr(spec)}
+	o := &sshOpener{name: name, spec: spec, addr: sshAddr(spec), keepalive: keepaliveInterval}
 	if f := spec.PrivateKeyFile; f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -200,14 +202,14 @@ func (o *sshOpener) handshake(tcp net.Conn, deadline time.Time) (*shell, error) 
 	o.mu.Lock()
 	o.client = client
 	o.mu.Unlock()
-	go keepalive(client, ended)
+	go keepalive(client, ended, o.keepalive)
 	return sh, nil
 }
 
 // keepalive drops a connection whose peer stopped answering, so that a
 // batch on it fails instead of hanging.
-func keepalive(client *ssh.Client, ended <-chan struct{}) {
-	t := time.NewTicker(keepaliveInterval)
+func keepalive(client *ssh.Client, ended <-chan struct{}, interval time.Duration) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -225,7 +227,7 @@ func keepalive(client *ssh.Client, ended <-chan struct{}) {
 			if err == nil {
 				continue
 			}
-		case <-time.After(keepaliveInterval):
+		case <-time.After(interval):
 		case <-ended:
 			return
 		}

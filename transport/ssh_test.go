@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -251,4 +252,43 @@ func waitDead(t *testing.T, c Conn) {
 func TestDockerTransportMissingContainer(t *testing.T) {
 	testhost.RequireDocker(t)
 	dialErr(t, dockerHost("optimus-no-such-container"), ReasonUnreachable, "docker container optimus-no-such-container", "No such container")
+}
+
+func TestPausedMidBatch(t *testing.T) {
+	s := scratch(t)
+	defer func(d time.Duration) { keepaliveInterval = d }(keepaliveInterval)
+	keepaliveInterval = 300 * time.Millisecond
+	c := dial(t, s.Resource())
+	run(t, c, "true")
+	s.Pause(t)
+	t.Cleanup(func() { s.Unpause(t) })
+	start := time.Now()
+	_, err := c.Batch(context.Background(), []Command{{Script: "true"}})
+	if err == nil || !strings.Contains(err.Error(), "connection lost") {
+		t.Fatalf("want a lost connection, got %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the keepalive noticed the silent host after %s", d)
+	}
+}
+
+func TestCancelMidBatch(t *testing.T) {
+	for name, h := range map[string]func(t *testing.T) *v1alpha1.Host{
+		"local": func(*testing.T) *v1alpha1.Host { return localHost() },
+		"ssh":   func(t *testing.T) *v1alpha1.Host { return shared(t).Resource() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dial(t, h(t))
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := c.Batch(ctx, []Command{{Script: "sleep 5"}})
+			if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > time.Second {
+				t.Fatalf("after %s: %v", time.Since(start), err)
+			}
+			if r := run(t, c, "echo again"); string(r.Stdout) != "again\n" {
+				t.Errorf("the next batch: %+v", r)
+			}
+		})
+	}
 }

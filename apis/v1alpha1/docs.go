@@ -11,3 +11,12 @@ func Doc(typeName, field string) string {
 	}
 	return docs[typeName+"."+field]
 }
+
+// Documented is implemented by the spec types of custom kinds so that
+// explain and schema can show their documentation. FieldDocs maps "Type" and
+// "Type.jsonField" to doc text; `go run
+// github.com/optimus-cm/optimus/apis/v1alpha1/gen/docs DIR` writes such a
+// map (named docs) from the doc comments of the package in DIR.
+type Documented interface {
+	FieldDocs() map[string]string
+}

@@ -86,7 +86,7 @@ func up(ctx context.Context, n int, start time.Time) error {
 	}
 	hosts, err := testhost.Create(ctx, testhost.Options{
 		N: n, Prefix: prefix, Ports: ports, KeyDir: dir,
-		Labels: map[string]string{seedLabel: "1"}, Log: os.Stderr,
+		Labels: map[string]string{seedLabel: "1"}, Log: os.Stderr, Persistent: true,
 	})
 	if err != nil {
 		return err

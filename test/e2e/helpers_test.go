@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/optimus-cm/optimus"
 	"github.com/optimus-cm/optimus/builtin"
 	"github.com/optimus-cm/optimus/cli"
 	"github.com/optimus-cm/optimus/test/testhost"
@@ -26,11 +27,11 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", r.code, r.stdout, r.stderr)
 }
 
-// optimus runs the optimus command line in-process, exactly as the binary does.
-func optimus(t *testing.T, cfg *cli.Config, args ...string) result {
+// run runs the optimus command line in-process, exactly as the binary does.
+func run(t *testing.T, cfg *cli.Config, args ...string) result {
 	t.Helper()
 	if cfg == nil {
-		c, err := builtin.Config("test")
+		c, err := optimus.Config(optimus.WithKinds(builtin.Kinds()...))
 		if err != nil {
 			t.Fatal(err)
 		}

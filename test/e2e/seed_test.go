@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/optimus-cm/optimus"
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/builtin"
 	"github.com/optimus-cm/optimus/reconcilers"
@@ -29,9 +30,9 @@ func TestSeedScenario(t *testing.T) {
 	// Logging in over SSH leaves traces of its own (PAM writes
 	// /run/motd.dynamic and wtmp); one diff first makes the baseline include
 	// them, so the comparison below sees only what observing did.
-	optimus(t, nil, "diff", "-f", dir)
+	run(t, nil, "diff", "-f", dir)
 	before := dockerDiffs(t, hosts)
-	r := optimus(t, nil, "diff", "-f", dir)
+	r := run(t, nil, "diff", "-f", dir)
 	if r.code != 1 || !strings.Contains(r.stdout, "+ User/alice: create user alice") || !strings.Contains(r.stdout, "- User/oscar: delete user oscar") {
 		t.Fatalf("diff before apply: want exit 1 and the plan\n%s", r)
 	}
@@ -42,7 +43,7 @@ func TestSeedScenario(t *testing.T) {
 		}
 	}
 
-	r = optimus(t, nil, "apply", "-f", dir, "--yes")
+	r = run(t, nil, "apply", "-f", dir, "--yes")
 	if r.code != 0 {
 		t.Fatalf("apply: %s", r)
 	}
@@ -61,17 +62,17 @@ func TestSeedScenario(t *testing.T) {
 		t.Errorf("alice's shell = %q", got)
 	}
 
-	r = optimus(t, nil, "apply", "-f", dir, "--yes")
+	r = run(t, nil, "apply", "-f", dir, "--yes")
 	if r.code != 0 || !strings.Contains(r.stdout, "Nothing to do") {
 		t.Errorf("second apply: want exit 0 and nothing to do\n%s", r)
 	}
-	r = optimus(t, nil, "diff", "-f", dir)
+	r = run(t, nil, "diff", "-f", dir)
 	if r.code != 0 {
 		t.Errorf("diff after apply: want exit 0\n%s", r)
 	}
 
 	// A no-op run costs one connection and one round trip per host.
-	r = optimus(t, nil, "apply", "-f", dir, "--yes", "-o", "json")
+	r = run(t, nil, "apply", "-f", dir, "--yes", "-o", "json")
 	var rep struct {
 		Hosts []struct {
 			Host       string
@@ -113,7 +114,7 @@ func TestQuarantine(t *testing.T) {
 	t.Cleanup(func() { hosts[1].Unpause(t) })
 
 	start := time.Now()
-	r := optimus(t, nil, "apply", "-f", dir, "--yes")
+	r := run(t, nil, "apply", "-f", dir, "--yes")
 	took := time.Since(start)
 	if r.code != 3 {
 		t.Fatalf("want exit 3 (some hosts failed)\n%s", r)
@@ -141,7 +142,7 @@ func TestActionFailureQuarantinesOneHost(t *testing.T) {
 	dir := seedDir(t, hosts)
 	hosts[0].Exec(t, "touch /etc/passwd.lock")
 
-	r := optimus(t, nil, "apply", "-f", dir, "--yes")
+	r := run(t, nil, "apply", "-f", dir, "--yes")
 	if r.code != 3 {
 		t.Fatalf("want exit 3\n%s", r)
 	}
@@ -180,19 +181,12 @@ func TestNonConvergence(t *testing.T) {
 	dir := t.TempDir()
 	hostsManifest(t, dir, hosts)
 	writeFile(t, filepath.Join(dir, "flaky.yaml"), "apiVersion: test.optimus.dev/v1\nkind: Flaky\nmetadata: {name: forever}\nspec: {}\n")
-	cfg, err := builtin.Config("test")
+	flaky := reconcilers.NewKind[flakySpec]("test.optimus.dev/v1", "Flaky", "Always differs.", flakyReconciler{})
+	cfg, err := optimus.Config(optimus.WithKinds(append(builtin.Kinds(), flaky)...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds := append(v1alpha1.BuiltinKinds(), v1alpha1.KindType{APIVersion: "test.optimus.dev/v1", Kind: "Flaky",
-		NewSpec: func() any { return new(flakySpec) }})
-	if cfg.Scheme, err = v1alpha1.NewScheme(kinds...); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Registry, err = reconcilers.NewRegistry(append(builtin.Reconcilers(), flakyReconciler{})...); err != nil {
-		t.Fatal(err)
-	}
-	r := optimus(t, &cfg, "apply", "-f", dir, "--yes", "--max-cycles", "2")
+	r := run(t, &cfg, "apply", "-f", dir, "--yes", "--max-cycles", "2")
 	if r.code != 4 || !strings.Contains(r.stdout, hosts[0].Name+": Flaky/forever") {
 		t.Fatalf("want exit 4 naming Flaky/forever\n%s", r)
 	}
@@ -212,15 +206,15 @@ spec:
   passwordHashFrom: {env: CAROL_HASH}
 `)
 	var outputs []result
-	outputs = append(outputs, optimus(t, nil, "diff", "-f", dir), optimus(t, nil, "diff", "-f", dir, "-o", "json"))
-	apply := optimus(t, nil, "apply", "-f", dir, "--yes", "-o", "json")
+	outputs = append(outputs, run(t, nil, "diff", "-f", dir), run(t, nil, "diff", "-f", dir, "-o", "json"))
+	apply := run(t, nil, "apply", "-f", dir, "--yes", "-o", "json")
 	if apply.code != 0 {
 		t.Fatalf("apply: %s", apply)
 	}
 	outputs = append(outputs, apply)
 	// Change the hash on the host so the next plan shows a password change again.
 	hosts[0].Exec(t, "usermod -p '$6$other$abc' carol")
-	outputs = append(outputs, optimus(t, nil, "apply", "-f", dir, "--yes"))
+	outputs = append(outputs, run(t, nil, "apply", "-f", dir, "--yes"))
 	for _, o := range outputs {
 		if strings.Contains(o.stdout+o.stderr, "Yv1lMZSNmPvcUrz7") {
 			t.Errorf("the password hash appears in output:\n%s", o)

@@ -48,6 +48,10 @@ type Options struct {
 	Labels map[string]string
 	// Log receives progress; nil discards it.
 	Log io.Writer
+	// Persistent hosts outlive this process. Others are labelled with its
+	// PID, and Start and Pool remove them once it is gone (a test binary
+	// killed by its timeout runs no cleanup).
+	Persistent bool
 }
 
 // Host is one running test host.
@@ -135,7 +139,7 @@ func Create(ctx context.Context, opts Options) ([]*Host, error) {
 	errs := make([]error, len(set.hosts))
 	var wg sync.WaitGroup
 	for i, h := range set.hosts {
-		wg.Go(func() { errs[i] = h.create(ctx, image, pub, opts.Labels) })
+		wg.Go(func() { errs[i] = h.create(ctx, image, pub, opts.Labels, opts.Persistent) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -149,13 +153,15 @@ func Create(ctx context.Context, opts Options) ([]*Host, error) {
 	return set.hosts, nil
 }
 
-func (h *Host) create(ctx context.Context, image string, pub []byte, labels map[string]string) error {
+func (h *Host) create(ctx context.Context, image string, pub []byte, labels map[string]string, persistent bool) error {
 	publish := "127.0.0.1::22"
 	if h.fixedPort != 0 {
 		publish = fmt.Sprintf("127.0.0.1:%d:22", h.fixedPort)
 	}
-	args := []string{"run", "-d", "--name", h.Container, "--hostname", h.Name,
-		"--label", LabelTest + "=1", "--label", LabelPID + "=" + strconv.Itoa(os.Getpid()), "-p", publish}
+	args := []string{"run", "-d", "--name", h.Container, "--hostname", h.Name, "--label", LabelTest + "=1", "-p", publish}
+	if !persistent {
+		args = append(args, "--label", LabelPID+"="+strconv.Itoa(os.Getpid()))
+	}
 	for k, v := range labels {
 		args = append(args, "--label", k+"="+v)
 	}
