@@ -261,3 +261,18 @@ func TestDependencyCycleIsAnError(t *testing.T) {
 		t.Errorf("err = %v, want the cycle named", err)
 	}
 }
+
+func TestInterruptBeforeActChangesNothing(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}}}
+	eng := newEngine(t, fleet)
+	ctx, cancel := context.WithCancel(context.Background())
+	// Ctrl-C while the plan is shown: nothing may start afterwards.
+	eng.Confirm = func(context.Context, *Plan) (bool, error) { cancel(); return true, nil }
+	rep, err := eng.Run(ctx, []*v1alpha1.Host{host("a", nil)}, []*v1alpha1.Resource{marker("m", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Interrupted || len(fleet["a"].values) != 0 || rep.Hosts[0].State != HostUnconverged {
+		t.Errorf("interrupted=%v values=%v state=%s", rep.Interrupted, fleet["a"].values, rep.Hosts[0].State)
+	}
+}

@@ -270,7 +270,8 @@ func encodeBatch(cmds []Command) (script []byte, payload []byte, err error) {
 	return b.Bytes(), stdin.Bytes(), nil
 }
 
-// batch runs cmds in one round trip. Any error leaves the shell unusable.
+// batch runs cmds in one round trip. After an error other than an invalid
+// batch the shell is closed: the batch may have partly run.
 func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	script, payload, err := encodeBatch(cmds)
 	if err != nil {

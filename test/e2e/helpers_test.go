@@ -28,7 +28,7 @@ func (r result) String() string {
 }
 
 // run runs the optimus command line in-process, exactly as the binary does.
-func run(t *testing.T, cfg *cli.Config, args ...string) result {
+func run(t testing.TB, cfg *cli.Config, args ...string) result {
 	t.Helper()
 	if cfg == nil {
 		c, err := optimus.Config(optimus.WithKinds(builtin.Kinds()...))
@@ -44,7 +44,7 @@ func run(t *testing.T, cfg *cli.Config, args ...string) result {
 
 // hostsManifest writes Host resources for hosts into dir/hosts.yaml, labelled
 // as the seed scenario expects: the last host is the web host.
-func hostsManifest(t *testing.T, dir string, hosts []*testhost.Host) {
+func hostsManifest(t testing.TB, dir string, hosts []*testhost.Host) {
 	t.Helper()
 	var b strings.Builder
 	for i, h := range hosts {
@@ -71,7 +71,7 @@ spec:
 
 // seedDir is a manifest directory: the repository's seed users plus Hosts
 // for the given test hosts.
-func seedDir(t *testing.T, hosts []*testhost.Host) string {
+func seedDir(t testing.TB, hosts []*testhost.Host) string {
 	t.Helper()
 	dir := t.TempDir()
 	users, err := os.ReadFile(filepath.Join(repoRoot, "manifests", "users.yaml"))
@@ -83,7 +83,7 @@ func seedDir(t *testing.T, hosts []*testhost.Host) string {
 	return dir
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 // users returns the user names in the host's passwd database.
-func users(t *testing.T, h *testhost.Host) map[string]bool {
+func users(t testing.TB, h *testhost.Host) map[string]bool {
 	t.Helper()
 	m := map[string]bool{}
 	for _, line := range strings.Split(h.Exec(t, "getent passwd"), "\n") {

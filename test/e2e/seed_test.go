@@ -43,6 +43,13 @@ func TestSeedScenario(t *testing.T) {
 		}
 	}
 
+	// Without a terminal and without --yes, apply refuses instead of hanging
+	// or acting unasked.
+	r = run(t, nil, "apply", "-f", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "pass --yes") || users(t, hosts[0])["alice"] {
+		t.Fatalf("apply without --yes and without a terminal: want exit 1, nothing changed\n%s", r)
+	}
+
 	r = run(t, nil, "apply", "-f", dir, "--yes")
 	if r.code != 0 {
 		t.Fatalf("apply: %s", r)

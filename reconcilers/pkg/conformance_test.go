@@ -1,0 +1,77 @@
+package pkg_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
+	"github.com/optimus-cm/optimus/reconcilers/pkg"
+	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
+	"github.com/optimus-cm/optimus/test/testhost"
+	"github.com/optimus-cm/optimus/transport"
+)
+
+var pool = &testhost.Pool{N: 1}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pool.Close()
+	os.Exit(code)
+}
+
+func run(t *testing.T, conn transport.Conn, script string) string {
+	t.Helper()
+	r, err := transport.Run(t.Context(), conn, script)
+	if err != nil || r.ExitCode != 0 {
+		t.Fatalf("%s: %v %s", script, err, r.Stderr)
+	}
+	return string(r.Stdout)
+}
+
+// RepoScript builds tiny .debs with dpkg-deb inside the host, indexes them
+// (no dpkg-dev needed) and makes them the host's only apt source.
+// Arguments: "name=version" pairs to add.
+const RepoScript = `set -e
+R=/srv/optimus-repo; mkdir -p $R; cd $R
+for nv in "$@"; do
+	n=${nv%=*}; v=${nv#*=}; b=$(mktemp -d)
+	mkdir -p $b/DEBIAN $b/usr/share/$n
+	printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: optimus tests <t@example.com>\nDescription: optimus test package\n' $n $v >$b/DEBIAN/control
+	echo $v >$b/usr/share/$n/version
+	dpkg-deb --root-owner-group --build $b $R/${n}_${v}_all.deb >/dev/null; rm -rf $b
+done
+for d in *.deb; do dpkg-deb -f $d; printf 'Filename: ./%s\nSize: %s\nSHA256: %s\n\n' $d $(stat -c %s $d) $(sha256sum <$d | cut -c1-64); done >Packages
+[ ! -e /etc/apt/sources.list ] || mv /etc/apt/sources.list /etc/apt/sources.list.disabled
+echo "deb [trusted=yes] file:$R ./" >/etc/apt/sources.list.d/optimus.list
+apt-get update -q >/dev/null
+`
+
+func TestConformance(t *testing.T) {
+	s, h := testenv.Suite(t, pool, pkg.Reconciler{})
+	h.Exec(t, "cat >/tmp/repo.sh <<'EOF'\n"+RepoScript+"EOF\nsh /tmp/repo.sh optimus-hello=1.0 optimus-world=1.0")
+	doc := testenv.Header
+	reconcilertest.Run(t, s, reconcilertest.Case{
+		Name:    "present and absent",
+		Present: doc("Package", "hello") + "  names: [optimus-hello, optimus-world]\n",
+		Absent:  doc("Package", "hello") + "  names: [optimus-hello, optimus-world]\n  state: absent\n",
+		Verify: func(t *testing.T, conn transport.Conn) {
+			if got := run(t, conn, "cat /usr/share/optimus-hello/version /usr/share/optimus-world/version"); got != "1.0\n1.0\n" {
+				t.Errorf("got %q", got)
+			}
+		},
+		Invalid: []string{
+			doc("Package", "bad") + "  names: [\"-rf\"]\n",
+			doc("Package", "mgr") + "  manager: pacman\n",
+		},
+	})
+	h.Exec(t, "DEBIAN_FRONTEND=noninteractive apt-get install -y -q optimus-hello >/dev/null && sh /tmp/repo.sh optimus-hello=2.0")
+	reconcilertest.Run(t, s, reconcilertest.Case{
+		Name:    "latest upgrades to the candidate",
+		Present: doc("Package", "optimus-hello") + "  state: latest\n",
+		Verify: func(t *testing.T, conn transport.Conn) {
+			if got := run(t, conn, "cat /usr/share/optimus-hello/version"); got != "2.0\n" {
+				t.Errorf("got %q", got)
+			}
+		},
+	})
+}

@@ -1,0 +1,56 @@
+package symlink
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/transport"
+)
+
+func TestPlan(t *testing.T) {
+	at := func(typ, target string, empty bool) reconcilers.PathInfo {
+		return reconcilers.PathInfo{Path: "/l", Exists: true, Type: typ, Target: target, Empty: empty}
+	}
+	for _, tc := range []struct {
+		name    string
+		spec    v1alpha1.SymlinkSpec
+		cur     reconcilers.PathInfo
+		script  string
+		wantErr string
+	}{
+		{"create", v1alpha1.SymlinkSpec{Target: "/t"}, reconcilers.PathInfo{Path: "/l"}, "ln -s -- /t /l", ""},
+		{"converged", v1alpha1.SymlinkSpec{Target: "/t"}, at("symlink", "/t", false), "", ""},
+		{"retarget", v1alpha1.SymlinkSpec{Target: "/t"}, at("symlink", "/old", false), "ln -sfn -- /t /l", ""},
+		{"file without force", v1alpha1.SymlinkSpec{Target: "/t"}, at("file", "", false), "", "set force: true"},
+		{"file with force", v1alpha1.SymlinkSpec{Target: "/t", Force: true}, at("file", "", false), "rm -f -- /l && ln -s -- /t /l", ""},
+		{"empty dir with force", v1alpha1.SymlinkSpec{Target: "/t", Force: true}, at("directory", "", true), "rmdir -- /l && ln -s -- /t /l", ""},
+		{"full dir", v1alpha1.SymlinkSpec{Target: "/t", Force: true}, at("directory", "", false), "", "not empty"},
+		{"remove", v1alpha1.SymlinkSpec{State: "absent"}, at("symlink", "/t", false), "rm -f -- /l", ""},
+		{"remove a file", v1alpha1.SymlinkSpec{State: "absent"}, at("file", "", false), "", "not a symbolic link"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.spec
+			s.Path = "/l"
+			s.Default(nil)
+			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "l"}, Spec: &s}
+			facts := reconcilers.Facts{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(tc.cur)}}
+			actions, err := Reconciler{}.Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			var got []string
+			for _, a := range actions {
+				got = append(got, a.Script)
+			}
+			if err != nil || strings.Join(got, "; ") != tc.script {
+				t.Errorf("got %q %v, want %q", got, err, tc.script)
+			}
+		})
+	}
+}
