@@ -35,7 +35,7 @@ func TestConformance(t *testing.T) {
 	doc := testenv.Header
 	reconcilertest.Run(t, s,
 		reconcilertest.Case{
-			Name: "directory",
+			Name:    "directory",
 			Present: doc("Directory", "data") + "  path: /srv/optimus-data/sub\n  mode: \"2750\"\n  owner: deploy\n  group: operator\n",
 			Absent:  doc("Directory", "data") + "  path: /srv/optimus-data/sub\n  state: absent\n",
 			Verify: func(t *testing.T, conn transport.Conn) {

@@ -163,3 +163,14 @@ func fmtRefs(refs []v1alpha1.ResourceRef) string {
 	}
 	return "[" + strings.Join(s, " ") + "]"
 }
+
+func TestExampleTemplateRenders(t *testing.T) {
+	s := &v1alpha1.FileSpec{Path: "/etc/optimus-webd/webd.conf", Source: "../../manifests/examples/webserver/webd.conf.tmpl", Template: true}
+	actions, err := plan(t, s, reconcilers.PathInfo{Path: s.Path})
+	if err != nil || len(actions) != 1 {
+		t.Fatalf("%v %+v", err, actions)
+	}
+	if got := string(actions[0].Stdin); !strings.Contains(got, "server_name web1\nlisten 8080\nlabel role=web\n") {
+		t.Errorf("rendered %q", got)
+	}
+}

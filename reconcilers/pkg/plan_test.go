@@ -1,0 +1,89 @@
+package pkg
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/transport"
+)
+
+const apt = "env 'DEBIAN_FRONTEND=noninteractive' apt-get -y -q -o 'Dpkg::Options::=--force-confdef' -o 'Dpkg::Options::=--force-confold' "
+
+const aptHost = `@manager apt
+@apt-installed
+nginx	1.22-1	ii 
+curl	7.88	ii 
+oldpkg	1.0	rc 
+@apt-policy
+nginx:
+  Installed: 1.22-1
+  Candidate: 1.24-1
+  Version table:
+curl:
+  Installed: 7.88
+  Candidate: 7.88
+`
+
+func TestPlan(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		spec   v1alpha1.PackageSpec
+		facts  string
+		script string
+		err    string
+	}{
+		{"installed", v1alpha1.PackageSpec{Names: []string{"nginx", "curl"}}, aptHost, "", ""},
+		{"install missing only", v1alpha1.PackageSpec{Names: []string{"nginx", "oldpkg", "git"}}, aptHost,
+			apt + "install oldpkg git", ""},
+		{"latest", v1alpha1.PackageSpec{Names: []string{"nginx", "curl"}, State: "latest"}, aptHost,
+			apt + "install nginx", ""},
+		{"remove", v1alpha1.PackageSpec{Names: []string{"curl", "git"}, State: "absent"}, aptHost,
+			apt + "remove curl", ""},
+		{"dnf", v1alpha1.PackageSpec{Names: []string{"git"}}, "@manager dnf\n@dnf-installed\n", "dnf -y install git", ""},
+		{"dnf latest", v1alpha1.PackageSpec{Names: []string{"git"}, State: "latest"},
+			"@manager dnf\n@dnf-installed\ngit\t0:2.1-1\tii\n@dnf-upgrades\ngit.x86_64   2.2-1   updates\n", "dnf -y upgrade git", ""},
+		{"apk", v1alpha1.PackageSpec{Names: []string{"git", "curl"}}, "@manager apk\n@apk-installed\ncurl\t\tii\n", "apk add git", ""},
+		{"apk latest", v1alpha1.PackageSpec{Names: []string{"git"}, State: "latest"},
+			"@manager apk\n@apk-installed\ngit\t\tii\n@apk-upgrades\ngit-2.40.1-r0 < 2.41.0-r0\n", "apk add --upgrade git", ""},
+		{"explicit manager missing", v1alpha1.PackageSpec{Names: []string{"git"}, Manager: "dnf"}, aptHost, "", "host has no dnf"},
+		{"no manager", v1alpha1.PackageSpec{Names: []string{"git"}}, "", "", "no supported package manager"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.spec
+			s.Default(&v1alpha1.ObjectMeta{Name: "p"})
+			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "p"}, Spec: &s}
+			facts := reconcilers.Facts{KeyPrefix + "x": transport.Result{Stdout: []byte(tc.facts)}}
+			actions, err := Reconciler{}.Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			var got []string
+			for _, a := range actions {
+				got = append(got, a.Script)
+			}
+			if err != nil || strings.Join(got, "; ") != tc.script {
+				t.Errorf("got %q %v\nwant %q", got, err, tc.script)
+			}
+		})
+	}
+}
+
+func TestQueryOnlyAsksCandidatesForLatest(t *testing.T) {
+	res := func(state string) *v1alpha1.Resource {
+		s := &v1alpha1.PackageSpec{State: state}
+		s.Default(&v1alpha1.ObjectMeta{Name: "nginx"})
+		return &v1alpha1.Resource{Spec: s}
+	}
+	if q := (Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("present")}); strings.Contains(q[0].Script, "apt-cache policy") {
+		t.Error("present asks for candidates")
+	}
+	if q := (Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("latest")}); !strings.Contains(q[0].Script, "apt-cache policy nginx") {
+		t.Error("latest does not ask for candidates")
+	}
+}
