@@ -67,7 +67,9 @@ func TestWebserverExample(t *testing.T) {
 		writeFile(t, filepath.Join(dir, e.Name()), string(b))
 	}
 	hostsManifest(t, dir, []*testhost.Host{h}) // a single host: role web
-	starts := func() string { return strings.TrimSpace(h.Exec(t, "grep -c start /var/log/optimus-webd.starts || true")) }
+	starts := func() string {
+		return strings.TrimSpace(h.Exec(t, "grep -c start /var/log/optimus-webd.starts || true"))
+	}
 
 	r := run(t, nil, "apply", "-f", dir, "--yes")
 	if r.code != 0 {
