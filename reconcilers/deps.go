@@ -56,3 +56,28 @@ func AccountDependencies(user, group string, all []*v1alpha1.Resource) []v1alpha
 	}
 	return out
 }
+
+// AbsentContents returns the File, Directory and Symlink resources with
+// state absent below directory p: removing a directory comes after removing
+// what the manifests say is in it, the reverse of creating them.
+func AbsentContents(p string, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	prefix := strings.TrimSuffix(p, "/") + "/"
+	var out []v1alpha1.ResourceRef
+	for _, o := range all {
+		var path, state string
+		switch s := o.Spec.(type) {
+		case *v1alpha1.FileSpec:
+			path, state = s.Path, s.State
+		case *v1alpha1.DirectorySpec:
+			path, state = s.Path, s.State
+		case *v1alpha1.SymlinkSpec:
+			path, state = s.Path, s.State
+		default:
+			continue
+		}
+		if state == v1alpha1.StateAbsent && strings.HasPrefix(path, prefix) {
+			out = append(out, o.Ref())
+		}
+	}
+	return out
+}

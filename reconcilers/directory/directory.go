@@ -35,7 +35,7 @@ func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []re
 func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
 	s := spec(res)
 	if s.State == v1alpha1.StateAbsent {
-		return nil
+		return reconcilers.AbsentContents(s.Path, all)
 	}
 	return append(reconcilers.DirectoryDependencies(s.Path, all), reconcilers.AccountDependencies(s.Owner, s.Group, all)...)
 }

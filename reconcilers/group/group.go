@@ -11,7 +11,26 @@ import (
 // Reconciler reconciles Group resources.
 type Reconciler struct{}
 
-var _ reconcilers.Reconciler = Reconciler{}
+var (
+	_ reconcilers.Reconciler       = Reconciler{}
+	_ reconcilers.DependencyLister = Reconciler{}
+)
+
+// Dependencies orders removing a group after removing the users that have
+// it as their primary group, which groupdel would refuse.
+func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := res.Spec.(*v1alpha1.GroupSpec)
+	if s.State != v1alpha1.StateAbsent {
+		return nil
+	}
+	var deps []v1alpha1.ResourceRef
+	for _, o := range all {
+		if u, ok := o.Spec.(*v1alpha1.UserSpec); ok && u.State == v1alpha1.StateAbsent && (u.Group == s.Name || u.Name == s.Name) {
+			deps = append(deps, o.Ref())
+		}
+	}
+	return deps
+}
 
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.GroupKind.Kind }
