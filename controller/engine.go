@@ -159,15 +159,13 @@ func (e *Engine) prepare(hosts []*v1alpha1.Host, resources []*v1alpha1.Resource)
 		}
 		managed = append(managed, res)
 	}
+	targets := indexTargets(managed)
 	runs := make([]*hostRun, 0, len(hosts))
 	for _, h := range hosts {
-		var onHost []*v1alpha1.Resource
-		for _, res := range managed {
-			if t := res.Targeting(); t == nil || t.HostSelector.Matches(h.Metadata.Labels) {
-				onHost = append(onHost, res)
-			}
-		}
-		sorted, deps, err := order(e.Registry, onHost, managed)
+		onHost := targets.forHost(h.Metadata.Labels)
+		// Only edges between resources of this host count, so dependencies
+		// are looked for among them, not among every host's resources.
+		sorted, deps, err := order(e.Registry, onHost, onHost)
 		if err != nil {
 			return nil, fmt.Errorf("host %s: %w", h.Metadata.Name, err)
 		}
@@ -175,6 +173,53 @@ func (e *Engine) prepare(hosts []*v1alpha1.Host, resources []*v1alpha1.Resource)
 	}
 	sort.Slice(runs, func(i, j int) bool { return runs[i].host.Metadata.Name < runs[j].host.Metadata.Name })
 	return runs, nil
+}
+
+// targetIndex finds the resources a host's labels select without matching
+// every resource against every host: a selector with matchLabels can only
+// select hosts that carry its first label, so it is filed under that label.
+type targetIndex struct {
+	resources []*v1alpha1.Resource
+	always    []int               // no selector or no matchLabels: checked on every host
+	byLabel   map[[2]string][]int // first matchLabels pair (by key) -> resources
+}
+
+func indexTargets(resources []*v1alpha1.Resource) *targetIndex {
+	x := &targetIndex{resources: resources, byLabel: map[[2]string][]int{}}
+	for i, res := range resources {
+		t := res.Targeting()
+		if t == nil || t.HostSelector == nil || len(t.HostSelector.MatchLabels) == 0 {
+			x.always = append(x.always, i)
+			continue
+		}
+		first := ""
+		for k := range t.HostSelector.MatchLabels {
+			if first == "" || k < first {
+				first = k
+			}
+		}
+		key := [2]string{first, t.HostSelector.MatchLabels[first]}
+		x.byLabel[key] = append(x.byLabel[key], i)
+	}
+	return x
+}
+
+// forHost returns the resources that select a host with labels, in
+// manifest order.
+func (x *targetIndex) forHost(labels map[string]string) []*v1alpha1.Resource {
+	candidates := append([]int(nil), x.always...)
+	for k, v := range labels {
+		candidates = append(candidates, x.byLabel[[2]string{k, v}]...)
+	}
+	sort.Ints(candidates)
+	var out []*v1alpha1.Resource
+	for _, i := range candidates {
+		res := x.resources[i]
+		if t := res.Targeting(); t == nil || t.HostSelector.Matches(labels) {
+			out = append(out, res)
+		}
+	}
+	return out
 }
 
 // forEach runs fn on every healthy host, at most parallel at once.

@@ -165,7 +165,7 @@ func fmtRefs(refs []v1alpha1.ResourceRef) string {
 }
 
 func TestExampleTemplateRenders(t *testing.T) {
-	s := &v1alpha1.FileSpec{Path: "/etc/optimus-webd/webd.conf", Source: "../../manifests/examples/webserver/webd.conf.tmpl", Template: true}
+	s := &v1alpha1.FileSpec{Path: "/etc/optimus-webd/webd.conf", Source: "../../examples/webserver/webd.conf.tmpl", Template: true}
 	actions, err := plan(t, s, reconcilers.PathInfo{Path: s.Path})
 	if err != nil || len(actions) != 1 {
 		t.Fatalf("%v %+v", err, actions)

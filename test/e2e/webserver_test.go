@@ -47,14 +47,14 @@ echo "deb [trusted=yes] file:$R ./" >/etc/apt/sources.list.d/optimus.list
 apt-get update -q >/dev/null
 `
 
-// TestWebserverExample converges manifests/examples/webserver in one apply,
+// TestWebserverExample converges examples/webserver in one apply,
 // finds nothing to do the second time, restarts the service exactly once
 // when the configuration changes, and repairs drift made by hand.
 func TestWebserverExample(t *testing.T) {
 	h := testhost.Start(t, 1)[0]
 	h.Exec(t, "cat >/tmp/repo.sh <<'EOF'\n"+webdRepo+"EOF\nsh /tmp/repo.sh")
 	dir := t.TempDir()
-	src := filepath.Join(repoRoot, "manifests", "examples", "webserver")
+	src := filepath.Join(repoRoot, "examples", "webserver")
 	entries, err := os.ReadDir(src)
 	if err != nil {
 		t.Fatal(err)
