@@ -34,6 +34,7 @@ var docs = map[string]string{
 	"DirectorySpec.owner":               "Owner is the owning user name.",
 	"DirectorySpec.path":                "Path is the absolute path of the directory on the host.",
 	"DirectorySpec.state":               "State is present (default) or absent.",
+	"Documented":                        "Documented is implemented by the spec types of custom kinds so that explain and schema can show their documentation. FieldDocs maps \"Type\" and \"Type.jsonField\" to doc text; `go run github.com/optimus-cm/optimus/apis/v1alpha1/gen/docs DIR` writes such a map (named docs) from the doc comments of the package in DIR.",
 	"Duration":                          "Duration is a time span written as a Go duration string, such as \"10s\" or \"5m\".",
 	"ExecSpec":                          "ExecSpec runs a command when a condition says it is needed.",
 	"ExecSpec.command":                  "Command is a shell command line run with /bin/sh -c.",
