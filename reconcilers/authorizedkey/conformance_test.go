@@ -3,7 +3,6 @@ package authorizedkey_test
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"os"
 	"strings"
 	"testing"
 
@@ -18,20 +17,7 @@ import (
 
 var pool = &testhost.Pool{N: 1}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	pool.Close()
-	os.Exit(code)
-}
-
-func run(t *testing.T, conn transport.Conn, script string) string {
-	t.Helper()
-	r, err := transport.Run(t.Context(), conn, script)
-	if err != nil || r.ExitCode != 0 {
-		t.Fatalf("%s: %v %s", script, err, r.Stderr)
-	}
-	return string(r.Stdout)
-}
+func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 var (
 	keyA = testKey("alice@laptop")
@@ -61,7 +47,7 @@ func TestConformance(t *testing.T) {
 				doc("AuthorizedKey", "b") + "  user: akuser\n  key: " + keyB + "\n",
 			Absent: doc("AuthorizedKey", "a") + "  user: akuser\n  key: " + keyA + "\n  state: absent\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
-				got := run(t, conn, "cd ~akuser && stat -c '%a %U' .ssh .ssh/authorized_keys && cat .ssh/authorized_keys")
+				got := testenv.Sh(t, conn, "cd ~akuser && stat -c '%a %U' .ssh .ssh/authorized_keys && cat .ssh/authorized_keys")
 				want := "700 akuser\n600 akuser\nno-port-forwarding,from=\"10.0.0.0/8\" " + keyA + "\n" + keyB + "\n"
 				if got != want {
 					t.Errorf("got  %q\nwant %q", got, want)

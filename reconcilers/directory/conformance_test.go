@@ -1,7 +1,6 @@
 package directory_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -15,20 +14,7 @@ import (
 
 var pool = &testhost.Pool{N: 1}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	pool.Close()
-	os.Exit(code)
-}
-
-func run(t *testing.T, conn transport.Conn, script string) string {
-	t.Helper()
-	r, err := transport.Run(t.Context(), conn, script)
-	if err != nil || r.ExitCode != 0 {
-		t.Fatalf("%s: %v %s", script, err, r.Stderr)
-	}
-	return string(r.Stdout)
-}
+func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 func TestConformance(t *testing.T) {
 	s, h := testenv.Suite(t, pool, directory.Reconciler{}, symlink.Reconciler{})
@@ -39,7 +25,7 @@ func TestConformance(t *testing.T) {
 			Present: doc("Directory", "data") + "  path: /srv/optimus-data/sub\n  mode: \"2750\"\n  owner: deploy\n  group: operator\n",
 			Absent:  doc("Directory", "data") + "  path: /srv/optimus-data/sub\n  state: absent\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
-				if got := run(t, conn, "stat -c '%a %U %G' /srv/optimus-data/sub"); got != "2750 deploy operator\n" {
+				if got := testenv.Sh(t, conn, "stat -c '%a %U %G' /srv/optimus-data/sub"); got != "2750 deploy operator\n" {
 					t.Errorf("got %q", got)
 				}
 			},
@@ -53,7 +39,7 @@ func TestConformance(t *testing.T) {
 			Present: doc("Symlink", "cur") + "  path: /srv/optimus-current\n  target: /srv/optimus-data\n",
 			Absent:  doc("Symlink", "cur") + "  path: /srv/optimus-current\n  state: absent\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
-				if got := run(t, conn, "readlink /srv/optimus-current"); got != "/srv/optimus-data\n" {
+				if got := testenv.Sh(t, conn, "readlink /srv/optimus-current"); got != "/srv/optimus-data\n" {
 					t.Errorf("got %q", got)
 				}
 			},

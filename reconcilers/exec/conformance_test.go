@@ -1,7 +1,6 @@
 package exec_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -15,20 +14,7 @@ import (
 
 var pool = &testhost.Pool{N: 1}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	pool.Close()
-	os.Exit(code)
-}
-
-func run(t *testing.T, conn transport.Conn, script string) string {
-	t.Helper()
-	r, err := transport.Run(t.Context(), conn, script)
-	if err != nil || r.ExitCode != 0 {
-		t.Fatalf("%s: %v %s", script, err, r.Stderr)
-	}
-	return string(r.Stdout)
-}
+func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 func TestConformance(t *testing.T) {
 	s, _ := testenv.Suite(t, pool, exec.Reconciler{}, file.Reconciler{})
@@ -39,7 +25,7 @@ func TestConformance(t *testing.T) {
 			Present: doc("Exec", "who") + "  command: printf '%s %s %s\\n' \"$(id -un)\" \"$PWD\" \"$FOO\" >/home/deploy/who\n" +
 				"  creates: /home/deploy/who\n  user: deploy\n  cwd: /usr\n  env: {FOO: bar baz}\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
-				if got := run(t, conn, "cat /home/deploy/who"); got != "deploy /usr bar baz\n" {
+				if got := testenv.Sh(t, conn, "cat /home/deploy/who"); got != "deploy /usr bar baz\n" {
 					t.Errorf("got %q", got)
 				}
 			},
@@ -58,7 +44,7 @@ func TestConformance(t *testing.T) {
 			Present: doc("File", "conf") + "  path: /etc/optimus-exec.conf\n  content: v1\n---\n" +
 				doc("Exec", "reload") + "  command: echo run >>/var/log/optimus-reload\n  refreshOnly: true\n  restartOn: [{kind: File, name: conf}]\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
-				if got := run(t, conn, "cat /var/log/optimus-reload"); got != "run\n" {
+				if got := testenv.Sh(t, conn, "cat /var/log/optimus-reload"); got != "run\n" {
 					t.Errorf("got %q", got)
 				}
 			},

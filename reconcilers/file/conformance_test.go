@@ -21,20 +21,7 @@ import (
 
 var pool = &testhost.Pool{N: 1}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	pool.Close()
-	os.Exit(code)
-}
-
-func run(t *testing.T, conn transport.Conn, script string) string {
-	t.Helper()
-	r, err := transport.Run(t.Context(), conn, script)
-	if err != nil || r.ExitCode != 0 {
-		t.Fatalf("%s: %v %s", script, err, r.Stderr)
-	}
-	return string(r.Stdout)
-}
+func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 func TestConformance(t *testing.T) {
 	s, h := testenv.Suite(t, pool, file.Reconciler{}, directory.Reconciler{}, user.Reconciler{}, group.Reconciler{})
@@ -53,7 +40,7 @@ func TestConformance(t *testing.T) {
 			Present: doc("File", "motd") + "  path: /etc/optimus-motd\n  content: \"hello\\n\"\n  mode: \"0640\"\n  group: operator\n",
 			Absent:  doc("File", "motd") + "  path: /etc/optimus-motd\n  state: absent\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
-				if got := run(t, conn, "stat -c '%a %U %G' /etc/optimus-motd; cat /etc/optimus-motd"); got != "640 root operator\nhello\n" {
+				if got := testenv.Sh(t, conn, "stat -c '%a %U %G' /etc/optimus-motd; cat /etc/optimus-motd"); got != "640 root operator\nhello\n" {
 					t.Errorf("got %q", got)
 				}
 			},
@@ -72,7 +59,7 @@ func TestConformance(t *testing.T) {
 			Absent: doc("File", "tmpl") + "  path: /srv/optimus-conf/app.conf\n  state: absent\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
 				want := "filetest\nhost=" + h.Name + " role=" + h.Name + "\n"
-				if got := run(t, conn, "stat -c %U /srv/optimus-conf/app.conf; cat /srv/optimus-conf/app.conf"); got != want {
+				if got := testenv.Sh(t, conn, "stat -c %U /srv/optimus-conf/app.conf; cat /srv/optimus-conf/app.conf"); got != want {
 					t.Errorf("got %q, want %q", got, want)
 				}
 			},
@@ -82,7 +69,7 @@ func TestConformance(t *testing.T) {
 			Present: doc("File", "big") + "  path: /var/optimus-big.bin\n  source: " + src + "\n  sensitive: true\n",
 			Absent:  doc("File", "big") + "  path: /var/optimus-big.bin\n  state: absent\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
-				if got := run(t, conn, "sha256sum </var/optimus-big.bin"); !strings.HasPrefix(got, hex.EncodeToString(bigSum[:])) {
+				if got := testenv.Sh(t, conn, "sha256sum </var/optimus-big.bin"); !strings.HasPrefix(got, hex.EncodeToString(bigSum[:])) {
 					t.Errorf("sha256 on host %s", got)
 				}
 			},

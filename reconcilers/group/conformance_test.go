@@ -1,7 +1,6 @@
 package group_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/optimus-cm/optimus/reconcilers/group"
@@ -13,11 +12,7 @@ import (
 
 var pool = &testhost.Pool{N: 1}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	pool.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 func TestConformance(t *testing.T) {
 	s, h := testenv.Suite(t, pool, group.Reconciler{})

@@ -1,7 +1,6 @@
 package lineinfile_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -15,20 +14,7 @@ import (
 
 var pool = &testhost.Pool{N: 1}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	pool.Close()
-	os.Exit(code)
-}
-
-func run(t *testing.T, conn transport.Conn, script string) string {
-	t.Helper()
-	r, err := transport.Run(t.Context(), conn, script)
-	if err != nil || r.ExitCode != 0 {
-		t.Fatalf("%s: %v %s", script, err, r.Stderr)
-	}
-	return string(r.Stdout)
-}
+func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 func TestConformance(t *testing.T) {
 	s, h := testenv.Suite(t, pool, lineinfile.Reconciler{}, file.Reconciler{})
@@ -43,7 +29,7 @@ func TestConformance(t *testing.T) {
 			Absent: doc("LineInFile", "port") + "  path: /etc/optimus-lines\n  regexp: ^port\n  state: absent\n---\n" +
 				doc("LineInFile", "name") + "  path: /etc/optimus-lines\n  line: name = x\n  state: absent\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
-				if got := run(t, conn, "cat /etc/optimus-lines"); got != "port = 8080\nname = x\n" {
+				if got := testenv.Sh(t, conn, "cat /etc/optimus-lines"); got != "port = 8080\nname = x\n" {
 					t.Errorf("got %q", got)
 				}
 			},
@@ -57,7 +43,7 @@ func TestConformance(t *testing.T) {
 			Present: doc("LineInFile", "port") + "  path: /etc/optimus-existing\n  line: port = 8080\n  regexp: ^port\n---\n" +
 				doc("LineInFile", "host") + "  path: /etc/optimus-existing\n  line: host = 0.0.0.0\n  insertAfter: ^# config\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
-				got := run(t, conn, "cat /etc/optimus-existing; stat -c '%a %U' /etc/optimus-existing")
+				got := testenv.Sh(t, conn, "cat /etc/optimus-existing; stat -c '%a %U' /etc/optimus-existing")
 				if got != "# config\nhost = 0.0.0.0\nport = 8080\n# end\n640 deploy\n" {
 					t.Errorf("got %q", got)
 				}

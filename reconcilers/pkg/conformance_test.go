@@ -1,7 +1,6 @@
 package pkg_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
@@ -13,20 +12,7 @@ import (
 
 var pool = &testhost.Pool{N: 1}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	pool.Close()
-	os.Exit(code)
-}
-
-func run(t *testing.T, conn transport.Conn, script string) string {
-	t.Helper()
-	r, err := transport.Run(t.Context(), conn, script)
-	if err != nil || r.ExitCode != 0 {
-		t.Fatalf("%s: %v %s", script, err, r.Stderr)
-	}
-	return string(r.Stdout)
-}
+func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 // RepoScript builds tiny .debs with dpkg-deb inside the host, indexes them
 // (no dpkg-dev needed) and makes them the host's only apt source.
@@ -55,7 +41,7 @@ func TestConformance(t *testing.T) {
 		Present: doc("Package", "hello") + "  names: [optimus-hello, optimus-world]\n",
 		Absent:  doc("Package", "hello") + "  names: [optimus-hello, optimus-world]\n  state: absent\n",
 		Verify: func(t *testing.T, conn transport.Conn) {
-			if got := run(t, conn, "cat /usr/share/optimus-hello/version /usr/share/optimus-world/version"); got != "1.0\n1.0\n" {
+			if got := testenv.Sh(t, conn, "cat /usr/share/optimus-hello/version /usr/share/optimus-world/version"); got != "1.0\n1.0\n" {
 				t.Errorf("got %q", got)
 			}
 		},
@@ -69,7 +55,7 @@ func TestConformance(t *testing.T) {
 		Name:    "latest upgrades to the candidate",
 		Present: doc("Package", "optimus-hello") + "  state: latest\n",
 		Verify: func(t *testing.T, conn transport.Conn) {
-			if got := run(t, conn, "cat /usr/share/optimus-hello/version"); got != "2.0\n" {
+			if got := testenv.Sh(t, conn, "cat /usr/share/optimus-hello/version"); got != "2.0\n" {
 				t.Errorf("got %q", got)
 			}
 		},

@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/optimus-cm/optimus/reconcilers/file"
@@ -14,20 +13,7 @@ import (
 
 var pool = &testhost.Pool{N: 1}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	pool.Close()
-	os.Exit(code)
-}
-
-func run(t *testing.T, conn transport.Conn, script string) string {
-	t.Helper()
-	r, err := transport.Run(t.Context(), conn, script)
-	if err != nil || r.ExitCode != 0 {
-		t.Fatalf("%s: %v %s", script, err, r.Stderr)
-	}
-	return string(r.Stdout)
-}
+func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 // initScript is a tiny daemon: a shell loop with a pidfile, each start
 // logged so that restarts can be counted.
@@ -58,7 +44,7 @@ func TestConformance(t *testing.T) {
 	h.Exec(t, "cat >/etc/init.d/optimus-tinyd <<'EOF'\n"+initScript+"EOF\nchmod 755 /etc/init.d/optimus-tinyd")
 	doc := testenv.Header
 	starts := func(t *testing.T, conn transport.Conn) string {
-		return run(t, conn, "grep -c start /var/log/optimus-tinyd.starts")
+		return testenv.Sh(t, conn, "grep -c start /var/log/optimus-tinyd.starts")
 	}
 	reconcilertest.Run(t, s,
 		reconcilertest.Case{
@@ -66,7 +52,7 @@ func TestConformance(t *testing.T) {
 			Present: doc("Service", "optimus-tinyd") + "  enabled: true\n",
 			Absent:  doc("Service", "optimus-tinyd") + "  state: stopped\n  enabled: false\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
-				if got := run(t, conn, "service optimus-tinyd status && echo up; ls /etc/rc2.d | grep -c '^S..optimus-tinyd'"); got != "up\n1\n" {
+				if got := testenv.Sh(t, conn, "service optimus-tinyd status && echo up; ls /etc/rc2.d | grep -c '^S..optimus-tinyd'"); got != "up\n1\n" {
 					t.Errorf("got %q", got)
 				}
 			},

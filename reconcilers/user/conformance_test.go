@@ -1,7 +1,6 @@
 package user_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -15,11 +14,7 @@ import (
 
 var pool = &testhost.Pool{N: 1}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	pool.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 func passwdLine(t *testing.T, conn transport.Conn, name string) string {
 	t.Helper()

@@ -15,6 +15,7 @@ import (
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
+	"github.com/optimus-cm/optimus/transport"
 )
 
 // Suite starts (once per package, through pool) a test host and returns the
@@ -80,4 +81,22 @@ func Actions(rep *controller.Report) []controller.PlannedAction {
 		}
 	}
 	return out
+}
+
+// Sh runs script on the host through conn and returns its stdout; a failure
+// fails the test.
+func Sh(t *testing.T, conn transport.Conn, script string) string {
+	t.Helper()
+	r, err := transport.Run(t.Context(), conn, script)
+	if err != nil || r.ExitCode != 0 {
+		t.Fatalf("%s: %v %s", script, err, r.Stderr)
+	}
+	return string(r.Stdout)
+}
+
+// Main runs a conformance test package and removes its test host.
+func Main(m *testing.M, pool *testhost.Pool) {
+	code := m.Run()
+	pool.Close()
+	os.Exit(code)
 }
