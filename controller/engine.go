@@ -307,14 +307,14 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			queries = append(queries, q)
 		}
 	}
-	facts := reconcilers.Facts{}
+	results := map[string]transport.Result{}
 	if len(queries) > 0 {
 		cmds := make([]transport.Command, len(queries))
 		for i, q := range queries {
 			cmds[i] = transport.Command{Script: q.Script}
 		}
 		r.roundTrips++
-		results, err := r.conn.Batch(ctx, cmds)
+		got, err := r.conn.Batch(ctx, cmds)
 		if err != nil {
 			e.broken(r)
 			if ctx.Err() == nil {
@@ -323,9 +323,10 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			return
 		}
 		for i, q := range queries {
-			facts[q.Key] = results[i]
+			results[q.Key] = got[i]
 		}
 	}
+	facts := reconcilers.NewFacts(results)
 	changing := map[v1alpha1.ResourceRef]bool{}
 	for _, res := range r.resources {
 		rec, _ := e.Registry.For(res.Kind)

@@ -74,3 +74,18 @@ func ParseShadow(out string) map[string]string {
 	}
 	return m
 }
+
+// Passwd returns the parsed getent passwd of the host, parsed once per cycle.
+func Passwd(f *Facts) (map[string]PasswdEntry, error) {
+	return Parsed(f, QueryPasswd.Key, func(out string) (map[string]PasswdEntry, error) { return ParsePasswd(out), nil })
+}
+
+// Groups returns the parsed getent group of the host, parsed once per cycle.
+func Groups(f *Facts) (map[string]GroupEntry, error) {
+	return Parsed(f, QueryGroup.Key, func(out string) (map[string]GroupEntry, error) { return ParseGroup(out), nil })
+}
+
+// Shadow returns the password hashes of getent shadow, parsed once per cycle.
+func Shadow(f *Facts) (map[string]string, error) {
+	return Parsed(f, QueryShadow.Key, func(out string) (map[string]string, error) { return ParseShadow(out), nil })
+}

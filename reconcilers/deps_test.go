@@ -23,3 +23,20 @@ func TestAbsentContentsReverseCreationOrder(t *testing.T) {
 		t.Errorf("AbsentContents = %v, want [File/conf]", got)
 	}
 }
+
+// TestDependencyIndexFollowsTheSlice: two slices with the same first
+// resource and length but other members must not share an index.
+func TestDependencyIndexFollowsTheSlice(t *testing.T) {
+	first := res("User", "alice", &v1alpha1.UserSpec{Name: "alice"})
+	a := []*v1alpha1.Resource{first, res("Directory", "a", &v1alpha1.DirectorySpec{Path: "/srv/a"})}
+	b := []*v1alpha1.Resource{first, res("Directory", "b", &v1alpha1.DirectorySpec{Path: "/srv/b"})}
+	if got := reconcilers.DirectoryDependencies("/srv/a/f", a); len(got) != 1 || got[0].Name != "a" {
+		t.Errorf("in a: %v", got)
+	}
+	if got := reconcilers.DirectoryDependencies("/srv/a/f", b); len(got) != 0 {
+		t.Errorf("in b: %v, want none", got)
+	}
+	if got := reconcilers.DirectoryDependencies("/srv/b/f", b); len(got) != 1 || got[0].Name != "b" {
+		t.Errorf("in b: %v", got)
+	}
+}

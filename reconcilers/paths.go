@@ -3,7 +3,6 @@ package reconcilers
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"sort"
@@ -24,48 +23,67 @@ type PathRequest struct {
 	ContentLimit int64
 }
 
-// pathsFunc prints one record per path: seven NUL-terminated fields (path,
-// state, stat or error, sha256, link target, empty, content). It only reads.
-const pathsFunc = `LC_ALL=C; export LC_ALL
-optimus_path() {
-	if [ ! -e "$1" ] && [ ! -L "$1" ]; then printf '%s\0absent\0\0\0\0\0-\0' "$1"; return; fi
-	st=$(stat -c '%a/%u/%g/%U/%G/%s/%F' -- "$1" 2>&1) || { printf '%s\0error\0%s\0\0\0\0-\0' "$1" "$st"; return; }
-	h= l= e= c=-
-	case ${st##*/} in
-	regular*)
-		h=$(sha256sum <"$1" 2>&1) || { printf '%s\0error\0%s\0\0\0\0-\0' "$1" "$h"; return; }
-		h=${h%% *}
-		s=${st#*/*/*/*/*/}; s=${s%%/*}
-		if [ "$2" -gt 0 ] && [ "$s" -le "$2" ]; then c=$(base64 -w0 <"$1") || c=-; fi ;;
-	symbolic*) l=$(readlink -- "$1") ;;
-	directory) if [ -z "$(ls -A -- "$1" 2>/dev/null | head -c1)" ]; then e=1; else e=0; fi ;;
-	esac
-	printf '%s\0ok\0%s\0%s\0%s\0%s\0%s\0' "$1" "$st" "$h" "$l" "$e" "$c"
-}
-`
+// The output of a PathsQuery is four NUL-separated sections, each ended by
+// a field "END" (never a path: paths are absolute):
+//
+//	absent:  each path that does not exist (shell builtins only)
+//	find:    path, mode, uid, gid, owner, group, size, type, link target,
+//	         empty-directory flag — one record per path that exists
+//	sha256:  "HEX  PATH" per regular file
+//	content: path, size per small regular file whose content was asked
+//	         for, then END, then their bytes back to back
+//
+// Each section is one process whatever the number of paths: forks cost
+// milliseconds on small hosts, so a process per path would dominate a
+// no-op run. Content is checked against the sha256 section, so a file that
+// changes between the two reads is reported without content, never wrong.
+const findFormat = `'%p\0%m\0%U\0%G\0%u\0%g\0%s\0%y\0%l\0' \( -type d -empty -printf '1\0' -o -printf '0\0' \)`
 
 // PathsQuery returns one read-only command that inspects every path: type,
 // mode, owner, group, size, sha256 of regular files, target of symbolic
 // links, whether a directory is empty and, where asked, the content of small
-// files. It needs only coreutils. Requests are sorted so the same set always
-// gives the same Key and Script.
+// files. It needs only coreutils and findutils. Requests are sorted so the
+// same set always gives the same Key and Script.
 func PathsQuery(reqs []PathRequest) Query {
-	rs := append([]PathRequest(nil), reqs...)
-	sort.Slice(rs, func(i, j int) bool {
-		if rs[i].Path != rs[j].Path {
-			return rs[i].Path < rs[j].Path
-		}
-		return rs[i].ContentLimit > rs[j].ContentLimit
-	})
+	limits := map[string]int64{}
+	for _, r := range reqs {
+		limits[r.Path] = max(limits[r.Path], r.ContentLimit)
+	}
+	paths := make([]string, 0, len(limits))
+	for p := range limits {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	quoted := make([]string, len(paths))
+	for i, p := range paths {
+		quoted[i] = ShellCommand(p)
+	}
+	all := strings.Join(quoted, " ")
+
 	var b strings.Builder
-	b.WriteString(pathsFunc)
-	seen := map[string]bool{}
-	for _, r := range rs {
-		if seen[r.Path] {
-			continue
+	b.WriteString("LC_ALL=C; export LC_ALL\n")
+	fmt.Fprintf(&b, "for p in %s; do [ -e \"$p\" ] || [ -L \"$p\" ] || printf '%%s\\0' \"$p\"; done; printf 'END\\0'\n", all)
+	fmt.Fprintf(&b, "find %s -maxdepth 0 -printf %s 2>/dev/null\nprintf 'END\\0'\n", all, findFormat)
+	fmt.Fprintf(&b, "set --; for p in %s; do [ -f \"$p\" ] && [ ! -L \"$p\" ] && set -- \"$@\" \"$p\"; done\n", all)
+	b.WriteString("[ $# -eq 0 ] || sha256sum -z -- \"$@\" 2>/dev/null\nprintf 'END\\0'\n")
+	// Content: files grouped by size limit, listed first, then their bytes.
+	byLimit := map[int64][]string{}
+	var sizes []int64
+	for i, p := range paths {
+		if l := limits[p]; l > 0 {
+			if _, ok := byLimit[l]; !ok {
+				sizes = append(sizes, l)
+			}
+			byLimit[l] = append(byLimit[l], quoted[i])
 		}
-		seen[r.Path] = true
-		fmt.Fprintf(&b, "optimus_path %s %d\n", ShellCommand(r.Path), max(r.ContentLimit, 0))
+	}
+	sort.Slice(sizes, func(i, j int) bool { return sizes[i] < sizes[j] })
+	for _, l := range sizes {
+		fmt.Fprintf(&b, "find %s -maxdepth 0 -type f -size -%dc -printf '%%p\\0%%s\\0' 2>/dev/null\n", strings.Join(byLimit[l], " "), l+1)
+	}
+	b.WriteString("printf 'END\\0'\n")
+	for _, l := range sizes {
+		fmt.Fprintf(&b, "find %s -maxdepth 0 -type f -size -%dc -exec cat -- {} + 2>/dev/null\n", strings.Join(byLimit[l], " "), l+1)
 	}
 	b.WriteString("exit 0\n")
 	sum := sha256.Sum256([]byte(b.String()))
@@ -98,27 +116,17 @@ type PathInfo struct {
 // ModeString is the mode as four octal digits: "0644".
 func (p PathInfo) ModeString() string { return fmt.Sprintf("%04o", p.Mode) }
 
-// FindPath looks for path in the results of every PathsQuery of facts. A
-// record with content wins over one without.
-func FindPath(f Facts, path string) (PathInfo, error) {
+// FindPath looks for path in the results of every PathsQuery of facts,
+// each parsed once per cycle. A record with content wins over one without.
+func FindPath(f *Facts, path string) (PathInfo, error) {
 	var found PathInfo
 	ok := false
-	keys := make([]string, 0, len(f))
-	for k := range f {
-		if strings.HasPrefix(k, PathsKeyPrefix) {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		out, err := f.Stdout(k)
-		if err != nil {
-			return PathInfo{}, err
-		}
-		info, hit, err := scanPaths([]byte(out), path)
+	for _, k := range f.Keys(PathsKeyPrefix) {
+		m, err := Parsed(f, k, func(out string) (map[string]PathInfo, error) { return ParsePaths([]byte(out)) })
 		if err != nil {
 			return PathInfo{}, fmt.Errorf("query %s: %w", k, err)
 		}
+		info, hit := m[path]
 		if hit && (!ok || info.HasContent && !found.HasContent) {
 			found, ok = info, true
 		}
@@ -131,15 +139,40 @@ func FindPath(f Facts, path string) (PathInfo, error) {
 
 // ParsePaths parses the whole output of a PathsQuery, keyed by path.
 func ParsePaths(out []byte) (map[string]PathInfo, error) {
+	next := func() ([]byte, error) {
+		j := bytes.IndexByte(out, 0)
+		if j < 0 {
+			return nil, fmt.Errorf("truncated output")
+		}
+		f := out[:j]
+		out = out[j+1:]
+		return f, nil
+	}
 	m := map[string]PathInfo{}
-	for len(out) > 0 {
-		var fields [7][]byte
-		for i := range fields {
-			j := bytes.IndexByte(out, 0)
-			if j < 0 {
-				return nil, fmt.Errorf("truncated record after %d paths", len(m))
+	for {
+		f, err := next()
+		if err != nil {
+			return nil, err
+		}
+		if string(f) == "END" {
+			break
+		}
+		m[string(f)] = PathInfo{Path: string(f)}
+	}
+	for {
+		var fields [10][]byte
+		f, err := next()
+		if err != nil {
+			return nil, err
+		}
+		if string(f) == "END" {
+			break
+		}
+		fields[0] = f
+		for i := 1; i < len(fields); i++ {
+			if fields[i], err = next(); err != nil {
+				return nil, err
 			}
-			fields[i], out = out[:j], out[j+1:]
 		}
 		info, err := parseRecord(fields)
 		if err != nil {
@@ -147,71 +180,89 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 		}
 		m[info.Path] = info
 	}
+	for {
+		f, err := next()
+		if err != nil {
+			return nil, err
+		}
+		if string(f) == "END" {
+			break
+		}
+		sum, path, ok := strings.Cut(string(f), "  ")
+		if info, exists := m[path]; ok && exists {
+			info.SHA256 = sum
+			m[path] = info
+		}
+	}
+	type chunk struct {
+		path string
+		size int
+	}
+	var chunks []chunk
+	total := 0
+	for {
+		f, err := next()
+		if err != nil {
+			return nil, err
+		}
+		if string(f) == "END" {
+			break
+		}
+		sz, err := next()
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.Atoi(string(sz))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("content of %s: bad size %q", f, sz)
+		}
+		chunks = append(chunks, chunk{string(f), n})
+		total += n
+	}
+	// A file that changed between the reads makes the sizes or a checksum
+	// disagree: then no content is reported rather than a wrong one.
+	if total != len(out) {
+		return m, nil
+	}
+	contents := map[string][]byte{}
+	for _, c := range chunks {
+		b := out[:c.size]
+		out = out[c.size:]
+		sum := sha256.Sum256(b)
+		if info, ok := m[c.path]; !ok || info.SHA256 != hex.EncodeToString(sum[:]) {
+			return m, nil
+		}
+		contents[c.path] = b
+	}
+	for p, b := range contents {
+		info := m[p]
+		info.Content, info.HasContent = b, true
+		m[p] = info
+	}
 	return m, nil
 }
 
-// scanPaths finds one path without decoding the records of the others.
-func scanPaths(out []byte, path string) (PathInfo, bool, error) {
-	for len(out) > 0 {
-		var fields [7][]byte
-		for i := range fields {
-			j := bytes.IndexByte(out, 0)
-			if j < 0 {
-				return PathInfo{}, false, fmt.Errorf("truncated record")
-			}
-			fields[i], out = out[:j], out[j+1:]
-		}
-		if string(fields[0]) == path {
-			info, err := parseRecord(fields)
-			return info, err == nil, err
-		}
-	}
-	return PathInfo{}, false, nil
-}
-
-func parseRecord(f [7][]byte) (PathInfo, error) {
-	info := PathInfo{Path: string(f[0])}
-	switch string(f[1]) {
-	case "absent":
-		return info, nil
-	case "error":
-		return info, fmt.Errorf("inspect %s: %s", info.Path, strings.TrimSpace(string(f[2])))
-	case "ok":
-	default:
-		return info, fmt.Errorf("record for %s has unknown state %q", info.Path, f[1])
-	}
-	info.Exists = true
-	st := strings.SplitN(string(f[2]), "/", 7)
-	if len(st) != 7 {
-		return info, fmt.Errorf("record for %s: malformed stat %q", info.Path, f[2])
-	}
-	mode, err1 := strconv.ParseUint(st[0], 8, 32)
-	uid, err2 := strconv.Atoi(st[1])
-	gid, err3 := strconv.Atoi(st[2])
-	size, err4 := strconv.ParseInt(st[5], 10, 64)
+func parseRecord(f [10][]byte) (PathInfo, error) {
+	info := PathInfo{Path: string(f[0]), Exists: true}
+	mode, err1 := strconv.ParseUint(string(f[1]), 8, 32)
+	uid, err2 := strconv.Atoi(string(f[2]))
+	gid, err3 := strconv.Atoi(string(f[3]))
+	size, err4 := strconv.ParseInt(string(f[6]), 10, 64)
 	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
-		return info, fmt.Errorf("record for %s: malformed stat %q", info.Path, f[2])
+		return info, fmt.Errorf("record for %s: malformed fields %q", info.Path, bytes.Join(f[1:7], []byte{'/'}))
 	}
-	info.Mode, info.UID, info.GID, info.Owner, info.Group, info.Size = uint32(mode), uid, gid, st[3], st[4], size
-	switch {
-	case strings.HasPrefix(st[6], "regular"):
+	info.Mode, info.UID, info.GID, info.Owner, info.Group, info.Size = uint32(mode), uid, gid, string(f[4]), string(f[5]), size
+	switch string(f[7]) {
+	case "f":
 		info.Type = "file"
-	case st[6] == "directory":
+	case "d":
 		info.Type = "directory"
-	case st[6] == "symbolic link":
+		info.Empty = string(f[9]) == "1"
+	case "l":
 		info.Type = "symlink"
+		info.Target = string(f[8])
 	default:
 		info.Type = "other"
-	}
-	info.SHA256 = string(f[3])
-	info.Target = string(f[4])
-	info.Empty = string(f[5]) == "1"
-	if c := string(f[6]); c != "-" {
-		b, err := base64.StdEncoding.DecodeString(c)
-		if err != nil {
-			return info, fmt.Errorf("record for %s: content: %w", info.Path, err)
-		}
-		info.Content, info.HasContent = b, true
 	}
 	return info, nil
 }
@@ -249,25 +300,43 @@ func EncodePaths(infos ...PathInfo) []byte {
 	var b bytes.Buffer
 	for _, p := range infos {
 		if !p.Exists {
-			fmt.Fprintf(&b, "%s\x00absent\x00\x00\x00\x00\x00-\x00", p.Path)
+			fmt.Fprintf(&b, "%s\x00", p.Path)
+		}
+	}
+	b.WriteString("END\x00")
+	types := map[string]string{"file": "f", "directory": "d", "symlink": "l"}
+	for _, p := range infos {
+		if !p.Exists {
 			continue
 		}
-		f := map[string]string{"file": "regular file", "directory": "directory", "symlink": "symbolic link"}[p.Type]
-		if f == "" {
-			f = "fifo"
+		t := types[p.Type]
+		if t == "" {
+			t = "p"
 		}
-		empty, content := "", "-"
-		if p.Type == "directory" {
-			empty = "0"
-			if p.Empty {
-				empty = "1"
-			}
+		empty := "0"
+		if p.Empty {
+			empty = "1"
 		}
+		fmt.Fprintf(&b, "%s\x00%o\x00%d\x00%d\x00%s\x00%s\x00%d\x00%s\x00%s\x00%s\x00",
+			p.Path, p.Mode, p.UID, p.GID, p.Owner, p.Group, p.Size, t, p.Target, empty)
+	}
+	b.WriteString("END\x00")
+	for _, p := range infos {
+		if p.Exists && p.SHA256 != "" {
+			fmt.Fprintf(&b, "%s  %s\x00", p.SHA256, p.Path)
+		}
+	}
+	b.WriteString("END\x00")
+	for _, p := range infos {
 		if p.HasContent {
-			content = base64.StdEncoding.EncodeToString(p.Content)
+			fmt.Fprintf(&b, "%s\x00%d\x00", p.Path, len(p.Content))
 		}
-		fmt.Fprintf(&b, "%s\x00ok\x00%o/%d/%d/%s/%s/%d/%s\x00%s\x00%s\x00%s\x00%s\x00",
-			p.Path, p.Mode, p.UID, p.GID, p.Owner, p.Group, p.Size, f, p.SHA256, p.Target, empty, content)
+	}
+	b.WriteString("END\x00")
+	for _, p := range infos {
+		if p.HasContent {
+			b.Write(p.Content)
+		}
 	}
 	return b.Bytes()
 }

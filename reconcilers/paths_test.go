@@ -1,6 +1,14 @@
 package reconcilers
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/optimus-cm/optimus/transport"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,15 +20,30 @@ func TestPathsQueryIsStable(t *testing.T) {
 	if a != b {
 		t.Errorf("order changes the query:\n%s\n%s", a.Script, b.Script)
 	}
-	if !strings.HasPrefix(a.Key, PathsKeyPrefix) || strings.Count(a.Script, "optimus_path /a 10") != 1 || strings.Contains(a.Script, "optimus_path /a 0") {
+	if !strings.HasPrefix(a.Key, PathsKeyPrefix) || strings.Count(a.Script, "-size -11c") != 2 {
 		t.Errorf("query %+v", a)
 	}
 }
 
+// TestPathsQueryForksPerQueryNotPerPath keeps the query's process count
+// independent of the number of paths: that is what keeps observe cheap.
+func TestPathsQueryForksPerQueryNotPerPath(t *testing.T) {
+	var reqs []PathRequest
+	for i := range 100 {
+		reqs = append(reqs, PathRequest{Path: fmt.Sprintf("/srv/p%d", i), ContentLimit: 64 << 10})
+	}
+	q := PathsQuery(reqs)
+	if n := strings.Count(q.Script, "find ") + strings.Count(q.Script, "sha256sum "); n != 4 {
+		t.Errorf("%d find/sha256sum invocations for 100 paths, want 4", n)
+	}
+}
+
 func TestParsePathsRoundTrip(t *testing.T) {
+	content := []byte("a\x00b")
+	sum := sha256.Sum256(content)
 	in := []PathInfo{
 		{Path: "/etc/a b", Exists: true, Type: "file", Mode: 0o4755, UID: 1, GID: 2, Owner: "x", Group: "y", Size: 3,
-			SHA256: "abc", Content: []byte("a\x00b"), HasContent: true},
+			SHA256: hex.EncodeToString(sum[:]), Content: content, HasContent: true},
 		{Path: "/gone"},
 		{Path: "/l", Exists: true, Type: "symlink", Mode: 0o777, Owner: "root", Group: "root", Target: "/x\ny"},
 		{Path: "/d", Exists: true, Type: "directory", Mode: 0o755, Owner: "root", Group: "root", Empty: true},
@@ -34,25 +57,86 @@ func TestParsePathsRoundTrip(t *testing.T) {
 			t.Errorf("got  %+v\nwant %+v", got, want)
 		}
 	}
-	f := Facts{PathsKeyPrefix + "1": {Stdout: EncodePaths(in[1:]...)}, PathsKeyPrefix + "2": {Stdout: EncodePaths(in...)}}
+	f := NewFacts(map[string]transport.Result{PathsKeyPrefix + "1": {Stdout: EncodePaths(in[1:]...)}, PathsKeyPrefix + "2": {Stdout: EncodePaths(in...)}})
 	if got, err := FindPath(f, "/etc/a b"); err != nil || !got.HasContent {
 		t.Errorf("FindPath = %+v, %v", got, err)
+	}
+	if got, err := FindPath(f, "/gone"); err != nil || got.Exists {
+		t.Errorf("FindPath(/gone) = %+v, %v", got, err)
 	}
 	if _, err := FindPath(f, "/nowhere"); err == nil {
 		t.Error("undeclared path found")
 	}
 }
 
+// TestContentThatChangedIsDropped: a checksum that does not match the
+// content read afterwards means the file changed between the reads.
+func TestContentThatChangedIsDropped(t *testing.T) {
+	in := PathInfo{Path: "/f", Exists: true, Type: "file", Size: 2, SHA256: "0000", Content: []byte("hi"), HasContent: true}
+	m, err := ParsePaths(EncodePaths(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m["/f"].HasContent || m["/f"].SHA256 != "0000" {
+		t.Errorf("got %+v", m["/f"])
+	}
+}
+
+// TestPathsQueryOnLocalShell runs the real script against files made here.
+func TestPathsQueryOnLocalShell(t *testing.T) {
+	if _, err := exec.LookPath("find"); err != nil {
+		t.Skip("no find")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "it's a file")
+	big := filepath.Join(dir, "big")
+	empty := filepath.Join(dir, "empty")
+	link := filepath.Join(dir, "link")
+	must(t, os.WriteFile(file, []byte("hello\n"), 0o640))
+	must(t, os.WriteFile(big, make([]byte, 100), 0o600))
+	must(t, os.Mkdir(empty, 0o2750))
+	must(t, os.Chmod(empty, 0o750|os.ModeSetgid)) // Go spells setgid as a mode flag, not 0o2000
+	must(t, os.Symlink("/nowhere", link))
+	q := PathsQuery([]PathRequest{{Path: file, ContentLimit: 64}, {Path: big, ContentLimit: 64}, {Path: empty}, {Path: link},
+		{Path: filepath.Join(dir, "missing")}})
+	out, err := exec.Command("sh", "-c", q.Script).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParsePaths(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("hello\n"))
+	if f := m[file]; f.Type != "file" || f.Mode != 0o640 || string(f.Content) != "hello\n" || f.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("file = %+v", f)
+	}
+	if b := m[big]; b.HasContent || b.Size != 100 || b.SHA256 == "" {
+		t.Errorf("big = %+v (over the content limit)", b)
+	}
+	if d := m[empty]; d.Type != "directory" || !d.Empty || d.Mode != 0o2750 {
+		t.Errorf("dir = %+v", d)
+	}
+	if l := m[link]; l.Type != "symlink" || l.Target != "/nowhere" {
+		t.Errorf("link = %+v", l)
+	}
+	if x, ok := m[filepath.Join(dir, "missing")]; !ok || x.Exists {
+		t.Errorf("missing = %+v %v", x, ok)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func FuzzParsePaths(f *testing.F) {
-	f.Add(EncodePaths(PathInfo{Path: "/a", Exists: true, Type: "file", Owner: "r", Group: "r"}))
-	f.Add([]byte("/a\x00error\x00boom\x00\x00\x00\x00-\x00"))
+	f.Add(EncodePaths(PathInfo{Path: "/a", Exists: true, Type: "file", Owner: "r", Group: "r"}, PathInfo{Path: "/b"}))
+	f.Add([]byte("END\x00END\x00END\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := ParsePaths(b)
-		if err == nil {
-			for p := range m {
-				scanPaths(b, p)
-			}
-		}
+		_, _ = ParsePaths(b)
 	})
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
+	"sync"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/transport"
@@ -18,12 +20,23 @@ type Query struct {
 	Script string
 }
 
-// Facts are the results of a cycle's queries on one host, by Key.
-type Facts map[string]transport.Result
+// Facts are the results of a cycle's queries on one host, by Key. Output
+// that many resources read (getent passwd, the paths query) is parsed once
+// per cycle through Parsed, not once per resource.
+type Facts struct {
+	results map[string]transport.Result
+	mu      sync.Mutex
+	memo    map[string]any
+}
+
+// NewFacts wraps query results; tests use it to plan from canned output.
+func NewFacts(results map[string]transport.Result) *Facts {
+	return &Facts{results: results, memo: map[string]any{}}
+}
 
 // Get returns the result of the query with key, which must have been declared.
-func (f Facts) Get(key string) (transport.Result, error) {
-	r, ok := f[key]
+func (f *Facts) Get(key string) (transport.Result, error) {
+	r, ok := f.results[key]
 	if !ok {
 		return transport.Result{}, fmt.Errorf("query %q was not declared by the reconciler", key)
 	}
@@ -31,7 +44,7 @@ func (f Facts) Get(key string) (transport.Result, error) {
 }
 
 // Stdout returns the standard output of a query that must have exited 0.
-func (f Facts) Stdout(key string) (string, error) {
+func (f *Facts) Stdout(key string) (string, error) {
 	r, err := f.Get(key)
 	if err != nil {
 		return "", err
@@ -40,6 +53,41 @@ func (f Facts) Stdout(key string) (string, error) {
 		return "", fmt.Errorf("query %s exited %d: %s", key, r.ExitCode, firstLine(r.Stderr))
 	}
 	return string(r.Stdout), nil
+}
+
+// Keys lists the keys that start with prefix, sorted.
+func (f *Facts) Keys(prefix string) []string {
+	var keys []string
+	for k := range f.results {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Parsed returns parse(stdout of key), computed once per Facts: every
+// resource of a host shares the parsed value. For one key and result type,
+// callers must pass the same parse function.
+func Parsed[T any](f *Facts, key string, parse func(stdout string) (T, error)) (T, error) {
+	var zero T
+	memoKey := fmt.Sprintf("%s\x00%T", key, zero)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.memo[memoKey]; ok {
+		return v.(T), nil
+	}
+	out, err := f.Stdout(key)
+	if err != nil {
+		return zero, err
+	}
+	v, err := parse(out)
+	if err != nil {
+		return zero, err
+	}
+	f.memo[memoKey] = v
+	return v, nil
 }
 
 func firstLine(b []byte) string {
@@ -96,7 +144,7 @@ type Action struct {
 type Request struct {
 	Host     *v1alpha1.Host
 	Resource *v1alpha1.Resource
-	Facts    Facts
+	Facts    *Facts
 }
 
 // Reconciler is what a kind implements.

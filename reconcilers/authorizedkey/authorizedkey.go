@@ -84,11 +84,8 @@ type observed struct {
 	content    []byte
 }
 
-func find(f reconcilers.Facts, user string) (observed, error) {
-	for k := range f {
-		if !strings.HasPrefix(k, KeyPrefix) {
-			continue
-		}
+func find(f *reconcilers.Facts, user string) (observed, error) {
+	for _, k := range f.Keys(KeyPrefix) {
 		out, err := f.Stdout(k)
 		if err != nil {
 			return observed{}, err

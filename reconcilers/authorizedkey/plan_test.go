@@ -37,7 +37,7 @@ func TestPlan(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &v1alpha1.AuthorizedKeySpec{User: "alice", Key: key, Options: tc.options, State: tc.state}
 			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "k"}, Spec: s}
-			facts := reconcilers.Facts{KeyPrefix + "x": transport.Result{Stdout: tc.facts}}
+			facts := reconcilers.NewFacts(map[string]transport.Result{KeyPrefix + "x": transport.Result{Stdout: tc.facts}})
 			actions, err := Reconciler{}.Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
 			if err != nil {
 				t.Fatal(err)

@@ -105,19 +105,22 @@ func seconds(s *v1alpha1.ExecSpec) int {
 	return int(math.Ceil(d.Seconds()))
 }
 
-func decision(f reconcilers.Facts, name string) (string, error) {
-	for k := range f {
-		if !strings.HasPrefix(k, KeyPrefix) {
-			continue
-		}
-		out, err := f.Stdout(k)
+func decision(f *reconcilers.Facts, name string) (string, error) {
+	for _, k := range f.Keys(KeyPrefix) {
+		decisions, err := reconcilers.Parsed(f, k, func(out string) (map[string]string, error) {
+			m := map[string]string{}
+			for _, l := range strings.Split(out, "\n") {
+				if n, d, ok := strings.Cut(l, "\t"); ok {
+					m[n] = d
+				}
+			}
+			return m, nil
+		})
 		if err != nil {
 			return "", err
 		}
-		for _, l := range strings.Split(out, "\n") {
-			if n, d, ok := strings.Cut(l, "\t"); ok && n == name {
-				return d, nil
-			}
+		if d, ok := decisions[name]; ok {
+			return d, nil
 		}
 	}
 	return "", fmt.Errorf("exec %s was not observed: the reconciler did not declare it in its query", name)

@@ -29,7 +29,7 @@ func TestPlanAndRefresh(t *testing.T) {
 			s.Command = "make install"
 			s.Default(nil)
 			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "e"}, Spec: &s}
-			req := reconcilers.Request{Resource: res, Facts: reconcilers.Facts{KeyPrefix + "x": transport.Result{Stdout: []byte("other\trun\ne\t" + tc.decision + "\n")}}}
+			req := reconcilers.Request{Resource: res, Facts: reconcilers.NewFacts(map[string]transport.Result{KeyPrefix + "x": transport.Result{Stdout: []byte("other\trun\ne\t" + tc.decision + "\n")}})}
 			planned, err := Reconciler{}.Plan(context.Background(), req)
 			if err != nil || len(planned) != tc.plan {
 				t.Fatalf("plan %+v %v", planned, err)

@@ -26,7 +26,7 @@ func plan(t *testing.T, s *v1alpha1.FileSpec, cur reconcilers.PathInfo) ([]recon
 	res := &v1alpha1.Resource{TypeMeta: v1alpha1.TypeMeta{Kind: "File"}, Metadata: *meta, Spec: s}
 	host := &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "web1", Labels: map[string]string{"role": "web"}},
 		Spec: &v1alpha1.HostSpec{Vars: map[string]any{"port": 8080}}}
-	facts := reconcilers.Facts{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(cur)}}
+	facts := reconcilers.NewFacts(map[string]transport.Result{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(cur)}})
 	return Reconciler{}.Plan(context.Background(), reconcilers.Request{Host: host, Resource: res, Facts: facts})
 }
 
@@ -127,7 +127,9 @@ func TestQueriesReadContentOnlyWhenShowable(t *testing.T) {
 		return &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: name}, Spec: s}
 	}
 	q := Reconciler{}.Queries(nil, []*v1alpha1.Resource{res("a", "/a", false), res("b", "/b", true)})
-	if len(q) != 1 || !strings.Contains(q[0].Script, "optimus_path /a 65536") || !strings.Contains(q[0].Script, "optimus_path /b 0") {
+	// Only /a, which is not sensitive, is among the files whose content is read.
+	if len(q) != 1 || !strings.Contains(q[0].Script, "find /a -maxdepth 0 -type f -size -65537c -exec cat") ||
+		strings.Contains(q[0].Script, "find /b -maxdepth 0 -type f") || !strings.Contains(q[0].Script, "for p in /a /b;") {
 		t.Errorf("queries %+v", q)
 	}
 }

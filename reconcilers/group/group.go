@@ -43,11 +43,11 @@ func (Reconciler) Queries(*v1alpha1.Host, []*v1alpha1.Resource) []reconcilers.Qu
 // Plan implements reconcilers.Reconciler.
 func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
 	s := req.Resource.Spec.(*v1alpha1.GroupSpec)
-	out, err := req.Facts.Stdout(reconcilers.QueryGroup.Key)
+	groups, err := reconcilers.Groups(req.Facts)
 	if err != nil {
 		return nil, err
 	}
-	cur, exists := reconcilers.ParseGroup(out)[s.Name]
+	cur, exists := groups[s.Name]
 	switch {
 	case s.State == v1alpha1.StateAbsent && exists:
 		return []reconcilers.Action{{

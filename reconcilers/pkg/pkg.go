@@ -164,12 +164,10 @@ func apkName(id string) (string, bool) {
 func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
 	s := spec(req.Resource)
 	var out string
-	for k := range req.Facts {
-		if strings.HasPrefix(k, KeyPrefix) {
-			var err error
-			if out, err = req.Facts.Stdout(k); err != nil {
-				return nil, err
-			}
+	for _, k := range req.Facts.Keys(KeyPrefix) {
+		var err error
+		if out, err = req.Facts.Stdout(k); err != nil {
+			return nil, err
 		}
 	}
 	st := ParseState(out)

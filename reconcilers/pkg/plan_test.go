@@ -55,7 +55,7 @@ func TestPlan(t *testing.T) {
 			s := tc.spec
 			s.Default(&v1alpha1.ObjectMeta{Name: "p"})
 			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "p"}, Spec: &s}
-			facts := reconcilers.Facts{KeyPrefix + "x": transport.Result{Stdout: []byte(tc.facts)}}
+			facts := reconcilers.NewFacts(map[string]transport.Result{KeyPrefix + "x": transport.Result{Stdout: []byte(tc.facts)}})
 			actions, err := Reconciler{}.Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {

@@ -34,7 +34,7 @@ func TestPlan(t *testing.T) {
 			s := tc.spec
 			s.Default(&v1alpha1.ObjectMeta{Name: "nginx"})
 			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "nginx"}, Spec: &s}
-			req := reconcilers.Request{Resource: res, Facts: reconcilers.Facts{KeyPrefix + "x": transport.Result{Stdout: []byte(tc.facts)}}}
+			req := reconcilers.Request{Resource: res, Facts: reconcilers.NewFacts(map[string]transport.Result{KeyPrefix + "x": transport.Result{Stdout: []byte(tc.facts)}})}
 			actions, err := Reconciler{}.Plan(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)

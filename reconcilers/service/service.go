@@ -102,18 +102,23 @@ func ParseStatus(out string) (initSystem string, services map[string]Status) {
 	return initSystem, services
 }
 
-func observe(f reconcilers.Facts, name string) (string, Status, error) {
-	for k := range f {
-		if !strings.HasPrefix(k, KeyPrefix) {
-			continue
-		}
-		out, err := f.Stdout(k)
+// observedServices is a parsed query, shared by every Service of a host.
+type observedServices struct {
+	initSystem string
+	services   map[string]Status
+}
+
+func observe(f *reconcilers.Facts, name string) (string, Status, error) {
+	for _, k := range f.Keys(KeyPrefix) {
+		parsed, err := reconcilers.Parsed(f, k, func(out string) (observedServices, error) {
+			initSystem, services := ParseStatus(out)
+			return observedServices{initSystem, services}, nil
+		})
 		if err != nil {
 			return "", Status{}, err
 		}
-		initSystem, services := ParseStatus(out)
-		if st, ok := services[name]; ok {
-			return initSystem, st, nil
+		if st, ok := parsed.services[name]; ok {
+			return parsed.initSystem, st, nil
 		}
 	}
 	return "", Status{}, fmt.Errorf("service %s was not observed: the reconciler did not declare it in its query", name)

@@ -36,7 +36,7 @@ func TestPlan(t *testing.T) {
 			s.Path = "/l"
 			s.Default(nil)
 			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "l"}, Spec: &s}
-			facts := reconcilers.Facts{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(tc.cur)}}
+			facts := reconcilers.NewFacts(map[string]transport.Result{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(tc.cur)}})
 			actions, err := Reconciler{}.Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {

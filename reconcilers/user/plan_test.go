@@ -25,11 +25,11 @@ func plan(t *testing.T, s *v1alpha1.UserSpec, name string) []reconcilers.Action 
 	meta := &v1alpha1.ObjectMeta{Name: name}
 	s.Default(meta)
 	res := &v1alpha1.Resource{TypeMeta: v1alpha1.TypeMeta{Kind: "User"}, Metadata: *meta, Spec: s}
-	facts := reconcilers.Facts{
+	facts := reconcilers.NewFacts(map[string]transport.Result{
 		reconcilers.QueryPasswd.Key: transport.Result{Stdout: []byte(passwd)},
 		reconcilers.QueryGroup.Key:  transport.Result{Stdout: []byte(group)},
 		reconcilers.QueryShadow.Key: transport.Result{Stdout: []byte("alice:$6$old:1::::::\n")},
-	}
+	})
 	actions, err := Reconciler{}.Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
 	if err != nil {
 		t.Fatal(err)

@@ -41,14 +41,7 @@ func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource)
 	if s.State == v1alpha1.StateAbsent {
 		return nil
 	}
-	want := append([]string{s.Group}, s.Groups...)
-	var deps []v1alpha1.ResourceRef
-	for _, o := range all {
-		if g, ok := o.Spec.(*v1alpha1.GroupSpec); ok && g.State != v1alpha1.StateAbsent && slices.Contains(want, g.Name) {
-			deps = append(deps, o.Ref())
-		}
-	}
-	return deps
+	return reconcilers.GroupDependencies(append([]string{s.Group}, s.Groups...), all)
 }
 
 func spec(r *v1alpha1.Resource) *v1alpha1.UserSpec { return r.Spec.(*v1alpha1.UserSpec) }
@@ -56,16 +49,14 @@ func spec(r *v1alpha1.Resource) *v1alpha1.UserSpec { return r.Spec.(*v1alpha1.Us
 // Plan implements reconcilers.Reconciler.
 func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
 	s := spec(req.Resource)
-	passwdOut, err := req.Facts.Stdout(reconcilers.QueryPasswd.Key)
+	users, err := reconcilers.Passwd(req.Facts)
 	if err != nil {
 		return nil, err
 	}
-	groupOut, err := req.Facts.Stdout(reconcilers.QueryGroup.Key)
+	groups, err := reconcilers.Groups(req.Facts)
 	if err != nil {
 		return nil, err
 	}
-	users := reconcilers.ParsePasswd(passwdOut)
-	groups := reconcilers.ParseGroup(groupOut)
 	cur, exists := users[s.Name]
 
 	if s.State == v1alpha1.StateAbsent {
@@ -97,11 +88,11 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 	if s.PasswordHashFrom != nil {
 		current := ""
 		if exists {
-			shadowOut, err := req.Facts.Stdout(reconcilers.QueryShadow.Key)
+			shadow, err := reconcilers.Shadow(req.Facts)
 			if err != nil {
 				return nil, err
 			}
-			current = reconcilers.ParseShadow(shadowOut)[s.Name]
+			current = shadow[s.Name]
 		}
 		if current != hash {
 			actions = append(actions, reconcilers.Action{
