@@ -385,6 +385,19 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		hs.LastRun.Result = result
 	}
 	d.m.reconciles.WithLabelValues(result).Inc()
+	if rep != nil {
+		for _, p := range rep.Plans {
+			for _, hp := range p.Hosts {
+				for _, a := range hp.Actions {
+					level := slog.LevelInfo
+					if a.Status == controller.StatusFailed {
+						level = slog.LevelError
+					}
+					log.Log(ctx, level, a.Description, "resource", a.Resource, "status", a.Status, "cycle", p.Cycle, "err", a.Error)
+				}
+			}
+		}
+	}
 	d.recordResources(name, set, host, rep, result)
 	if result == "converged" {
 		if hr.Changed > 0 && previousGen == gen && wasReady {

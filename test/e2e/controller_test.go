@@ -172,9 +172,13 @@ func TestController(t *testing.T) {
 		}
 	})
 
-	t.Run("an edit follows", func(t *testing.T) {
-		writeFile(t, filepath.Join(dir, "bob.yaml"), "apiVersion: optimus.dev/v1alpha1\nkind: User\nmetadata: {name: bob}\n"+
+	t.Run("an edit follows, saved the way editors do: temp file renamed over", func(t *testing.T) {
+		tmp := filepath.Join(dir, ".bob.yaml.swp")
+		writeFile(t, tmp, "apiVersion: optimus.dev/v1alpha1\nkind: User\nmetadata: {name: bob}\n"+
 			"spec: {shell: /bin/sh, hostSelector: {matchLabels: {role: web}}}\n")
+		if err := os.Rename(tmp, filepath.Join(dir, "bob.yaml")); err != nil {
+			t.Fatal(err)
+		}
 		eventually(t, 5*time.Second, "bob's shell changed", func() bool {
 			return strings.TrimSpace(hosts[1].Exec(t, "getent passwd bob | cut -d: -f7")) == "/bin/sh"
 		})
@@ -213,7 +217,11 @@ func TestController(t *testing.T) {
 		if got := hostCondition(c.status(t), hosts[1].Name, v1alpha1.ConditionReady); got != "True" {
 			t.Errorf("the healthy host's Ready = %q while the other is quarantined", got)
 		}
-		writeFile(t, filepath.Join(dir, "carol.yaml"), "apiVersion: optimus.dev/v1alpha1\nkind: User\nmetadata: {name: carol}\nspec: {}\n")
+		// In a directory created now: the watch must follow new subdirectories.
+		if err := os.Mkdir(filepath.Join(dir, "team"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, "team", "carol.yaml"), "apiVersion: optimus.dev/v1alpha1\nkind: User\nmetadata: {name: carol}\nspec: {}\n")
 		eventually(t, 5*time.Second, "carol created on the healthy host", func() bool { return users(t, hosts[1])["carol"] })
 
 		hosts[0].Start(t)
