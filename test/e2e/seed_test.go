@@ -140,6 +140,11 @@ func TestQuarantine(t *testing.T) {
 	if u := users(t, hosts[2]); !u["alice"] || !u["bob"] {
 		t.Errorf("the healthy host did not converge: %v", u)
 	}
+	// diff cannot vouch for hosts it could not observe: an error, not "no differences".
+	r = run(t, nil, "diff", "-f", dir)
+	if r.code != 2 || strings.Contains(r.stdout, "No differences") || !strings.Contains(r.stdout, "2 hosts could not be observed") {
+		t.Errorf("diff with unreachable hosts: want exit 2\n%s", r)
+	}
 }
 
 // TestActionFailureQuarantinesOneHost makes useradd fail on one host (the
