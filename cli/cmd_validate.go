@@ -21,7 +21,8 @@ func newValidateCmd(cfg Config) *cobra.Command {
 				return err
 			}
 			printWarnings(cmd.ErrOrStderr(), set)
-			fmt.Fprintf(cmd.OutOrStdout(), "%d resources valid (%d hosts)\n", len(set.Resources), len(set.Hosts()))
+			n, h := len(set.Resources), len(set.Hosts())
+			fmt.Fprintf(cmd.OutOrStdout(), "%d %s valid (%d %s)\n", n, plural(n, "resource", "resources"), h, plural(h, "host", "hosts"))
 			return nil
 		},
 	}

@@ -40,7 +40,7 @@ func TestValidateGood(t *testing.T) {
 func TestValidateStdinAndWarnings(t *testing.T) {
 	in := "apiVersion: optimus.dev/v1alpha1\nkind: User\nmetadata: {name: bob}\nspec:\n  hostSelector: {matchLabels: {role: web}}\n"
 	code, out, errOut := runCLI(t, strings.NewReader(in), "validate", "-f", "-")
-	if code != 0 || out != "1 resources valid (0 hosts)\n" {
+	if code != 0 || out != "1 resource valid (0 hosts)\n" {
 		t.Errorf("code %d, stdout %q", code, out)
 	}
 	if want := "warning: <stdin>:5: User/bob: spec.hostSelector: matches no Host\n"; errOut != want {
