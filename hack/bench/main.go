@@ -101,6 +101,9 @@ type ScaleResult struct {
 	NoopS      float64 `json:"noopS"`
 	NoopRSSMiB float64 `json:"noopPeakRSSMiB"`
 	EngineNoop float64 `json:"noopEngineS"` // durationNs reported by optimus -o json
+	// ResyncS is a no-op pass over connections kept open, as
+	// optimus-controller's resync does.
+	ResyncS float64 `json:"controllerResyncS"`
 }
 
 func (b *bench) run(ctx context.Context, scale, jsonPath string) error {
@@ -254,6 +257,10 @@ func (b *bench) scaleRun(ctx context.Context, n int) (ScaleResult, []PhaseReport
 	if j, err := b.optimusJSON(ctx, dir); err == nil {
 		sr.EngineNoop = j
 	}
+	if sr.ResyncS, err = resyncPass(ctx, dir); err != nil {
+		return sr, nil, err
+	}
+	logf("controller-style resync of %d hosts over open connections: %.2fs", n, sr.ResyncS)
 	ph, err := measurePhases(ctx, dir, fmt.Sprintf("scale %d", n))
 	return sr, ph, err
 }
@@ -474,7 +481,7 @@ func (b *bench) print(w io.Writer) {
 	if len(r.Scale) > 0 {
 		fmt.Fprintf(w, "\nOptimus scale (Host resources round-robin over %d containers, 60 resources each):\n", r.Hosts)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "hosts\tresources\tcold s\tcold ms/host\tno-op s\tno-op ms/host\tengine no-op s\tpeak RSS cold MiB\tpeak RSS no-op MiB\tRSS KiB/host\t")
+		fmt.Fprintln(tw, "hosts\tresources\tcold s\tcold ms/host\tno-op s\tno-op ms/host\tengine no-op s\tresync s\tpeak RSS cold MiB\tpeak RSS no-op MiB\tRSS KiB/host\t")
 		for i, s := range r.Scale {
 			perHost := "-"
 			if i > 0 {
@@ -485,8 +492,8 @@ func (b *bench) print(w io.Writer) {
 			if !s.ColdOK {
 				cold = ">" + cold
 			}
-			fmt.Fprintf(tw, "%d\t%d\t%s\t%.1f\t%.2f\t%.1f\t%.2f\t%.0f\t%.0f\t%s\t\n", s.Hosts, s.Resources, cold,
-				s.ColdS*1000/float64(s.Hosts), s.NoopS, s.NoopS*1000/float64(s.Hosts), s.EngineNoop, s.ColdRSSMiB, s.NoopRSSMiB, perHost)
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%.1f\t%.2f\t%.1f\t%.2f\t%.2f\t%.0f\t%.0f\t%s\t\n", s.Hosts, s.Resources, cold,
+				s.ColdS*1000/float64(s.Hosts), s.NoopS, s.NoopS*1000/float64(s.Hosts), s.EngineNoop, s.ResyncS, s.ColdRSSMiB, s.NoopRSSMiB, perHost)
 		}
 		tw.Flush()
 	}
