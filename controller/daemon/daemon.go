@@ -214,7 +214,13 @@ loop:
 			d.reload()
 		case <-resync.C:
 			d.mu.Lock()
+			now := time.Now()
 			for name := range d.gens {
+				// A quarantined host keeps to its backoff; resync is for
+				// drift on healthy hosts.
+				if hs := d.hosts[name]; hs != nil && hs.NextRetry != nil && now.Before(*hs.NextRetry) {
+					continue
+				}
 				d.q.Add(name)
 			}
 			d.mu.Unlock()
