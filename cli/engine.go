@@ -48,6 +48,9 @@ func (f *targetFlags) load(cmd *cobra.Command, cfg Config) (*manifest.Set, []*v1
 		return nil, nil, err
 	}
 	printWarnings(cmd.ErrOrStderr(), set)
+	if err := set.CheckSecrets(); err != nil {
+		return nil, nil, &ExitError{Code: 1, Err: fmt.Errorf("secrets cannot be read; nothing was changed:\n%w", err)}
+	}
 	var hosts []*v1alpha1.Host
 	for _, h := range set.Hosts() {
 		if sel.Matches(h.Metadata.Labels) {

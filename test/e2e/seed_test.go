@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -247,4 +248,25 @@ func dockerOut(t *testing.T, args ...string) string {
 		t.Fatalf("docker %v: %v\n%s", args, err, out)
 	}
 	return string(out)
+}
+
+// TestMissingSecretChangesNothing: a secret that cannot be read is bad input,
+// reported with file and field before any host is touched.
+func TestMissingSecretChangesNothing(t *testing.T) {
+	hosts := testhost.Start(t, 1)
+	dir := t.TempDir()
+	hostsManifest(t, dir, hosts)
+	writeFile(t, filepath.Join(dir, "dave.yaml"), "apiVersion: optimus.dev/v1alpha1\nkind: User\nmetadata: {name: dave}\n"+
+		"spec:\n  passwordHashFrom: {env: OPTIMUS_TEST_UNSET_HASH}\n---\napiVersion: optimus.dev/v1alpha1\nkind: User\nmetadata: {name: erin}\nspec: {}\n")
+	os.Unsetenv("OPTIMUS_TEST_UNSET_HASH")
+	r := run(t, nil, "apply", "-f", dir, "--yes")
+	if r.code != 1 || !strings.Contains(r.stderr, "dave.yaml:1: User/dave: spec.passwordHashFrom: environment variable OPTIMUS_TEST_UNSET_HASH is not set") {
+		t.Errorf("want exit 1 naming file, resource, field and variable\n%s", r)
+	}
+	if u := users(t, hosts[0]); u["erin"] || u["dave"] {
+		t.Errorf("the host was changed: %v", u)
+	}
+	if r := run(t, nil, "diff", "-f", dir); r.code != 2 {
+		t.Errorf("diff: want exit 2\n%s", r)
+	}
 }
