@@ -379,19 +379,7 @@ func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
 	if len(r.plan) == 0 {
 		return
 	}
-	byResource := map[string][]int{}
-	cmds := make([]transport.Command, len(r.plan))
-	for i, pa := range r.plan {
-		var after []int
-		after = append(after, byResource[pa.Resource]...)
-		ref := refOf(pa.Resource)
-		for _, d := range r.deps[ref] {
-			after = append(after, byResource[d.String()]...)
-		}
-		sort.Ints(after)
-		cmds[i] = transport.Command{Script: pa.Script, Stdin: pa.Stdin, After: after}
-		byResource[pa.Resource] = append(byResource[pa.Resource], i)
-	}
+	cmds, slot := e.commands(r)
 	r.roundTrips++
 	// Actions already on their way finish even when the run is interrupted.
 	results, err := r.conn.Batch(context.WithoutCancel(ctx), cmds)
@@ -405,8 +393,8 @@ func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
 		return
 	}
 	var firstFailure string
-	for i, res := range results {
-		pa := &r.plan[i]
+	for i := range r.plan {
+		res, pa := results[slot[i]], &r.plan[i]
 		switch {
 		case res.Skipped:
 			pa.Status = StatusSkipped
@@ -428,6 +416,121 @@ func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
 	if firstFailure != "" {
 		r.quarantine = firstFailure
 	}
+}
+
+// commands turns the host's plan into the batch to send. slot[i] is the
+// command that carries planned action i: actions a Combiner merges share
+// one. Each command runs only when every earlier command of its resources
+// and of the resources they depend on succeeded.
+func (e *Engine) commands(r *hostRun) ([]transport.Command, []int) {
+	groupOf := e.combinable(r)
+	byResource := map[string][]int{}
+	var cmds []transport.Command
+	slot := make([]int, len(r.plan))
+	for i, pa := range r.plan {
+		members := []int{i}
+		if g, ok := groupOf[i]; ok {
+			if g[len(g)-1] != i {
+				continue // sent with the last member of its group
+			}
+			members = g
+		}
+		seen := map[int]bool{}
+		var after []int
+		for _, j := range members {
+			res := r.plan[j].Resource
+			for _, idx := range byResource[res] {
+				seen[idx] = true
+			}
+			for _, d := range r.deps[refOf(res)] {
+				for _, idx := range byResource[d.String()] {
+					seen[idx] = true
+				}
+			}
+		}
+		for idx := range seen {
+			after = append(after, idx)
+		}
+		sort.Ints(after)
+		cmd := transport.Command{Script: pa.Script, Stdin: pa.Stdin, After: after}
+		if len(members) > 1 {
+			var items []string
+			have := map[string]bool{}
+			for _, j := range members {
+				for _, it := range r.plan[j].Items {
+					if !have[it] {
+						have[it] = true
+						items = append(items, it)
+					}
+				}
+			}
+			rec, _ := e.Registry.For(refOf(pa.Resource).Kind)
+			cmd.Script = rec.(reconcilers.Combiner).Combine(pa.Combine, items)
+		}
+		idx := len(cmds)
+		cmds = append(cmds, cmd)
+		for _, j := range members {
+			slot[j] = idx
+			byResource[r.plan[j].Resource] = append(byResource[r.plan[j].Resource], idx)
+		}
+	}
+	return cmds, slot
+}
+
+// combinable finds the groups of planned actions to merge: same kind, same
+// Combine key, a Combiner reconciler, no stdin, and nothing planned between
+// the first and the last member that depends on a member or belongs to one
+// of their resources (the merged command runs where the last member was).
+func (e *Engine) combinable(r *hostRun) map[int][]int {
+	byKey := map[string][]int{}
+	var keys []string
+	for i, pa := range r.plan {
+		if pa.Combine == "" || pa.Stdin != nil {
+			continue
+		}
+		kind := refOf(pa.Resource).Kind
+		rec, _ := e.Registry.For(kind)
+		if _, ok := rec.(reconcilers.Combiner); !ok {
+			continue
+		}
+		k := kind + "\x00" + pa.Combine
+		if _, ok := byKey[k]; !ok {
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], i)
+	}
+	groupOf := map[int][]int{}
+	for _, k := range keys {
+		g := byKey[k]
+		if len(g) < 2 {
+			continue
+		}
+		inGroup, members := map[int]bool{}, map[string]bool{}
+		for _, i := range g {
+			inGroup[i] = true
+			members[r.plan[i].Resource] = true
+		}
+		safe := true
+		for k := g[0] + 1; k < g[len(g)-1] && safe; k++ {
+			if inGroup[k] {
+				continue
+			}
+			if members[r.plan[k].Resource] {
+				safe = false
+			}
+			for _, d := range r.deps[refOf(r.plan[k].Resource)] {
+				if members[d.String()] {
+					safe = false
+				}
+			}
+		}
+		if safe {
+			for _, i := range g {
+				groupOf[i] = g
+			}
+		}
+	}
+	return groupOf
 }
 
 func failureText(res transport.Result) string {

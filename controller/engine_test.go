@@ -58,14 +58,17 @@ type fakeHost struct {
 	mu      sync.Mutex
 	values  map[string]string
 	failOn  string // a key whose set fails
-	down    bool
-	batches int
+	down     bool
+	batches  int
+	combined int // setmany commands run
+	lastAct  int // commands in the last batch
 }
 
 func (h *fakeHost) Batch(_ context.Context, cmds []transport.Command) ([]transport.Result, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.batches++
+	h.lastAct = len(cmds)
 	res := make([]transport.Result, len(cmds))
 	for i, c := range cmds {
 		skip := false
@@ -86,6 +89,12 @@ func (h *fakeHost) Batch(_ context.Context, cmds []transport.Command) ([]transpo
 				fmt.Fprintf(&b, "%s=%s\n", k, v)
 			}
 			res[i].Stdout = []byte(b.String())
+		case "setmany":
+			h.combined++
+			for _, kv := range f[1:] {
+				k, v, _ := strings.Cut(kv, "=")
+				h.values[k] = v
+			}
 		case "set":
 			if f[1] == h.failOn {
 				res[i] = transport.Result{ExitCode: 1, Stderr: []byte("disk on fire")}
@@ -274,5 +283,64 @@ func TestInterruptBeforeActChangesNothing(t *testing.T) {
 	}
 	if !rep.Interrupted || len(fleet["a"].values) != 0 || rep.Hosts[0].State != HostUnconverged {
 		t.Errorf("interrupted=%v values=%v state=%s", rep.Interrupted, fleet["a"].values, rep.Hosts[0].State)
+	}
+}
+
+// bundleReconciler is markerReconciler whose actions a Combiner merges.
+type bundleReconciler struct{ markerReconciler }
+
+func (bundleReconciler) Kind() string { return "Bundle" }
+
+func (b bundleReconciler) Plan(ctx context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
+	actions, err := b.markerReconciler.Plan(ctx, req)
+	for i := range actions {
+		actions[i].Combine = "values"
+		actions[i].Items = []string{req.Resource.Metadata.Name + "=" + req.Resource.Spec.(*markerSpec).Value}
+	}
+	return actions, err
+}
+
+func (bundleReconciler) Combine(_ string, items []string) string { return "setmany " + strings.Join(items, " ") }
+
+func bundle(name, value string, deps ...v1alpha1.ResourceRef) *v1alpha1.Resource {
+	r := marker(name, value, nil)
+	r.Kind = "Bundle"
+	r.Spec.(*markerSpec).DependsOn = deps
+	return r
+}
+
+func TestCombinerMergesActionsIntoOneCommand(t *testing.T) {
+	reg, err := reconcilers.NewRegistry(markerReconciler{}, bundleReconciler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := fakeFleet{"a": {values: map[string]string{}}}
+	eng := &Engine{Registry: reg, Dial: fleet.dial}
+	res := []*v1alpha1.Resource{bundle("p1", "1"), marker("m", "1", nil), bundle("p2", "2")}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := fleet["a"]
+	if !rep.Converged || h.combined != 1 || h.values["p1"] != "1" || h.values["p2"] != "2" {
+		t.Fatalf("converged=%v combined=%d values=%v", rep.Converged, h.combined, h.values)
+	}
+	for _, a := range rep.Plans[0].Hosts[0].Actions {
+		if a.Status != StatusOK {
+			t.Errorf("%s: %s", a.Resource, a.Status)
+		}
+	}
+
+	// Something between the members that depends on the first keeps them apart.
+	fleet = fakeFleet{"a": {values: map[string]string{}}}
+	eng.Dial = fleet.dial
+	dep := marker("after-p1", "1", nil)
+	dep.Spec.(*markerSpec).DependsOn = []v1alpha1.ResourceRef{{Kind: "Bundle", Name: "p1"}}
+	res = []*v1alpha1.Resource{bundle("p1", "1"), dep, bundle("p2", "2")}
+	if rep, err = eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, res); err != nil || !rep.Converged {
+		t.Fatalf("%v %+v", err, rep)
+	}
+	if fleet["a"].combined != 0 {
+		t.Errorf("merged although Marker/after-p1 must run between the two")
 	}
 }

@@ -138,6 +138,13 @@ type Action struct {
 	Stdin []byte `json:"-"`
 	// Secrets are values the engine scrubs from any output it shows.
 	Secrets []string `json:"-"`
+	// Combine, when set by a kind that implements Combiner, lets the engine
+	// merge this action with those of other resources of the kind on the
+	// same host that carry the same key into one command, such as one
+	// package-manager transaction for all of a host's packages.
+	Combine string `json:"-"`
+	// Items are what Combiner merges: package names, for example.
+	Items []string `json:"-"`
 }
 
 // Request is one resource to plan on one host.
@@ -175,6 +182,16 @@ type Refresher interface {
 	// cycle; planned are the actions Plan already returned for the resource
 	// (a service about to be started needs no restart).
 	Refresh(ctx context.Context, req Request, planned []Action) ([]Action, error)
+}
+
+// Combiner is implemented by kinds whose actions are cheaper as one command
+// per host. The engine merges actions with the same Combine key only where
+// the order of the host's other actions allows it; the merged command
+// succeeds or fails for every resource in it.
+type Combiner interface {
+	// Combine returns the one command that does what the actions with key
+	// and, together, these items would have done.
+	Combine(key string, items []string) string
 }
 
 // Registry maps kinds to their reconcilers. It is the framework's extension

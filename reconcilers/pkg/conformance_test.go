@@ -1,6 +1,8 @@
 package pkg_test
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
@@ -48,6 +50,25 @@ func TestConformance(t *testing.T) {
 		Invalid: []string{
 			doc("Package", "bad") + "  names: [\"-rf\"]\n",
 			doc("Package", "mgr") + "  manager: pacman\n",
+		},
+	})
+	// Two Package resources, one transaction: apt's history gains one entry.
+	transactions := func() int {
+		n, err := strconv.Atoi(strings.TrimSpace(h.Exec(t, "grep -c '^Start-Date' /var/log/apt/history.log || true")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := transactions()
+	reconcilertest.Run(t, s, reconcilertest.Case{
+		Name:    "one transaction for every Package resource of a host",
+		Present: doc("Package", "hello") + "  names: [optimus-hello]\n---\n" + doc("Package", "world") + "  names: [optimus-world]\n",
+		Absent:  doc("Package", "hello") + "  names: [optimus-hello]\n  state: absent\n---\n" + doc("Package", "world") + "  names: [optimus-world]\n  state: absent\n",
+		Verify: func(t *testing.T, conn transport.Conn) {
+			if got := transactions(); got != before+1 {
+				t.Errorf("apt ran %d transactions for two Package resources, want 1", got-before)
+			}
 		},
 	})
 	h.Exec(t, "DEBIAN_FRONTEND=noninteractive apt-get install -y -q optimus-hello >/dev/null && sh /tmp/repo.sh optimus-hello=2.0")

@@ -22,7 +22,10 @@ var Managers = []string{"apt", "dnf", "apk"}
 // Reconciler reconciles Package resources.
 type Reconciler struct{}
 
-var _ reconcilers.Reconciler = Reconciler{}
+var (
+	_ reconcilers.Reconciler = Reconciler{}
+	_ reconcilers.Combiner   = Reconciler{}
+)
 
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.PackageKind.Kind }
@@ -215,6 +218,8 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 			Description: "remove package " + strings.Join(present, ", ") + " (" + mgr + ")",
 			Changes:     changes,
 			Script:      Command(mgr, "remove", present),
+			Combine:     mgr + " remove",
+			Items:       present,
 		}}, nil
 	case len(missing)+len(outdated) == 0:
 		return nil, nil
@@ -230,12 +235,30 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 	if len(missing) == 0 {
 		op, verb = reconcilers.OpUpdate, "upgrade"
 	}
-	return []reconcilers.Action{{
+	a := reconcilers.Action{
 		Op:          op,
 		Description: verb + " package " + strings.Join(append(missing, outdated...), ", ") + " (" + mgr + ")",
 		Changes:     changes,
 		Script:      strings.Join(scripts, " && "),
-	}}, nil
+	}
+	// One transaction per host: the engine merges the actions of every
+	// Package resource that installs (or upgrades) with the same manager.
+	switch {
+	case len(outdated) == 0:
+		a.Combine, a.Items = mgr+" install", missing
+	case len(missing) == 0:
+		a.Combine, a.Items = mgr+" upgrade", outdated
+	case mgr == "apt": // apt-get install also upgrades
+		a.Combine, a.Items = mgr+" install", append(missing, outdated...)
+	}
+	return []reconcilers.Action{a}, nil
+}
+
+// Combine is the one package-manager transaction for the actions the
+// engine merges: key is "MANAGER VERB".
+func (Reconciler) Combine(key string, items []string) string {
+	mgr, verb, _ := strings.Cut(key, " ")
+	return Command(mgr, verb, items)
 }
 
 // Command is the shell command that installs, upgrades or removes names
