@@ -55,9 +55,9 @@ func (markerReconciler) Plan(_ context.Context, req reconcilers.Request) ([]reco
 // fakeHost is an in-memory host that understands the marker scripts and
 // keeps the batch semantics of the real transports (After guards).
 type fakeHost struct {
-	mu      sync.Mutex
-	values  map[string]string
-	failOn  string // a key whose set fails
+	mu       sync.Mutex
+	values   map[string]string
+	failOn   string // a key whose set fails
 	down     bool
 	batches  int
 	combined int // setmany commands run
@@ -300,7 +300,9 @@ func (b bundleReconciler) Plan(ctx context.Context, req reconcilers.Request) ([]
 	return actions, err
 }
 
-func (bundleReconciler) Combine(_ string, items []string) string { return "setmany " + strings.Join(items, " ") }
+func (bundleReconciler) Combine(_ string, items []string) string {
+	return "setmany " + strings.Join(items, " ")
+}
 
 func bundle(name, value string, deps ...v1alpha1.ResourceRef) *v1alpha1.Resource {
 	r := marker(name, value, nil)
