@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -117,23 +118,30 @@ func (p *printer) acted(plan *controller.Plan) {
 	}
 }
 
-// summary prints the per-host table.
+// summary prints the per-host table. Colors are added after the columns are
+// laid out, since escape codes would count as width.
 func (p *printer) summary(r *controller.Report) {
-	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tSTATE\tCHANGED\tFAILED\tSKIPPED\tREASON")
 	for _, h := range r.Hosts {
-		state := h.State
-		switch h.State {
-		case controller.HostConverged:
-			state = p.paint(green, state)
-		case controller.HostFailed:
-			state = p.paint(red, state)
-		default:
-			state = p.paint(yellow, state)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", h.Host, state, h.Changed, h.Failed, h.Skipped, h.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", h.Host, h.State, h.Changed, h.Failed, h.Skipped, h.Reason)
 	}
 	_ = tw.Flush()
+	lines := strings.SplitAfter(buf.String(), "\n")
+	for i, h := range r.Hosts {
+		line := lines[i+1]
+		at := len(h.Host) + strings.Index(line[len(h.Host):], h.State)
+		color := yellow
+		switch h.State {
+		case controller.HostConverged:
+			color = green
+		case controller.HostFailed:
+			color = red
+		}
+		lines[i+1] = line[:at] + p.paint(color, h.State) + line[at+len(h.State):]
+	}
+	fmt.Fprint(p.w, strings.Join(lines, ""))
 }
 
 // jsonReport is the machine-readable result of apply and diff.
