@@ -31,6 +31,10 @@
 //		)
 //	}
 //
+// Desired state may also be written in Go, as in the first Optimus: a
+// function given each Host returns resources for it (WithDesiredState); they
+// go through the same validation, planning and engine as YAML.
+//
 // Custom kinds get what built-in kinds get: strict loading with file:line
 // errors, explain and JSON Schema, plans with redaction, ordering,
 // quarantine, controller status and metrics. Package reconcilertest proves a

@@ -17,6 +17,7 @@ type options struct {
 	name    string
 	version string
 	kinds   []reconcilers.Kind
+	declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
 }
 
 // WithName names the tool (the binary name in help and errors). Default "optimus".
@@ -28,6 +29,15 @@ func WithVersion(v string) Option { return func(o *options) { o.version = v } }
 // WithKinds adds kinds to the tool. Host is always included.
 func WithKinds(kinds ...reconcilers.Kind) Option {
 	return func(o *options) { o.kinds = append(o.kinds, kinds...) }
+}
+
+// WithDesiredState adds desired state written in Go, as the first Optimus
+// did: fn is called for every Host of the manifests and returns resources
+// for it, which are validated, planned and applied exactly like YAML ones.
+// A resource without a hostSelector applies to that host only; names must
+// be unique across hosts, as in manifests.
+func WithDesiredState(fn func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)) Option {
+	return func(o *options) { o.declare = fn }
 }
 
 // Config assembles the tool's scheme and reconciler registry; two kinds of
@@ -57,7 +67,7 @@ func Config(opts ...Option) (cli.Config, error) {
 	if err != nil {
 		return cli.Config{}, err
 	}
-	return cli.Config{Name: o.name, Scheme: scheme, Registry: registry, Version: o.version}, nil
+	return cli.Config{Name: o.name, Scheme: scheme, Registry: registry, Version: o.version, Declare: o.declare}, nil
 }
 
 // Main runs the tool's command line with os.Args and exits with its status.

@@ -23,7 +23,7 @@ func addFilenameFlag(cmd *cobra.Command, files *[]string) {
 // "file:line: Kind/name: field: message"; errors.As finds the
 // manifest.ErrorList in it. The caller prints set.Warnings (printWarnings).
 func loadManifests(cfg Config, paths []string, stdin io.Reader) (*manifest.Set, error) {
-	l := &manifest.Loader{Scheme: cfg.Scheme, Stdin: stdin}
+	l := &manifest.Loader{Scheme: cfg.Scheme, Stdin: stdin, Declare: cfg.Declare}
 	if cfg.Registry != nil {
 		// Implicit ordering edges take part in cycle detection.
 		l.Edges = cfg.Registry.Dependencies

@@ -20,6 +20,9 @@ type Config struct {
 	Scheme *v1alpha1.Scheme
 	// Registry maps each kind to its reconciler.
 	Registry *reconcilers.Registry
+	// Declare, when set, adds desired state written in Go for each Host
+	// of the manifests (see manifest.Loader.Declare).
+	Declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
 	// Version is printed by the version command.
 	Version string
 }

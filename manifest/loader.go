@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 )
@@ -32,6 +33,11 @@ type Loader struct {
 	// Edges optionally adds implicit dependency edges (e.g. a User after its
 	// Groups) for cycle detection; nil means none.
 	Edges func(r *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef
+	// Declare, when set, adds resources declared in Go for each Host of
+	// the manifests: desired state written as code, given the host, and
+	// checked exactly like YAML. A declared resource without a hostSelector
+	// applies to its host only.
+	Declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
 }
 
 // loaded is a decoded document with what the whole-set checks need.
@@ -60,12 +66,52 @@ func (l *Loader) Load(paths ...string) (*Set, error) {
 	for _, p := range paths {
 		st.loadPath(p)
 	}
+	if l.Declare != nil && len(st.errs) == 0 {
+		st.declare()
+	}
 	set := st.checkSet()
 	if len(st.errs) > 0 {
 		sortErrors(st.errs)
 		return nil, st.errs
 	}
 	return set, nil
+}
+
+// declare loads what Declare returns for each Host as YAML documents, so
+// that code-declared resources pass every check manifests pass.
+func (st *load) declare() {
+	var hosts []*v1alpha1.Host
+	for _, d := range st.docs {
+		if h, ok := d.res.AsHost(); ok {
+			hosts = append(hosts, h)
+		}
+	}
+	dir, _ := os.Getwd()
+	for _, h := range hosts {
+		name := "<declared in Go for host " + h.Metadata.Name + ">"
+		resources, err := st.l.Declare(h)
+		if err != nil {
+			st.addErr(name, 0, "", "", err.Error())
+			continue
+		}
+		var data []byte
+		for _, r := range resources {
+			if r == nil || r.Spec == nil {
+				st.addErr(name, 0, "", "", "a declared resource has no spec")
+				continue
+			}
+			if t := r.Targeting(); t != nil && t.HostSelector == nil {
+				t.HostSelector = &v1alpha1.LabelSelector{MatchLabels: map[string]string{v1alpha1.LabelHostName: h.Metadata.Name}}
+			}
+			b, err := sigsyaml.Marshal(r)
+			if err != nil {
+				st.addErr(name, 0, r.ID(), "", err.Error())
+				continue
+			}
+			data = append(append(data, "---\n"...), b...)
+		}
+		st.loadData(name, name, dir, data)
+	}
 }
 
 func (st *load) addErr(file string, line int, res, field, msg string) {

@@ -53,8 +53,18 @@ type BecomeSpec struct {
 	PasswordFrom *SecretSource `json:"passwordFrom,omitempty"`
 }
 
-// Default fills in defaults.
-func (s *HostSpec) Default(_ *ObjectMeta) {
+// LabelHostName is a label every Host carries, set to its name, so that a
+// selector can pick one host: hostSelector: {matchLabels: {optimus.dev/host: web1}}.
+const LabelHostName = "optimus.dev/host"
+
+// Default fills in defaults, and the LabelHostName label.
+func (s *HostSpec) Default(m *ObjectMeta) {
+	if m != nil && m.Name != "" && len(m.Name) <= 63 {
+		if m.Labels == nil {
+			m.Labels = map[string]string{}
+		}
+		m.Labels[LabelHostName] = m.Name
+	}
 	if s.Transport == "" {
 		s.Transport = "ssh"
 	}

@@ -29,6 +29,8 @@ type Options struct {
 	// Scheme and Registry are the kinds the tool understands.
 	Scheme   *v1alpha1.Scheme
 	Registry *reconcilers.Registry
+	// Declare, when set, adds desired state written in Go for each Host.
+	Declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
 	// Resync re-observes every host this often to correct drift. Default 5m.
 	Resync time.Duration
 	// Listen is the HTTP address of /healthz, /readyz, /metrics and the
@@ -252,7 +254,7 @@ loop:
 // reload loads the manifests; an invalid set is reported and the last valid
 // one keeps running. Hosts whose desired state changed are queued.
 func (d *Daemon) reload() {
-	l := &manifest.Loader{Scheme: d.opts.Scheme, Edges: d.opts.Registry.Dependencies}
+	l := &manifest.Loader{Scheme: d.opts.Scheme, Edges: d.opts.Registry.Dependencies, Declare: d.opts.Declare}
 	set, err := l.Load(d.opts.Dir)
 	now := time.Now()
 	d.mu.Lock()

@@ -54,8 +54,8 @@ func TestTool(t *testing.T) {
 	if code, out := mytool("apply", "-f", dir, "--yes"); code != 0 {
 		t.Fatalf("apply: exit %d\n%s", code, out)
 	}
-	if got := h.Exec(t, "cat /etc/motd; getent passwd alice | cut -d: -f1; cat /etc/issue.net"); got !=
-		"Managed by mytool. Changes by hand will be undone.\nalice\nAuthorised use only.\n" {
+	if got := h.Exec(t, "cat /etc/motd; getent passwd alice | cut -d: -f1; cat /etc/issue.net /etc/mytool-host"); got !=
+		"Managed by mytool. Changes by hand will be undone.\nalice\nAuthorised use only.\nhost "+h.Name+", role \n" {
 		t.Errorf("host after apply: %q", got)
 	}
 	if code, out := mytool("diff", "-f", dir); code != 0 {
