@@ -125,13 +125,19 @@ func (p *printer) summary(r *controller.Report) {
 	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tSTATE\tCHANGED\tFAILED\tSKIPPED\tREASON")
 	for _, h := range r.Hosts {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", h.Host, h.State, h.Changed, h.Failed, h.Skipped, h.Reason)
+		// One row per host: a reason spanning lines is folded into one.
+		reason := strings.Join(strings.Fields(strings.ReplaceAll(h.Reason, "\n", " ")), " ")
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", h.Host, h.State, h.Changed, h.Failed, h.Skipped, reason)
 	}
 	_ = tw.Flush()
 	lines := strings.SplitAfter(buf.String(), "\n")
 	for i, h := range r.Hosts {
 		line := lines[i+1]
-		at := len(h.Host) + strings.Index(line[len(h.Host):], h.State)
+		rel := strings.Index(line[len(h.Host):], h.State)
+		if rel < 0 {
+			continue
+		}
+		at := len(h.Host) + rel
 		color := yellow
 		switch h.State {
 		case controller.HostConverged:
