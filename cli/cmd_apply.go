@@ -29,7 +29,9 @@ func newApplyCmd(cfg Config) *cobra.Command {
 		Use:   "apply -f PATH...",
 		Short: "Make hosts match the manifests: observe, plan, confirm, act, until converged",
 		Long: `Observe every selected host, show the plan, ask for confirmation, act, and
-repeat until no host has anything left to do.
+repeat until no host has anything left to do. Confirmation is asked once, for
+the first plan; later cycles only finish converging to the same manifests, and
+their plans are shown as they run.
 
 Exit status: 0 converged; 1 invalid manifests or usage; 3 some hosts failed
 (quarantined) while the others converged; 4 did not converge in --max-cycles.`,
