@@ -292,10 +292,17 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		byKind[res.Kind] = append(byKind[res.Kind], res)
 	}
 	var queries []reconcilers.Query
+	var paths []reconcilers.PathRequest
 	scripts := map[string]string{}
 	for _, k := range kinds {
 		rec, _ := e.Registry.For(k)
 		for _, q := range rec.Queries(r.host, byKind[k]) {
+			// Every kind's path queries become one command (FindPath looks
+			// through all of them anyway).
+			if len(q.Paths) > 0 {
+				paths = append(paths, q.Paths...)
+				continue
+			}
 			if s, dup := scripts[q.Key]; dup {
 				if s != q.Script {
 					r.quarantine = fmt.Sprintf("reconciler %s: query %q declared with two different scripts", k, q.Key)
@@ -306,6 +313,9 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			scripts[q.Key] = q.Script
 			queries = append(queries, q)
 		}
+	}
+	if len(paths) > 0 {
+		queries = append(queries, reconcilers.PathsQuery(paths))
 	}
 	results := map[string]transport.Result{}
 	if len(queries) > 0 {

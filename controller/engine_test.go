@@ -346,3 +346,30 @@ func TestCombinerMergesActionsIntoOneCommand(t *testing.T) {
 		t.Errorf("merged although Marker/after-p1 must run between the two")
 	}
 }
+
+// pathsReconciler declares a paths query and plans nothing.
+type pathsReconciler struct{ kind, path string }
+
+func (p pathsReconciler) Kind() string { return p.kind }
+func (p pathsReconciler) Queries(*v1alpha1.Host, []*v1alpha1.Resource) []reconcilers.Query {
+	return []reconcilers.Query{reconcilers.PathsQuery([]reconcilers.PathRequest{{Path: p.path}})}
+}
+func (pathsReconciler) Plan(context.Context, reconcilers.Request) ([]reconcilers.Action, error) {
+	return nil, nil
+}
+
+func TestPathQueriesOfAllKindsAreOneCommand(t *testing.T) {
+	reg, err := reconcilers.NewRegistry(pathsReconciler{"A", "/a"}, pathsReconciler{"B", "/b"}, markerReconciler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := fakeFleet{"h": {values: map[string]string{}}}
+	res := []*v1alpha1.Resource{marker("m", "", nil), marker("x", "", nil), marker("y", "", nil)}
+	res[1].Kind, res[2].Kind = "A", "B"
+	if _, err := (&Engine{Registry: reg, Dial: fleet.dial}).Run(context.Background(), []*v1alpha1.Host{host("h", nil)}, res); err != nil {
+		t.Fatal(err)
+	}
+	if got := fleet["h"].lastAct; got != 2 {
+		t.Errorf("observe sent %d commands, want 2 (the marker dump and one paths query for both kinds)", got)
+	}
+}

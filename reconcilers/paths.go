@@ -87,7 +87,7 @@ func PathsQuery(reqs []PathRequest) Query {
 	}
 	b.WriteString("exit 0\n")
 	sum := sha256.Sum256([]byte(b.String()))
-	return Query{Key: PathsKeyPrefix + hex.EncodeToString(sum[:8]), Script: b.String()}
+	return Query{Key: PathsKeyPrefix + hex.EncodeToString(sum[:8]), Script: b.String(), Paths: reqs}
 }
 
 // PathInfo is what a PathsQuery found at one path.

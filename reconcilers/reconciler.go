@@ -18,6 +18,9 @@ import (
 type Query struct {
 	Key    string
 	Script string
+	// Paths, set by PathsQuery, lets the engine merge the path queries of
+	// every kind on a host into one command.
+	Paths []PathRequest
 }
 
 // Facts are the results of a cycle's queries on one host, by Key. Output
