@@ -420,7 +420,7 @@ func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
 		default:
 			pa.Status = StatusOK
 			r.changed++
-			r.changedRefs[refOf(pa.Resource)] = true
+			r.changedRefs[v1alpha1.ParseRef(pa.Resource)] = true
 		}
 	}
 	if firstFailure != "" {
@@ -452,7 +452,7 @@ func (e *Engine) commands(r *hostRun) ([]transport.Command, []int) {
 			for _, idx := range byResource[res] {
 				seen[idx] = true
 			}
-			for _, d := range r.deps[refOf(res)] {
+			for _, d := range r.deps[v1alpha1.ParseRef(res)] {
 				for _, idx := range byResource[d.String()] {
 					seen[idx] = true
 				}
@@ -474,7 +474,7 @@ func (e *Engine) commands(r *hostRun) ([]transport.Command, []int) {
 					}
 				}
 			}
-			rec, _ := e.Registry.For(refOf(pa.Resource).Kind)
+			rec, _ := e.Registry.For(v1alpha1.ParseRef(pa.Resource).Kind)
 			cmd.Script = rec.(reconcilers.Combiner).Combine(pa.Combine, items)
 		}
 		idx := len(cmds)
@@ -498,7 +498,7 @@ func (e *Engine) combinable(r *hostRun) map[int][]int {
 		if pa.Combine == "" || pa.Stdin != nil {
 			continue
 		}
-		kind := refOf(pa.Resource).Kind
+		kind := v1alpha1.ParseRef(pa.Resource).Kind
 		rec, _ := e.Registry.For(kind)
 		if _, ok := rec.(reconcilers.Combiner); !ok {
 			continue
@@ -528,7 +528,7 @@ func (e *Engine) combinable(r *hostRun) map[int][]int {
 			if members[r.plan[k].Resource] {
 				safe = false
 			}
-			for _, d := range r.deps[refOf(r.plan[k].Resource)] {
+			for _, d := range r.deps[v1alpha1.ParseRef(r.plan[k].Resource)] {
 				if members[d.String()] {
 					safe = false
 				}
@@ -555,11 +555,6 @@ func failureText(res transport.Result) string {
 		return fmt.Sprintf("exit status %d", res.ExitCode)
 	}
 	return fmt.Sprintf("exit status %d: %s", res.ExitCode, msg)
-}
-
-func refOf(id string) v1alpha1.ResourceRef {
-	k, n, _ := strings.Cut(id, "/")
-	return v1alpha1.ResourceRef{Kind: k, Name: n}
 }
 
 // collectPlan gathers the hosts' planned actions; quarantined hosts count

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -450,7 +451,7 @@ func (d *Daemon) recordResources(hostName string, set *manifest.Set, host *v1alp
 		for _, p := range rep.Plans {
 			for _, hp := range p.Hosts {
 				for _, a := range hp.Actions {
-					ref := refOf(a.Resource)
+					ref := v1alpha1.ParseRef(a.Resource)
 					switch a.Status {
 					case controller.StatusFailed:
 						states[ref] = v1alpha1.ResourceHostState{Host: hostName, State: "failed", Message: a.Error}
@@ -463,25 +464,11 @@ func (d *Daemon) recordResources(hostName string, set *manifest.Set, host *v1alp
 			}
 		}
 		for _, u := range rep.Unconverged {
-			_, id, _ := cut(u, ": ")
-			states[refOf(id)] = v1alpha1.ResourceHostState{Host: hostName, State: "pending", Message: "kept changing"}
+			_, id, _ := strings.Cut(u, ": ")
+			states[v1alpha1.ParseRef(id)] = v1alpha1.ResourceHostState{Host: hostName, State: "pending", Message: "kept changing"}
 		}
 	}
 	d.resOnHost[hostName] = states
-}
-
-func cut(s, sep string) (string, string, bool) {
-	for i := 0; i+len(sep) <= len(s); i++ {
-		if s[i:i+len(sep)] == sep {
-			return s[:i], s[i+len(sep):], true
-		}
-	}
-	return s, "", false
-}
-
-func refOf(id string) v1alpha1.ResourceRef {
-	k, n, _ := cut(id, "/")
-	return v1alpha1.ResourceRef{Kind: k, Name: n}
 }
 
 // backoff doubles from initial per failure up to max, with ±10% jitter so
