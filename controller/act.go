@@ -1,0 +1,187 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/transport"
+)
+
+// act runs the host's planned actions in one round trip. An action runs only
+// when every earlier action of its resource and of the resources it depends
+// on succeeded, so a failure skips exactly what depends on it.
+func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
+	if len(r.plan) == 0 {
+		return
+	}
+	cmds, slot := e.commands(r)
+	r.roundTrips++
+	// Actions already on their way finish even when the run is interrupted.
+	results, err := r.conn.Batch(context.WithoutCancel(ctx), cmds)
+	if err != nil {
+		e.broken(r)
+		for i := range r.plan {
+			r.plan[i].Status = StatusFailed
+			r.plan[i].Error = "not confirmed: " + red.scrub(err.Error())
+		}
+		r.quarantine = "act: " + red.scrub(err.Error())
+		return
+	}
+	var firstFailure string
+	for i := range r.plan {
+		res, pa := results[slot[i]], &r.plan[i]
+		switch {
+		case res.Skipped:
+			pa.Status = StatusSkipped
+			pa.Error = "skipped: a resource it depends on failed"
+			r.skipped++
+		case res.ExitCode != 0:
+			pa.Status = StatusFailed
+			pa.Error = red.scrub(failureText(res))
+			r.failed++
+			if firstFailure == "" {
+				firstFailure = fmt.Sprintf("%s: %s: %s", pa.Resource, pa.Description, pa.Error)
+			}
+		default:
+			pa.Status = StatusOK
+			r.changed++
+			r.changedRefs[v1alpha1.ParseRef(pa.Resource)] = true
+		}
+	}
+	if firstFailure != "" {
+		r.quarantine = firstFailure
+	}
+}
+
+// commands turns the host's plan into the batch to send. slot[i] is the
+// command that carries planned action i: actions a Combiner merges share
+// one. Each command runs only when every earlier command of its resources
+// and of the resources they depend on succeeded.
+func (e *Engine) commands(r *hostRun) ([]transport.Command, []int) {
+	groupOf := e.combinable(r)
+	byResource := map[string][]int{}
+	var cmds []transport.Command
+	slot := make([]int, len(r.plan))
+	for i, pa := range r.plan {
+		members := []int{i}
+		if g, ok := groupOf[i]; ok {
+			if g[len(g)-1] != i {
+				continue // sent with the last member of its group
+			}
+			members = g
+		}
+		seen := map[int]bool{}
+		var after []int
+		for _, j := range members {
+			res := r.plan[j].Resource
+			for _, idx := range byResource[res] {
+				seen[idx] = true
+			}
+			for _, d := range r.deps[v1alpha1.ParseRef(res)] {
+				for _, idx := range byResource[d.String()] {
+					seen[idx] = true
+				}
+			}
+		}
+		for idx := range seen {
+			after = append(after, idx)
+		}
+		sort.Ints(after)
+		cmd := transport.Command{Script: pa.Script, Stdin: pa.Stdin, After: after}
+		if len(members) > 1 {
+			var items []string
+			have := map[string]bool{}
+			for _, j := range members {
+				for _, it := range r.plan[j].Items {
+					if !have[it] {
+						have[it] = true
+						items = append(items, it)
+					}
+				}
+			}
+			rec, _ := e.Registry.For(v1alpha1.ParseRef(pa.Resource).Kind)
+			cmd.Script = rec.(reconcilers.Combiner).Combine(pa.Combine, items)
+		}
+		idx := len(cmds)
+		cmds = append(cmds, cmd)
+		for _, j := range members {
+			slot[j] = idx
+			byResource[r.plan[j].Resource] = append(byResource[r.plan[j].Resource], idx)
+		}
+	}
+	return cmds, slot
+}
+
+// combinable finds the groups of planned actions to merge: same kind, same
+// Combine key, a Combiner reconciler, no stdin, and nothing planned between
+// the first and the last member that depends on a member or belongs to one
+// of their resources (the merged command runs where the last member was).
+func (e *Engine) combinable(r *hostRun) map[int][]int {
+	byKey := map[string][]int{}
+	var keys []string
+	for i, pa := range r.plan {
+		if pa.Combine == "" || pa.Stdin != nil {
+			continue
+		}
+		kind := v1alpha1.ParseRef(pa.Resource).Kind
+		rec, _ := e.Registry.For(kind)
+		if _, ok := rec.(reconcilers.Combiner); !ok {
+			continue
+		}
+		k := kind + "\x00" + pa.Combine
+		if _, ok := byKey[k]; !ok {
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], i)
+	}
+	groupOf := map[int][]int{}
+	for _, k := range keys {
+		g := byKey[k]
+		if len(g) < 2 {
+			continue
+		}
+		inGroup, members := map[int]bool{}, map[string]bool{}
+		for _, i := range g {
+			inGroup[i] = true
+			members[r.plan[i].Resource] = true
+		}
+		safe := true
+		for k := g[0] + 1; k < g[len(g)-1] && safe; k++ {
+			if inGroup[k] {
+				continue
+			}
+			if members[r.plan[k].Resource] {
+				safe = false
+			}
+			for _, d := range r.deps[v1alpha1.ParseRef(r.plan[k].Resource)] {
+				if members[d.String()] {
+					safe = false
+				}
+			}
+		}
+		if safe {
+			for _, i := range g {
+				groupOf[i] = g
+			}
+		}
+	}
+	return groupOf
+}
+
+func failureText(res transport.Result) string {
+	msg := strings.TrimSpace(string(res.Stderr))
+	if msg == "" {
+		msg = strings.TrimSpace(string(res.Stdout))
+	}
+	if len(msg) > 500 {
+		msg = msg[:500] + "..."
+	}
+	if msg == "" {
+		return fmt.Sprintf("exit status %d", res.ExitCode)
+	}
+	return fmt.Sprintf("exit status %d: %s", res.ExitCode, msg)
+}

@@ -1,0 +1,152 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/transport"
+)
+
+// connect opens (or, with a Pool, reuses) the host's connection.
+func (e *Engine) connect(ctx context.Context, r *hostRun, dial DialFunc) error {
+	if e.Pool == nil {
+		conn, err := dial(ctx, r.host)
+		if err != nil {
+			return err
+		}
+		r.conn, r.connects = conn, r.connects+1
+		return nil
+	}
+	conn, fresh, err := e.Pool.get(ctx, r.host, dial)
+	if err != nil {
+		return err
+	}
+	r.conn = conn
+	if fresh {
+		r.connects++
+	}
+	return nil
+}
+
+// broken forgets a connection that failed, so the next run dials again.
+func (e *Engine) broken(r *hostRun) {
+	if e.Pool != nil {
+		e.Pool.Drop(r.host.Metadata.Name)
+	}
+}
+
+// observe reads the host in one round trip and plans every resource on it.
+func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *redactor) {
+	r.plan = nil
+	if len(r.resources) == 0 {
+		return
+	}
+	if r.conn == nil {
+		if err := e.connect(ctx, r, dial); err != nil {
+			if ctx.Err() == nil {
+				r.quarantine = red.scrub(err.Error())
+			}
+			return
+		}
+	}
+
+	byKind := map[string][]*v1alpha1.Resource{}
+	var kinds []string
+	for _, res := range r.resources {
+		if _, seen := byKind[res.Kind]; !seen {
+			kinds = append(kinds, res.Kind)
+		}
+		byKind[res.Kind] = append(byKind[res.Kind], res)
+	}
+	var queries []reconcilers.Query
+	var paths []reconcilers.PathRequest
+	scripts := map[string]string{}
+	for _, k := range kinds {
+		rec, _ := e.Registry.For(k)
+		for _, q := range rec.Queries(r.host, byKind[k]) {
+			// Every kind's path queries become one command (FindPath looks
+			// through all of them anyway).
+			if len(q.Paths) > 0 {
+				paths = append(paths, q.Paths...)
+				continue
+			}
+			if s, dup := scripts[q.Key]; dup {
+				if s != q.Script {
+					r.quarantine = fmt.Sprintf("reconciler %s: query %q declared with two different scripts", k, q.Key)
+					return
+				}
+				continue
+			}
+			scripts[q.Key] = q.Script
+			queries = append(queries, q)
+		}
+	}
+	if len(paths) > 0 {
+		queries = append(queries, reconcilers.PathsQuery(paths))
+	}
+	results := map[string]transport.Result{}
+	if len(queries) > 0 {
+		cmds := make([]transport.Command, len(queries))
+		for i, q := range queries {
+			cmds[i] = transport.Command{Script: q.Script}
+		}
+		r.roundTrips++
+		got, err := r.conn.Batch(ctx, cmds)
+		if err != nil {
+			e.broken(r)
+			if ctx.Err() == nil {
+				r.quarantine = "observe: " + red.scrub(err.Error())
+			}
+			return
+		}
+		for i, q := range queries {
+			results[q.Key] = got[i]
+		}
+	}
+	facts := reconcilers.NewFacts(results)
+	changing := map[v1alpha1.ResourceRef]bool{}
+	for _, res := range r.resources {
+		rec, _ := e.Registry.For(res.Kind)
+		req := reconcilers.Request{Host: r.host, Resource: res, Facts: facts}
+		actions, err := rec.Plan(ctx, req)
+		if err == nil {
+			actions, err = refresh(ctx, rec, req, actions, changing)
+		}
+		if err != nil {
+			r.failed++
+			r.plan = nil
+			r.quarantine = fmt.Sprintf("plan %s: %s", res.ID(), red.scrub(err.Error()))
+			return
+		}
+		if len(actions) > 0 {
+			changing[res.Ref()] = true
+		}
+		for _, a := range actions {
+			red.add(a.Secrets...)
+			r.plan = append(r.plan, PlannedAction{Resource: res.ID(), Action: a, Status: StatusPlanned})
+		}
+	}
+}
+
+// refresh adds a Refresher's actions when a resource it watches changes in
+// this cycle. Its triggers are among its dependencies, so they were planned
+// before it and their actions run before its refresh.
+func refresh(ctx context.Context, rec reconcilers.Reconciler, req reconcilers.Request, planned []reconcilers.Action,
+	changing map[v1alpha1.ResourceRef]bool) ([]reconcilers.Action, error) {
+	rf, ok := rec.(reconcilers.Refresher)
+	if !ok {
+		return planned, nil
+	}
+	for _, t := range rf.Triggers(req.Resource) {
+		if changing[t] {
+			more, err := rf.Refresh(ctx, req, planned)
+			if err != nil {
+				return nil, err
+			}
+			return append(planned, more...), nil
+		}
+	}
+	return planned, nil
+}
