@@ -1,6 +1,8 @@
 package reconcilers
 
 import (
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -339,4 +341,14 @@ func EncodePaths(infos ...PathInfo) []byte {
 		}
 	}
 	return b.Bytes()
+}
+
+// QueryPaths is the Queries of a kind whose resources each live at a path:
+// one PathsQuery for all of them, built from request(resource).
+func QueryPaths(resources []*v1alpha1.Resource, request func(*v1alpha1.Resource) PathRequest) []Query {
+	reqs := make([]PathRequest, len(resources))
+	for i, r := range resources {
+		reqs[i] = request(r)
+	}
+	return []Query{PathsQuery(reqs)}
 }

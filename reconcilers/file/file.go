@@ -35,16 +35,14 @@ func spec(r *v1alpha1.Resource) *v1alpha1.FileSpec { return r.Spec.(*v1alpha1.Fi
 // Queries inspects every file of the host in one command; the content of
 // small, non-sensitive files comes back for the diff.
 func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
-	reqs := make([]reconcilers.PathRequest, 0, len(resources))
-	for _, r := range resources {
+	return reconcilers.QueryPaths(resources, func(r *v1alpha1.Resource) reconcilers.PathRequest {
 		s := spec(r)
 		req := reconcilers.PathRequest{Path: s.Path}
 		if !s.Sensitive && s.State != v1alpha1.StateAbsent {
 			req.ContentLimit = DiffLimit
 		}
-		reqs = append(reqs, req)
-	}
-	return []reconcilers.Query{reconcilers.PathsQuery(reqs)}
+		return req
+	})
 }
 
 // Dependencies orders a file after the Directory resources that hold it and

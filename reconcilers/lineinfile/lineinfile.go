@@ -29,11 +29,9 @@ func spec(r *v1alpha1.Resource) *v1alpha1.LineInFileSpec { return r.Spec.(*v1alp
 
 // Queries reads every edited file of the host in one command.
 func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
-	reqs := make([]reconcilers.PathRequest, len(resources))
-	for i, r := range resources {
-		reqs[i] = reconcilers.PathRequest{Path: spec(r).Path, ContentLimit: ContentLimit}
-	}
-	return []reconcilers.Query{reconcilers.PathsQuery(reqs)}
+	return reconcilers.QueryPaths(resources, func(r *v1alpha1.Resource) reconcilers.PathRequest {
+		return reconcilers.PathRequest{Path: spec(r).Path, ContentLimit: ContentLimit}
+	})
 }
 
 // Dependencies orders the edit after the File resource that makes the file

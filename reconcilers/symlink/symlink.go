@@ -23,11 +23,9 @@ func spec(r *v1alpha1.Resource) *v1alpha1.SymlinkSpec { return r.Spec.(*v1alpha1
 
 // Queries inspects every link of the host in one command.
 func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
-	reqs := make([]reconcilers.PathRequest, len(resources))
-	for i, r := range resources {
-		reqs[i] = reconcilers.PathRequest{Path: spec(r).Path}
-	}
-	return []reconcilers.Query{reconcilers.PathsQuery(reqs)}
+	return reconcilers.QueryPaths(resources, func(r *v1alpha1.Resource) reconcilers.PathRequest {
+		return reconcilers.PathRequest{Path: spec(r).Path}
+	})
 }
 
 // Dependencies orders a link after the Directory resources that hold it.
