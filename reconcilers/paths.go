@@ -1,8 +1,6 @@
 package reconcilers
 
 import (
-	"github.com/optimus-cm/optimus/apis/v1alpha1"
-
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
 )
 
 // PathsKeyPrefix starts the Key of every PathsQuery. The key ends with a hash
