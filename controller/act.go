@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -96,15 +95,15 @@ func (e *Engine) commands(r *hostRun) ([]transport.Command, []int) {
 			var items []string
 			have := map[string]bool{}
 			for _, j := range members {
-				for _, it := range r.plan[j].Items {
+				for _, it := range r.plan[j].items {
 					if !have[it] {
 						have[it] = true
 						items = append(items, it)
 					}
 				}
 			}
-			rec, _ := e.Registry.For(v1alpha1.ParseRef(pa.Resource).Kind)
-			cmd.Script = rec.(reconcilers.Combiner).Combine(pa.Combine, items)
+			c, _ := e.Registry.Combiner(v1alpha1.ParseRef(pa.Resource).Kind)
+			cmd.Script = c.Combine(pa.combine, items)
 		}
 		idx := len(cmds)
 		cmds = append(cmds, cmd)
@@ -124,15 +123,10 @@ func (e *Engine) combinable(r *hostRun) map[int][]int {
 	byKey := map[string][]int{}
 	var keys []string
 	for i, pa := range r.plan {
-		if pa.Combine == "" || pa.Stdin != nil {
+		if pa.combine == "" || pa.Stdin != nil {
 			continue
 		}
-		kind := v1alpha1.ParseRef(pa.Resource).Kind
-		rec, _ := e.Registry.For(kind)
-		if _, ok := rec.(reconcilers.Combiner); !ok {
-			continue
-		}
-		k := kind + "\x00" + pa.Combine
+		k := v1alpha1.ParseRef(pa.Resource).Kind + "\x00" + pa.combine
 		if _, ok := byKey[k]; !ok {
 			keys = append(keys, k)
 		}

@@ -291,13 +291,8 @@ type bundleReconciler struct{ markerReconciler }
 
 func (bundleReconciler) Kind() string { return "Bundle" }
 
-func (b bundleReconciler) Plan(ctx context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	actions, err := b.markerReconciler.Plan(ctx, req)
-	for i := range actions {
-		actions[i].Combine = "values"
-		actions[i].Items = []string{req.Resource.Metadata.Name + "=" + req.Resource.Spec.(*markerSpec).Value}
-	}
-	return actions, err
+func (bundleReconciler) Combinable(req reconcilers.Request, _ reconcilers.Action) (string, []string) {
+	return "values", []string{req.Resource.Metadata.Name + "=" + req.Resource.Spec.(*markerSpec).Value}
 }
 
 func (bundleReconciler) Combine(_ string, items []string) string {

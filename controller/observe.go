@@ -63,6 +63,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	var queries []reconcilers.Query
 	var paths []reconcilers.PathRequest
 	scripts := map[string]string{}
+	var keys []string
 	for _, k := range kinds {
 		rec, _ := e.Registry.For(k)
 		for _, q := range rec.Queries(r.host, byKind[k]) {
@@ -72,19 +73,24 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 				paths = append(paths, q.Paths...)
 				continue
 			}
-			if s, dup := scripts[q.Key]; dup {
-				if s != q.Script {
-					r.quarantine = fmt.Sprintf("reconciler %s: query %q declared with two different scripts", k, q.Key)
-					return
-				}
+			key, err := e.Registry.FactKey(k, q)
+			if err == nil && scripts[key] != "" && scripts[key] != q.Script {
+				err = fmt.Errorf("kind %s: query %q declared with two different scripts", k, q.Key)
+			}
+			if err != nil {
+				r.quarantine = err.Error()
+				return
+			}
+			if _, dup := scripts[key]; dup {
 				continue
 			}
-			scripts[q.Key] = q.Script
-			queries = append(queries, q)
+			scripts[key] = q.Script
+			queries, keys = append(queries, q), append(keys, key)
 		}
 	}
 	if len(paths) > 0 {
-		queries = append(queries, reconcilers.PathsQuery(paths))
+		q := reconcilers.PathsQuery(paths)
+		queries, keys = append(queries, q), append(keys, q.Key)
 	}
 	results := map[string]transport.Result{}
 	if len(queries) > 0 {
@@ -101,18 +107,18 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			}
 			return
 		}
-		for i, q := range queries {
-			results[q.Key] = got[i]
+		for i := range queries {
+			results[keys[i]] = got[i]
 		}
 	}
 	facts := reconcilers.NewFacts(results)
 	changing := map[v1alpha1.ResourceRef]bool{}
 	for _, res := range r.resources {
 		rec, _ := e.Registry.For(res.Kind)
-		req := reconcilers.Request{Host: r.host, Resource: res, Facts: facts}
+		req := reconcilers.Request{Host: r.host, Resource: res, Facts: facts.For(res.Kind)}
 		actions, err := rec.Plan(ctx, req)
 		if err == nil {
-			actions, err = refresh(ctx, rec, req, actions, changing)
+			actions, err = e.refresh(ctx, req, actions, changing)
 		}
 		if err != nil {
 			r.failed++
@@ -123,9 +129,14 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		if len(actions) > 0 {
 			changing[res.Ref()] = true
 		}
+		combiner, _ := e.Registry.Combiner(res.Kind)
 		for _, a := range actions {
 			red.add(a.Secrets...)
-			r.plan = append(r.plan, PlannedAction{Resource: res.ID(), Action: a, Status: StatusPlanned})
+			pa := PlannedAction{Resource: res.ID(), Action: a, Status: StatusPlanned}
+			if combiner != nil {
+				pa.combine, pa.items = combiner.Combinable(req, a)
+			}
+			r.plan = append(r.plan, pa)
 		}
 	}
 }
@@ -133,9 +144,9 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 // refresh adds a Refresher's actions when a resource it watches changes in
 // this cycle. Its triggers are among its dependencies, so they were planned
 // before it and their actions run before its refresh.
-func refresh(ctx context.Context, rec reconcilers.Reconciler, req reconcilers.Request, planned []reconcilers.Action,
+func (e *Engine) refresh(ctx context.Context, req reconcilers.Request, planned []reconcilers.Action,
 	changing map[v1alpha1.ResourceRef]bool) ([]reconcilers.Action, error) {
-	rf, ok := rec.(reconcilers.Refresher)
+	rf, ok := e.Registry.Refresher(req.Resource.Kind)
 	if !ok {
 		return planned, nil
 	}

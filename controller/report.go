@@ -46,6 +46,9 @@ type PlannedAction struct {
 	Status string `json:"status"`
 	// Error is the failure, with secrets scrubbed.
 	Error string `json:"error,omitempty"`
+	// combine and items are what the kind's Combiner said about the action.
+	combine string
+	items   []string
 }
 
 // Empty reports whether no host has anything to do.

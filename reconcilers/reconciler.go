@@ -3,6 +3,7 @@ package reconcilers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -27,23 +28,49 @@ type Query struct {
 // that many resources read (getent passwd, the paths query) is parsed once
 // per cycle through Parsed, not once per resource.
 type Facts struct {
+	*factStore
+	// scope is the kind whose private queries this view sees; empty for
+	// the engine's own view.
+	scope string
+}
+
+type factStore struct {
 	results map[string]transport.Result
 	mu      sync.Mutex
 	memo    map[string]any
 }
 
-// NewFacts wraps query results; tests use it to plan from canned output.
+// scopeSep separates a kind from the Key of a query private to it.
+const scopeSep = "\x00"
+
+// NewFacts wraps query results by key (Registry.FactKey); tests use it to
+// plan from canned output.
 func NewFacts(results map[string]transport.Result) *Facts {
-	return &Facts{results: results, memo: map[string]any{}}
+	return &Facts{factStore: &factStore{results: results, memo: map[string]any{}}}
+}
+
+// For returns the view of kind: its private queries by their own Key, and
+// the shared ones. Views share parsed values.
+func (f *Facts) For(kind string) *Facts { return &Facts{factStore: f.factStore, scope: kind} }
+
+// resolve finds the stored key of key in this view: private first.
+func (f *Facts) resolve(key string) (string, bool) {
+	if f.scope != "" {
+		if _, ok := f.results[f.scope+scopeSep+key]; ok {
+			return f.scope + scopeSep + key, true
+		}
+	}
+	_, ok := f.results[key]
+	return key, ok
 }
 
 // Get returns the result of the query with key, which must have been declared.
 func (f *Facts) Get(key string) (transport.Result, error) {
-	r, ok := f.results[key]
+	k, ok := f.resolve(key)
 	if !ok {
 		return transport.Result{}, fmt.Errorf("query %q was not declared by the reconciler", key)
 	}
-	return r, nil
+	return f.results[k], nil
 }
 
 // Stdout returns the standard output of a query that must have exited 0.
@@ -62,12 +89,17 @@ func (f *Facts) Stdout(key string) (string, error) {
 func (f *Facts) Keys(prefix string) []string {
 	var keys []string
 	for k := range f.results {
+		if own, ok := strings.CutPrefix(k, f.scope+scopeSep); ok && f.scope != "" {
+			k = own
+		} else if strings.Contains(k, scopeSep) {
+			continue // another kind's private query
+		}
 		if strings.HasPrefix(k, prefix) {
 			keys = append(keys, k)
 		}
 	}
 	sort.Strings(keys)
-	return keys
+	return slices.Compact(keys)
 }
 
 // Parsed returns parse(stdout of key), computed once per Facts: every
@@ -75,7 +107,8 @@ func (f *Facts) Keys(prefix string) []string {
 // callers must pass the same parse function.
 func Parsed[T any](f *Facts, key string, parse func(stdout string) (T, error)) (T, error) {
 	var zero T
-	memoKey := fmt.Sprintf("%s\x00%T", key, zero)
+	stored, _ := f.resolve(key)
+	memoKey := fmt.Sprintf("%s\x01%T", stored, zero)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if v, ok := f.memo[memoKey]; ok {
@@ -141,23 +174,19 @@ type Action struct {
 	Stdin []byte `json:"-"`
 	// Secrets are values the engine scrubs from any output it shows.
 	Secrets []string `json:"-"`
-	// Combine, when set by a kind that implements Combiner, lets the engine
-	// merge this action with those of other resources of the kind on the
-	// same host that carry the same key into one command, such as one
-	// package-manager transaction for all of a host's packages.
-	Combine string `json:"-"`
-	// Items are what Combiner merges: package names, for example.
-	Items []string `json:"-"`
 }
 
-// Request is one resource to plan on one host.
+// Request is one resource to plan on one host, its spec untyped: what the
+// engine hands to a Reconciler. Kinds see TypedRequest instead.
 type Request struct {
 	Host     *v1alpha1.Host
 	Resource *v1alpha1.Resource
 	Facts    *Facts
 }
 
-// Reconciler is what a kind implements.
+// Reconciler is the untyped contract the engine works through. Kinds
+// implement TypedReconciler and are adapted by AsReconciler (NewKind and
+// KindFor do it), so that no kind asserts its spec type.
 type Reconciler interface {
 	// Kind is the kind this reconciler handles, such as "User".
 	Kind() string
@@ -188,37 +217,162 @@ type Refresher interface {
 }
 
 // Combiner is implemented by kinds whose actions are cheaper as one command
-// per host. The engine merges actions with the same Combine key only where
-// the order of the host's other actions allows it; the merged command
-// succeeds or fails for every resource in it.
+// per host. The engine merges actions with the same key only where the order
+// of the host's other actions allows it; the merged command succeeds or
+// fails for every resource in it.
 type Combiner interface {
+	// Combinable returns the key under which an action Plan returned for
+	// req may be merged with others, and what it contributes to the merged
+	// command (package names, for example); an empty key keeps it alone.
+	Combinable(req Request, a Action) (key string, items []string)
 	// Combine returns the one command that does what the actions with key
 	// and, together, these items would have done.
 	Combine(key string, items []string) string
 }
 
+// SharedQuerier is implemented by kinds that read the same data as other
+// kinds through one query (QueryPasswd, QueryGroup, ...). A query whose Key
+// a kind does not declare here is private to the kind: the engine keeps it
+// apart from every other kind's queries, so keys of different kinds never
+// clash. Registration refuses two kinds that declare one Key with two
+// different scripts.
+type SharedQuerier interface {
+	SharedQueries() []Query
+}
+
 // Registry maps kinds to their reconcilers. It is the framework's extension
 // point: built-in and custom reconcilers are registered the same way.
 type Registry struct {
-	byKind map[string]Reconciler
+	byKind map[string]*entry
+	// shared maps the Key of every declared shared query to its script.
+	shared map[string]string
 }
 
-// NewRegistry registers rs; two reconcilers for one kind is an error.
+// entry is a registered reconciler with its optional hooks resolved once.
+type entry struct {
+	rec       Reconciler
+	deps      DependencyLister
+	refresher Refresher
+	combiner  Combiner
+	shared    map[string]bool
+}
+
+// Hooks are the optional interfaces of a Reconciler, nil where it has none.
+type Hooks struct {
+	Dependencies DependencyLister
+	Refresher    Refresher
+	Combiner     Combiner
+	Shared       SharedQuerier
+}
+
+// HooksProvider is implemented by a Reconciler that wraps another and so
+// cannot say through its own method set which optional interfaces it has:
+// the typed adapter, or a wrapper that times a kind.
+type HooksProvider interface {
+	Hooks() Hooks
+}
+
+// HooksOf returns the optional interfaces r implements.
+func HooksOf(r Reconciler) Hooks {
+	if hp, ok := r.(HooksProvider); ok {
+		return hp.Hooks()
+	}
+	var h Hooks
+	h.Dependencies, _ = r.(DependencyLister)
+	h.Refresher, _ = r.(Refresher)
+	h.Combiner, _ = r.(Combiner)
+	h.Shared, _ = r.(SharedQuerier)
+	return h
+}
+
+// NewRegistry registers rs. Two reconcilers for one kind, or two kinds that
+// declare one shared query Key with different scripts, are errors.
 func NewRegistry(rs ...Reconciler) (*Registry, error) {
-	reg := &Registry{byKind: map[string]Reconciler{}}
+	reg := &Registry{byKind: map[string]*entry{}, shared: map[string]string{}}
+	sharedBy := map[string]string{}
 	for _, r := range rs {
 		if _, dup := reg.byKind[r.Kind()]; dup {
 			return nil, fmt.Errorf("two reconcilers registered for kind %s", r.Kind())
 		}
-		reg.byKind[r.Kind()] = r
+		h := HooksOf(r)
+		e := &entry{rec: r, deps: h.Dependencies, refresher: h.Refresher, combiner: h.Combiner, shared: map[string]bool{}}
+		if sq := h.Shared; sq != nil {
+			for _, q := range sq.SharedQueries() {
+				if q.Key == "" || strings.HasPrefix(q.Key, PathsKeyPrefix) || strings.Contains(q.Key, scopeSep) {
+					return nil, fmt.Errorf("kind %s: shared query key %q is empty, reserved (%s...) or contains NUL", r.Kind(), q.Key, PathsKeyPrefix)
+				}
+				if s, ok := reg.shared[q.Key]; ok && s != q.Script {
+					return nil, fmt.Errorf("kinds %s and %s declare the shared query %q with different scripts: give one of them another key, or share one Query value",
+						sharedBy[q.Key], r.Kind(), q.Key)
+				}
+				reg.shared[q.Key], e.shared[q.Key] = q.Script, true
+				if _, ok := sharedBy[q.Key]; !ok {
+					sharedBy[q.Key] = r.Kind()
+				}
+			}
+		}
+		reg.byKind[r.Kind()] = e
 	}
 	return reg, nil
 }
 
+// NewKindRegistry registers the reconcilers of kinds, checking first that
+// each kind's reconciler handles that kind and accepts the spec type its
+// documents decode to.
+func NewKindRegistry(kinds ...Kind) (*Registry, error) {
+	var recs []Reconciler
+	for _, k := range kinds {
+		if k.Reconciler == nil {
+			continue
+		}
+		if err := k.Check(); err != nil {
+			return nil, err
+		}
+		recs = append(recs, k.Reconciler)
+	}
+	return NewRegistry(recs...)
+}
+
 // For returns the reconciler of kind.
 func (r *Registry) For(kind string) (Reconciler, bool) {
-	rec, ok := r.byKind[kind]
-	return rec, ok
+	e, ok := r.byKind[kind]
+	if !ok {
+		return nil, false
+	}
+	return e.rec, true
+}
+
+// Refresher returns the Refresher of kind, if it has one.
+func (r *Registry) Refresher(kind string) (Refresher, bool) {
+	e, ok := r.byKind[kind]
+	if !ok || e.refresher == nil {
+		return nil, false
+	}
+	return e.refresher, true
+}
+
+// Combiner returns the Combiner of kind, if it has one.
+func (r *Registry) Combiner(kind string) (Combiner, bool) {
+	e, ok := r.byKind[kind]
+	if !ok || e.combiner == nil {
+		return nil, false
+	}
+	return e.combiner, true
+}
+
+// FactKey is the key under which the engine runs q for kind and stores its
+// result: the query's own Key for a shared query the kind declared, the Key
+// scoped to the kind otherwise. A kind that returns a declared shared Key
+// with another script is an error of that kind.
+func (r *Registry) FactKey(kind string, q Query) (string, error) {
+	e, ok := r.byKind[kind]
+	if ok && e.shared[q.Key] {
+		if r.shared[q.Key] != q.Script {
+			return "", fmt.Errorf("kind %s: query %q differs from the shared query it declared", kind, q.Key)
+		}
+		return q.Key, nil
+	}
+	return kind + scopeSep + q.Key, nil
 }
 
 // Kinds lists the registered kinds, sorted.
@@ -247,14 +401,14 @@ func (r *Registry) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource
 			add(d)
 		}
 	}
-	if rec, ok := r.byKind[res.Kind]; ok {
-		if rf, ok := rec.(Refresher); ok {
-			for _, d := range rf.Triggers(res) {
+	if e, ok := r.byKind[res.Kind]; ok {
+		if e.refresher != nil {
+			for _, d := range e.refresher.Triggers(res) {
 				add(d)
 			}
 		}
-		if dl, ok := rec.(DependencyLister); ok {
-			for _, d := range dl.Dependencies(res, all) {
+		if e.deps != nil {
+			for _, d := range e.deps.Dependencies(res, all) {
 				add(d)
 			}
 		}
@@ -273,11 +427,38 @@ type Kind struct {
 	Reconciler Reconciler
 }
 
+// Check reports a kind whose reconciler handles another kind or another
+// spec type than the kind's documents decode to.
+func (k Kind) Check() error {
+	if k.Reconciler == nil {
+		return nil
+	}
+	if got := k.Reconciler.Kind(); got != k.Type.Kind {
+		return fmt.Errorf("kind %s: its reconciler handles %s", k.Type.Kind, got)
+	}
+	if k.Type.NewSpec == nil {
+		return fmt.Errorf("kind %s: no NewSpec", k.Type.Kind)
+	}
+	if sc, ok := k.Reconciler.(specChecker); ok {
+		if err := sc.checkSpec(k.Type.NewSpec()); err != nil {
+			return fmt.Errorf("kind %s: %w", k.Type.Kind, err)
+		}
+	}
+	return nil
+}
+
 // NewKind declares a kind whose spec type is S (a struct embedding
-// v1alpha1.Targeting, with json and validate tags), reconciled by r.
-func NewKind[S any](apiVersion, kind, description string, r Reconciler) Kind {
+// v1alpha1.Targeting, with json and validate tags), reconciled by r, which
+// receives every resource's spec as *S.
+func NewKind[S any](apiVersion, kind, description string, r TypedReconciler[S]) Kind {
 	return Kind{
 		Type:       v1alpha1.KindType{APIVersion: apiVersion, Kind: kind, Description: description, NewSpec: func() any { return new(S) }},
-		Reconciler: r,
+		Reconciler: AsReconciler(r),
 	}
+}
+
+// KindFor bundles an existing kind type with a typed reconciler. Whether t
+// decodes to *S is checked when the kind is registered (Kind.Check).
+func KindFor[S any](t v1alpha1.KindType, r TypedReconciler[S]) Kind {
+	return Kind{Type: t, Reconciler: AsReconciler(r)}
 }

@@ -56,7 +56,7 @@ func TestPlan(t *testing.T) {
 			s.Default(&v1alpha1.ObjectMeta{Name: "p"})
 			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "p"}, Spec: &s}
 			facts := reconcilers.NewFacts(map[string]transport.Result{KeyPrefix + "x": transport.Result{Stdout: []byte(tc.facts)}})
-			actions, err := Reconciler{}.Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
+			actions, err := reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err %v, want %q", err, tc.err)
@@ -80,10 +80,10 @@ func TestQueryOnlyAsksCandidatesForLatest(t *testing.T) {
 		s.Default(&v1alpha1.ObjectMeta{Name: "nginx"})
 		return &v1alpha1.Resource{Spec: s}
 	}
-	if q := (Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("present")}); strings.Contains(q[0].Script, "apt-cache policy") {
+	if q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("present")}); strings.Contains(q[0].Script, "apt-cache policy") {
 		t.Error("present asks for candidates")
 	}
-	if q := (Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("latest")}); !strings.Contains(q[0].Script, "apt-cache policy nginx") {
+	if q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("latest")}); !strings.Contains(q[0].Script, "apt-cache policy nginx") {
 		t.Error("latest does not ask for candidates")
 	}
 }
