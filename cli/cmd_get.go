@@ -124,7 +124,7 @@ func printResources(w io.Writer, resources []v1alpha1.ResourceStatus, wide bool)
 		ready, _, msg := condition(r.Conditions, v1alpha1.ConditionReady)
 		converged := 0
 		for _, h := range r.Hosts {
-			if h.State == "converged" {
+			if h.State == v1alpha1.ResourceConverged {
 				converged++
 			}
 		}

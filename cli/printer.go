@@ -108,7 +108,7 @@ func (p *printer) acted(plan *controller.Plan) {
 			case controller.StatusFailed:
 				status = p.paint(red, "FAILED")
 			default:
-				status = p.paint(yellow, a.Status)
+				status = p.paint(yellow, string(a.Status))
 			}
 			fmt.Fprintf(p.w, "[%s] %s: %s ... %s\n", h.Host, a.Resource, a.Description, status)
 			if a.Error != "" {
@@ -133,7 +133,8 @@ func (p *printer) summary(r *controller.Report) {
 	lines := strings.SplitAfter(buf.String(), "\n")
 	for i, h := range r.Hosts {
 		line := lines[i+1]
-		rel := strings.Index(line[len(h.Host):], h.State)
+		state := string(h.State)
+		rel := strings.Index(line[len(h.Host):], state)
 		if rel < 0 {
 			continue
 		}
@@ -145,7 +146,7 @@ func (p *printer) summary(r *controller.Report) {
 		case controller.HostFailed:
 			color = red
 		}
-		lines[i+1] = line[:at] + p.paint(color, h.State) + line[at+len(h.State):]
+		lines[i+1] = line[:at] + p.paint(color, state) + line[at+len(state):]
 	}
 	fmt.Fprint(p.w, strings.Join(lines, ""))
 }

@@ -48,7 +48,7 @@ func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
 		default:
 			pa.Status = StatusOK
 			r.changed++
-			r.changedRefs[v1alpha1.ParseRef(pa.Resource)] = true
+			r.changedRefs[pa.Resource] = true
 		}
 	}
 	if firstFailure != "" {
@@ -62,7 +62,7 @@ func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
 // and of the resources they depend on succeeded.
 func (e *Engine) commands(r *hostRun) ([]transport.Command, []int) {
 	groupOf := e.combinable(r)
-	byResource := map[string][]int{}
+	byResource := map[v1alpha1.ResourceRef][]int{}
 	var cmds []transport.Command
 	slot := make([]int, len(r.plan))
 	for i, pa := range r.plan {
@@ -80,8 +80,8 @@ func (e *Engine) commands(r *hostRun) ([]transport.Command, []int) {
 			for _, idx := range byResource[res] {
 				seen[idx] = true
 			}
-			for _, d := range r.deps[v1alpha1.ParseRef(res)] {
-				for _, idx := range byResource[d.String()] {
+			for _, d := range r.deps[res] {
+				for _, idx := range byResource[d] {
 					seen[idx] = true
 				}
 			}
@@ -102,7 +102,7 @@ func (e *Engine) commands(r *hostRun) ([]transport.Command, []int) {
 					}
 				}
 			}
-			c, _ := e.Registry.Combiner(v1alpha1.ParseRef(pa.Resource).Kind)
+			c, _ := e.Registry.Combiner(pa.Resource.Kind)
 			cmd.Script = c.Combine(pa.combine, items)
 		}
 		idx := len(cmds)
@@ -126,7 +126,7 @@ func (e *Engine) combinable(r *hostRun) map[int][]int {
 		if pa.combine == "" || pa.Stdin != nil {
 			continue
 		}
-		k := v1alpha1.ParseRef(pa.Resource).Kind + "\x00" + pa.combine
+		k := pa.Resource.Kind + "\x00" + pa.combine
 		if _, ok := byKey[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -138,7 +138,7 @@ func (e *Engine) combinable(r *hostRun) map[int][]int {
 		if len(g) < 2 {
 			continue
 		}
-		inGroup, members := map[int]bool{}, map[string]bool{}
+		inGroup, members := map[int]bool{}, map[v1alpha1.ResourceRef]bool{}
 		for _, i := range g {
 			inGroup[i] = true
 			members[r.plan[i].Resource] = true
@@ -151,8 +151,8 @@ func (e *Engine) combinable(r *hostRun) map[int][]int {
 			if members[r.plan[k].Resource] {
 				safe = false
 			}
-			for _, d := range r.deps[v1alpha1.ParseRef(r.plan[k].Resource)] {
-				if members[d.String()] {
+			for _, d := range r.deps[r.plan[k].Resource] {
+				if members[d] {
 					safe = false
 				}
 			}

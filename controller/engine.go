@@ -109,7 +109,7 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 		if cycle > maxCycles {
 			for _, h := range plan.Hosts {
 				for _, a := range h.Actions {
-					report.Unconverged = append(report.Unconverged, h.Host+": "+a.Resource)
+					report.Unconverged = append(report.Unconverged, HostResource{Host: h.Host, Ref: a.Resource})
 				}
 			}
 			break

@@ -228,7 +228,7 @@ func TestNonConvergenceNamesResource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Converged || len(rep.Unconverged) != 1 || rep.Unconverged[0] != "a: Marker/flaky" {
+	if rep.Converged || len(rep.Unconverged) != 1 || rep.Unconverged[0] != (HostResource{Host: "a", Ref: v1alpha1.ResourceRef{Kind: "Marker", Name: "flaky"}}) {
 		t.Errorf("unconverged = %v (converged %v), want [a: Marker/flaky]", rep.Unconverged, rep.Converged)
 	}
 	if rep.Cycles != 4 || fleet["a"].batches != 7 {

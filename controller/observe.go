@@ -132,7 +132,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		combiner, _ := e.Registry.Combiner(res.Kind)
 		for _, a := range actions {
 			red.add(a.Secrets...)
-			pa := PlannedAction{Resource: res.ID(), Action: a, Status: StatusPlanned}
+			pa := PlannedAction{Resource: res.Ref(), Action: a, Status: StatusPlanned}
 			if combiner != nil {
 				pa.combine, pa.items = combiner.Combinable(req, a)
 			}

@@ -127,7 +127,10 @@ const (
 )
 
 // ModeString is the mode as four octal digits: "0644".
-func (p PathInfo) ModeString() string { return fmt.Sprintf("%04o", UnixMode(p.Mode)) }
+func (p PathInfo) ModeString() string { return OctalMode(p.Mode) }
+
+// OctalMode writes m as chmod takes it: four octal digits, "2750".
+func OctalMode(m fs.FileMode) string { return fmt.Sprintf("%04o", UnixMode(m)) }
 
 // FileMode converts Unix permission bits (as chmod and find print them,
 // setuid 04000, setgid 02000, sticky 01000) to an fs.FileMode.

@@ -156,3 +156,18 @@ func TestUnifiedDiff(t *testing.T) {
 		}
 	}
 }
+
+func TestModesRoundTrip(t *testing.T) {
+	for _, unix := range []uint32{0, 0o644, 0o755, 0o1777, 0o2750, 0o4755, 0o7777} {
+		m := FileMode(unix)
+		if got := UnixMode(m); got != unix {
+			t.Errorf("UnixMode(FileMode(%04o)) = %04o", unix, got)
+		}
+		if p, err := ParseMode(OctalMode(m)); err != nil || p != m {
+			t.Errorf("ParseMode(OctalMode(%v)) = %v, %v", m, p, err)
+		}
+	}
+	if FileMode(0o2750) != fs.ModeSetgid|0o750 {
+		t.Errorf("FileMode(02750) = %v", FileMode(0o2750))
+	}
+}

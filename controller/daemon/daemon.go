@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -402,7 +401,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 					if a.Status == controller.StatusFailed {
 						level = slog.LevelError
 					}
-					log.Log(ctx, level, a.Description, "resource", a.Resource, "status", a.Status, "cycle", p.Cycle, "err", a.Error)
+					log.Log(ctx, level, a.Description, "resource", a.Resource.String(), "status", string(a.Status), "cycle", p.Cycle, "err", a.Error)
 				}
 			}
 		}
@@ -451,7 +450,7 @@ func (d *Daemon) recordResources(hostName string, set *manifest.Set, host *v1alp
 		for _, p := range rep.Plans {
 			for _, hp := range p.Hosts {
 				for _, a := range hp.Actions {
-					ref := v1alpha1.ParseRef(a.Resource)
+					ref := a.Resource
 					switch a.Status {
 					case controller.StatusFailed:
 						states[ref] = v1alpha1.ResourceHostState{Host: hostName, State: "failed", Message: a.Error}
@@ -464,8 +463,7 @@ func (d *Daemon) recordResources(hostName string, set *manifest.Set, host *v1alp
 			}
 		}
 		for _, u := range rep.Unconverged {
-			_, id, _ := strings.Cut(u, ": ")
-			states[v1alpha1.ParseRef(id)] = v1alpha1.ResourceHostState{Host: hostName, State: "pending", Message: "kept changing"}
+			states[u.Ref] = v1alpha1.ResourceHostState{Host: hostName, State: v1alpha1.ResourcePending, Message: "kept changing"}
 		}
 	}
 	d.resOnHost[hostName] = states

@@ -76,7 +76,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		if err != nil {
 			return nil, fmt.Errorf("spec.mode: %w", err)
 		}
-		mode = fmt.Sprintf("%04o", m)
+		mode = reconcilers.OctalMode(m)
 		changes := []reconcilers.Change{{Field: "mode", After: mode}}
 		if s.Owner != "" {
 			changes = append(changes, reconcilers.Change{Field: "owner", After: s.Owner})
