@@ -111,8 +111,8 @@ func (p *printer) acted(plan *controller.Plan) {
 				status = p.paint(yellow, string(a.Status))
 			}
 			fmt.Fprintf(p.w, "[%s] %s: %s ... %s\n", h.Host, a.Resource, a.Description, status)
-			if a.Error != "" {
-				fmt.Fprintf(p.w, "[%s]     %s\n", h.Host, a.Error)
+			if msg := a.ErrorText(); msg != "" {
+				fmt.Fprintf(p.w, "[%s]     %s\n", h.Host, msg)
 			}
 		}
 	}
@@ -126,7 +126,7 @@ func (p *printer) summary(r *controller.Report) {
 	fmt.Fprintln(tw, "HOST\tSTATE\tCHANGED\tFAILED\tSKIPPED\tREASON")
 	for _, h := range r.Hosts {
 		// One row per host: a reason spanning lines is folded into one.
-		reason := strings.Join(strings.Fields(strings.ReplaceAll(h.Reason, "\n", " ")), " ")
+		reason := strings.Join(strings.Fields(strings.ReplaceAll(h.Reason(), "\n", " ")), " ")
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", h.Host, h.State, h.Changed, h.Failed, h.Skipped, reason)
 	}
 	_ = tw.Flush()

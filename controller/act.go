@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,7 +14,7 @@ import (
 // act runs the host's planned actions in one round trip. An action runs only
 // when every earlier action of its resource and of the resources it depends
 // on succeeded, so a failure skips exactly what depends on it.
-func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
+func (e *Engine) act(ctx context.Context, r *hostRun) {
 	if len(r.plan) == 0 {
 		return
 	}
@@ -25,25 +26,25 @@ func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
 		e.broken(r)
 		for i := range r.plan {
 			r.plan[i].Status = StatusFailed
-			r.plan[i].Error = "not confirmed: " + red.scrub(err.Error())
+			r.plan[i].Err = fmt.Errorf("not confirmed: %w", err)
 		}
-		r.quarantine = "act: " + red.scrub(err.Error())
+		r.quarantine = fmt.Errorf("act: %w", err)
 		return
 	}
-	var firstFailure string
+	var firstFailure error
 	for i := range r.plan {
 		res, pa := results[slot[i]], &r.plan[i]
 		switch {
 		case res.Skipped:
 			pa.Status = StatusSkipped
-			pa.Error = "skipped: a resource it depends on failed"
+			pa.Err = ErrDependencyFailed
 			r.skipped++
 		case res.ExitCode != 0:
 			pa.Status = StatusFailed
-			pa.Error = red.scrub(failureText(res))
+			pa.Err = newActionError(res)
 			r.failed++
-			if firstFailure == "" {
-				firstFailure = fmt.Sprintf("%s: %s: %s", pa.Resource, pa.Description, pa.Error)
+			if firstFailure == nil {
+				firstFailure = fmt.Errorf("%s: %s: %w", pa.Resource, pa.Description, pa.Err)
 			}
 		default:
 			pa.Status = StatusOK
@@ -51,7 +52,7 @@ func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
 			r.changedRefs[pa.Resource] = true
 		}
 	}
-	if firstFailure != "" {
+	if firstFailure != nil {
 		r.quarantine = firstFailure
 	}
 }
@@ -166,7 +167,18 @@ func (e *Engine) combinable(r *hostRun) map[int][]int {
 	return groupOf
 }
 
-func failureText(res transport.Result) string {
+// ErrDependencyFailed is why an action was skipped.
+var ErrDependencyFailed = errors.New("skipped: a resource it depends on failed")
+
+// ActionError is an action whose command exited non-zero on the host.
+type ActionError struct {
+	ExitCode int
+	// Output is the command's standard error (or, when empty, its standard
+	// output), trimmed to 500 bytes. It may echo a secret: show it scrubbed.
+	Output string
+}
+
+func newActionError(res transport.Result) *ActionError {
 	msg := strings.TrimSpace(string(res.Stderr))
 	if msg == "" {
 		msg = strings.TrimSpace(string(res.Stdout))
@@ -174,8 +186,12 @@ func failureText(res transport.Result) string {
 	if len(msg) > 500 {
 		msg = msg[:500] + "..."
 	}
-	if msg == "" {
-		return fmt.Sprintf("exit status %d", res.ExitCode)
+	return &ActionError{ExitCode: res.ExitCode, Output: msg}
+}
+
+func (e *ActionError) Error() string {
+	if e.Output == "" {
+		return fmt.Sprintf("exit status %d", e.ExitCode)
 	}
-	return fmt.Sprintf("exit status %d: %s", res.ExitCode, msg)
+	return fmt.Sprintf("exit status %d: %s", e.ExitCode, e.Output)
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -183,7 +184,7 @@ func TestFailureSkipsDependentsAndQuarantinesHostOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := rep.Hosts[0], rep.Hosts[1]
-	if a.State != HostFailed || !strings.Contains(a.Reason, "Marker/base") || !strings.Contains(a.Reason, "disk on fire") {
+	if a.State != HostFailed || !strings.Contains(a.Reason(), "Marker/base") || !strings.Contains(a.Reason(), "disk on fire") {
 		t.Errorf("host a = %+v, want failed naming Marker/base and the error", a)
 	}
 	if a.Failed != 1 || a.Skipped != 1 || a.Changed != 1 {
@@ -210,7 +211,7 @@ func TestUnreachableHostIsQuarantined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Hosts[0].State != HostFailed || !strings.Contains(rep.Hosts[0].Reason, "connection refused") {
+	if rep.Hosts[0].State != HostFailed || !strings.Contains(rep.Hosts[0].Reason(), "connection refused") {
 		t.Errorf("host a = %+v", rep.Hosts[0])
 	}
 	if rep.Hosts[1].State != HostConverged {
@@ -367,4 +368,59 @@ func TestPathQueriesOfAllKindsAreOneCommand(t *testing.T) {
 	if got := fleet["h"].lastAct; got != 2 {
 		t.Errorf("observe sent %d commands, want 2 (the marker dump and one paths query for both kinds)", got)
 	}
+}
+
+// TestErrorsKeepTheirType: the report keeps the error values, so a caller
+// can tell a host-key mismatch from a refused connection, and scrubs
+// secrets only from the text it shows.
+func TestErrorsKeepTheirType(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}, failOn: "m"}, "b": {values: map[string]string{}}}
+	eng := newEngine(t, fleet)
+	eng.Dial = func(ctx context.Context, h *v1alpha1.Host) (transport.Conn, error) {
+		if h.Metadata.Name == "b" {
+			return nil, &transport.ConnectError{Host: "b", Addr: "127.0.0.1:22", Reason: transport.ReasonHostKey, Err: errors.New("host key mismatch")}
+		}
+		return fleet.dial(ctx, h)
+	}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil), host("b", nil)}, []*v1alpha1.Resource{marker("m", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rep.Hosts[0], rep.Hosts[1]
+	var ae *ActionError
+	if !errors.As(a.Err, &ae) || ae.ExitCode != 1 || ae.Output != "disk on fire" {
+		t.Errorf("a: Err = %#v, want an ActionError", a.Err)
+	}
+	if !transport.IsTerminal(b.Err) {
+		t.Errorf("b: Err = %v, want the terminal ConnectError", b.Err)
+	}
+	if got := rep.Plans[0].Hosts[0].Actions[0]; got.Err != ae && !errors.Is(a.Err, got.Err) {
+		t.Errorf("the failed action's Err %v is not the host's cause %v", got.Err, a.Err)
+	}
+}
+
+// TestShownErrorsAreScrubbed: a secret echoed by a failing command stays in
+// the error value but never in the text shown or written as JSON.
+func TestShownErrorsAreScrubbed(t *testing.T) {
+	red := &redactor{}
+	red.add("hunter22")
+	pa := PlannedAction{Err: &ActionError{ExitCode: 1, Output: "bad password hunter22"}, red: red}
+	h := HostReport{Err: fmt.Errorf("User/alice: set password: %w", pa.Err), red: red}
+	for _, s := range []string{pa.ErrorText(), h.Reason(), mustJSON(t, pa), mustJSON(t, h)} {
+		if strings.Contains(s, "hunter22") || !strings.Contains(s, reconcilers.Redacted) {
+			t.Errorf("shown text %q", s)
+		}
+	}
+	if !strings.Contains(h.Err.Error(), "hunter22") {
+		t.Error("the error value lost its detail")
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

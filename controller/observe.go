@@ -46,7 +46,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	if r.conn == nil {
 		if err := e.connect(ctx, r, dial); err != nil {
 			if ctx.Err() == nil {
-				r.quarantine = red.scrub(err.Error())
+				r.quarantine = err
 			}
 			return
 		}
@@ -78,7 +78,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 				err = fmt.Errorf("kind %s: query %q declared with two different scripts", k, q.Key)
 			}
 			if err != nil {
-				r.quarantine = err.Error()
+				r.quarantine = err
 				return
 			}
 			if _, dup := scripts[key]; dup {
@@ -103,7 +103,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		if err != nil {
 			e.broken(r)
 			if ctx.Err() == nil {
-				r.quarantine = "observe: " + red.scrub(err.Error())
+				r.quarantine = fmt.Errorf("observe: %w", err)
 			}
 			return
 		}
@@ -123,7 +123,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		if err != nil {
 			r.failed++
 			r.plan = nil
-			r.quarantine = fmt.Sprintf("plan %s: %s", res.ID(), red.scrub(err.Error()))
+			r.quarantine = fmt.Errorf("plan %s: %w", res.ID(), err)
 			return
 		}
 		if len(actions) > 0 {
@@ -132,7 +132,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		combiner, _ := e.Registry.Combiner(res.Kind)
 		for _, a := range actions {
 			red.add(a.Secrets...)
-			pa := PlannedAction{Resource: res.Ref(), Action: a, Status: StatusPlanned}
+			pa := PlannedAction{Resource: res.Ref(), Action: a, Status: StatusPlanned, red: red}
 			if combiner != nil {
 				pa.combine, pa.items = combiner.Combinable(req, a)
 			}

@@ -63,12 +63,18 @@ type PlannedAction struct {
 	Resource v1alpha1.ResourceRef `json:"resource"`
 	reconcilers.Action
 	Status ActionStatus `json:"status"`
-	// Error is the failure, with secrets scrubbed.
-	Error string `json:"error,omitempty"`
+	// Err is why the action failed or was skipped, nil otherwise. Its text
+	// may hold a secret the host echoed: show ErrorText instead.
+	Err error `json:"-"`
 	// combine and items are what the kind's Combiner said about the action.
 	combine string
 	items   []string
+	red     *redactor
 }
+
+// ErrorText is Err's message with every secret of the run scrubbed; empty
+// when the action did not fail.
+func (pa PlannedAction) ErrorText() string { return pa.red.text(pa.Err) }
 
 // MarshalJSON writes the resource as "Kind/name", as the plan shows it.
 func (pa PlannedAction) MarshalJSON() ([]byte, error) {
@@ -77,7 +83,7 @@ func (pa PlannedAction) MarshalJSON() ([]byte, error) {
 		reconcilers.Action
 		Status ActionStatus `json:"status"`
 		Error  string       `json:"error,omitempty"`
-	}{pa.Resource.String(), pa.Action, pa.Status, pa.Error})
+	}{pa.Resource.String(), pa.Action, pa.Status, pa.ErrorText()})
 }
 
 // Empty reports whether no host has anything to do.
@@ -119,11 +125,28 @@ type HostReport struct {
 	Changed int       `json:"changed"`
 	Failed  int       `json:"failed"`
 	Skipped int       `json:"skipped"`
-	Reason  string    `json:"reason,omitempty"`
+	// Err is why the host was quarantined (State HostFailed), wrapped with
+	// its context: a *transport.ConnectError when the host could not be
+	// reached or kept, an *ActionError when an action failed. Show Reason,
+	// which scrubs secrets, rather than Err's text.
+	Err error `json:"-"`
 	// RoundTrips is the number of batches sent to the host.
 	RoundTrips int `json:"roundTrips"`
 	// Connects is the number of connections opened to the host.
 	Connects int `json:"connects"`
+	red      *redactor
+}
+
+// Reason is Err's message with every secret of the run scrubbed.
+func (h HostReport) Reason() string { return h.red.text(h.Err) }
+
+// MarshalJSON adds the reason, scrubbed.
+func (h HostReport) MarshalJSON() ([]byte, error) {
+	type plain HostReport
+	return json.Marshal(struct {
+		plain
+		Reason string `json:"reason,omitempty"`
+	}{plain(h), h.Reason()})
 }
 
 // Failed lists hosts that were quarantined.

@@ -67,7 +67,7 @@ func Run(t *testing.T, s reconcilertest.Suite, doc string, dryRun bool) *control
 // Failure is the reason the suite's host failed in rep, or "".
 func Failure(rep *controller.Report) string {
 	for _, h := range rep.Failed() {
-		return h.Reason
+		return h.Reason()
 	}
 	return ""
 }
