@@ -67,6 +67,11 @@ func (p *printer) plan(plan *controller.Plan) {
 		fmt.Fprintf(p.w, "%s\n", p.paint(bold, h.Host))
 		for _, a := range h.Actions {
 			mark, color := opMark(a.Op)
+			if a.Status == controller.StatusFailed || a.Status == controller.StatusSkipped {
+				// Failed or skipped already while planning: it will not run.
+				fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(red, "!"), a.Resource, a.ErrorText())
+				continue
+			}
 			fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(color, mark), a.Resource, a.Description)
 			for _, c := range a.Changes {
 				fmt.Fprintf(p.w, "      %s: %s -> %s\n", c.Field, quoteEmpty(c.Before), quoteEmpty(c.After))

@@ -18,21 +18,35 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 	if len(r.plan) == 0 {
 		return
 	}
+	// A resource that failed to plan fails the host once the rest has run.
+	defer func() {
+		if r.quarantine == nil && r.planErr != nil {
+			r.quarantine = r.planErr
+		}
+	}()
 	cmds, slot := e.commands(r)
+	if len(cmds) == 0 {
+		return
+	}
 	r.roundTrips++
 	// Actions already on their way finish even when the run is interrupted.
 	results, err := r.conn.Batch(context.WithoutCancel(ctx), cmds)
 	if err != nil {
 		e.broken(r)
 		for i := range r.plan {
-			r.plan[i].Status = StatusFailed
-			r.plan[i].Err = fmt.Errorf("not confirmed: %w", err)
+			if r.plan[i].Status == StatusPlanned {
+				r.plan[i].Status = StatusFailed
+				r.plan[i].Err = fmt.Errorf("not confirmed: %w", err)
+			}
 		}
 		r.quarantine = fmt.Errorf("act: %w", err)
 		return
 	}
 	var firstFailure error
 	for i := range r.plan {
+		if slot[i] < 0 {
+			continue // failed or skipped while planning
+		}
 		res, pa := results[slot[i]], &r.plan[i]
 		switch {
 		case res.Skipped:
@@ -67,6 +81,10 @@ func (e *Engine) commands(r *hostRun) ([]transport.Command, []int) {
 	var cmds []transport.Command
 	slot := make([]int, len(r.plan))
 	for i, pa := range r.plan {
+		if pa.Status != StatusPlanned {
+			slot[i] = -1
+			continue
+		}
 		members := []int{i}
 		if g, ok := groupOf[i]; ok {
 			if g[len(g)-1] != i {
@@ -124,7 +142,7 @@ func (e *Engine) combinable(r *hostRun) map[int][]int {
 	byKey := map[string][]int{}
 	var keys []string
 	for i, pa := range r.plan {
-		if pa.combine == "" || pa.Stdin != nil {
+		if pa.combine == "" || pa.Stdin != nil || pa.Status != StatusPlanned {
 			continue
 		}
 		k := pa.Resource.Kind + "\x00" + pa.combine

@@ -48,6 +48,7 @@ type hostRun struct {
 	deps                     map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef
 	conn                     transport.Conn
 	quarantine               error // why the host failed; nil while healthy
+	planErr                  error // the first resource that could not be planned this cycle
 	changed, failed, skipped int
 	roundTrips, connects     int
 	plan                     []PlannedAction
@@ -117,7 +118,8 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 		if e.OnPlan != nil {
 			e.OnPlan(plan)
 		}
-		if !confirmed {
+		// A plan whose every entry already failed has nothing to confirm.
+		if !confirmed && plan.Pending() > 0 {
 			ok, err := e.Confirm(ctx, plan)
 			if err != nil {
 				return nil, err
@@ -139,6 +141,13 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 		report.Plans = append(report.Plans, plan)
 		if e.OnActed != nil {
 			e.OnActed(plan)
+		}
+	}
+	for _, r := range runs {
+		// A resource that could not be planned fails its host, as a failed
+		// action does, also when the run stopped before acting.
+		if r.quarantine == nil && r.planErr != nil {
+			r.quarantine = r.planErr
 		}
 	}
 	report.Hosts = summarise(runs, e.DryRun, red)

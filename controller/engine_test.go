@@ -32,6 +32,9 @@ func (markerReconciler) Queries(*v1alpha1.Host, []*v1alpha1.Resource) []reconcil
 
 func (markerReconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
 	s := req.Resource.Spec.(*markerSpec)
+	if s.Value == "unplannable" {
+		return nil, errors.New("the value cannot be planned")
+	}
 	out, err := req.Facts.Stdout("dump")
 	if err != nil {
 		return nil, err
@@ -423,4 +426,54 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestPlanErrorFailsItsResourceOnly: a resource that cannot be planned
+// fails with its reason and skips what depends on it; the rest of its host
+// is acted on in the same cycle, and the host ends failed as after a failed
+// action.
+func TestPlanErrorFailsItsResourceOnly(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}}, "b": {values: map[string]string{}}}
+	eng := newEngine(t, fleet)
+	res := []*v1alpha1.Resource{marker("bad", "unplannable", map[string]string{"role": "a"}),
+		marker("after-bad", "1", nil, "bad"), marker("other", "1", nil)}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", map[string]string{"role": "a"}), host("b", nil)}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rep.Hosts[0], rep.Hosts[1]
+	var perr *PlanError
+	if a.State != HostFailed || !errors.As(a.Err, &perr) || perr.Resource.Name != "bad" || a.Failed != 1 || a.Skipped != 1 || a.Changed != 1 {
+		t.Fatalf("a: %+v (reason %q)", a, a.Reason())
+	}
+	if fleet["a"].values["other"] != "1" || fleet["a"].values["after-bad"] != "" {
+		t.Errorf("a: values %v, want other set and after-bad skipped", fleet["a"].values)
+	}
+	if fleet["a"].batches != 2 {
+		t.Errorf("a: %d round trips, want one observe and one act", fleet["a"].batches)
+	}
+	statuses := map[string]ActionStatus{}
+	for _, pa := range rep.Plans[0].Hosts[0].Actions {
+		statuses[pa.Resource.Name] = pa.Status
+	}
+	if statuses["bad"] != StatusFailed || statuses["after-bad"] != StatusSkipped || statuses["other"] != StatusOK {
+		t.Errorf("statuses %v", statuses)
+	}
+	// The host the bad resource does not target converges, and so does the
+	// run for every healthy host.
+	if b.State != HostConverged || fleet["b"].values["after-bad"] != "1" || !rep.Converged {
+		t.Errorf("b: %+v values %v converged %v", b, fleet["b"].values, rep.Converged)
+	}
+
+	// In diff mode the failure is shown, nothing runs, and the host fails.
+	fleet = fakeFleet{"a": {values: map[string]string{}}, "b": {values: map[string]string{}}}
+	eng = newEngine(t, fleet)
+	eng.DryRun = true
+	rep, err = eng.Run(context.Background(), []*v1alpha1.Host{host("a", map[string]string{"role": "a"})}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Hosts[0].State != HostFailed || len(fleet["a"].values) != 0 || len(rep.Plans) != 1 {
+		t.Errorf("diff: %+v values %v", rep.Hosts[0], fleet["a"].values)
+	}
 }

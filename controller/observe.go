@@ -39,7 +39,7 @@ func (e *Engine) broken(r *hostRun) {
 
 // observe reads the host in one round trip and plans every resource on it.
 func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *redactor) {
-	r.plan = nil
+	r.plan, r.planErr = nil, nil
 	if len(r.resources) == 0 {
 		return
 	}
@@ -113,6 +113,9 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	}
 	facts := reconcilers.NewFacts(results)
 	changing := map[v1alpha1.ResourceRef]bool{}
+	// blocked holds the resources that failed to plan and, since resources
+	// come in dependency order, everything that depends on one of them.
+	blocked := map[v1alpha1.ResourceRef]bool{}
 	for _, res := range r.resources {
 		rec, _ := e.Registry.For(res.Kind)
 		req := reconcilers.Request{Host: r.host, Resource: res, Facts: facts.For(res.Kind)}
@@ -121,19 +124,34 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			actions, err = e.refresh(ctx, req, actions, changing)
 		}
 		if err != nil {
+			perr := &PlanError{Resource: res.Ref(), Err: err}
 			r.failed++
-			r.plan = nil
-			r.quarantine = fmt.Errorf("plan %s: %w", res.ID(), err)
-			return
+			r.plan = append(r.plan, PlannedAction{Resource: res.Ref(), Action: reconcilers.Action{Description: "plan"},
+				Status: StatusFailed, Err: perr, red: red})
+			blocked[res.Ref()] = true
+			if r.planErr == nil {
+				r.planErr = perr
+			}
+			continue
 		}
-		if len(actions) > 0 {
+		skip := false
+		for _, d := range r.deps[res.Ref()] {
+			skip = skip || blocked[d]
+		}
+		if skip {
+			blocked[res.Ref()] = true
+		}
+		if len(actions) > 0 && !skip {
 			changing[res.Ref()] = true
 		}
 		combiner, _ := e.Registry.Combiner(res.Kind)
 		for _, a := range actions {
 			red.add(a.Secrets...)
 			pa := PlannedAction{Resource: res.Ref(), Action: a, Status: StatusPlanned, red: red}
-			if combiner != nil {
+			if skip {
+				pa.Status, pa.Err = StatusSkipped, ErrDependencyFailed
+				r.skipped++
+			} else if combiner != nil {
 				pa.combine, pa.items = combiner.Combinable(req, a)
 			}
 			r.plan = append(r.plan, pa)

@@ -72,6 +72,17 @@ type PlannedAction struct {
 	red     *redactor
 }
 
+// PlanError is a resource that could not be planned: its reconciler
+// returned an error (a File whose path is a directory, a secret that cannot
+// be read). The resource fails; the rest of its host goes on.
+type PlanError struct {
+	Resource v1alpha1.ResourceRef
+	Err      error
+}
+
+func (e *PlanError) Error() string { return "plan " + e.Resource.String() + ": " + e.Err.Error() }
+func (e *PlanError) Unwrap() error { return e.Err }
+
 // ErrorText is Err's message with every secret of the run scrubbed; empty
 // when the action did not fail.
 func (pa PlannedAction) ErrorText() string { return pa.red.text(pa.Err) }
@@ -88,6 +99,20 @@ func (pa PlannedAction) MarshalJSON() ([]byte, error) {
 
 // Empty reports whether no host has anything to do.
 func (p *Plan) Empty() bool { return p.Count() == 0 }
+
+// Pending is the number of actions still to run: not failed or skipped
+// already while planning.
+func (p *Plan) Pending() int {
+	n := 0
+	for _, h := range p.Hosts {
+		for _, a := range h.Actions {
+			if a.Status == StatusPlanned {
+				n++
+			}
+		}
+	}
+	return n
+}
 
 // Count is the number of actions over all hosts.
 func (p *Plan) Count() int {
