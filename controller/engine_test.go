@@ -477,3 +477,37 @@ func TestPlanErrorFailsItsResourceOnly(t *testing.T) {
 		t.Errorf("diff: %+v values %v", rep.Hosts[0], fleet["a"].values)
 	}
 }
+
+// twoScripts declares one private query key with two scripts.
+type twoScripts struct{ markerReconciler }
+
+func (twoScripts) Kind() string { return "TwoScripts" }
+func (twoScripts) Queries(*v1alpha1.Host, []*v1alpha1.Resource) []reconcilers.Query {
+	return []reconcilers.Query{{Key: "dump", Script: "dump"}, {Key: "dump", Script: "dump all"}}
+}
+
+// TestPrivateQueryKeysOfKindsDoNotClash: two kinds may use one Key for
+// different scripts; a kind that contradicts itself fails its own resources
+// only.
+func TestPrivateQueryKeysOfKindsDoNotClash(t *testing.T) {
+	reg, err := reconcilers.NewRegistry(markerReconciler{}, twoScripts{}, pathsReconciler{"A", "/a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := fakeFleet{"h": {values: map[string]string{}}}
+	bad := marker("bad", "1", nil)
+	bad.Kind = "TwoScripts"
+	rep, err := (&Engine{Registry: reg, Dial: fleet.dial}).Run(context.Background(), []*v1alpha1.Host{host("h", nil)},
+		[]*v1alpha1.Resource{marker("m", "1", nil), bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rep.Hosts[0]
+	var perr *PlanError
+	if !errors.As(h.Err, &perr) || perr.Resource.Kind != "TwoScripts" || !strings.Contains(h.Reason(), "two different scripts") {
+		t.Fatalf("host: %+v %q", h, h.Reason())
+	}
+	if fleet["h"].values["m"] != "1" {
+		t.Errorf("Marker/m was not converged next to the faulty kind: %v", fleet["h"].values)
+	}
+}

@@ -64,6 +64,9 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	var paths []reconcilers.PathRequest
 	scripts := map[string]string{}
 	var keys []string
+	// A kind whose queries contradict themselves fails its own resources;
+	// the other kinds' queries cannot clash with it (see Registry.FactKey).
+	kindErr := map[string]error{}
 	for _, k := range kinds {
 		rec, _ := e.Registry.For(k)
 		for _, q := range rec.Queries(r.host, byKind[k]) {
@@ -78,8 +81,8 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 				err = fmt.Errorf("kind %s: query %q declared with two different scripts", k, q.Key)
 			}
 			if err != nil {
-				r.quarantine = err
-				return
+				kindErr[k] = err
+				break
 			}
 			if _, dup := scripts[key]; dup {
 				continue
@@ -119,7 +122,11 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	for _, res := range r.resources {
 		rec, _ := e.Registry.For(res.Kind)
 		req := reconcilers.Request{Host: r.host, Resource: res, Facts: facts.For(res.Kind)}
-		actions, err := rec.Plan(ctx, req)
+		err := kindErr[res.Kind]
+		var actions []reconcilers.Action
+		if err == nil {
+			actions, err = rec.Plan(ctx, req)
+		}
 		if err == nil {
 			actions, err = e.refresh(ctx, req, actions, changing)
 		}
