@@ -46,7 +46,7 @@ spec: {path: /srv/fine.txt, content: "fine\n"}
 	if r.code != 3 {
 		t.Fatalf("want exit 3 (some failed)\n%s", r)
 	}
-	for _, want := range []string{"File/blocked", "is a directory", "Exec/after-blocked", "skipped", "FAILED"} {
+	for _, want := range []string{"File/blocked", "is an empty directory, not a regular file", "Exec/after-blocked", "skipped", "FAILED"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q\n%s", want, r)
 		}

@@ -55,7 +55,7 @@ func TestControllerQuarantineReasons(t *testing.T) {
 	// A reinstalled machine: new host keys, and the controller's open
 	// connection gone with the old system.
 	reinstalled.RotateHostKeys(t)
-	reinstalled.Exec(t, "pkill -f '^sshd: ' || true")
+	reinstalled.Exec(t, `ps -eo pid=,args= | awk '$1 != 1 && $2 ~ /^sshd/ {print $1}' | xargs -r kill`)
 	stopped.Stop(t)
 	writeFile(t, filepath.Join(dir, "bob.yaml"), "apiVersion: optimus.dev/v1alpha1\nkind: User\nmetadata: {name: bob}\nspec: {}\n")
 
