@@ -83,6 +83,10 @@ func TestControllerQuarantineReasons(t *testing.T) {
 		t.Errorf("%s: next retry %v after a run started at %v, want the longest backoff (%s)", r.Name, r.NextRetry, r.LastRun, backoffMax)
 	}
 
+	if r.LastRun != nil && r.NextRetry != nil {
+		t.Logf("%s tried %d times, next retry %s after its last run; %s tried %d times",
+			r.Name, r.Failures, r.NextRetry.Sub(r.LastRun.Start).Round(time.Millisecond), s.Name, s.Failures)
+	}
 	out, err := exec.Command(filepath.Join(bin, "optimus"), "get", "hosts", "--controller", c.addr).CombinedOutput()
 	var line string
 	for _, l := range strings.Split(string(out), "\n") {
