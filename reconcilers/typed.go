@@ -59,8 +59,9 @@ type TypedCombiner[S any] interface {
 // SpecOf returns res's spec when it is an S: how a kind reads the specs of
 // other kinds among all resources (for implicit dependencies).
 func SpecOf[S any](res *v1alpha1.Resource) (*S, bool) {
-	if s, ok := res.Spec.(*S); ok && s != nil {
-		return s, true
+	switch s := res.Spec.(type) {
+	case *S:
+		return s, s != nil
 	}
 	return nil, false
 }
