@@ -62,8 +62,9 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	}
 	var queries []reconcilers.Query
 	var paths []reconcilers.PathRequest
-	scripts := map[string]string{}
-	var keys []string
+	type scopedKey struct{ scope, key string }
+	scripts := map[scopedKey]string{}
+	var keys []scopedKey
 	// A kind whose queries contradict themselves fails its own resources;
 	// the other kinds' queries cannot clash with it (see Registry.FactKey).
 	kindErr := map[string]error{}
@@ -76,8 +77,9 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 				paths = append(paths, q.Paths...)
 				continue
 			}
-			key, err := e.Registry.FactKey(k, q)
-			if err == nil && scripts[key] != "" && scripts[key] != q.Script {
+			scope, err := e.Registry.QueryScope(k, q)
+			key := scopedKey{scope, q.Key}
+			if s, dup := scripts[key]; err == nil && dup && s != q.Script {
 				err = fmt.Errorf("kind %s: query %q declared with two different scripts", k, q.Key)
 			}
 			if err != nil {
@@ -93,9 +95,9 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	}
 	if len(paths) > 0 {
 		q := reconcilers.PathsQuery(paths)
-		queries, keys = append(queries, q), append(keys, q.Key)
+		queries, keys = append(queries, q), append(keys, scopedKey{"", q.Key})
 	}
-	results := map[string]transport.Result{}
+	facts := reconcilers.NewFacts(nil)
 	if len(queries) > 0 {
 		cmds := make([]transport.Command, len(queries))
 		for i, q := range queries {
@@ -110,18 +112,23 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			}
 			return
 		}
-		for i := range queries {
-			results[keys[i]] = got[i]
+		for i, k := range keys {
+			facts.Add(k.scope, k.key, got[i])
 		}
 	}
-	facts := reconcilers.NewFacts(results)
 	changing := map[v1alpha1.ResourceRef]bool{}
 	// blocked holds the resources that failed to plan and, since resources
 	// come in dependency order, everything that depends on one of them.
 	blocked := map[v1alpha1.ResourceRef]bool{}
+	views := map[string]*reconcilers.Facts{}
 	for _, res := range r.resources {
 		rec, _ := e.Registry.For(res.Kind)
-		req := reconcilers.Request{Host: r.host, Resource: res, Facts: facts.For(res.Kind)}
+		view := views[res.Kind]
+		if view == nil {
+			view = facts.For(res.Kind)
+			views[res.Kind] = view
+		}
+		req := reconcilers.Request{Host: r.host, Resource: res, Facts: view}
 		err := kindErr[res.Kind]
 		var actions []reconcilers.Action
 		if err == nil {

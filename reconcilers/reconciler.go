@@ -35,42 +35,56 @@ type Facts struct {
 }
 
 type factStore struct {
-	results map[string]transport.Result
+	shared  map[string]transport.Result
+	private map[string]map[string]transport.Result // by kind, then Key
 	mu      sync.Mutex
 	memo    map[string]any
 }
 
-// scopeSep separates a kind from the Key of a query private to it.
-const scopeSep = "\x00"
-
-// NewFacts wraps query results by key (Registry.FactKey); tests use it to
-// plan from canned output.
+// NewFacts wraps the results of shared queries by Key; tests use it to plan
+// from canned output. Add records more.
 func NewFacts(results map[string]transport.Result) *Facts {
-	return &Facts{factStore: &factStore{results: results, memo: map[string]any{}}}
+	if results == nil {
+		results = map[string]transport.Result{}
+	}
+	return &Facts{factStore: &factStore{shared: results, private: map[string]map[string]transport.Result{}, memo: map[string]any{}}}
+}
+
+// Add records the result of the query with key run for scope: a kind for
+// the kind's private queries, "" for a shared one (Registry.QueryScope).
+// It is not safe for use while the facts are read.
+func (f *Facts) Add(scope, key string, r transport.Result) {
+	if scope == "" {
+		f.shared[key] = r
+		return
+	}
+	if f.private[scope] == nil {
+		f.private[scope] = map[string]transport.Result{}
+	}
+	f.private[scope][key] = r
 }
 
 // For returns the view of kind: its private queries by their own Key, and
 // the shared ones. Views share parsed values.
 func (f *Facts) For(kind string) *Facts { return &Facts{factStore: f.factStore, scope: kind} }
 
-// resolve finds the stored key of key in this view: private first.
-func (f *Facts) resolve(key string) (string, bool) {
-	if f.scope != "" {
-		if _, ok := f.results[f.scope+scopeSep+key]; ok {
-			return f.scope + scopeSep + key, true
-		}
+// lookup finds key in this view, the kind's private queries first; private
+// tells which, for memoizing.
+func (f *Facts) lookup(key string) (r transport.Result, private, ok bool) {
+	if r, ok := f.private[f.scope][key]; ok && f.scope != "" {
+		return r, true, true
 	}
-	_, ok := f.results[key]
-	return key, ok
+	r, ok = f.shared[key]
+	return r, false, ok
 }
 
 // Get returns the result of the query with key, which must have been declared.
 func (f *Facts) Get(key string) (transport.Result, error) {
-	k, ok := f.resolve(key)
+	r, _, ok := f.lookup(key)
 	if !ok {
 		return transport.Result{}, fmt.Errorf("query %q was not declared by the reconciler", key)
 	}
-	return f.results[k], nil
+	return r, nil
 }
 
 // Stdout returns the standard output of a query that must have exited 0.
@@ -88,14 +102,16 @@ func (f *Facts) Stdout(key string) (string, error) {
 // Keys lists the keys that start with prefix, sorted.
 func (f *Facts) Keys(prefix string) []string {
 	var keys []string
-	for k := range f.results {
-		if own, ok := strings.CutPrefix(k, f.scope+scopeSep); ok && f.scope != "" {
-			k = own
-		} else if strings.Contains(k, scopeSep) {
-			continue // another kind's private query
-		}
+	for k := range f.shared {
 		if strings.HasPrefix(k, prefix) {
 			keys = append(keys, k)
+		}
+	}
+	if f.scope != "" {
+		for k := range f.private[f.scope] {
+			if strings.HasPrefix(k, prefix) {
+				keys = append(keys, k)
+			}
 		}
 	}
 	sort.Strings(keys)
@@ -107,8 +123,10 @@ func (f *Facts) Keys(prefix string) []string {
 // callers must pass the same parse function.
 func Parsed[T any](f *Facts, key string, parse func(stdout string) (T, error)) (T, error) {
 	var zero T
-	stored, _ := f.resolve(key)
-	memoKey := fmt.Sprintf("%s\x01%T", stored, zero)
+	memoKey := fmt.Sprintf("%s\x00%T", key, zero)
+	if _, private, _ := f.lookup(key); private {
+		memoKey = f.scope + "\x00" + memoKey
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if v, ok := f.memo[memoKey]; ok {
@@ -298,8 +316,8 @@ func NewRegistry(rs ...Reconciler) (*Registry, error) {
 		e := &entry{rec: r, deps: h.Dependencies, refresher: h.Refresher, combiner: h.Combiner, shared: map[string]bool{}}
 		if sq := h.Shared; sq != nil {
 			for _, q := range sq.SharedQueries() {
-				if q.Key == "" || strings.HasPrefix(q.Key, PathsKeyPrefix) || strings.Contains(q.Key, scopeSep) {
-					return nil, fmt.Errorf("kind %s: shared query key %q is empty, reserved (%s...) or contains NUL", r.Kind(), q.Key, PathsKeyPrefix)
+				if q.Key == "" || strings.HasPrefix(q.Key, PathsKeyPrefix) {
+					return nil, fmt.Errorf("kind %s: shared query key %q is empty or reserved (%s...)", r.Kind(), q.Key, PathsKeyPrefix)
 				}
 				if s, ok := reg.shared[q.Key]; ok && s != q.Script {
 					return nil, fmt.Errorf("kinds %s and %s declare the shared query %q with different scripts: give one of them another key, or share one Query value",
@@ -360,19 +378,20 @@ func (r *Registry) Combiner(kind string) (Combiner, bool) {
 	return e.combiner, true
 }
 
-// FactKey is the key under which the engine runs q for kind and stores its
-// result: the query's own Key for a shared query the kind declared, the Key
-// scoped to the kind otherwise. A kind that returns a declared shared Key
-// with another script is an error of that kind.
-func (r *Registry) FactKey(kind string, q Query) (string, error) {
+// QueryScope is where the engine keeps the result of q for kind: "" (with
+// every kind) for a shared query the kind declared, the kind itself
+// otherwise, so that private keys of different kinds never meet. A kind
+// that returns a declared shared Key with another script is an error of
+// that kind.
+func (r *Registry) QueryScope(kind string, q Query) (string, error) {
 	e, ok := r.byKind[kind]
 	if ok && e.shared[q.Key] {
 		if r.shared[q.Key] != q.Script {
 			return "", fmt.Errorf("kind %s: query %q differs from the shared query it declared", kind, q.Key)
 		}
-		return q.Key, nil
+		return "", nil
 	}
-	return kind + scopeSep + q.Key, nil
+	return kind, nil
 }
 
 // Kinds lists the registered kinds, sorted.

@@ -83,12 +83,14 @@ func TestPrivateQueryKeysNeverMeet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ka, _ := reg.FactKey("A", reconcilers.Query{Key: a.key, Script: a.script})
-	kb, _ := reg.FactKey("B", reconcilers.Query{Key: b.key, Script: b.script})
-	if ka == kb {
-		t.Fatalf("two kinds' private %q share the fact key %q", a.key, ka)
+	sa, _ := reg.QueryScope("A", reconcilers.Query{Key: a.key, Script: a.script})
+	sb, _ := reg.QueryScope("B", reconcilers.Query{Key: b.key, Script: b.script})
+	if sa == sb {
+		t.Fatalf("two kinds' private %q share the scope %q", a.key, sa)
 	}
-	facts := reconcilers.NewFacts(map[string]transport.Result{ka: {Stdout: []byte("from A")}, kb: {Stdout: []byte("from B")}})
+	facts := reconcilers.NewFacts(nil)
+	facts.Add(sa, "uname", transport.Result{Stdout: []byte("from A")})
+	facts.Add(sb, "uname", transport.Result{Stdout: []byte("from B")})
 	for kind, want := range map[string]string{"A": "from A", "B": "from B"} {
 		if got, err := facts.For(kind).Stdout("uname"); err != nil || got != want {
 			t.Errorf("%s sees %q (%v), want %q", kind, got, err, want)
