@@ -66,7 +66,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	scripts := map[scopedKey]string{}
 	var keys []scopedKey
 	// A kind whose queries contradict themselves fails its own resources;
-	// the other kinds' queries cannot clash with it (see Registry.FactKey).
+	// the other kinds' queries cannot clash with it (see Registry.QueryScope).
 	kindErr := map[string]error{}
 	for _, k := range kinds {
 		rec, _ := e.Registry.For(k)
