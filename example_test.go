@@ -40,12 +40,12 @@ type hostnameReconciler struct{}
 
 func (hostnameReconciler) Kind() string { return "Hostname" }
 
-func (hostnameReconciler) Queries(*v1alpha1.Host, []*v1alpha1.Resource) []reconcilers.Query {
+func (hostnameReconciler) Queries(*v1alpha1.Host, []reconcilers.Object[HostnameSpec]) []reconcilers.Query {
 	return []reconcilers.Query{{Key: "hostname", Script: "cat /etc/hostname"}}
 }
 
-func (hostnameReconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	want := req.Resource.Spec.(*HostnameSpec).Name
+func (hostnameReconciler) Plan(_ context.Context, req reconcilers.TypedRequest[HostnameSpec]) ([]reconcilers.Action, error) {
+	want := req.Spec.Name
 	got, err := req.Facts.Stdout("hostname")
 	if err != nil || got == want+"\n" {
 		return nil, err

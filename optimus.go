@@ -48,22 +48,14 @@ func Config(opts ...Option) (cli.Config, error) {
 		opt(&o)
 	}
 	types := []v1alpha1.KindType{v1alpha1.HostKind}
-	var recs []reconcilers.Reconciler
 	for _, k := range o.kinds {
 		types = append(types, k.Type)
-		if k.Reconciler == nil {
-			continue
-		}
-		if k.Reconciler.Kind() != k.Type.Kind {
-			return cli.Config{}, fmt.Errorf("kind %s: its reconciler handles %s", k.Type.Kind, k.Reconciler.Kind())
-		}
-		recs = append(recs, k.Reconciler)
 	}
 	scheme, err := v1alpha1.NewScheme(types...)
 	if err != nil {
 		return cli.Config{}, err
 	}
-	registry, err := reconcilers.NewRegistry(recs...)
+	registry, err := reconcilers.NewKindRegistry(o.kinds...)
 	if err != nil {
 		return cli.Config{}, err
 	}

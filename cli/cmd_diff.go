@@ -48,7 +48,7 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 				switch {
 				case code == 2:
 					failed := len(report.Failed())
-					fmt.Fprintf(out, "Cannot tell: %d %s could not be observed.\n", failed, plural(failed, "host", "hosts"))
+					fmt.Fprintf(out, "Cannot tell: %d %s could not be observed or planned.\n", failed, plural(failed, "host", "hosts"))
 					p.summary(report)
 				case len(report.Plans) == 0:
 					fmt.Fprintln(out, "No differences: every host matches the manifests.")

@@ -90,8 +90,12 @@ func printHosts(w io.Writer, hosts []v1alpha1.HostStatus, wide bool) {
 	fmt.Fprintln(tw, header)
 	for _, h := range hosts {
 		ready, reason, msg := condition(h.Conditions, v1alpha1.ConditionReady)
-		if q, _, _ := condition(h.Conditions, v1alpha1.ConditionQuarantined); q == "True" {
-			reason = "Quarantined"
+		// A quarantined host shows why (HostKeyMismatch, AuthFailed, ...).
+		if q, why, _ := condition(h.Conditions, v1alpha1.ConditionQuarantined); q == "True" {
+			reason = why
+			if reason == "" {
+				reason = "Quarantined"
+			}
 		}
 		if r, _, _ := condition(h.Conditions, v1alpha1.ConditionReconciling); r == "True" {
 			reason = "Reconciling"
@@ -124,7 +128,7 @@ func printResources(w io.Writer, resources []v1alpha1.ResourceStatus, wide bool)
 		ready, _, msg := condition(r.Conditions, v1alpha1.ConditionReady)
 		converged := 0
 		for _, h := range r.Hosts {
-			if h.State == "converged" {
+			if h.State == v1alpha1.ResourceConverged {
 				converged++
 			}
 		}

@@ -52,7 +52,9 @@ func newControllerCmd(cfg Config, use string) *cobra.Command {
 		Long: `Watch a manifest directory and keep every host converged: changes to the
 manifests are applied within seconds, drift is corrected every --resync, and a
 host that fails is quarantined and retried with exponential backoff while the
-others go on. Status is served over HTTP (/healthz, /readyz, /metrics,
+others go on; a failure that retrying cannot fix (a changed host key, refused
+credentials, sudo refused, an unusable Host) is retried only at --backoff-max
+or when the manifests change. Status is served over HTTP (/healthz, /readyz, /metrics,
 /api/v1/status) and saved in --state-dir.
 
 SIGTERM or SIGINT: stop taking work, let work in flight finish, save status,

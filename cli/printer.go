@@ -67,6 +67,11 @@ func (p *printer) plan(plan *controller.Plan) {
 		fmt.Fprintf(p.w, "%s\n", p.paint(bold, h.Host))
 		for _, a := range h.Actions {
 			mark, color := opMark(a.Op)
+			if a.Status == controller.StatusFailed || a.Status == controller.StatusSkipped {
+				// Failed or skipped already while planning: it will not run.
+				fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(red, "!"), a.Resource, a.ErrorText())
+				continue
+			}
 			fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(color, mark), a.Resource, a.Description)
 			for _, c := range a.Changes {
 				fmt.Fprintf(p.w, "      %s: %s -> %s\n", c.Field, quoteEmpty(c.Before), quoteEmpty(c.After))
@@ -108,11 +113,11 @@ func (p *printer) acted(plan *controller.Plan) {
 			case controller.StatusFailed:
 				status = p.paint(red, "FAILED")
 			default:
-				status = p.paint(yellow, a.Status)
+				status = p.paint(yellow, string(a.Status))
 			}
 			fmt.Fprintf(p.w, "[%s] %s: %s ... %s\n", h.Host, a.Resource, a.Description, status)
-			if a.Error != "" {
-				fmt.Fprintf(p.w, "[%s]     %s\n", h.Host, a.Error)
+			if msg := a.ErrorText(); msg != "" {
+				fmt.Fprintf(p.w, "[%s]     %s\n", h.Host, msg)
 			}
 		}
 	}
@@ -126,14 +131,15 @@ func (p *printer) summary(r *controller.Report) {
 	fmt.Fprintln(tw, "HOST\tSTATE\tCHANGED\tFAILED\tSKIPPED\tREASON")
 	for _, h := range r.Hosts {
 		// One row per host: a reason spanning lines is folded into one.
-		reason := strings.Join(strings.Fields(strings.ReplaceAll(h.Reason, "\n", " ")), " ")
+		reason := strings.Join(strings.Fields(strings.ReplaceAll(h.Reason(), "\n", " ")), " ")
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", h.Host, h.State, h.Changed, h.Failed, h.Skipped, reason)
 	}
 	_ = tw.Flush()
 	lines := strings.SplitAfter(buf.String(), "\n")
 	for i, h := range r.Hosts {
 		line := lines[i+1]
-		rel := strings.Index(line[len(h.Host):], h.State)
+		state := string(h.State)
+		rel := strings.Index(line[len(h.Host):], state)
 		if rel < 0 {
 			continue
 		}
@@ -145,7 +151,7 @@ func (p *printer) summary(r *controller.Report) {
 		case controller.HostFailed:
 			color = red
 		}
-		lines[i+1] = line[:at] + p.paint(color, h.State) + line[at+len(h.State):]
+		lines[i+1] = line[:at] + p.paint(color, state) + line[at+len(state):]
 	}
 	fmt.Fprint(p.w, strings.Join(lines, ""))
 }

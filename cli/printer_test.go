@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ import (
 func TestColoredSummaryStaysAligned(t *testing.T) {
 	r := &controller.Report{Hosts: []controller.HostReport{
 		{Host: "web-1", State: controller.HostConverged, Changed: 2},
-		{Host: "db", State: controller.HostFailed, Failed: 1, Reason: "User/alice: exit status 1:\nuseradd: cannot lock /etc/passwd;\n  try again later."},
+		{Host: "db", State: controller.HostFailed, Failed: 1, Err: errors.New("User/alice: exit status 1:\nuseradd: cannot lock /etc/passwd;\n  try again later.")},
 	}}
 	var plain, colored bytes.Buffer
 	(&printer{w: &plain}).summary(r)

@@ -2,57 +2,71 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/transport"
 )
 
 // act runs the host's planned actions in one round trip. An action runs only
 // when every earlier action of its resource and of the resources it depends
 // on succeeded, so a failure skips exactly what depends on it.
-func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
+func (e *Engine) act(ctx context.Context, r *hostRun) {
 	if len(r.plan) == 0 {
 		return
 	}
+	// A resource that failed to plan fails the host once the rest has run.
+	defer func() {
+		if r.quarantine == nil && r.planErr != nil {
+			r.quarantine = r.planErr
+		}
+	}()
 	cmds, slot := e.commands(r)
+	if len(cmds) == 0 {
+		return
+	}
 	r.roundTrips++
 	// Actions already on their way finish even when the run is interrupted.
 	results, err := r.conn.Batch(context.WithoutCancel(ctx), cmds)
 	if err != nil {
 		e.broken(r)
 		for i := range r.plan {
-			r.plan[i].Status = StatusFailed
-			r.plan[i].Error = "not confirmed: " + red.scrub(err.Error())
+			if r.plan[i].Status == StatusPlanned {
+				r.plan[i].Status = StatusFailed
+				r.plan[i].Err = fmt.Errorf("not confirmed: %w", err)
+			}
 		}
-		r.quarantine = "act: " + red.scrub(err.Error())
+		r.quarantine = fmt.Errorf("act: %w", err)
 		return
 	}
-	var firstFailure string
+	var firstFailure error
 	for i := range r.plan {
+		if slot[i] < 0 {
+			continue // failed or skipped while planning
+		}
 		res, pa := results[slot[i]], &r.plan[i]
 		switch {
 		case res.Skipped:
 			pa.Status = StatusSkipped
-			pa.Error = "skipped: a resource it depends on failed"
+			pa.Err = ErrDependencyFailed
 			r.skipped++
 		case res.ExitCode != 0:
 			pa.Status = StatusFailed
-			pa.Error = red.scrub(failureText(res))
+			pa.Err = newActionError(res)
 			r.failed++
-			if firstFailure == "" {
-				firstFailure = fmt.Sprintf("%s: %s: %s", pa.Resource, pa.Description, pa.Error)
+			if firstFailure == nil {
+				firstFailure = fmt.Errorf("%s: %s: %w", pa.Resource, pa.Description, pa.Err)
 			}
 		default:
 			pa.Status = StatusOK
 			r.changed++
-			r.changedRefs[v1alpha1.ParseRef(pa.Resource)] = true
+			r.changedRefs[pa.Resource] = true
 		}
 	}
-	if firstFailure != "" {
+	if firstFailure != nil {
 		r.quarantine = firstFailure
 	}
 }
@@ -63,10 +77,14 @@ func (e *Engine) act(ctx context.Context, r *hostRun, red *redactor) {
 // and of the resources they depend on succeeded.
 func (e *Engine) commands(r *hostRun) ([]transport.Command, []int) {
 	groupOf := e.combinable(r)
-	byResource := map[string][]int{}
+	byResource := map[v1alpha1.ResourceRef][]int{}
 	var cmds []transport.Command
 	slot := make([]int, len(r.plan))
 	for i, pa := range r.plan {
+		if pa.Status != StatusPlanned {
+			slot[i] = -1
+			continue
+		}
 		members := []int{i}
 		if g, ok := groupOf[i]; ok {
 			if g[len(g)-1] != i {
@@ -81,8 +99,8 @@ func (e *Engine) commands(r *hostRun) ([]transport.Command, []int) {
 			for _, idx := range byResource[res] {
 				seen[idx] = true
 			}
-			for _, d := range r.deps[v1alpha1.ParseRef(res)] {
-				for _, idx := range byResource[d.String()] {
+			for _, d := range r.deps[res] {
+				for _, idx := range byResource[d] {
 					seen[idx] = true
 				}
 			}
@@ -96,15 +114,15 @@ func (e *Engine) commands(r *hostRun) ([]transport.Command, []int) {
 			var items []string
 			have := map[string]bool{}
 			for _, j := range members {
-				for _, it := range r.plan[j].Items {
+				for _, it := range r.plan[j].items {
 					if !have[it] {
 						have[it] = true
 						items = append(items, it)
 					}
 				}
 			}
-			rec, _ := e.Registry.For(v1alpha1.ParseRef(pa.Resource).Kind)
-			cmd.Script = rec.(reconcilers.Combiner).Combine(pa.Combine, items)
+			c, _ := e.Registry.Combiner(pa.Resource.Kind)
+			cmd.Script = c.Combine(pa.combine, items)
 		}
 		idx := len(cmds)
 		cmds = append(cmds, cmd)
@@ -124,15 +142,10 @@ func (e *Engine) combinable(r *hostRun) map[int][]int {
 	byKey := map[string][]int{}
 	var keys []string
 	for i, pa := range r.plan {
-		if pa.Combine == "" || pa.Stdin != nil {
+		if pa.combine == "" || pa.Stdin != nil || pa.Status != StatusPlanned {
 			continue
 		}
-		kind := v1alpha1.ParseRef(pa.Resource).Kind
-		rec, _ := e.Registry.For(kind)
-		if _, ok := rec.(reconcilers.Combiner); !ok {
-			continue
-		}
-		k := kind + "\x00" + pa.Combine
+		k := pa.Resource.Kind + "\x00" + pa.combine
 		if _, ok := byKey[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -144,7 +157,7 @@ func (e *Engine) combinable(r *hostRun) map[int][]int {
 		if len(g) < 2 {
 			continue
 		}
-		inGroup, members := map[int]bool{}, map[string]bool{}
+		inGroup, members := map[int]bool{}, map[v1alpha1.ResourceRef]bool{}
 		for _, i := range g {
 			inGroup[i] = true
 			members[r.plan[i].Resource] = true
@@ -157,8 +170,8 @@ func (e *Engine) combinable(r *hostRun) map[int][]int {
 			if members[r.plan[k].Resource] {
 				safe = false
 			}
-			for _, d := range r.deps[v1alpha1.ParseRef(r.plan[k].Resource)] {
-				if members[d.String()] {
+			for _, d := range r.deps[r.plan[k].Resource] {
+				if members[d] {
 					safe = false
 				}
 			}
@@ -172,7 +185,18 @@ func (e *Engine) combinable(r *hostRun) map[int][]int {
 	return groupOf
 }
 
-func failureText(res transport.Result) string {
+// ErrDependencyFailed is why an action was skipped.
+var ErrDependencyFailed = errors.New("skipped: a resource it depends on failed")
+
+// ActionError is an action whose command exited non-zero on the host.
+type ActionError struct {
+	ExitCode int
+	// Output is the command's standard error (or, when empty, its standard
+	// output), trimmed to 500 bytes. It may echo a secret: show it scrubbed.
+	Output string
+}
+
+func newActionError(res transport.Result) *ActionError {
 	msg := strings.TrimSpace(string(res.Stderr))
 	if msg == "" {
 		msg = strings.TrimSpace(string(res.Stdout))
@@ -180,8 +204,12 @@ func failureText(res transport.Result) string {
 	if len(msg) > 500 {
 		msg = msg[:500] + "..."
 	}
-	if msg == "" {
-		return fmt.Sprintf("exit status %d", res.ExitCode)
+	return &ActionError{ExitCode: res.ExitCode, Output: msg}
+}
+
+func (e *ActionError) Error() string {
+	if e.Output == "" {
+		return fmt.Sprintf("exit status %d", e.ExitCode)
 	}
-	return fmt.Sprintf("exit status %d: %s", res.ExitCode, msg)
+	return fmt.Sprintf("exit status %d: %s", e.ExitCode, e.Output)
 }

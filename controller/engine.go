@@ -47,7 +47,8 @@ type hostRun struct {
 	resources                []*v1alpha1.Resource // ordered by dependencies
 	deps                     map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef
 	conn                     transport.Conn
-	quarantine               string // reason; empty while healthy
+	quarantine               error // why the host failed; nil while healthy
+	planErr                  error // the first resource that could not be planned this cycle
 	changed, failed, skipped int
 	roundTrips, connects     int
 	plan                     []PlannedAction
@@ -109,7 +110,7 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 		if cycle > maxCycles {
 			for _, h := range plan.Hosts {
 				for _, a := range h.Actions {
-					report.Unconverged = append(report.Unconverged, h.Host+": "+a.Resource)
+					report.Unconverged = append(report.Unconverged, HostResource{Host: h.Host, Ref: a.Resource})
 				}
 			}
 			break
@@ -117,7 +118,8 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 		if e.OnPlan != nil {
 			e.OnPlan(plan)
 		}
-		if !confirmed {
+		// A plan whose every entry already failed has nothing to confirm.
+		if !confirmed && plan.Pending() > 0 {
 			ok, err := e.Confirm(ctx, plan)
 			if err != nil {
 				return nil, err
@@ -134,14 +136,21 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 			report.Plans = append(report.Plans, plan)
 			break
 		}
-		forEach(runs, parallel, func(r *hostRun) { e.act(ctx, r, red) })
+		forEach(runs, parallel, func(r *hostRun) { e.act(ctx, r) })
 		plan = collectPlan(cycle, runs, true)
 		report.Plans = append(report.Plans, plan)
 		if e.OnActed != nil {
 			e.OnActed(plan)
 		}
 	}
-	report.Hosts = summarise(runs, report, e.DryRun)
+	for _, r := range runs {
+		// A resource that could not be planned fails its host, as a failed
+		// action does, also when the run stopped before acting.
+		if r.quarantine == nil && r.planErr != nil {
+			r.quarantine = r.planErr
+		}
+	}
+	report.Hosts = summarise(runs, e.DryRun, red)
 	report.Duration = time.Since(start)
 	return report, nil
 }
@@ -226,7 +235,7 @@ func forEach(runs []*hostRun, parallel int, fn func(*hostRun)) {
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for _, r := range runs {
-		if r.quarantine != "" {
+		if r.quarantine != nil {
 			continue
 		}
 		wg.Add(1)
@@ -244,21 +253,21 @@ func forEach(runs []*hostRun, parallel int, fn func(*hostRun)) {
 func collectPlan(cycle int, runs []*hostRun, acted bool) *Plan {
 	p := &Plan{Cycle: cycle}
 	for _, r := range runs {
-		if len(r.plan) > 0 && (acted || r.quarantine == "") {
+		if len(r.plan) > 0 && (acted || r.quarantine == nil) {
 			p.Hosts = append(p.Hosts, HostPlan{Host: r.host.Metadata.Name, Actions: append([]PlannedAction(nil), r.plan...)})
 		}
 	}
 	return p
 }
 
-func summarise(runs []*hostRun, report *Report, dryRun bool) []HostReport {
+func summarise(runs []*hostRun, dryRun bool, red *redactor) []HostReport {
 	out := make([]HostReport, 0, len(runs))
 	for _, r := range runs {
 		h := HostReport{Host: r.host.Metadata.Name, Changed: r.changed, Failed: r.failed, Skipped: r.skipped,
-			RoundTrips: r.roundTrips, Connects: r.connects}
+			RoundTrips: r.roundTrips, Connects: r.connects, red: red}
 		switch {
-		case r.quarantine != "":
-			h.State, h.Reason = HostFailed, r.quarantine
+		case r.quarantine != nil:
+			h.State, h.Err = HostFailed, r.quarantine
 		case len(r.plan) > 0 && dryRun:
 			h.State = HostDiffers
 		case len(r.plan) > 0:

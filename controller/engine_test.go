@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -31,6 +32,9 @@ func (markerReconciler) Queries(*v1alpha1.Host, []*v1alpha1.Resource) []reconcil
 
 func (markerReconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
 	s := req.Resource.Spec.(*markerSpec)
+	if s.Value == "unplannable" {
+		return nil, errors.New("the value cannot be planned")
+	}
 	out, err := req.Facts.Stdout("dump")
 	if err != nil {
 		return nil, err
@@ -183,7 +187,7 @@ func TestFailureSkipsDependentsAndQuarantinesHostOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := rep.Hosts[0], rep.Hosts[1]
-	if a.State != HostFailed || !strings.Contains(a.Reason, "Marker/base") || !strings.Contains(a.Reason, "disk on fire") {
+	if a.State != HostFailed || !strings.Contains(a.Reason(), "Marker/base") || !strings.Contains(a.Reason(), "disk on fire") {
 		t.Errorf("host a = %+v, want failed naming Marker/base and the error", a)
 	}
 	if a.Failed != 1 || a.Skipped != 1 || a.Changed != 1 {
@@ -210,7 +214,7 @@ func TestUnreachableHostIsQuarantined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Hosts[0].State != HostFailed || !strings.Contains(rep.Hosts[0].Reason, "connection refused") {
+	if rep.Hosts[0].State != HostFailed || !strings.Contains(rep.Hosts[0].Reason(), "connection refused") {
 		t.Errorf("host a = %+v", rep.Hosts[0])
 	}
 	if rep.Hosts[1].State != HostConverged {
@@ -228,7 +232,7 @@ func TestNonConvergenceNamesResource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Converged || len(rep.Unconverged) != 1 || rep.Unconverged[0] != "a: Marker/flaky" {
+	if rep.Converged || len(rep.Unconverged) != 1 || rep.Unconverged[0] != (HostResource{Host: "a", Ref: v1alpha1.ResourceRef{Kind: "Marker", Name: "flaky"}}) {
 		t.Errorf("unconverged = %v (converged %v), want [a: Marker/flaky]", rep.Unconverged, rep.Converged)
 	}
 	if rep.Cycles != 4 || fleet["a"].batches != 7 {
@@ -291,13 +295,8 @@ type bundleReconciler struct{ markerReconciler }
 
 func (bundleReconciler) Kind() string { return "Bundle" }
 
-func (b bundleReconciler) Plan(ctx context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	actions, err := b.markerReconciler.Plan(ctx, req)
-	for i := range actions {
-		actions[i].Combine = "values"
-		actions[i].Items = []string{req.Resource.Metadata.Name + "=" + req.Resource.Spec.(*markerSpec).Value}
-	}
-	return actions, err
+func (bundleReconciler) Combinable(req reconcilers.Request, _ reconcilers.Action) (string, []string) {
+	return "values", []string{req.Resource.Metadata.Name + "=" + req.Resource.Spec.(*markerSpec).Value}
 }
 
 func (bundleReconciler) Combine(_ string, items []string) string {
@@ -371,5 +370,144 @@ func TestPathQueriesOfAllKindsAreOneCommand(t *testing.T) {
 	}
 	if got := fleet["h"].lastAct; got != 2 {
 		t.Errorf("observe sent %d commands, want 2 (the marker dump and one paths query for both kinds)", got)
+	}
+}
+
+// TestErrorsKeepTheirType: the report keeps the error values, so a caller
+// can tell a host-key mismatch from a refused connection, and scrubs
+// secrets only from the text it shows.
+func TestErrorsKeepTheirType(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}, failOn: "m"}, "b": {values: map[string]string{}}}
+	eng := newEngine(t, fleet)
+	eng.Dial = func(ctx context.Context, h *v1alpha1.Host) (transport.Conn, error) {
+		if h.Metadata.Name == "b" {
+			return nil, &transport.ConnectError{Host: "b", Addr: "127.0.0.1:22", Reason: transport.ReasonHostKey, Err: errors.New("host key mismatch")}
+		}
+		return fleet.dial(ctx, h)
+	}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil), host("b", nil)}, []*v1alpha1.Resource{marker("m", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rep.Hosts[0], rep.Hosts[1]
+	var ae *ActionError
+	if !errors.As(a.Err, &ae) || ae.ExitCode != 1 || ae.Output != "disk on fire" {
+		t.Errorf("a: Err = %#v, want an ActionError", a.Err)
+	}
+	if !transport.IsTerminal(b.Err) {
+		t.Errorf("b: Err = %v, want the terminal ConnectError", b.Err)
+	}
+	if got := rep.Plans[0].Hosts[0].Actions[0]; got.Err != ae && !errors.Is(a.Err, got.Err) {
+		t.Errorf("the failed action's Err %v is not the host's cause %v", got.Err, a.Err)
+	}
+}
+
+// TestShownErrorsAreScrubbed: a secret echoed by a failing command stays in
+// the error value but never in the text shown or written as JSON.
+func TestShownErrorsAreScrubbed(t *testing.T) {
+	red := &redactor{}
+	red.add("hunter22")
+	pa := PlannedAction{Err: &ActionError{ExitCode: 1, Output: "bad password hunter22"}, red: red}
+	h := HostReport{Err: fmt.Errorf("User/alice: set password: %w", pa.Err), red: red}
+	for _, s := range []string{pa.ErrorText(), h.Reason(), mustJSON(t, pa), mustJSON(t, h)} {
+		if strings.Contains(s, "hunter22") || !strings.Contains(s, reconcilers.Redacted) {
+			t.Errorf("shown text %q", s)
+		}
+	}
+	if !strings.Contains(h.Err.Error(), "hunter22") {
+		t.Error("the error value lost its detail")
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestPlanErrorFailsItsResourceOnly: a resource that cannot be planned
+// fails with its reason and skips what depends on it; the rest of its host
+// is acted on in the same cycle, and the host ends failed as after a failed
+// action.
+func TestPlanErrorFailsItsResourceOnly(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}}, "b": {values: map[string]string{}}}
+	eng := newEngine(t, fleet)
+	res := []*v1alpha1.Resource{marker("bad", "unplannable", map[string]string{"role": "a"}),
+		marker("after-bad", "1", nil, "bad"), marker("other", "1", nil)}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", map[string]string{"role": "a"}), host("b", nil)}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rep.Hosts[0], rep.Hosts[1]
+	var perr *PlanError
+	if a.State != HostFailed || !errors.As(a.Err, &perr) || perr.Resource.Name != "bad" || a.Failed != 1 || a.Skipped != 1 || a.Changed != 1 {
+		t.Fatalf("a: %+v (reason %q)", a, a.Reason())
+	}
+	if fleet["a"].values["other"] != "1" || fleet["a"].values["after-bad"] != "" {
+		t.Errorf("a: values %v, want other set and after-bad skipped", fleet["a"].values)
+	}
+	if fleet["a"].batches != 2 {
+		t.Errorf("a: %d round trips, want one observe and one act", fleet["a"].batches)
+	}
+	statuses := map[string]ActionStatus{}
+	for _, pa := range rep.Plans[0].Hosts[0].Actions {
+		statuses[pa.Resource.Name] = pa.Status
+	}
+	if statuses["bad"] != StatusFailed || statuses["after-bad"] != StatusSkipped || statuses["other"] != StatusOK {
+		t.Errorf("statuses %v", statuses)
+	}
+	// The host the bad resource does not target converges, and so does the
+	// run for every healthy host.
+	if b.State != HostConverged || fleet["b"].values["after-bad"] != "1" || !rep.Converged {
+		t.Errorf("b: %+v values %v converged %v", b, fleet["b"].values, rep.Converged)
+	}
+
+	// In diff mode the failure is shown, nothing runs, and the host fails.
+	fleet = fakeFleet{"a": {values: map[string]string{}}, "b": {values: map[string]string{}}}
+	eng = newEngine(t, fleet)
+	eng.DryRun = true
+	rep, err = eng.Run(context.Background(), []*v1alpha1.Host{host("a", map[string]string{"role": "a"})}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Hosts[0].State != HostFailed || len(fleet["a"].values) != 0 || len(rep.Plans) != 1 {
+		t.Errorf("diff: %+v values %v", rep.Hosts[0], fleet["a"].values)
+	}
+}
+
+// twoScripts declares one private query key with two scripts.
+type twoScripts struct{ markerReconciler }
+
+func (twoScripts) Kind() string { return "TwoScripts" }
+func (twoScripts) Queries(*v1alpha1.Host, []*v1alpha1.Resource) []reconcilers.Query {
+	return []reconcilers.Query{{Key: "dump", Script: "dump"}, {Key: "dump", Script: "dump all"}}
+}
+
+// TestPrivateQueryKeysOfKindsDoNotClash: two kinds may use one Key for
+// different scripts; a kind that contradicts itself fails its own resources
+// only.
+func TestPrivateQueryKeysOfKindsDoNotClash(t *testing.T) {
+	reg, err := reconcilers.NewRegistry(markerReconciler{}, twoScripts{}, pathsReconciler{"A", "/a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := fakeFleet{"h": {values: map[string]string{}}}
+	bad := marker("bad", "1", nil)
+	bad.Kind = "TwoScripts"
+	rep, err := (&Engine{Registry: reg, Dial: fleet.dial}).Run(context.Background(), []*v1alpha1.Host{host("h", nil)},
+		[]*v1alpha1.Resource{marker("m", "1", nil), bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rep.Hosts[0]
+	var perr *PlanError
+	if !errors.As(h.Err, &perr) || perr.Resource.Kind != "TwoScripts" || !strings.Contains(h.Reason(), "two different scripts") {
+		t.Fatalf("host: %+v %q", h, h.Reason())
+	}
+	if fleet["h"].values["m"] != "1" {
+		t.Errorf("Marker/m was not converged next to the faulty kind: %v", fleet["h"].values)
 	}
 }

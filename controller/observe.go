@@ -39,14 +39,14 @@ func (e *Engine) broken(r *hostRun) {
 
 // observe reads the host in one round trip and plans every resource on it.
 func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *redactor) {
-	r.plan = nil
+	r.plan, r.planErr = nil, nil
 	if len(r.resources) == 0 {
 		return
 	}
 	if r.conn == nil {
 		if err := e.connect(ctx, r, dial); err != nil {
 			if ctx.Err() == nil {
-				r.quarantine = red.scrub(err.Error())
+				r.quarantine = err
 			}
 			return
 		}
@@ -62,7 +62,12 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	}
 	var queries []reconcilers.Query
 	var paths []reconcilers.PathRequest
-	scripts := map[string]string{}
+	type scopedKey struct{ scope, key string }
+	scripts := map[scopedKey]string{}
+	var keys []scopedKey
+	// A kind whose queries contradict themselves fails its own resources;
+	// the other kinds' queries cannot clash with it (see Registry.QueryScope).
+	kindErr := map[string]error{}
 	for _, k := range kinds {
 		rec, _ := e.Registry.For(k)
 		for _, q := range rec.Queries(r.host, byKind[k]) {
@@ -72,21 +77,27 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 				paths = append(paths, q.Paths...)
 				continue
 			}
-			if s, dup := scripts[q.Key]; dup {
-				if s != q.Script {
-					r.quarantine = fmt.Sprintf("reconciler %s: query %q declared with two different scripts", k, q.Key)
-					return
-				}
+			scope, err := e.Registry.QueryScope(k, q)
+			key := scopedKey{scope, q.Key}
+			if s, dup := scripts[key]; err == nil && dup && s != q.Script {
+				err = fmt.Errorf("kind %s: query %q declared with two different scripts", k, q.Key)
+			}
+			if err != nil {
+				kindErr[k] = err
+				break
+			}
+			if _, dup := scripts[key]; dup {
 				continue
 			}
-			scripts[q.Key] = q.Script
-			queries = append(queries, q)
+			scripts[key] = q.Script
+			queries, keys = append(queries, q), append(keys, key)
 		}
 	}
 	if len(paths) > 0 {
-		queries = append(queries, reconcilers.PathsQuery(paths))
+		q := reconcilers.PathsQuery(paths)
+		queries, keys = append(queries, q), append(keys, scopedKey{"", q.Key})
 	}
-	results := map[string]transport.Result{}
+	facts := reconcilers.NewFacts(nil)
 	if len(queries) > 0 {
 		cmds := make([]transport.Command, len(queries))
 		for i, q := range queries {
@@ -97,35 +108,67 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		if err != nil {
 			e.broken(r)
 			if ctx.Err() == nil {
-				r.quarantine = "observe: " + red.scrub(err.Error())
+				r.quarantine = fmt.Errorf("observe: %w", err)
 			}
 			return
 		}
-		for i, q := range queries {
-			results[q.Key] = got[i]
+		for i, k := range keys {
+			facts.Add(k.scope, k.key, got[i])
 		}
 	}
-	facts := reconcilers.NewFacts(results)
 	changing := map[v1alpha1.ResourceRef]bool{}
+	// blocked holds the resources that failed to plan and, since resources
+	// come in dependency order, everything that depends on one of them.
+	blocked := map[v1alpha1.ResourceRef]bool{}
+	views := map[string]*reconcilers.Facts{}
 	for _, res := range r.resources {
 		rec, _ := e.Registry.For(res.Kind)
-		req := reconcilers.Request{Host: r.host, Resource: res, Facts: facts}
-		actions, err := rec.Plan(ctx, req)
+		view := views[res.Kind]
+		if view == nil {
+			view = facts.For(res.Kind)
+			views[res.Kind] = view
+		}
+		req := reconcilers.Request{Host: r.host, Resource: res, Facts: view}
+		err := kindErr[res.Kind]
+		var actions []reconcilers.Action
 		if err == nil {
-			actions, err = refresh(ctx, rec, req, actions, changing)
+			actions, err = rec.Plan(ctx, req)
+		}
+		if err == nil {
+			actions, err = e.refresh(ctx, req, actions, changing)
 		}
 		if err != nil {
+			perr := &PlanError{Resource: res.Ref(), Err: err}
 			r.failed++
-			r.plan = nil
-			r.quarantine = fmt.Sprintf("plan %s: %s", res.ID(), red.scrub(err.Error()))
-			return
+			r.plan = append(r.plan, PlannedAction{Resource: res.Ref(), Action: reconcilers.Action{Description: "plan"},
+				Status: StatusFailed, Err: perr, red: red})
+			blocked[res.Ref()] = true
+			if r.planErr == nil {
+				r.planErr = perr
+			}
+			continue
 		}
-		if len(actions) > 0 {
+		skip := false
+		for _, d := range r.deps[res.Ref()] {
+			skip = skip || blocked[d]
+		}
+		if skip {
+			blocked[res.Ref()] = true
+		}
+		if len(actions) > 0 && !skip {
 			changing[res.Ref()] = true
 		}
+		combiner, _ := e.Registry.Combiner(res.Kind)
 		for _, a := range actions {
 			red.add(a.Secrets...)
-			r.plan = append(r.plan, PlannedAction{Resource: res.ID(), Action: a, Status: StatusPlanned})
+			pa := PlannedAction{Resource: res.Ref(), Action: a, Status: StatusPlanned, red: red}
+			if skip {
+				pa.Status, pa.Err = StatusSkipped, ErrDependencyFailed
+				r.skipped++
+			} else if combiner != nil {
+				pa.combine, pa.items = combiner.Combinable(req, a)
+			}
+			r.plan = append(r.plan, pa)
 		}
 	}
 }
@@ -133,9 +176,9 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 // refresh adds a Refresher's actions when a resource it watches changes in
 // this cycle. Its triggers are among its dependencies, so they were planned
 // before it and their actions run before its refresh.
-func refresh(ctx context.Context, rec reconcilers.Reconciler, req reconcilers.Request, planned []reconcilers.Action,
+func (e *Engine) refresh(ctx context.Context, req reconcilers.Request, planned []reconcilers.Action,
 	changing map[v1alpha1.ResourceRef]bool) ([]reconcilers.Action, error) {
-	rf, ok := rec.(reconcilers.Refresher)
+	rf, ok := e.Registry.Refresher(req.Resource.Kind)
 	if !ok {
 		return planned, nil
 	}

@@ -28,6 +28,17 @@ func (r *redactor) add(values ...string) {
 	}
 }
 
+// text is err's message, scrubbed; empty for nil.
+func (r *redactor) text(err error) string {
+	if err == nil {
+		return ""
+	}
+	if r == nil {
+		return err.Error()
+	}
+	return r.scrub(err.Error())
+}
+
 func (r *redactor) scrub(s string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

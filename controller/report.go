@@ -1,30 +1,49 @@
 package controller
 
 import (
+	"encoding/json"
 	"time"
 
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
+
+// HostState is how a host ended a run.
+type HostState string
 
 // Host states in a report.
 const (
 	// HostConverged: nothing left to do.
-	HostConverged = "converged"
+	HostConverged HostState = "converged"
 	// HostDiffers: diff mode found actions to take.
-	HostDiffers = "differs"
+	HostDiffers HostState = "differs"
 	// HostFailed: the host was quarantined (connection or action failed).
-	HostFailed = "failed"
+	HostFailed HostState = "failed"
 	// HostUnconverged: still had actions when the cycles ran out or the run stopped.
-	HostUnconverged = "unconverged"
+	HostUnconverged HostState = "unconverged"
 )
+
+// ActionStatus is what became of a planned action.
+type ActionStatus string
 
 // Action statuses.
 const (
-	StatusPlanned = "planned"
-	StatusOK      = "ok"
-	StatusFailed  = "failed"
-	StatusSkipped = "skipped"
+	StatusPlanned ActionStatus = "planned"
+	StatusOK      ActionStatus = "ok"
+	StatusFailed  ActionStatus = "failed"
+	StatusSkipped ActionStatus = "skipped"
 )
+
+// HostResource names one resource on one host.
+type HostResource struct {
+	Host string
+	Ref  v1alpha1.ResourceRef
+}
+
+func (h HostResource) String() string { return h.Host + ": " + h.Ref.String() }
+
+// MarshalText writes "host: Kind/name".
+func (h HostResource) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
 
 // Plan is what one cycle found to do, host by host.
 type Plan struct {
@@ -41,15 +60,59 @@ type HostPlan struct {
 // PlannedAction is an action with the resource it belongs to and, once the
 // act phase ran, its outcome.
 type PlannedAction struct {
-	Resource string `json:"resource"`
+	Resource v1alpha1.ResourceRef `json:"resource"`
 	reconcilers.Action
-	Status string `json:"status"`
-	// Error is the failure, with secrets scrubbed.
-	Error string `json:"error,omitempty"`
+	Status ActionStatus `json:"status"`
+	// Err is why the action failed or was skipped, nil otherwise. Its text
+	// may hold a secret the host echoed: show ErrorText instead.
+	Err error `json:"-"`
+	// combine and items are what the kind's Combiner said about the action.
+	combine string
+	items   []string
+	red     *redactor
+}
+
+// PlanError is a resource that could not be planned: its reconciler
+// returned an error (a File whose path is a directory, a secret that cannot
+// be read). The resource fails; the rest of its host goes on.
+type PlanError struct {
+	Resource v1alpha1.ResourceRef
+	Err      error
+}
+
+func (e *PlanError) Error() string { return "plan " + e.Resource.String() + ": " + e.Err.Error() }
+func (e *PlanError) Unwrap() error { return e.Err }
+
+// ErrorText is Err's message with every secret of the run scrubbed; empty
+// when the action did not fail.
+func (pa PlannedAction) ErrorText() string { return pa.red.text(pa.Err) }
+
+// MarshalJSON writes the resource as "Kind/name", as the plan shows it.
+func (pa PlannedAction) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Resource string `json:"resource"`
+		reconcilers.Action
+		Status ActionStatus `json:"status"`
+		Error  string       `json:"error,omitempty"`
+	}{pa.Resource.String(), pa.Action, pa.Status, pa.ErrorText()})
 }
 
 // Empty reports whether no host has anything to do.
 func (p *Plan) Empty() bool { return p.Count() == 0 }
+
+// Pending is the number of actions still to run: not failed or skipped
+// already while planning.
+func (p *Plan) Pending() int {
+	n := 0
+	for _, h := range p.Hosts {
+		for _, a := range h.Actions {
+			if a.Status == StatusPlanned {
+				n++
+			}
+		}
+	}
+	return n
+}
 
 // Count is the number of actions over all hosts.
 func (p *Plan) Count() int {
@@ -74,24 +137,41 @@ type Report struct {
 	Plans []*Plan `json:"plans"`
 	// Hosts summarises each host, sorted by name.
 	Hosts []HostReport `json:"hosts"`
-	// Unconverged names "host: Kind/name" for resources that kept changing.
-	Unconverged []string `json:"unconverged,omitempty"`
+	// Unconverged names the resources that kept changing.
+	Unconverged []HostResource `json:"unconverged,omitempty"`
 	// Duration of the whole run.
 	Duration time.Duration `json:"durationNs"`
 }
 
 // HostReport summarises one host.
 type HostReport struct {
-	Host    string `json:"host"`
-	State   string `json:"state"`
-	Changed int    `json:"changed"`
-	Failed  int    `json:"failed"`
-	Skipped int    `json:"skipped"`
-	Reason  string `json:"reason,omitempty"`
+	Host    string    `json:"host"`
+	State   HostState `json:"state"`
+	Changed int       `json:"changed"`
+	Failed  int       `json:"failed"`
+	Skipped int       `json:"skipped"`
+	// Err is why the host was quarantined (State HostFailed), wrapped with
+	// its context: a *transport.ConnectError when the host could not be
+	// reached or kept, an *ActionError when an action failed. Show Reason,
+	// which scrubs secrets, rather than Err's text.
+	Err error `json:"-"`
 	// RoundTrips is the number of batches sent to the host.
 	RoundTrips int `json:"roundTrips"`
 	// Connects is the number of connections opened to the host.
 	Connects int `json:"connects"`
+	red      *redactor
+}
+
+// Reason is Err's message with every secret of the run scrubbed.
+func (h HostReport) Reason() string { return h.red.text(h.Err) }
+
+// MarshalJSON adds the reason, scrubbed.
+func (h HostReport) MarshalJSON() ([]byte, error) {
+	type plain HostReport
+	return json.Marshal(struct {
+		plain
+		Reason string `json:"reason,omitempty"`
+	}{plain(h), h.Reason()})
 }
 
 // Failed lists hosts that were quarantined.

@@ -9,4 +9,12 @@
 // actions, batched, with each action's exit status kept. That split is what
 // makes observe provably read-only and a run cost two round trips per host per
 // cycle whatever the number of resources.
+//
+// A kind implements TypedReconciler[S], S its spec type: NewKind and KindFor
+// adapt it (AsReconciler) to the untyped Reconciler the engine works
+// through, so Queries, Plan and the optional hooks (TypedDependencyLister,
+// TypedRefresher, TypedCombiner) receive *S. Registration (NewKindRegistry)
+// refuses a kind whose documents decode to another type than S, and two
+// kinds that declare one shared query (SharedQuerier) with different
+// scripts; a query a kind does not declare shared is private to it.
 package reconcilers

@@ -1,7 +1,6 @@
 package reconcilers
 
 import (
-	"fmt"
 	"path"
 	"strings"
 )
@@ -64,7 +63,7 @@ func AttributeDrift(cur PathInfo, mode, owner, group string) (changes []Change, 
 			return nil, "", "", err
 		}
 		if want != cur.Mode {
-			chmod = fmt.Sprintf("%04o", want)
+			chmod = OctalMode(want)
 			changes = append(changes, Change{Field: "mode", Before: cur.ModeString(), After: chmod})
 		}
 	}

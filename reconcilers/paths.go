@@ -5,11 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/optimus-cm/optimus/apis/v1alpha1"
 )
 
 // PathsKeyPrefix starts the Key of every PathsQuery. The key ends with a hash
@@ -96,9 +95,10 @@ func PathsQuery(reqs []PathRequest) Query {
 type PathInfo struct {
 	Path   string
 	Exists bool
-	// Type is "file", "directory", "symlink" or "other".
-	Type  string
-	Mode  uint32 // permission bits, with setuid/setgid/sticky
+	Type   PathType
+	// Mode holds the permission bits with fs.ModeSetuid, fs.ModeSetgid
+	// and fs.ModeSticky.
+	Mode  fs.FileMode
 	UID   int
 	GID   int
 	Owner string
@@ -115,8 +115,53 @@ type PathInfo struct {
 	HasContent bool
 }
 
+// PathType is what kind of file a path is.
+type PathType string
+
+// Path types; the zero value is for a path that does not exist.
+const (
+	TypeFile      PathType = "file"
+	TypeDirectory PathType = "directory"
+	TypeSymlink   PathType = "symlink"
+	TypeOther     PathType = "other"
+)
+
 // ModeString is the mode as four octal digits: "0644".
-func (p PathInfo) ModeString() string { return fmt.Sprintf("%04o", p.Mode) }
+func (p PathInfo) ModeString() string { return OctalMode(p.Mode) }
+
+// OctalMode writes m as chmod takes it: four octal digits, "2750".
+func OctalMode(m fs.FileMode) string { return fmt.Sprintf("%04o", UnixMode(m)) }
+
+// FileMode converts Unix permission bits (as chmod and find print them,
+// setuid 04000, setgid 02000, sticky 01000) to an fs.FileMode.
+func FileMode(unix uint32) fs.FileMode {
+	m := fs.FileMode(unix) & fs.ModePerm
+	if unix&0o4000 != 0 {
+		m |= fs.ModeSetuid
+	}
+	if unix&0o2000 != 0 {
+		m |= fs.ModeSetgid
+	}
+	if unix&0o1000 != 0 {
+		m |= fs.ModeSticky
+	}
+	return m
+}
+
+// UnixMode is the inverse of FileMode.
+func UnixMode(m fs.FileMode) uint32 {
+	u := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		u |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		u |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		u |= 0o1000
+	}
+	return u
+}
 
 // FindPath looks for path in the results of every PathsQuery of facts,
 // each parsed once per cycle. A record with content wins over one without.
@@ -253,42 +298,42 @@ func parseRecord(f [10][]byte) (PathInfo, error) {
 	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 		return info, fmt.Errorf("record for %s: malformed fields %q", info.Path, bytes.Join(f[1:7], []byte{'/'}))
 	}
-	info.Mode, info.UID, info.GID, info.Owner, info.Group, info.Size = uint32(mode), uid, gid, string(f[4]), string(f[5]), size
+	info.Mode, info.UID, info.GID, info.Owner, info.Group, info.Size = FileMode(uint32(mode)), uid, gid, string(f[4]), string(f[5]), size
 	switch string(f[7]) {
 	case "f":
-		info.Type = "file"
+		info.Type = TypeFile
 	case "d":
-		info.Type = "directory"
+		info.Type = TypeDirectory
 		info.Empty = string(f[9]) == "1"
 	case "l":
-		info.Type = "symlink"
+		info.Type = TypeSymlink
 		info.Target = string(f[8])
 	default:
-		info.Type = "other"
+		info.Type = TypeOther
 	}
 	return info, nil
 }
 
 // ParseMode parses an octal mode string such as "0644" or "755".
-func ParseMode(s string) (uint32, error) {
+func ParseMode(s string) (fs.FileMode, error) {
 	m, err := strconv.ParseUint(s, 8, 32)
 	if err != nil || m > 0o7777 {
 		return 0, fmt.Errorf("invalid mode %q: use octal digits such as \"0644\"", s)
 	}
-	return uint32(m), nil
+	return FileMode(uint32(m)), nil
 }
 
 // Describe names the type of what is at a path, for messages.
 func (p PathInfo) Describe() string {
 	switch p.Type {
-	case "file":
+	case TypeFile:
 		return "a regular file"
-	case "directory":
+	case TypeDirectory:
 		if p.Empty {
 			return "an empty directory"
 		}
 		return "a directory"
-	case "symlink":
+	case TypeSymlink:
 		return "a symbolic link to " + p.Target
 	case "":
 		return "nothing"
@@ -306,7 +351,7 @@ func EncodePaths(infos ...PathInfo) []byte {
 		}
 	}
 	b.WriteString("END\x00")
-	types := map[string]string{"file": "f", "directory": "d", "symlink": "l"}
+	types := map[PathType]string{TypeFile: "f", TypeDirectory: "d", TypeSymlink: "l"}
 	for _, p := range infos {
 		if !p.Exists {
 			continue
@@ -320,7 +365,7 @@ func EncodePaths(infos ...PathInfo) []byte {
 			empty = "1"
 		}
 		fmt.Fprintf(&b, "%s\x00%o\x00%d\x00%d\x00%s\x00%s\x00%d\x00%s\x00%s\x00%s\x00",
-			p.Path, p.Mode, p.UID, p.GID, p.Owner, p.Group, p.Size, t, p.Target, empty)
+			p.Path, UnixMode(p.Mode), p.UID, p.GID, p.Owner, p.Group, p.Size, t, p.Target, empty)
 	}
 	b.WriteString("END\x00")
 	for _, p := range infos {
@@ -344,11 +389,11 @@ func EncodePaths(infos ...PathInfo) []byte {
 }
 
 // QueryPaths is the Queries of a kind whose resources each live at a path:
-// one PathsQuery for all of them, built from request(resource).
-func QueryPaths(resources []*v1alpha1.Resource, request func(*v1alpha1.Resource) PathRequest) []Query {
-	reqs := make([]PathRequest, len(resources))
-	for i, r := range resources {
-		reqs[i] = request(r)
+// one PathsQuery for all of them, built from request(spec).
+func QueryPaths[S any](objs []Object[S], request func(*S) PathRequest) []Query {
+	reqs := make([]PathRequest, len(objs))
+	for i, o := range objs {
+		reqs[i] = request(o.Spec)
 	}
 	return []Query{PathsQuery(reqs)}
 }

@@ -4,14 +4,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 
-	"github.com/optimus-cm/optimus/transport"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/optimus-cm/optimus/transport"
 )
 
 func TestPathsQueryIsStable(t *testing.T) {
@@ -42,11 +44,11 @@ func TestParsePathsRoundTrip(t *testing.T) {
 	content := []byte("a\x00b")
 	sum := sha256.Sum256(content)
 	in := []PathInfo{
-		{Path: "/etc/a b", Exists: true, Type: "file", Mode: 0o4755, UID: 1, GID: 2, Owner: "x", Group: "y", Size: 3,
+		{Path: "/etc/a b", Exists: true, Type: TypeFile, Mode: fs.ModeSetuid | 0o755, UID: 1, GID: 2, Owner: "x", Group: "y", Size: 3,
 			SHA256: hex.EncodeToString(sum[:]), Content: content, HasContent: true},
 		{Path: "/gone"},
-		{Path: "/l", Exists: true, Type: "symlink", Mode: 0o777, Owner: "root", Group: "root", Target: "/x\ny"},
-		{Path: "/d", Exists: true, Type: "directory", Mode: 0o755, Owner: "root", Group: "root", Empty: true},
+		{Path: "/l", Exists: true, Type: TypeSymlink, Mode: 0o777, Owner: "root", Group: "root", Target: "/x\ny"},
+		{Path: "/d", Exists: true, Type: TypeDirectory, Mode: 0o755, Owner: "root", Group: "root", Empty: true},
 	}
 	m, err := ParsePaths(EncodePaths(in...))
 	if err != nil {
@@ -72,7 +74,7 @@ func TestParsePathsRoundTrip(t *testing.T) {
 // TestContentThatChangedIsDropped: a checksum that does not match the
 // content read afterwards means the file changed between the reads.
 func TestContentThatChangedIsDropped(t *testing.T) {
-	in := PathInfo{Path: "/f", Exists: true, Type: "file", Size: 2, SHA256: "0000", Content: []byte("hi"), HasContent: true}
+	in := PathInfo{Path: "/f", Exists: true, Type: TypeFile, Size: 2, SHA256: "0000", Content: []byte("hi"), HasContent: true}
 	m, err := ParsePaths(EncodePaths(in))
 	if err != nil {
 		t.Fatal(err)
@@ -108,16 +110,16 @@ func TestPathsQueryOnLocalShell(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte("hello\n"))
-	if f := m[file]; f.Type != "file" || f.Mode != 0o640 || string(f.Content) != "hello\n" || f.SHA256 != hex.EncodeToString(sum[:]) {
+	if f := m[file]; f.Type != TypeFile || f.Mode != 0o640 || string(f.Content) != "hello\n" || f.SHA256 != hex.EncodeToString(sum[:]) {
 		t.Errorf("file = %+v", f)
 	}
 	if b := m[big]; b.HasContent || b.Size != 100 || b.SHA256 == "" {
 		t.Errorf("big = %+v (over the content limit)", b)
 	}
-	if d := m[empty]; d.Type != "directory" || !d.Empty || d.Mode != 0o2750 {
+	if d := m[empty]; d.Type != TypeDirectory || !d.Empty || d.Mode != fs.ModeSetgid|0o750 {
 		t.Errorf("dir = %+v", d)
 	}
-	if l := m[link]; l.Type != "symlink" || l.Target != "/nowhere" {
+	if l := m[link]; l.Type != TypeSymlink || l.Target != "/nowhere" {
 		t.Errorf("link = %+v", l)
 	}
 	if x, ok := m[filepath.Join(dir, "missing")]; !ok || x.Exists {
@@ -133,7 +135,7 @@ func must(t *testing.T, err error) {
 }
 
 func FuzzParsePaths(f *testing.F) {
-	f.Add(EncodePaths(PathInfo{Path: "/a", Exists: true, Type: "file", Owner: "r", Group: "r"}, PathInfo{Path: "/b"}))
+	f.Add(EncodePaths(PathInfo{Path: "/a", Exists: true, Type: TypeFile, Owner: "r", Group: "r"}, PathInfo{Path: "/b"}))
 	f.Add([]byte("END\x00END\x00END\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = ParsePaths(b)
@@ -152,5 +154,20 @@ func TestUnifiedDiff(t *testing.T) {
 		if got := UnifiedDiff("f", tc.a, tc.b); got != tc.want {
 			t.Errorf("diff %q -> %q:\ngot\n%s\nwant\n%s", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+func TestModesRoundTrip(t *testing.T) {
+	for _, unix := range []uint32{0, 0o644, 0o755, 0o1777, 0o2750, 0o4755, 0o7777} {
+		m := FileMode(unix)
+		if got := UnixMode(m); got != unix {
+			t.Errorf("UnixMode(FileMode(%04o)) = %04o", unix, got)
+		}
+		if p, err := ParseMode(OctalMode(m)); err != nil || p != m {
+			t.Errorf("ParseMode(OctalMode(%v)) = %v, %v", m, p, err)
+		}
+	}
+	if FileMode(0o2750) != fs.ModeSetgid|0o750 {
+		t.Errorf("FileMode(02750) = %v", FileMode(0o2750))
 	}
 }

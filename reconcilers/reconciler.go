@@ -3,6 +3,7 @@ package reconcilers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -27,19 +28,59 @@ type Query struct {
 // that many resources read (getent passwd, the paths query) is parsed once
 // per cycle through Parsed, not once per resource.
 type Facts struct {
-	results map[string]transport.Result
+	*factStore
+	// scope is the kind whose private queries this view sees; empty for
+	// the engine's own view.
+	scope string
+}
+
+type factStore struct {
+	shared  map[string]transport.Result
+	private map[string]map[string]transport.Result // by kind, then Key
 	mu      sync.Mutex
 	memo    map[string]any
 }
 
-// NewFacts wraps query results; tests use it to plan from canned output.
+// NewFacts wraps the results of shared queries by Key; tests use it to plan
+// from canned output. Add records more.
 func NewFacts(results map[string]transport.Result) *Facts {
-	return &Facts{results: results, memo: map[string]any{}}
+	if results == nil {
+		results = map[string]transport.Result{}
+	}
+	return &Facts{factStore: &factStore{shared: results, private: map[string]map[string]transport.Result{}, memo: map[string]any{}}}
+}
+
+// Add records the result of the query with key run for scope: a kind for
+// the kind's private queries, "" for a shared one (Registry.QueryScope).
+// It is not safe for use while the facts are read.
+func (f *Facts) Add(scope, key string, r transport.Result) {
+	if scope == "" {
+		f.shared[key] = r
+		return
+	}
+	if f.private[scope] == nil {
+		f.private[scope] = map[string]transport.Result{}
+	}
+	f.private[scope][key] = r
+}
+
+// For returns the view of kind: its private queries by their own Key, and
+// the shared ones. Views share parsed values.
+func (f *Facts) For(kind string) *Facts { return &Facts{factStore: f.factStore, scope: kind} }
+
+// lookup finds key in this view, the kind's private queries first; private
+// tells which, for memoizing.
+func (f *Facts) lookup(key string) (r transport.Result, private, ok bool) {
+	if r, ok := f.private[f.scope][key]; ok && f.scope != "" {
+		return r, true, true
+	}
+	r, ok = f.shared[key]
+	return r, false, ok
 }
 
 // Get returns the result of the query with key, which must have been declared.
 func (f *Facts) Get(key string) (transport.Result, error) {
-	r, ok := f.results[key]
+	r, _, ok := f.lookup(key)
 	if !ok {
 		return transport.Result{}, fmt.Errorf("query %q was not declared by the reconciler", key)
 	}
@@ -61,13 +102,20 @@ func (f *Facts) Stdout(key string) (string, error) {
 // Keys lists the keys that start with prefix, sorted.
 func (f *Facts) Keys(prefix string) []string {
 	var keys []string
-	for k := range f.results {
+	for k := range f.shared {
 		if strings.HasPrefix(k, prefix) {
 			keys = append(keys, k)
 		}
 	}
+	if f.scope != "" {
+		for k := range f.private[f.scope] {
+			if strings.HasPrefix(k, prefix) {
+				keys = append(keys, k)
+			}
+		}
+	}
 	sort.Strings(keys)
-	return keys
+	return slices.Compact(keys)
 }
 
 // Parsed returns parse(stdout of key), computed once per Facts: every
@@ -76,6 +124,9 @@ func (f *Facts) Keys(prefix string) []string {
 func Parsed[T any](f *Facts, key string, parse func(stdout string) (T, error)) (T, error) {
 	var zero T
 	memoKey := fmt.Sprintf("%s\x00%T", key, zero)
+	if _, private, _ := f.lookup(key); private {
+		memoKey = f.scope + "\x00" + memoKey
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if v, ok := f.memo[memoKey]; ok {
@@ -141,23 +192,19 @@ type Action struct {
 	Stdin []byte `json:"-"`
 	// Secrets are values the engine scrubs from any output it shows.
 	Secrets []string `json:"-"`
-	// Combine, when set by a kind that implements Combiner, lets the engine
-	// merge this action with those of other resources of the kind on the
-	// same host that carry the same key into one command, such as one
-	// package-manager transaction for all of a host's packages.
-	Combine string `json:"-"`
-	// Items are what Combiner merges: package names, for example.
-	Items []string `json:"-"`
 }
 
-// Request is one resource to plan on one host.
+// Request is one resource to plan on one host, its spec untyped: what the
+// engine hands to a Reconciler. Kinds see TypedRequest instead.
 type Request struct {
 	Host     *v1alpha1.Host
 	Resource *v1alpha1.Resource
 	Facts    *Facts
 }
 
-// Reconciler is what a kind implements.
+// Reconciler is the untyped contract the engine works through. Kinds
+// implement TypedReconciler and are adapted by AsReconciler (NewKind and
+// KindFor do it), so that no kind asserts its spec type.
 type Reconciler interface {
 	// Kind is the kind this reconciler handles, such as "User".
 	Kind() string
@@ -188,37 +235,163 @@ type Refresher interface {
 }
 
 // Combiner is implemented by kinds whose actions are cheaper as one command
-// per host. The engine merges actions with the same Combine key only where
-// the order of the host's other actions allows it; the merged command
-// succeeds or fails for every resource in it.
+// per host. The engine merges actions with the same key only where the order
+// of the host's other actions allows it; the merged command succeeds or
+// fails for every resource in it.
 type Combiner interface {
+	// Combinable returns the key under which an action Plan returned for
+	// req may be merged with others, and what it contributes to the merged
+	// command (package names, for example); an empty key keeps it alone.
+	Combinable(req Request, a Action) (key string, items []string)
 	// Combine returns the one command that does what the actions with key
 	// and, together, these items would have done.
 	Combine(key string, items []string) string
 }
 
+// SharedQuerier is implemented by kinds that read the same data as other
+// kinds through one query (QueryPasswd, QueryGroup, ...). A query whose Key
+// a kind does not declare here is private to the kind: the engine keeps it
+// apart from every other kind's queries, so keys of different kinds never
+// clash. Registration refuses two kinds that declare one Key with two
+// different scripts.
+type SharedQuerier interface {
+	SharedQueries() []Query
+}
+
 // Registry maps kinds to their reconcilers. It is the framework's extension
 // point: built-in and custom reconcilers are registered the same way.
 type Registry struct {
-	byKind map[string]Reconciler
+	byKind map[string]*entry
+	// shared maps the Key of every declared shared query to its script.
+	shared map[string]string
 }
 
-// NewRegistry registers rs; two reconcilers for one kind is an error.
+// entry is a registered reconciler with its optional hooks resolved once.
+type entry struct {
+	rec       Reconciler
+	deps      DependencyLister
+	refresher Refresher
+	combiner  Combiner
+	shared    map[string]bool
+}
+
+// Hooks are the optional interfaces of a Reconciler, nil where it has none.
+type Hooks struct {
+	Dependencies DependencyLister
+	Refresher    Refresher
+	Combiner     Combiner
+	Shared       SharedQuerier
+}
+
+// HooksProvider is implemented by a Reconciler that wraps another and so
+// cannot say through its own method set which optional interfaces it has:
+// the typed adapter, or a wrapper that times a kind.
+type HooksProvider interface {
+	Hooks() Hooks
+}
+
+// HooksOf returns the optional interfaces r implements.
+func HooksOf(r Reconciler) Hooks {
+	if hp, ok := r.(HooksProvider); ok {
+		return hp.Hooks()
+	}
+	var h Hooks
+	h.Dependencies, _ = r.(DependencyLister)
+	h.Refresher, _ = r.(Refresher)
+	h.Combiner, _ = r.(Combiner)
+	h.Shared, _ = r.(SharedQuerier)
+	return h
+}
+
+// NewRegistry registers rs. Two reconcilers for one kind, or two kinds that
+// declare one shared query Key with different scripts, are errors.
 func NewRegistry(rs ...Reconciler) (*Registry, error) {
-	reg := &Registry{byKind: map[string]Reconciler{}}
+	reg := &Registry{byKind: map[string]*entry{}, shared: map[string]string{}}
+	sharedBy := map[string]string{}
 	for _, r := range rs {
 		if _, dup := reg.byKind[r.Kind()]; dup {
 			return nil, fmt.Errorf("two reconcilers registered for kind %s", r.Kind())
 		}
-		reg.byKind[r.Kind()] = r
+		h := HooksOf(r)
+		e := &entry{rec: r, deps: h.Dependencies, refresher: h.Refresher, combiner: h.Combiner, shared: map[string]bool{}}
+		if sq := h.Shared; sq != nil {
+			for _, q := range sq.SharedQueries() {
+				if q.Key == "" || strings.HasPrefix(q.Key, PathsKeyPrefix) {
+					return nil, fmt.Errorf("kind %s: shared query key %q is empty or reserved (%s...)", r.Kind(), q.Key, PathsKeyPrefix)
+				}
+				if s, ok := reg.shared[q.Key]; ok && s != q.Script {
+					return nil, fmt.Errorf("kinds %s and %s declare the shared query %q with different scripts: give one of them another key, or share one Query value",
+						sharedBy[q.Key], r.Kind(), q.Key)
+				}
+				reg.shared[q.Key], e.shared[q.Key] = q.Script, true
+				if _, ok := sharedBy[q.Key]; !ok {
+					sharedBy[q.Key] = r.Kind()
+				}
+			}
+		}
+		reg.byKind[r.Kind()] = e
 	}
 	return reg, nil
 }
 
+// NewKindRegistry registers the reconcilers of kinds, checking first that
+// each kind's reconciler handles that kind and accepts the spec type its
+// documents decode to.
+func NewKindRegistry(kinds ...Kind) (*Registry, error) {
+	var recs []Reconciler
+	for _, k := range kinds {
+		if k.Reconciler == nil {
+			continue
+		}
+		if err := k.Check(); err != nil {
+			return nil, err
+		}
+		recs = append(recs, k.Reconciler)
+	}
+	return NewRegistry(recs...)
+}
+
 // For returns the reconciler of kind.
 func (r *Registry) For(kind string) (Reconciler, bool) {
-	rec, ok := r.byKind[kind]
-	return rec, ok
+	e, ok := r.byKind[kind]
+	if !ok {
+		return nil, false
+	}
+	return e.rec, true
+}
+
+// Refresher returns the Refresher of kind, if it has one.
+func (r *Registry) Refresher(kind string) (Refresher, bool) {
+	e, ok := r.byKind[kind]
+	if !ok || e.refresher == nil {
+		return nil, false
+	}
+	return e.refresher, true
+}
+
+// Combiner returns the Combiner of kind, if it has one.
+func (r *Registry) Combiner(kind string) (Combiner, bool) {
+	e, ok := r.byKind[kind]
+	if !ok || e.combiner == nil {
+		return nil, false
+	}
+	return e.combiner, true
+}
+
+// QueryScope is where the engine keeps the result of q for kind: "" (with
+// every kind) for a shared query the kind declared, the kind itself
+// otherwise, so that private keys of different kinds never meet. A kind
+// that returns a declared shared Key with another script is an error of
+// that kind.
+func (r *Registry) QueryScope(kind string, q Query) (string, error) {
+	e, ok := r.byKind[kind]
+	if ok && e.shared[q.Key] {
+		if r.shared[q.Key] != q.Script {
+			return "", fmt.Errorf("kind %s: query %q differs from the shared query it declared", kind, q.Key)
+		}
+		return "", nil
+	}
+	return kind, nil
 }
 
 // Kinds lists the registered kinds, sorted.
@@ -247,14 +420,14 @@ func (r *Registry) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource
 			add(d)
 		}
 	}
-	if rec, ok := r.byKind[res.Kind]; ok {
-		if rf, ok := rec.(Refresher); ok {
-			for _, d := range rf.Triggers(res) {
+	if e, ok := r.byKind[res.Kind]; ok {
+		if e.refresher != nil {
+			for _, d := range e.refresher.Triggers(res) {
 				add(d)
 			}
 		}
-		if dl, ok := rec.(DependencyLister); ok {
-			for _, d := range dl.Dependencies(res, all) {
+		if e.deps != nil {
+			for _, d := range e.deps.Dependencies(res, all) {
 				add(d)
 			}
 		}
@@ -273,11 +446,38 @@ type Kind struct {
 	Reconciler Reconciler
 }
 
+// Check reports a kind whose reconciler handles another kind or another
+// spec type than the kind's documents decode to.
+func (k Kind) Check() error {
+	if k.Reconciler == nil {
+		return nil
+	}
+	if got := k.Reconciler.Kind(); got != k.Type.Kind {
+		return fmt.Errorf("kind %s: its reconciler handles %s", k.Type.Kind, got)
+	}
+	if k.Type.NewSpec == nil {
+		return fmt.Errorf("kind %s: no NewSpec", k.Type.Kind)
+	}
+	if sc, ok := k.Reconciler.(specChecker); ok {
+		if err := sc.checkSpec(k.Type.NewSpec()); err != nil {
+			return fmt.Errorf("kind %s: %w", k.Type.Kind, err)
+		}
+	}
+	return nil
+}
+
 // NewKind declares a kind whose spec type is S (a struct embedding
-// v1alpha1.Targeting, with json and validate tags), reconciled by r.
-func NewKind[S any](apiVersion, kind, description string, r Reconciler) Kind {
+// v1alpha1.Targeting, with json and validate tags), reconciled by r, which
+// receives every resource's spec as *S.
+func NewKind[S any](apiVersion, kind, description string, r TypedReconciler[S]) Kind {
 	return Kind{
 		Type:       v1alpha1.KindType{APIVersion: apiVersion, Kind: kind, Description: description, NewSpec: func() any { return new(S) }},
-		Reconciler: r,
+		Reconciler: AsReconciler(r),
 	}
+}
+
+// KindFor bundles an existing kind type with a typed reconciler. Whether t
+// decodes to *S is checked when the kind is registered (Kind.Check).
+func KindFor[S any](t v1alpha1.KindType, r TypedReconciler[S]) Kind {
+	return Kind{Type: t, Reconciler: AsReconciler(r)}
 }

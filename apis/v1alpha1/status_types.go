@@ -66,12 +66,23 @@ type ResourceStatus struct {
 	Hosts []ResourceHostState `json:"hosts"`
 }
 
+// ResourceState is a resource's state on one host.
+type ResourceState string
+
+// Resource states.
+const (
+	ResourceConverged ResourceState = "converged"
+	ResourcePending   ResourceState = "pending"
+	ResourceFailed    ResourceState = "failed"
+	ResourceUnknown   ResourceState = "unknown"
+)
+
 // ResourceHostState is a resource's state on one host.
 type ResourceHostState struct {
 	Host string `json:"host"`
 	// State is converged, pending, failed or unknown.
-	State   string `json:"state"`
-	Message string `json:"message,omitempty"`
+	State   ResourceState `json:"state"`
+	Message string        `json:"message,omitempty"`
 }
 
 // FindCondition returns the condition of type t, or nil.

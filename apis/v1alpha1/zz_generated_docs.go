@@ -128,6 +128,7 @@ var docs = map[string]string{
 	"ResourceRef":                       "ResourceRef names another resource of the same manifest set.",
 	"ResourceRef.kind":                  "Kind of the referenced resource, for example Group.",
 	"ResourceRef.name":                  "Name of the referenced resource.",
+	"ResourceState":                     "ResourceState is a resource's state on one host.",
 	"ResourceStatus":                    "ResourceStatus is the observed state of one resource over its hosts.",
 	"ResourceStatus.conditions":         "Conditions: Ready (True when converged on every targeted host).",
 	"ResourceStatus.hosts":              "Hosts lists the state on each targeted host.",

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -374,6 +373,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		Status: v1alpha1.ConditionFalse, Reason: "Idle", ObservedGeneration: gen}, now)
 	result, reason := "failed", ""
 	var hr controller.HostReport
+	hostErr := err
 	switch {
 	case err != nil:
 		reason = err.Error()
@@ -384,7 +384,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		case controller.HostConverged:
 			result = "converged"
 		case controller.HostFailed:
-			reason = hr.Reason
+			reason, hostErr = hr.Reason(), hr.Err
 		default:
 			result, reason = "unconverged", "still changing after the maximum number of cycles"
 			if rep.Interrupted {
@@ -402,7 +402,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 					if a.Status == controller.StatusFailed {
 						level = slog.LevelError
 					}
-					log.Log(ctx, level, a.Description, "resource", a.Resource, "status", a.Status, "cycle", p.Cycle, "err", a.Error)
+					log.Log(ctx, level, a.Description, "resource", a.Resource.String(), "status", string(a.Status), "cycle", p.Cycle, "err", a.ErrorText())
 				}
 			}
 		}
@@ -421,7 +421,8 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		log.Info("reconciled", "result", result, "changed", hr.Changed, "duration", took)
 	} else {
 		hs.Failures++
-		delay := backoff(d.opts.BackoffInitial, d.opts.BackoffMax, hs.Failures)
+		why, terminal := quarantineReason(hostErr)
+		delay := retryDelay(d.opts.BackoffInitial, d.opts.BackoffMax, hs.Failures, terminal)
 		next := now.Add(delay)
 		hs.NextRetry, hs.LastError = &next, reason
 		quarantined := result == "failed"
@@ -429,8 +430,8 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 			Status: v1alpha1.ConditionFalse, Reason: map[bool]string{true: "Quarantined", false: "NotConverged"}[quarantined], Message: reason, ObservedGeneration: gen}, now)
 		hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionQuarantined,
 			Status: map[bool]v1alpha1.ConditionStatus{true: v1alpha1.ConditionTrue, false: v1alpha1.ConditionFalse}[quarantined],
-			Reason: map[bool]string{true: "ReconcileFailed", false: "Healthy"}[quarantined], Message: reason + "; next retry at " + next.Format(time.RFC3339), ObservedGeneration: gen}, now)
-		log.Warn("reconcile failed; retrying with backoff", "result", result, "err", reason, "retry_in", delay.Round(time.Millisecond), "failures", hs.Failures)
+			Reason: map[bool]string{true: why, false: "Healthy"}[quarantined], Message: reason + "; next retry at " + next.Format(time.RFC3339), ObservedGeneration: gen}, now)
+		log.Warn("reconcile failed; retrying with backoff", "result", result, "reason", why, "terminal", terminal, "err", reason, "retry_in", delay.Round(time.Millisecond), "failures", hs.Failures)
 		d.q.AddAfter(name, delay)
 	}
 	d.passed[name] = true
@@ -451,21 +452,20 @@ func (d *Daemon) recordResources(hostName string, set *manifest.Set, host *v1alp
 		for _, p := range rep.Plans {
 			for _, hp := range p.Hosts {
 				for _, a := range hp.Actions {
-					ref := v1alpha1.ParseRef(a.Resource)
+					ref := a.Resource
 					switch a.Status {
 					case controller.StatusFailed:
-						states[ref] = v1alpha1.ResourceHostState{Host: hostName, State: "failed", Message: a.Error}
+						states[ref] = v1alpha1.ResourceHostState{Host: hostName, State: "failed", Message: a.ErrorText()}
 					case controller.StatusSkipped, controller.StatusPlanned:
 						if states[ref].State != "failed" {
-							states[ref] = v1alpha1.ResourceHostState{Host: hostName, State: "pending", Message: a.Error}
+							states[ref] = v1alpha1.ResourceHostState{Host: hostName, State: "pending", Message: a.ErrorText()}
 						}
 					}
 				}
 			}
 		}
 		for _, u := range rep.Unconverged {
-			_, id, _ := strings.Cut(u, ": ")
-			states[v1alpha1.ParseRef(id)] = v1alpha1.ResourceHostState{Host: hostName, State: "pending", Message: "kept changing"}
+			states[u.Ref] = v1alpha1.ResourceHostState{Host: hostName, State: v1alpha1.ResourcePending, Message: "kept changing"}
 		}
 	}
 	d.resOnHost[hostName] = states

@@ -90,7 +90,7 @@ func (c timedConn) Batch(ctx context.Context, cmds []transport.Command) ([]trans
 }
 
 // timedReconciler times Queries and Plan; it forwards the optional
-// interfaces, and a kind without them gets none (no triggers, no edges).
+// interfaces of the kind it wraps through Hooks.
 type timedReconciler struct {
 	reconcilers.Reconciler
 	clock *phaseClock
@@ -108,27 +108,24 @@ func (r timedReconciler) Plan(ctx context.Context, req reconcilers.Request) ([]r
 	return r.Reconciler.Plan(ctx, req)
 }
 
-func (r timedReconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
-	if dl, ok := r.Reconciler.(reconcilers.DependencyLister); ok {
-		return dl.Dependencies(res, all)
+// Hooks forwards the wrapped kind's optional interfaces, its Refresh timed.
+func (r timedReconciler) Hooks() reconcilers.Hooks {
+	h := reconcilers.HooksOf(r.Reconciler)
+	if h.Refresher != nil {
+		h.Refresher = timedRefresher{h.Refresher, r.clock}
 	}
-	return nil
+	return h
 }
 
-func (r timedReconciler) Triggers(res *v1alpha1.Resource) []v1alpha1.ResourceRef {
-	if rf, ok := r.Reconciler.(reconcilers.Refresher); ok {
-		return rf.Triggers(res)
-	}
-	return nil
+type timedRefresher struct {
+	reconcilers.Refresher
+	clock *phaseClock
 }
 
-func (r timedReconciler) Refresh(ctx context.Context, req reconcilers.Request, planned []reconcilers.Action) ([]reconcilers.Action, error) {
+func (r timedRefresher) Refresh(ctx context.Context, req reconcilers.Request, planned []reconcilers.Action) ([]reconcilers.Action, error) {
 	start := time.Now()
 	defer func() { r.clock.plan.Add(int64(time.Since(start))) }()
-	if rf, ok := r.Reconciler.(reconcilers.Refresher); ok {
-		return rf.Refresh(ctx, req, planned)
-	}
-	return nil, nil
+	return r.Refresher.Refresh(ctx, req, planned)
 }
 
 // measurePhases converges the manifests in dir in-process (an apply --yes)

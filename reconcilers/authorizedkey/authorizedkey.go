@@ -21,16 +21,12 @@ const KeyPrefix = "authorizedkeys."
 type Reconciler struct{}
 
 var (
-	_ reconcilers.Reconciler       = Reconciler{}
-	_ reconcilers.DependencyLister = Reconciler{}
+	_ reconcilers.TypedReconciler[v1alpha1.AuthorizedKeySpec]       = Reconciler{}
+	_ reconcilers.TypedDependencyLister[v1alpha1.AuthorizedKeySpec] = Reconciler{}
 )
 
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.AuthorizedKeyKind.Kind }
-
-func spec(r *v1alpha1.Resource) *v1alpha1.AuthorizedKeySpec {
-	return r.Spec.(*v1alpha1.AuthorizedKeySpec)
-}
 
 // queryFunc prints, per user, five NUL-terminated fields: user, state (ok or
 // nouser), "mode/owner" of ~/.ssh and of authorized_keys (empty when
@@ -48,10 +44,10 @@ const queryFunc = `optimus_keys() {
 
 // Queries reads the authorized_keys of every user named on the host in one
 // command.
-func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
+func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.AuthorizedKeySpec]) []reconcilers.Query {
 	users := map[string]bool{}
-	for _, r := range resources {
-		users[spec(r).User] = true
+	for _, o := range objs {
+		users[o.Spec.User] = true
 	}
 	names := make([]string, 0, len(users))
 	for u := range users {
@@ -69,8 +65,8 @@ func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []re
 }
 
 // Dependencies orders a key after the User resource of its user.
-func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
-	s := spec(res)
+func (Reconciler) Dependencies(obj reconcilers.Object[v1alpha1.AuthorizedKeySpec], all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := obj.Spec
 	if s.State == v1alpha1.StateAbsent {
 		return nil
 	}
@@ -136,8 +132,8 @@ func Line(s *v1alpha1.AuthorizedKeySpec) string {
 }
 
 // Plan implements reconcilers.Reconciler.
-func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	s := spec(req.Resource)
+func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.AuthorizedKeySpec]) ([]reconcilers.Action, error) {
+	s := req.Spec
 	blob, err := Blob(s.Key)
 	if err != nil {
 		return nil, fmt.Errorf("spec.key: %w", err)

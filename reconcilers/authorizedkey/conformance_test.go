@@ -37,7 +37,7 @@ func testKey(comment string) string {
 }
 
 func TestConformance(t *testing.T) {
-	s, h := testenv.Suite(t, pool, authorizedkey.Reconciler{}, user.Reconciler{})
+	s, h := testenv.Suite(t, pool, authorizedkey.Kind, user.Kind)
 	doc := testenv.Header
 	reconcilertest.Run(t, s,
 		reconcilertest.Case{

@@ -6,4 +6,4 @@ import (
 )
 
 // Kind is the AuthorizedKey kind with its reconciler, for optimus.WithKinds.
-var Kind = reconcilers.Kind{Type: v1alpha1.AuthorizedKeyKind, Reconciler: Reconciler{}}
+var Kind = reconcilers.KindFor[v1alpha1.AuthorizedKeySpec](v1alpha1.AuthorizedKeyKind, Reconciler{})

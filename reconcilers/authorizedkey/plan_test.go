@@ -38,7 +38,7 @@ func TestPlan(t *testing.T) {
 			s := &v1alpha1.AuthorizedKeySpec{User: "alice", Key: key, Options: tc.options, State: tc.state}
 			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "k"}, Spec: s}
 			facts := reconcilers.NewFacts(map[string]transport.Result{KeyPrefix + "x": transport.Result{Stdout: tc.facts}})
-			actions, err := Reconciler{}.Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
+			actions, err := reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +67,7 @@ func TestDependsOnUser(t *testing.T) {
 		Spec: &v1alpha1.AuthorizedKeySpec{User: "alice", Key: key}}
 	u := &v1alpha1.Resource{TypeMeta: v1alpha1.TypeMeta{Kind: "User"}, Metadata: v1alpha1.ObjectMeta{Name: "alice"},
 		Spec: &v1alpha1.UserSpec{Name: "alice"}}
-	if got := (Reconciler{}).Dependencies(k, []*v1alpha1.Resource{k, u}); len(got) != 1 || got[0].String() != "User/alice" {
+	if got := registry(t).Dependencies(k, []*v1alpha1.Resource{k, u}); len(got) != 1 || got[0].String() != "User/alice" {
 		t.Errorf("deps %v", got)
 	}
 }

@@ -17,7 +17,7 @@ var pool = &testhost.Pool{N: 1}
 func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 func TestConformance(t *testing.T) {
-	s, h := testenv.Suite(t, pool, directory.Reconciler{}, symlink.Reconciler{})
+	s, h := testenv.Suite(t, pool, directory.Kind, symlink.Kind)
 	doc := testenv.Header
 	reconcilertest.Run(t, s,
 		reconcilertest.Case{

@@ -12,26 +12,24 @@ import (
 type Reconciler struct{}
 
 var (
-	_ reconcilers.Reconciler       = Reconciler{}
-	_ reconcilers.DependencyLister = Reconciler{}
+	_ reconcilers.TypedReconciler[v1alpha1.DirectorySpec]       = Reconciler{}
+	_ reconcilers.TypedDependencyLister[v1alpha1.DirectorySpec] = Reconciler{}
 )
 
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.DirectoryKind.Kind }
 
-func spec(r *v1alpha1.Resource) *v1alpha1.DirectorySpec { return r.Spec.(*v1alpha1.DirectorySpec) }
-
 // Queries inspects every directory of the host in one command.
-func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
-	return reconcilers.QueryPaths(resources, func(r *v1alpha1.Resource) reconcilers.PathRequest {
-		return reconcilers.PathRequest{Path: spec(r).Path}
+func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.DirectorySpec]) []reconcilers.Query {
+	return reconcilers.QueryPaths(objs, func(s *v1alpha1.DirectorySpec) reconcilers.PathRequest {
+		return reconcilers.PathRequest{Path: s.Path}
 	})
 }
 
 // Dependencies orders a directory after the Directory resources that hold it
 // and the User and Group resources that own it.
-func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
-	s := spec(res)
+func (Reconciler) Dependencies(obj reconcilers.Object[v1alpha1.DirectorySpec], all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := obj.Spec
 	if s.State == v1alpha1.StateAbsent {
 		return reconcilers.AbsentContents(s.Path, all)
 	}
@@ -39,13 +37,13 @@ func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource)
 }
 
 // Plan implements reconcilers.Reconciler.
-func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	s := spec(req.Resource)
+func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.DirectorySpec]) ([]reconcilers.Action, error) {
+	s := req.Spec
 	cur, err := reconcilers.FindPath(req.Facts, s.Path)
 	if err != nil {
 		return nil, err
 	}
-	if cur.Exists && cur.Type != "directory" {
+	if cur.Exists && cur.Type != reconcilers.TypeDirectory {
 		return nil, fmt.Errorf("%s is %s, not a directory: remove it first (Directory does not replace it)", s.Path, cur.Describe())
 	}
 	if s.State == v1alpha1.StateAbsent {
@@ -78,7 +76,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 		if err != nil {
 			return nil, fmt.Errorf("spec.mode: %w", err)
 		}
-		mode = fmt.Sprintf("%04o", m)
+		mode = reconcilers.OctalMode(m)
 		changes := []reconcilers.Change{{Field: "mode", After: mode}}
 		if s.Owner != "" {
 			changes = append(changes, reconcilers.Change{Field: "owner", After: s.Owner})

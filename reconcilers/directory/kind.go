@@ -6,4 +6,4 @@ import (
 )
 
 // Kind is the Directory kind with its reconciler, for optimus.WithKinds.
-var Kind = reconcilers.Kind{Type: v1alpha1.DirectoryKind, Reconciler: Reconciler{}}
+var Kind = reconcilers.KindFor[v1alpha1.DirectorySpec](v1alpha1.DirectoryKind, Reconciler{})

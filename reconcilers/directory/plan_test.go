@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -11,8 +12,8 @@ import (
 )
 
 func TestPlan(t *testing.T) {
-	dir := func(mode uint32, owner string, empty bool) reconcilers.PathInfo {
-		return reconcilers.PathInfo{Path: "/srv/d", Exists: true, Type: "directory", Mode: mode, Owner: owner, Group: "root", Empty: empty}
+	dir := func(mode fs.FileMode, owner string, empty bool) reconcilers.PathInfo {
+		return reconcilers.PathInfo{Path: "/srv/d", Exists: true, Type: reconcilers.TypeDirectory, Mode: mode, Owner: owner, Group: "root", Empty: empty}
 	}
 	for _, tc := range []struct {
 		name    string
@@ -30,7 +31,7 @@ func TestPlan(t *testing.T) {
 		{"remove empty", v1alpha1.DirectorySpec{State: "absent"}, dir(0o755, "root", true), "rmdir -- /srv/d", ""},
 		{"remove full", v1alpha1.DirectorySpec{State: "absent"}, dir(0o755, "root", false), "", "not empty: set force: true"},
 		{"remove full forced", v1alpha1.DirectorySpec{State: "absent", Force: true}, dir(0o755, "root", false), "rm -rf -- /srv/d", ""},
-		{"file in the way", v1alpha1.DirectorySpec{}, reconcilers.PathInfo{Path: "/srv/d", Exists: true, Type: "file"}, "", "not a directory"},
+		{"file in the way", v1alpha1.DirectorySpec{}, reconcilers.PathInfo{Path: "/srv/d", Exists: true, Type: reconcilers.TypeFile}, "", "not a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.spec
@@ -38,7 +39,7 @@ func TestPlan(t *testing.T) {
 			s.Default(nil)
 			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "d"}, Spec: &s}
 			facts := reconcilers.NewFacts(map[string]transport.Result{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(tc.cur)}})
-			actions, err := Reconciler{}.Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
+			actions, err := reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err %v, want %q", err, tc.wantErr)

@@ -17,7 +17,7 @@ var pool = &testhost.Pool{N: 1}
 func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 func TestConformance(t *testing.T) {
-	s, _ := testenv.Suite(t, pool, exec.Reconciler{}, file.Reconciler{})
+	s, _ := testenv.Suite(t, pool, exec.Kind, file.Kind)
 	doc := testenv.Header
 	reconcilertest.Run(t, s,
 		reconcilertest.Case{

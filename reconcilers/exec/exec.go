@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,24 +32,22 @@ const (
 type Reconciler struct{}
 
 var (
-	_ reconcilers.Reconciler = Reconciler{}
-	_ reconcilers.Refresher  = Reconciler{}
+	_ reconcilers.TypedReconciler[v1alpha1.ExecSpec] = Reconciler{}
+	_ reconcilers.TypedRefresher[v1alpha1.ExecSpec]  = Reconciler{}
 )
 
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.ExecKind.Kind }
 
-func spec(r *v1alpha1.Resource) *v1alpha1.ExecSpec { return r.Spec.(*v1alpha1.ExecSpec) }
-
 // Queries evaluates the guards of every Exec of the host in one command,
 // each with the user, directory, environment and timeout of its command.
 // The user's unless and onlyIf commands are trusted to only read.
-func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
-	rs := append([]*v1alpha1.Resource(nil), resources...)
-	sort.Slice(rs, func(i, j int) bool { return rs[i].Metadata.Name < rs[j].Metadata.Name })
+func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.ExecSpec]) []reconcilers.Query {
+	os := slices.Clone(objs)
+	sort.Slice(os, func(i, j int) bool { return os[i].Resource.Metadata.Name < os[j].Resource.Metadata.Name })
 	var b strings.Builder
-	for _, r := range rs {
-		b.WriteString(GuardScript(r.Metadata.Name, spec(r)))
+	for _, o := range os {
+		b.WriteString(GuardScript(o.Resource.Metadata.Name, o.Spec))
 	}
 	b.WriteString("exit 0\n")
 	sum := sha256.Sum256([]byte(b.String()))
@@ -128,8 +127,8 @@ func decision(f *reconcilers.Facts, name string) (string, error) {
 
 // Plan runs the command when its guards say it is needed; a refreshOnly
 // command runs only through Refresh.
-func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	s := spec(req.Resource)
+func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.ExecSpec]) ([]reconcilers.Action, error) {
+	s := req.Spec
 	if s.RefreshOnly {
 		return nil, nil
 	}
@@ -141,15 +140,17 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 }
 
 // Triggers implements reconcilers.Refresher.
-func (Reconciler) Triggers(res *v1alpha1.Resource) []v1alpha1.ResourceRef { return spec(res).RestartOn }
+func (Reconciler) Triggers(obj reconcilers.Object[v1alpha1.ExecSpec]) []v1alpha1.ResourceRef {
+	return obj.Spec.RestartOn
+}
 
 // Refresh runs the command because a resource it watches changes, unless it
 // runs already or its guards say it is not needed.
-func (Reconciler) Refresh(_ context.Context, req reconcilers.Request, planned []reconcilers.Action) ([]reconcilers.Action, error) {
+func (Reconciler) Refresh(_ context.Context, req reconcilers.TypedRequest[v1alpha1.ExecSpec], planned []reconcilers.Action) ([]reconcilers.Action, error) {
 	if len(planned) > 0 {
 		return nil, nil
 	}
-	s := spec(req.Resource)
+	s := req.Spec
 	d, err := decision(req.Facts, req.Resource.Metadata.Name)
 	if err != nil || d != Run {
 		return nil, err

@@ -6,4 +6,4 @@ import (
 )
 
 // Kind is the Exec kind with its reconciler, for optimus.WithKinds.
-var Kind = reconcilers.Kind{Type: v1alpha1.ExecKind, Reconciler: Reconciler{}}
+var Kind = reconcilers.KindFor[v1alpha1.ExecSpec](v1alpha1.ExecKind, Reconciler{})

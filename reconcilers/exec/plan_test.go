@@ -30,11 +30,11 @@ func TestPlanAndRefresh(t *testing.T) {
 			s.Default(nil)
 			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "e"}, Spec: &s}
 			req := reconcilers.Request{Resource: res, Facts: reconcilers.NewFacts(map[string]transport.Result{KeyPrefix + "x": transport.Result{Stdout: []byte("other\trun\ne\t" + tc.decision + "\n")}})}
-			planned, err := Reconciler{}.Plan(context.Background(), req)
+			planned, err := reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), req)
 			if err != nil || len(planned) != tc.plan {
 				t.Fatalf("plan %+v %v", planned, err)
 			}
-			more, err := Reconciler{}.Refresh(context.Background(), req, planned)
+			more, err := refresher(t).Refresh(context.Background(), req, planned)
 			if err != nil || len(more) != tc.refresh {
 				t.Fatalf("refresh %+v %v", more, err)
 			}

@@ -24,7 +24,7 @@ var pool = &testhost.Pool{N: 1}
 func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 func TestConformance(t *testing.T) {
-	s, h := testenv.Suite(t, pool, file.Reconciler{}, directory.Reconciler{}, user.Reconciler{}, group.Reconciler{})
+	s, h := testenv.Suite(t, pool, file.Kind, directory.Kind, user.Kind, group.Kind)
 	big := make([]byte, 10<<20)
 	rand.Read(big)
 	src := filepath.Join(t.TempDir(), "big.bin")

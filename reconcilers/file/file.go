@@ -23,20 +23,17 @@ const DiffLimit = 64 << 10
 type Reconciler struct{}
 
 var (
-	_ reconcilers.Reconciler       = Reconciler{}
-	_ reconcilers.DependencyLister = Reconciler{}
+	_ reconcilers.TypedReconciler[v1alpha1.FileSpec]       = Reconciler{}
+	_ reconcilers.TypedDependencyLister[v1alpha1.FileSpec] = Reconciler{}
 )
 
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.FileKind.Kind }
 
-func spec(r *v1alpha1.Resource) *v1alpha1.FileSpec { return r.Spec.(*v1alpha1.FileSpec) }
-
 // Queries inspects every file of the host in one command; the content of
 // small, non-sensitive files comes back for the diff.
-func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
-	return reconcilers.QueryPaths(resources, func(r *v1alpha1.Resource) reconcilers.PathRequest {
-		s := spec(r)
+func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.FileSpec]) []reconcilers.Query {
+	return reconcilers.QueryPaths(objs, func(s *v1alpha1.FileSpec) reconcilers.PathRequest {
 		req := reconcilers.PathRequest{Path: s.Path}
 		if !s.Sensitive && s.State != v1alpha1.StateAbsent {
 			req.ContentLimit = DiffLimit
@@ -47,8 +44,8 @@ func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []re
 
 // Dependencies orders a file after the Directory resources that hold it and
 // the User and Group resources that own it.
-func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
-	s := spec(res)
+func (Reconciler) Dependencies(obj reconcilers.Object[v1alpha1.FileSpec], all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := obj.Spec
 	if s.State == v1alpha1.StateAbsent {
 		return nil
 	}
@@ -56,8 +53,8 @@ func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource)
 }
 
 // Plan implements reconcilers.Reconciler.
-func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	s := spec(req.Resource)
+func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.FileSpec]) ([]reconcilers.Action, error) {
+	s := req.Spec
 	cur, err := reconcilers.FindPath(req.Facts, s.Path)
 	if err != nil {
 		return nil, err
@@ -66,7 +63,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 		switch {
 		case !cur.Exists:
 			return nil, nil
-		case cur.Type == "directory":
+		case cur.Type == reconcilers.TypeDirectory:
 			return nil, fmt.Errorf("%s is a directory, not a file: remove it with a Directory resource (state: absent)", s.Path)
 		}
 		return []reconcilers.Action{{
@@ -76,10 +73,10 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 			Script:      reconcilers.ShellCommand("rm", "-f", "--", s.Path),
 		}}, nil
 	}
-	if cur.Exists && cur.Type != "file" {
+	if cur.Exists && cur.Type != reconcilers.TypeFile {
 		return nil, fmt.Errorf("%s is %s, not a regular file: remove it first (File does not replace it)", s.Path, cur.Describe())
 	}
-	content, managed, err := Desired(req.Host, req.Resource)
+	content, managed, err := Desired(req.Host, req.Object())
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +96,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 		if err != nil {
 			return nil, fmt.Errorf("spec.mode: %w", err)
 		}
-		mode = fmt.Sprintf("%04o", m)
+		mode = reconcilers.OctalMode(m)
 		changes := []reconcilers.Change{contentChange(s, cur, content)}
 		changes = append(changes, reconcilers.Change{Field: "mode", After: mode})
 		if s.Owner != "" {
@@ -161,8 +158,8 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 
 // Desired returns the content the file must have; managed is false when the
 // spec sets neither content nor source (only existence and attributes).
-func Desired(host *v1alpha1.Host, res *v1alpha1.Resource) (content []byte, managed bool, err error) {
-	s := spec(res)
+func Desired(host *v1alpha1.Host, obj reconcilers.Object[v1alpha1.FileSpec]) (content []byte, managed bool, err error) {
+	s, res := obj.Spec, obj.Resource
 	switch {
 	case s.Content != nil:
 		content = []byte(*s.Content)

@@ -6,4 +6,4 @@ import (
 )
 
 // Kind is the File kind with its reconciler, for optimus.WithKinds.
-var Kind = reconcilers.Kind{Type: v1alpha1.FileKind, Reconciler: Reconciler{}}
+var Kind = reconcilers.KindFor[v1alpha1.FileSpec](v1alpha1.FileKind, Reconciler{})

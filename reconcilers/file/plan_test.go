@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -14,8 +15,8 @@ import (
 
 func sum(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
 
-func existing(content string, mode uint32) reconcilers.PathInfo {
-	return reconcilers.PathInfo{Path: "/etc/app.conf", Exists: true, Type: "file", Mode: mode, UID: 0, GID: 0,
+func existing(content string, mode fs.FileMode) reconcilers.PathInfo {
+	return reconcilers.PathInfo{Path: "/etc/app.conf", Exists: true, Type: reconcilers.TypeFile, Mode: mode, UID: 0, GID: 0,
 		Owner: "root", Group: "root", Size: int64(len(content)), SHA256: sum(content), Content: []byte(content), HasContent: true}
 }
 
@@ -27,7 +28,7 @@ func plan(t *testing.T, s *v1alpha1.FileSpec, cur reconcilers.PathInfo) ([]recon
 	host := &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "web1", Labels: map[string]string{"role": "web"}},
 		Spec: &v1alpha1.HostSpec{Vars: map[string]any{"port": 8080}}}
 	facts := reconcilers.NewFacts(map[string]transport.Result{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(cur)}})
-	return Reconciler{}.Plan(context.Background(), reconcilers.Request{Host: host, Resource: res, Facts: facts})
+	return reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), reconcilers.Request{Host: host, Resource: res, Facts: facts})
 }
 
 func str(s string) *string { return &s }
@@ -58,7 +59,7 @@ func TestPlan(t *testing.T) {
 		{name: "delete", spec: v1alpha1.FileSpec{State: "absent"}, cur: existing("a\n", 0o644), script: reconcilers.ShellCommand("rm", "-f", "--", "/etc/app.conf")},
 		{name: "delete missing", spec: v1alpha1.FileSpec{State: "absent"}, cur: absent},
 		{name: "directory in the way", spec: v1alpha1.FileSpec{Content: str("")},
-			cur: reconcilers.PathInfo{Path: "/etc/app.conf", Exists: true, Type: "directory"}, wantErr: "not a regular file"},
+			cur: reconcilers.PathInfo{Path: "/etc/app.conf", Exists: true, Type: reconcilers.TypeDirectory}, wantErr: "not a regular file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := tc.spec
@@ -126,7 +127,7 @@ func TestQueriesReadContentOnlyWhenShowable(t *testing.T) {
 		s.Default(nil)
 		return &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: name}, Spec: s}
 	}
-	q := Reconciler{}.Queries(nil, []*v1alpha1.Resource{res("a", "/a", false), res("b", "/b", true)})
+	q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("a", "/a", false), res("b", "/b", true)})
 	// Only /a, which is not sensitive, is among the files whose content is read.
 	if len(q) != 1 || !strings.Contains(q[0].Script, "find /a -maxdepth 0 -type f -size -65537c -exec cat") ||
 		strings.Contains(q[0].Script, "find /b -maxdepth 0 -type f") || !strings.Contains(q[0].Script, "for p in /a /b;") {
@@ -151,7 +152,7 @@ func TestDependencies(t *testing.T) {
 		mk("User", &v1alpha1.UserSpec{Name: "www"}),
 	}
 	all[1].Metadata.Name, all[2].Metadata.Name, all[3].Metadata.Name = "app", "conf", "con"
-	got := Reconciler{}.Dependencies(f, all)
+	got := registry(t).Dependencies(f, all)
 	want := "[Directory/conf Directory/app User/Userx]"
 	if s := strings.ReplaceAll(strings.Trim(strings.Join(strings.Fields(strings.Trim(fmtRefs(got), "[]")), " "), " "), "  ", " "); "["+s+"]" != want {
 		t.Errorf("deps %v, want %s", got, want)

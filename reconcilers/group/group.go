@@ -12,37 +12,44 @@ import (
 type Reconciler struct{}
 
 var (
-	_ reconcilers.Reconciler       = Reconciler{}
-	_ reconcilers.DependencyLister = Reconciler{}
+	_ reconcilers.TypedReconciler[v1alpha1.GroupSpec]       = Reconciler{}
+	_ reconcilers.TypedDependencyLister[v1alpha1.GroupSpec] = Reconciler{}
+	_ reconcilers.SharedQuerier                             = Reconciler{}
 )
 
 // Dependencies orders removing a group after removing the users that have
 // it as their primary group, which groupdel would refuse.
-func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
-	s := res.Spec.(*v1alpha1.GroupSpec)
+func (Reconciler) Dependencies(obj reconcilers.Object[v1alpha1.GroupSpec], all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := obj.Spec
 	if s.State != v1alpha1.StateAbsent {
 		return nil
 	}
 	var deps []v1alpha1.ResourceRef
 	for _, o := range all {
-		if u, ok := o.Spec.(*v1alpha1.UserSpec); ok && u.State == v1alpha1.StateAbsent && (u.Group == s.Name || u.Name == s.Name) {
+		if u, ok := reconcilers.SpecOf[v1alpha1.UserSpec](o); ok && u.State == v1alpha1.StateAbsent && (u.Group == s.Name || u.Name == s.Name) {
 			deps = append(deps, o.Ref())
 		}
 	}
 	return deps
 }
 
+// SharedQueries implements reconcilers.SharedQuerier: the group database is
+// read once per host for User and Group.
+func (Reconciler) SharedQueries() []reconcilers.Query {
+	return []reconcilers.Query{reconcilers.QueryGroup}
+}
+
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.GroupKind.Kind }
 
 // Queries reads the group database once for all groups (and users) of the host.
-func (Reconciler) Queries(*v1alpha1.Host, []*v1alpha1.Resource) []reconcilers.Query {
+func (Reconciler) Queries(*v1alpha1.Host, []reconcilers.Object[v1alpha1.GroupSpec]) []reconcilers.Query {
 	return []reconcilers.Query{reconcilers.QueryGroup}
 }
 
 // Plan implements reconcilers.Reconciler.
-func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	s := req.Resource.Spec.(*v1alpha1.GroupSpec)
+func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.GroupSpec]) ([]reconcilers.Action, error) {
+	s := req.Spec
 	groups, err := reconcilers.Groups(req.Facts)
 	if err != nil {
 		return nil, err

@@ -6,4 +6,4 @@ import (
 )
 
 // Kind is the Group kind with its reconciler, for optimus.WithKinds.
-var Kind = reconcilers.Kind{Type: v1alpha1.GroupKind, Reconciler: Reconciler{}}
+var Kind = reconcilers.KindFor[v1alpha1.GroupSpec](v1alpha1.GroupKind, Reconciler{})

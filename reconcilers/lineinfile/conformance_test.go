@@ -17,7 +17,7 @@ var pool = &testhost.Pool{N: 1}
 func TestMain(m *testing.M) { testenv.Main(m, pool) }
 
 func TestConformance(t *testing.T) {
-	s, h := testenv.Suite(t, pool, lineinfile.Reconciler{}, file.Reconciler{})
+	s, h := testenv.Suite(t, pool, lineinfile.Kind, file.Kind)
 	doc := testenv.Header
 	h.Exec(t, "printf '# config\\nport = 80\\n# end' >/etc/optimus-existing && chmod 0640 /etc/optimus-existing && chown deploy /etc/optimus-existing")
 	reconcilertest.Run(t, s,

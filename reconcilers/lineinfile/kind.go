@@ -6,4 +6,4 @@ import (
 )
 
 // Kind is the LineInFile kind with its reconciler, for optimus.WithKinds.
-var Kind = reconcilers.Kind{Type: v1alpha1.LineInFileKind, Reconciler: Reconciler{}}
+var Kind = reconcilers.KindFor[v1alpha1.LineInFileSpec](v1alpha1.LineInFileKind, Reconciler{})

@@ -18,29 +18,27 @@ const ContentLimit = 4 << 20
 type Reconciler struct{}
 
 var (
-	_ reconcilers.Reconciler       = Reconciler{}
-	_ reconcilers.DependencyLister = Reconciler{}
+	_ reconcilers.TypedReconciler[v1alpha1.LineInFileSpec]       = Reconciler{}
+	_ reconcilers.TypedDependencyLister[v1alpha1.LineInFileSpec] = Reconciler{}
 )
 
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.LineInFileKind.Kind }
 
-func spec(r *v1alpha1.Resource) *v1alpha1.LineInFileSpec { return r.Spec.(*v1alpha1.LineInFileSpec) }
-
 // Queries reads every edited file of the host in one command.
-func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
-	return reconcilers.QueryPaths(resources, func(r *v1alpha1.Resource) reconcilers.PathRequest {
-		return reconcilers.PathRequest{Path: spec(r).Path, ContentLimit: ContentLimit}
+func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.LineInFileSpec]) []reconcilers.Query {
+	return reconcilers.QueryPaths(objs, func(s *v1alpha1.LineInFileSpec) reconcilers.PathRequest {
+		return reconcilers.PathRequest{Path: s.Path, ContentLimit: ContentLimit}
 	})
 }
 
 // Dependencies orders the edit after the File resource that makes the file
 // and the Directory resources that hold it.
-func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
-	s := spec(res)
+func (Reconciler) Dependencies(obj reconcilers.Object[v1alpha1.LineInFileSpec], all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := obj.Spec
 	deps := reconcilers.DirectoryDependencies(s.Path, all)
 	for _, o := range all {
-		if f, ok := o.Spec.(*v1alpha1.FileSpec); ok && f.Path == s.Path && f.State != v1alpha1.StateAbsent {
+		if f, ok := reconcilers.SpecOf[v1alpha1.FileSpec](o); ok && f.Path == s.Path && f.State != v1alpha1.StateAbsent {
 			deps = append(deps, o.Ref())
 		}
 	}
@@ -58,8 +56,8 @@ type edit struct {
 }
 
 // Plan implements reconcilers.Reconciler.
-func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	s := spec(req.Resource)
+func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.LineInFileSpec]) ([]reconcilers.Action, error) {
+	s := req.Spec
 	cur, err := reconcilers.FindPath(req.Facts, s.Path)
 	if err != nil {
 		return nil, err
@@ -71,7 +69,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 	case !cur.Exists:
 		// Perhaps a File resource creates it in this cycle: the action says
 		// so clearly if it still does not exist then.
-	case cur.Type != "file":
+	case cur.Type != reconcilers.TypeFile:
 		return nil, fmt.Errorf("%s is %s, not a regular file", s.Path, cur.Describe())
 	case !cur.HasContent:
 		return nil, fmt.Errorf("%s is larger than %d bytes: LineInFile does not edit files that large", s.Path, ContentLimit)

@@ -35,7 +35,7 @@ apt-get update -q >/dev/null
 `
 
 func TestConformance(t *testing.T) {
-	s, h := testenv.Suite(t, pool, pkg.Reconciler{})
+	s, h := testenv.Suite(t, pool, pkg.Kind)
 	h.Exec(t, "cat >/tmp/repo.sh <<'EOF'\n"+RepoScript+"EOF\nsh /tmp/repo.sh optimus-hello=1.0 optimus-world=1.0")
 	doc := testenv.Header
 	reconcilertest.Run(t, s, reconcilertest.Case{

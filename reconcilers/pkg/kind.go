@@ -6,4 +6,4 @@ import (
 )
 
 // Kind is the Package kind with its reconciler, for optimus.WithKinds.
-var Kind = reconcilers.Kind{Type: v1alpha1.PackageKind, Reconciler: Reconciler{}}
+var Kind = reconcilers.KindFor[v1alpha1.PackageSpec](v1alpha1.PackageKind, Reconciler{})

@@ -23,23 +23,21 @@ var Managers = []string{"apt", "dnf", "apk"}
 type Reconciler struct{}
 
 var (
-	_ reconcilers.Reconciler = Reconciler{}
-	_ reconcilers.Combiner   = Reconciler{}
+	_ reconcilers.TypedReconciler[v1alpha1.PackageSpec] = Reconciler{}
+	_ reconcilers.TypedCombiner[v1alpha1.PackageSpec]   = Reconciler{}
 )
 
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.PackageKind.Kind }
 
-func spec(r *v1alpha1.Resource) *v1alpha1.PackageSpec { return r.Spec.(*v1alpha1.PackageSpec) }
-
 // Queries detects the package managers and reads the installed version of
 // every package named on the host (and the candidate versions when some
 // resource wants the latest) in one read-only command.
-func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
+func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.PackageSpec]) []reconcilers.Query {
 	set := map[string]bool{}
 	latest := false
-	for _, r := range resources {
-		s := spec(r)
+	for _, o := range objs {
+		s := o.Spec
 		for _, n := range s.Names {
 			set[n] = true
 		}
@@ -163,95 +161,121 @@ func apkName(id string) (string, bool) {
 	return "", false
 }
 
-// Plan implements reconcilers.Reconciler.
-func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	s := spec(req.Resource)
-	var out string
-	for _, k := range req.Facts.Keys(KeyPrefix) {
-		var err error
-		if out, err = req.Facts.Stdout(k); err != nil {
-			return nil, err
-		}
-	}
-	st := ParseState(out)
-	mgr := s.Manager
-	if mgr == "" || mgr == "auto" {
-		if len(st.Managers) == 0 {
-			return nil, fmt.Errorf("no supported package manager on the host (looked for apt-get, dnf, apk)")
-		}
-		mgr = st.Managers[0]
-	} else if !slices.Contains(st.Managers, mgr) {
-		return nil, fmt.Errorf("spec.manager is %s, but the host has no %s (found: %s)", mgr, mgr, strings.Join(st.Managers, ", "))
-	}
-	installed := st.Installed[mgr]
+// diff is what Plan and Combinable both compute: the manager and the
+// packages to install, upgrade or remove.
+type diff struct {
+	mgr                        string
+	missing, outdated, present []string
+	changes                    []reconcilers.Change
+}
 
-	var missing, outdated, present []string
-	var changes []reconcilers.Change
+func plan(req reconcilers.TypedRequest[v1alpha1.PackageSpec]) (diff, error) {
+	s := req.Spec
+	st, err := reconcilers.Parsed(req.Facts, stateKey(req.Facts), func(out string) (State, error) { return ParseState(out), nil })
+	if err != nil {
+		return diff{}, err
+	}
+	d := diff{mgr: s.Manager}
+	if d.mgr == "" || d.mgr == "auto" {
+		if len(st.Managers) == 0 {
+			return diff{}, fmt.Errorf("no supported package manager on the host (looked for apt-get, dnf, apk)")
+		}
+		d.mgr = st.Managers[0]
+	} else if !slices.Contains(st.Managers, d.mgr) {
+		return diff{}, fmt.Errorf("spec.manager is %s, but the host has no %s (found: %s)", d.mgr, d.mgr, strings.Join(st.Managers, ", "))
+	}
+	installed := st.Installed[d.mgr]
 	for _, n := range s.Names {
 		v, ok := installed[n]
 		switch {
 		case s.State == v1alpha1.StateAbsent && ok:
-			present = append(present, n)
-			changes = append(changes, reconcilers.Change{Field: n, Before: v, After: "absent"})
+			d.present = append(d.present, n)
+			d.changes = append(d.changes, reconcilers.Change{Field: n, Before: v, After: "absent"})
 		case s.State == v1alpha1.StateAbsent:
 		case !ok:
-			missing = append(missing, n)
+			d.missing = append(d.missing, n)
 			after := "installed"
 			if c := st.Candidates[n]; c != "" && c != "(none)" {
 				after = c
 			}
-			changes = append(changes, reconcilers.Change{Field: n, After: after})
+			d.changes = append(d.changes, reconcilers.Change{Field: n, After: after})
 		case s.State == v1alpha1.StateLatest:
-			if c, up := st.Upgradable[mgr][n]; up {
-				outdated = append(outdated, n)
+			if c, up := st.Upgradable[d.mgr][n]; up {
+				d.outdated = append(d.outdated, n)
 				if c == "" {
 					c = "latest"
 				}
-				changes = append(changes, reconcilers.Change{Field: n, Before: v, After: c})
+				d.changes = append(d.changes, reconcilers.Change{Field: n, Before: v, After: c})
 			}
 		}
 	}
+	return d, nil
+}
+
+// stateKey is the key of the package query: the last one when (in tests)
+// there are several.
+func stateKey(f *reconcilers.Facts) string {
+	keys := f.Keys(KeyPrefix)
+	if len(keys) == 0 {
+		return KeyPrefix
+	}
+	return keys[len(keys)-1]
+}
+
+// Plan implements reconcilers.TypedReconciler.
+func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.PackageSpec]) ([]reconcilers.Action, error) {
+	d, err := plan(req)
+	if err != nil {
+		return nil, err
+	}
 	switch {
-	case len(present) > 0:
+	case len(d.present) > 0:
 		return []reconcilers.Action{{
 			Op:          reconcilers.OpDelete,
-			Description: "remove package " + strings.Join(present, ", ") + " (" + mgr + ")",
-			Changes:     changes,
-			Script:      Command(mgr, "remove", present),
-			Combine:     mgr + " remove",
-			Items:       present,
+			Description: "remove package " + strings.Join(d.present, ", ") + " (" + d.mgr + ")",
+			Changes:     d.changes,
+			Script:      Command(d.mgr, "remove", d.present),
 		}}, nil
-	case len(missing)+len(outdated) == 0:
+	case len(d.missing)+len(d.outdated) == 0:
 		return nil, nil
 	}
 	var scripts []string
-	if len(missing) > 0 {
-		scripts = append(scripts, Command(mgr, "install", missing))
+	if len(d.missing) > 0 {
+		scripts = append(scripts, Command(d.mgr, "install", d.missing))
 	}
-	if len(outdated) > 0 {
-		scripts = append(scripts, Command(mgr, "upgrade", outdated))
+	if len(d.outdated) > 0 {
+		scripts = append(scripts, Command(d.mgr, "upgrade", d.outdated))
 	}
 	op, verb := reconcilers.OpCreate, "install"
-	if len(missing) == 0 {
+	if len(d.missing) == 0 {
 		op, verb = reconcilers.OpUpdate, "upgrade"
 	}
-	a := reconcilers.Action{
+	return []reconcilers.Action{{
 		Op:          op,
-		Description: verb + " package " + strings.Join(append(missing, outdated...), ", ") + " (" + mgr + ")",
-		Changes:     changes,
+		Description: verb + " package " + strings.Join(append(slices.Clone(d.missing), d.outdated...), ", ") + " (" + d.mgr + ")",
+		Changes:     d.changes,
 		Script:      strings.Join(scripts, " && "),
-	}
-	// One transaction per host: the engine merges the actions of every
-	// Package resource that installs (or upgrades) with the same manager.
+	}}, nil
+}
+
+// Combinable makes one transaction per host: the engine merges the actions
+// of every Package resource that installs (or upgrades, or removes) with the
+// same manager. The key is "MANAGER VERB".
+func (Reconciler) Combinable(req reconcilers.TypedRequest[v1alpha1.PackageSpec], _ reconcilers.Action) (string, []string) {
+	d, err := plan(req)
 	switch {
-	case len(outdated) == 0:
-		a.Combine, a.Items = mgr+" install", missing
-	case len(missing) == 0:
-		a.Combine, a.Items = mgr+" upgrade", outdated
-	case mgr == "apt": // apt-get install also upgrades
-		a.Combine, a.Items = mgr+" install", append(missing, outdated...)
+	case err != nil:
+		return "", nil
+	case len(d.present) > 0:
+		return d.mgr + " remove", d.present
+	case len(d.outdated) == 0:
+		return d.mgr + " install", d.missing
+	case len(d.missing) == 0:
+		return d.mgr + " upgrade", d.outdated
+	case d.mgr == "apt": // apt-get install also upgrades
+		return d.mgr + " install", append(slices.Clone(d.missing), d.outdated...)
 	}
-	return []reconcilers.Action{a}, nil
+	return "", nil
 }
 
 // Combine is the one package-manager transaction for the actions the

@@ -56,7 +56,7 @@ func TestPlan(t *testing.T) {
 			s.Default(&v1alpha1.ObjectMeta{Name: "p"})
 			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "p"}, Spec: &s}
 			facts := reconcilers.NewFacts(map[string]transport.Result{KeyPrefix + "x": transport.Result{Stdout: []byte(tc.facts)}})
-			actions, err := Reconciler{}.Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
+			actions, err := reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err %v, want %q", err, tc.err)
@@ -80,10 +80,42 @@ func TestQueryOnlyAsksCandidatesForLatest(t *testing.T) {
 		s.Default(&v1alpha1.ObjectMeta{Name: "nginx"})
 		return &v1alpha1.Resource{Spec: s}
 	}
-	if q := (Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("present")}); strings.Contains(q[0].Script, "apt-cache policy") {
+	if q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("present")}); strings.Contains(q[0].Script, "apt-cache policy") {
 		t.Error("present asks for candidates")
 	}
-	if q := (Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("latest")}); !strings.Contains(q[0].Script, "apt-cache policy nginx") {
+	if q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("latest")}); !strings.Contains(q[0].Script, "apt-cache policy nginx") {
 		t.Error("latest does not ask for candidates")
+	}
+}
+
+// TestCombinable: what the engine may merge into one transaction per host.
+func TestCombinable(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spec  v1alpha1.PackageSpec
+		key   string
+		items string
+	}{
+		{"install", v1alpha1.PackageSpec{Names: []string{"nginx", "git"}}, "apt install", "git"},
+		{"apt installs and upgrades at once", v1alpha1.PackageSpec{Names: []string{"nginx", "git"}, State: "latest"}, "apt install", "git nginx"},
+		{"remove", v1alpha1.PackageSpec{Names: []string{"curl"}, State: "absent"}, "apt remove", "curl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.spec
+			s.Default(&v1alpha1.ObjectMeta{Name: "p"})
+			facts := reconcilers.NewFacts(map[string]transport.Result{KeyPrefix + "x": {Stdout: []byte(aptHost)}})
+			req := reconcilers.TypedRequest[v1alpha1.PackageSpec]{Resource: &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "p"}, Spec: &s}, Spec: &s, Facts: facts}
+			actions, err := Reconciler{}.Plan(context.Background(), req)
+			if err != nil || len(actions) != 1 {
+				t.Fatalf("%v %v", actions, err)
+			}
+			key, items := Reconciler{}.Combinable(req, actions[0])
+			if key != tc.key || strings.Join(items, " ") != tc.items {
+				t.Errorf("Combinable = %q %q, want %q %q", key, items, tc.key, tc.items)
+			}
+			if got := (Reconciler{}).Combine(key, items); got != Command("apt", strings.Fields(key)[1], items) {
+				t.Errorf("Combine = %q", got)
+			}
+		})
 	}
 }

@@ -140,7 +140,7 @@ func (s Suite) run(ctx context.Context, t *testing.T, res []*v1alpha1.Resource, 
 		t.Fatalf("engine: %v", err)
 	}
 	if f := rep.Failed(); len(f) > 0 {
-		t.Fatalf("host failed: %s", f[0].Reason)
+		t.Fatalf("host failed: %s", f[0].Reason())
 	}
 	return rep
 }

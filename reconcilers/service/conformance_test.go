@@ -40,7 +40,7 @@ esac
 `
 
 func TestConformance(t *testing.T) {
-	s, h := testenv.Suite(t, pool, service.Reconciler{}, file.Reconciler{})
+	s, h := testenv.Suite(t, pool, service.Kind, file.Kind)
 	h.Exec(t, "cat >/etc/init.d/optimus-tinyd <<'EOF'\n"+initScript+"EOF\nchmod 755 /etc/init.d/optimus-tinyd")
 	doc := testenv.Header
 	starts := func(t *testing.T, conn transport.Conn) string {

@@ -6,4 +6,4 @@ import (
 )
 
 // Kind is the Service kind with its reconciler, for optimus.WithKinds.
-var Kind = reconcilers.Kind{Type: v1alpha1.ServiceKind, Reconciler: Reconciler{}}
+var Kind = reconcilers.KindFor[v1alpha1.ServiceSpec](v1alpha1.ServiceKind, Reconciler{})

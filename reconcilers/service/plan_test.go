@@ -35,14 +35,14 @@ func TestPlan(t *testing.T) {
 			s.Default(&v1alpha1.ObjectMeta{Name: "nginx"})
 			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "nginx"}, Spec: &s}
 			req := reconcilers.Request{Resource: res, Facts: reconcilers.NewFacts(map[string]transport.Result{KeyPrefix + "x": transport.Result{Stdout: []byte(tc.facts)}})}
-			actions, err := Reconciler{}.Plan(context.Background(), req)
+			actions, err := reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := scripts(actions); got != tc.scripts {
 				t.Errorf("plan %q, want %q", got, tc.scripts)
 			}
-			more, err := Reconciler{}.Refresh(context.Background(), req, actions)
+			more, err := refresher(t).Refresh(context.Background(), req, actions)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,10 +70,10 @@ func TestDependencies(t *testing.T) {
 	svc := mk("Service", "nginx", &v1alpha1.ServiceSpec{})
 	web := mk("Package", "web", &v1alpha1.PackageSpec{Names: []string{"nginx", "ssl-cert"}})
 	tools := mk("Package", "tools", &v1alpha1.PackageSpec{Names: []string{"curl"}})
-	if got := (Reconciler{}).Dependencies(svc, []*v1alpha1.Resource{svc, web, tools}); len(got) != 1 || got[0].Name != "web" {
+	if got := registry(t).Dependencies(svc, []*v1alpha1.Resource{svc, web, tools}); len(got) != 1 || got[0].Name != "web" {
 		t.Errorf("named package: %v", got)
 	}
-	if got := (Reconciler{}).Dependencies(svc, []*v1alpha1.Resource{svc, tools}); len(got) != 1 || got[0].Name != "tools" {
+	if got := registry(t).Dependencies(svc, []*v1alpha1.Resource{svc, tools}); len(got) != 1 || got[0].Name != "tools" {
 		t.Errorf("no named package: %v", got)
 	}
 }

@@ -26,22 +26,20 @@ const (
 type Reconciler struct{}
 
 var (
-	_ reconcilers.Reconciler       = Reconciler{}
-	_ reconcilers.DependencyLister = Reconciler{}
-	_ reconcilers.Refresher        = Reconciler{}
+	_ reconcilers.TypedReconciler[v1alpha1.ServiceSpec]       = Reconciler{}
+	_ reconcilers.TypedDependencyLister[v1alpha1.ServiceSpec] = Reconciler{}
+	_ reconcilers.TypedRefresher[v1alpha1.ServiceSpec]        = Reconciler{}
 )
 
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.ServiceKind.Kind }
 
-func spec(r *v1alpha1.Resource) *v1alpha1.ServiceSpec { return r.Spec.(*v1alpha1.ServiceSpec) }
-
 // Queries detects the init system and reads the state of every service of the
 // host in one command. Status commands only read.
-func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
+func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.ServiceSpec]) []reconcilers.Query {
 	set := map[string]bool{}
-	for _, r := range resources {
-		set[spec(r).Name] = true
+	for _, o := range objs {
+		set[o.Spec.Name] = true
 	}
 	names := make([]string, 0, len(set))
 	for n := range set {
@@ -126,11 +124,11 @@ func observe(f *reconcilers.Facts, name string) (string, Status, error) {
 
 // Dependencies orders a service after the Package resources that install a
 // package of its name or, when none does, after every Package resource.
-func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
-	s := spec(res)
+func (Reconciler) Dependencies(obj reconcilers.Object[v1alpha1.ServiceSpec], all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := obj.Spec
 	var named, every []v1alpha1.ResourceRef
 	for _, o := range all {
-		p, ok := o.Spec.(*v1alpha1.PackageSpec)
+		p, ok := reconcilers.SpecOf[v1alpha1.PackageSpec](o)
 		if !ok || p.State == v1alpha1.StateAbsent {
 			continue
 		}
@@ -146,12 +144,14 @@ func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource)
 }
 
 // Triggers implements reconcilers.Refresher.
-func (Reconciler) Triggers(res *v1alpha1.Resource) []v1alpha1.ResourceRef { return spec(res).RestartOn }
+func (Reconciler) Triggers(obj reconcilers.Object[v1alpha1.ServiceSpec]) []v1alpha1.ResourceRef {
+	return obj.Spec.RestartOn
+}
 
 // Refresh restarts the service, unless it is to be stopped or the planned
 // actions start it anyway.
-func (Reconciler) Refresh(_ context.Context, req reconcilers.Request, planned []reconcilers.Action) ([]reconcilers.Action, error) {
-	s := spec(req.Resource)
+func (Reconciler) Refresh(_ context.Context, req reconcilers.TypedRequest[v1alpha1.ServiceSpec], planned []reconcilers.Action) ([]reconcilers.Action, error) {
+	s := req.Spec
 	if s.State == v1alpha1.StateStopped {
 		return nil, nil
 	}
@@ -174,8 +174,8 @@ func (Reconciler) Refresh(_ context.Context, req reconcilers.Request, planned []
 }
 
 // Plan implements reconcilers.Reconciler.
-func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	s := spec(req.Resource)
+func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.ServiceSpec]) ([]reconcilers.Action, error) {
+	s := req.Spec
 	initSystem, cur, err := observe(req.Facts, s.Name)
 	if err != nil {
 		return nil, err

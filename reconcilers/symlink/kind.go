@@ -6,4 +6,4 @@ import (
 )
 
 // Kind is the Symlink kind with its reconciler, for optimus.WithKinds.
-var Kind = reconcilers.Kind{Type: v1alpha1.SymlinkKind, Reconciler: Reconciler{}}
+var Kind = reconcilers.KindFor[v1alpha1.SymlinkSpec](v1alpha1.SymlinkKind, Reconciler{})

@@ -11,7 +11,7 @@ import (
 )
 
 func TestPlan(t *testing.T) {
-	at := func(typ, target string, empty bool) reconcilers.PathInfo {
+	at := func(typ reconcilers.PathType, target string, empty bool) reconcilers.PathInfo {
 		return reconcilers.PathInfo{Path: "/l", Exists: true, Type: typ, Target: target, Empty: empty}
 	}
 	for _, tc := range []struct {
@@ -37,7 +37,7 @@ func TestPlan(t *testing.T) {
 			s.Default(nil)
 			res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "l"}, Spec: &s}
 			facts := reconcilers.NewFacts(map[string]transport.Result{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(tc.cur)}})
-			actions, err := Reconciler{}.Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
+			actions, err := reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err %v, want %q", err, tc.wantErr)

@@ -12,25 +12,23 @@ import (
 type Reconciler struct{}
 
 var (
-	_ reconcilers.Reconciler       = Reconciler{}
-	_ reconcilers.DependencyLister = Reconciler{}
+	_ reconcilers.TypedReconciler[v1alpha1.SymlinkSpec]       = Reconciler{}
+	_ reconcilers.TypedDependencyLister[v1alpha1.SymlinkSpec] = Reconciler{}
 )
 
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.SymlinkKind.Kind }
 
-func spec(r *v1alpha1.Resource) *v1alpha1.SymlinkSpec { return r.Spec.(*v1alpha1.SymlinkSpec) }
-
 // Queries inspects every link of the host in one command.
-func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
-	return reconcilers.QueryPaths(resources, func(r *v1alpha1.Resource) reconcilers.PathRequest {
-		return reconcilers.PathRequest{Path: spec(r).Path}
+func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.SymlinkSpec]) []reconcilers.Query {
+	return reconcilers.QueryPaths(objs, func(s *v1alpha1.SymlinkSpec) reconcilers.PathRequest {
+		return reconcilers.PathRequest{Path: s.Path}
 	})
 }
 
 // Dependencies orders a link after the Directory resources that hold it.
-func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
-	s := spec(res)
+func (Reconciler) Dependencies(obj reconcilers.Object[v1alpha1.SymlinkSpec], all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := obj.Spec
 	if s.State == v1alpha1.StateAbsent {
 		return nil
 	}
@@ -38,8 +36,8 @@ func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource)
 }
 
 // Plan implements reconcilers.Reconciler.
-func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	s := spec(req.Resource)
+func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.SymlinkSpec]) ([]reconcilers.Action, error) {
+	s := req.Spec
 	cur, err := reconcilers.FindPath(req.Facts, s.Path)
 	if err != nil {
 		return nil, err
@@ -48,7 +46,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 		switch {
 		case !cur.Exists:
 			return nil, nil
-		case cur.Type != "symlink":
+		case cur.Type != reconcilers.TypeSymlink:
 			return nil, fmt.Errorf("%s is %s, not a symbolic link: Symlink does not delete it", s.Path, cur.Describe())
 		}
 		return []reconcilers.Action{{
@@ -67,9 +65,9 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 			Changes:     []reconcilers.Change{{Field: "target", After: s.Target}},
 			Script:      link,
 		}}, nil
-	case cur.Type == "symlink" && cur.Target == s.Target:
+	case cur.Type == reconcilers.TypeSymlink && cur.Target == s.Target:
 		return nil, nil
-	case cur.Type == "symlink":
+	case cur.Type == reconcilers.TypeSymlink:
 		return []reconcilers.Action{{
 			Op:          reconcilers.OpUpdate,
 			Description: "point symbolic link " + s.Path + " to " + s.Target,
@@ -77,19 +75,19 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 			// -n: replace a link to a directory instead of creating a link inside it.
 			Script: reconcilers.ShellCommand("ln", "-sfn", "--", s.Target, s.Path),
 		}}, nil
-	case cur.Type == "directory" && !cur.Empty:
+	case cur.Type == reconcilers.TypeDirectory && !cur.Empty:
 		return nil, fmt.Errorf("%s is a directory that is not empty: Symlink never replaces it, remove it first", s.Path)
 	case !s.Force:
 		return nil, fmt.Errorf("%s is %s: set force: true to replace it with a symbolic link to %s", s.Path, cur.Describe(), s.Target)
 	}
 	remove := reconcilers.ShellCommand("rm", "-f", "--", s.Path)
-	if cur.Type == "directory" {
+	if cur.Type == reconcilers.TypeDirectory {
 		remove = reconcilers.ShellCommand("rmdir", "--", s.Path)
 	}
 	return []reconcilers.Action{{
 		Op:          reconcilers.OpUpdate,
 		Description: "replace " + cur.Describe() + " at " + s.Path + " with a symbolic link to " + s.Target,
-		Changes:     []reconcilers.Change{{Field: "type", Before: cur.Type, After: "symlink"}, {Field: "target", After: s.Target}},
+		Changes:     []reconcilers.Change{{Field: "type", Before: string(cur.Type), After: string(reconcilers.TypeSymlink)}, {Field: "target", After: s.Target}},
 		Script:      remove + " && " + link,
 	}}, nil
 }

@@ -26,7 +26,7 @@ func passwdLine(t *testing.T, conn transport.Conn, name string) string {
 }
 
 func TestConformance(t *testing.T) {
-	s, _ := testenv.Suite(t, pool, user.Reconciler{}, group.Reconciler{})
+	s, _ := testenv.Suite(t, pool, user.Kind, group.Kind)
 	doc := testenv.Header
 	t.Setenv("CONF_HASH", "$6$conformance$0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH")
 	reconcilertest.Run(t, s,

@@ -6,4 +6,4 @@ import (
 )
 
 // Kind is the User kind with its reconciler, for optimus.WithKinds.
-var Kind = reconcilers.Kind{Type: v1alpha1.UserKind, Reconciler: Reconciler{}}
+var Kind = reconcilers.KindFor[v1alpha1.UserSpec](v1alpha1.UserKind, Reconciler{})

@@ -30,7 +30,7 @@ func plan(t *testing.T, s *v1alpha1.UserSpec, name string) []reconcilers.Action 
 		reconcilers.QueryGroup.Key:  transport.Result{Stdout: []byte(group)},
 		reconcilers.QueryShadow.Key: transport.Result{Stdout: []byte("alice:$6$old:1::::::\n")},
 	})
-	actions, err := Reconciler{}.Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
+	actions, err := reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
 	if err != nil {
 		t.Fatal(err)
 	}

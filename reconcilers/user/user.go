@@ -16,8 +16,9 @@ import (
 type Reconciler struct{}
 
 var (
-	_ reconcilers.Reconciler       = Reconciler{}
-	_ reconcilers.DependencyLister = Reconciler{}
+	_ reconcilers.TypedReconciler[v1alpha1.UserSpec]       = Reconciler{}
+	_ reconcilers.TypedDependencyLister[v1alpha1.UserSpec] = Reconciler{}
+	_ reconcilers.SharedQuerier                            = Reconciler{}
 )
 
 // Kind implements reconcilers.Reconciler.
@@ -25,30 +26,34 @@ func (Reconciler) Kind() string { return v1alpha1.UserKind.Kind }
 
 // Queries reads passwd and group once for all users of the host, and shadow
 // only when some user manages its password.
-func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
+func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.UserSpec]) []reconcilers.Query {
 	qs := []reconcilers.Query{reconcilers.QueryPasswd, reconcilers.QueryGroup}
-	for _, r := range resources {
-		if spec(r).PasswordHashFrom != nil {
+	for _, o := range objs {
+		if o.Spec.PasswordHashFrom != nil {
 			return append(qs, reconcilers.QueryShadow)
 		}
 	}
 	return qs
 }
 
+// SharedQueries implements reconcilers.SharedQuerier: the account
+// databases are read once per host for User and Group.
+func (Reconciler) SharedQueries() []reconcilers.Query {
+	return []reconcilers.Query{reconcilers.QueryPasswd, reconcilers.QueryGroup, reconcilers.QueryShadow}
+}
+
 // Dependencies orders a user after the Group resources it names.
-func (Reconciler) Dependencies(res *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
-	s := spec(res)
+func (Reconciler) Dependencies(obj reconcilers.Object[v1alpha1.UserSpec], all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
+	s := obj.Spec
 	if s.State == v1alpha1.StateAbsent {
 		return nil
 	}
 	return reconcilers.GroupDependencies(append([]string{s.Group}, s.Groups...), all)
 }
 
-func spec(r *v1alpha1.Resource) *v1alpha1.UserSpec { return r.Spec.(*v1alpha1.UserSpec) }
-
 // Plan implements reconcilers.Reconciler.
-func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	s := spec(req.Resource)
+func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.UserSpec]) ([]reconcilers.Action, error) {
+	s := req.Spec
 	users, err := reconcilers.Passwd(req.Facts)
 	if err != nil {
 		return nil, err

@@ -180,10 +180,10 @@ type flakySpec struct {
 type flakyReconciler struct{}
 
 func (flakyReconciler) Kind() string { return "Flaky" }
-func (flakyReconciler) Queries(*v1alpha1.Host, []*v1alpha1.Resource) []reconcilers.Query {
+func (flakyReconciler) Queries(*v1alpha1.Host, []reconcilers.Object[flakySpec]) []reconcilers.Query {
 	return []reconcilers.Query{{Key: "flaky.true", Script: "true"}}
 }
-func (flakyReconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
+func (flakyReconciler) Plan(context.Context, reconcilers.TypedRequest[flakySpec]) ([]reconcilers.Action, error) {
 	return []reconcilers.Action{{Op: reconcilers.OpRun, Description: "touch the flag", Script: "touch /tmp/flaky"}}, nil
 }
 

@@ -2,11 +2,11 @@ package motd
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
-	"github.com/optimus-cm/optimus/transport"
 )
 
 // Spec is the message of the day of a host.
@@ -31,41 +31,46 @@ func (*Spec) FieldDocs() map[string]string { return docs }
 // Kind is the Motd kind, for optimus.WithKinds.
 var Kind = reconcilers.NewKind[Spec]("mytool.example.com/v1", "Motd", "The message of the day.", Reconciler{})
 
-// Reconciler converges Motd resources.
+// Reconciler converges Motd resources; it receives every spec as *Spec.
 type Reconciler struct{}
 
-var _ reconcilers.Reconciler = Reconciler{}
+var _ reconcilers.TypedReconciler[Spec] = Reconciler{}
 
-// Kind implements reconcilers.Reconciler.
+// Kind implements reconcilers.TypedReconciler.
 func (Reconciler) Kind() string { return "Motd" }
 
-// Queries reads every motd file of the host in one command.
-func (Reconciler) Queries(_ *v1alpha1.Host, res []*v1alpha1.Resource) []reconcilers.Query {
-	var qs []reconcilers.Query
-	for _, r := range res {
-		p := r.Spec.(*Spec).Path
-		qs = append(qs, reconcilers.Query{Key: "motd " + p, Script: "cat " + transport.Quote(p) + " 2>/dev/null || true"})
-	}
-	return qs
+// contentLimit bounds the motd read back for comparison; a longer file is
+// rewritten.
+const contentLimit = 8192
+
+// Queries reads every motd file of the host with one command, which the
+// engine merges with the path queries of the other kinds.
+func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[Spec]) []reconcilers.Query {
+	return reconcilers.QueryPaths(objs, func(s *Spec) reconcilers.PathRequest {
+		return reconcilers.PathRequest{Path: s.Path, ContentLimit: contentLimit}
+	})
 }
 
-// Plan writes the file when its content differs.
-func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
-	s := req.Resource.Spec.(*Spec)
-	current, err := req.Facts.Stdout("motd " + s.Path)
+// Plan writes the file when its content, or its mode, differs.
+func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[Spec]) ([]reconcilers.Action, error) {
+	s := req.Spec
+	cur, err := reconcilers.FindPath(req.Facts, s.Path)
 	if err != nil {
 		return nil, err
 	}
+	if cur.Exists && cur.Type != reconcilers.TypeFile {
+		return nil, fmt.Errorf("%s is %s, not a regular file", s.Path, cur.Describe())
+	}
 	want := strings.TrimRight(s.Message, "\n") + "\n"
-	if current == want {
+	current := string(cur.Content)
+	if cur.HasContent && current == want && cur.Mode == 0o644 {
 		return nil, nil
 	}
-	tmp := transport.Quote(s.Path + ".mytool")
 	return []reconcilers.Action{{
 		Op:          reconcilers.OpUpdate,
 		Description: "write the message of the day to " + s.Path,
 		Changes:     []reconcilers.Change{{Field: "message", Before: strings.TrimSpace(current), After: strings.TrimSpace(want)}},
-		Script:      "cat > " + tmp + " && chmod 0644 " + tmp + " && mv " + tmp + " " + transport.Quote(s.Path),
+		Script:      reconcilers.AtomicWriteScript(s.Path, "0644", ""),
 		Stdin:       []byte(want),
 	}}, nil
 }

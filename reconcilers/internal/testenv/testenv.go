@@ -19,8 +19,8 @@ import (
 )
 
 // Suite starts (once per package, through pool) a test host and returns the
-// conformance suite for rs with it.
-func Suite(t *testing.T, pool *testhost.Pool, rs ...reconcilers.Reconciler) (reconcilertest.Suite, *testhost.Host) {
+// conformance suite for kinds with it.
+func Suite(t *testing.T, pool *testhost.Pool, kinds ...reconcilers.Kind) (reconcilertest.Suite, *testhost.Host) {
 	t.Helper()
 	h := pool.Hosts(t)[0]
 	// The first writes to /tmp and /run of a fresh container copy those
@@ -31,7 +31,7 @@ func Suite(t *testing.T, pool *testhost.Pool, rs ...reconcilers.Reconciler) (rec
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := reconcilers.NewRegistry(rs...)
+	reg, err := reconcilers.NewKindRegistry(kinds...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func Run(t *testing.T, s reconcilertest.Suite, doc string, dryRun bool) *control
 // Failure is the reason the suite's host failed in rep, or "".
 func Failure(rep *controller.Report) string {
 	for _, h := range rep.Failed() {
-		return h.Reason
+		return h.Reason()
 	}
 	return ""
 }
