@@ -65,7 +65,8 @@ func TestDeclaredResourcesAreCheckedLikeManifests(t *testing.T) {
 		t.Fatal("bad declared resources were accepted")
 	}
 	msg := err.Error()
-	for _, want := range []string{"<declared in Go for host web1>", "spec.path", "duplicate File/same"} {
+	for _, want := range []string{"desired state for host web1 (Go): File/same: spec.path: must be an absolute",
+		"desired state for host db1 (Go): File/same: metadata.name: duplicate File/same: also defined at desired state for host web1 (Go)"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
 		}

@@ -3,6 +3,8 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,16 +45,21 @@ func documents(t *testing.T, file string) []any {
 		t.Fatal(err)
 	}
 	var out []any
-	for _, c := range splitDocuments(data) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
 		var n yaml.Node
-		if err := yaml.Unmarshal(c.text, &n); err != nil {
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
-		if len(n.Content) == 0 {
+		if len(n.Content) == 0 || isEmpty(n.Content[0]) {
 			continue
 		}
 		conv := &converter{report: func(*yaml.Node, string, string) {}}
-		v, _ := conv.convert(&n, nil, "")
+		v, _ := conv.generic(n.Content[0], "")
 		b, err := json.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
