@@ -22,6 +22,7 @@ func (st *load) declare() {
 		}
 	}
 	dir, _ := os.Getwd()
+	owner := map[any]string{} // spec pointer -> host it was declared for
 	for _, h := range hosts {
 		origin := "desired state for host " + h.Metadata.Name + " (Go)"
 		resources, err := st.l.Declare(h)
@@ -30,6 +31,15 @@ func (st *load) declare() {
 			continue
 		}
 		for i, r := range resources {
+			if r != nil && r.Spec != nil && reflect.TypeOf(r.Spec).Kind() == reflect.Pointer {
+				// The loader fills in defaults, the host selector and
+				// absolute paths in the value itself.
+				if prev, shared := owner[r.Spec]; shared {
+					st.addErr(origin, 0, r.ID(), "spec", "the same spec value was already returned for host "+prev+"; return a new value for each host")
+					continue
+				}
+				owner[r.Spec] = h.Metadata.Name
+			}
 			st.declared1(h, origin, dir, i, r)
 		}
 	}

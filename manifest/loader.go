@@ -30,9 +30,13 @@ type Loader struct {
 	// Groups) for cycle detection; nil means none.
 	Edges func(r *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef
 	// Declare, when set, adds resources declared in Go for each Host of
-	// the manifests: desired state written as code, given the host, and
-	// checked exactly like YAML. A declared resource without a hostSelector
-	// applies to its host only.
+	// the manifests: desired state written as code, given the host. The
+	// values pass the checks manifests pass, and their errors name the host
+	// ("desired state for host web1 (Go): User/bob: spec.shell: ...").
+	// A declared resource without a hostSelector applies to its host only;
+	// relative paths resolve against the working directory. The loader
+	// fills in defaults and paths in the returned values, so Declare must
+	// return new values on each call.
 	Declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
 }
 

@@ -63,7 +63,7 @@ func collectPathFields(t reflect.Type) []PathField {
 
 // WalkPaths calls fn with every non-empty string field tagged
 // optimus:"path" reachable from spec (through pointers, structs, lists and
-// maps of pointers), with its JSON path below spec ("hostKey.knownHostsFile"),
+// maps), with its JSON path below spec ("hostKey.knownHostsFile"),
 // so that fn may rewrite it. Values held in interfaces (free-form vars) are
 // not searched: they have no tags.
 func WalkPaths(spec any, fn func(p *string, f PathField, path string)) {
@@ -77,9 +77,6 @@ func walkPaths(v reflect.Value, at string, fn func(*string, PathField, string)) 
 			walkPaths(v.Elem(), at, fn)
 		}
 	case reflect.Struct:
-		if !v.CanAddr() {
-			return // a struct stored by value in a map: a rewrite would not stick
-		}
 		for _, f := range PathFields(v.Type()) {
 			if p := v.Field(f.Index[0]).Addr().Interface().(*string); *p != "" {
 				fn(p, f, joinJSON(at, f.Name))
@@ -108,10 +105,17 @@ func walkPaths(v reflect.Value, at string, fn func(*string, PathField, string)) 
 			walkPaths(v.Index(i), at+"["+strconv.Itoa(i)+"]", fn)
 		}
 	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			return
+		}
 		iter := v.MapRange()
 		for iter.Next() {
-			if e := iter.Value(); e.Kind() == reflect.Pointer && iter.Key().Kind() == reflect.String {
-				walkPaths(e, at+"["+iter.Key().String()+"]", fn)
+			// Map elements cannot be addressed: walk a copy, store it back.
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(iter.Value())
+			walkPaths(e, at+"["+iter.Key().String()+"]", fn)
+			if e.Kind() == reflect.Struct || e.Kind() == reflect.Array {
+				v.SetMapIndex(iter.Key(), e)
 			}
 		}
 	}
