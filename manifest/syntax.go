@@ -13,12 +13,12 @@ import (
 // hides: tabs used for indentation. next is the line of data where the
 // following document starts (0 when none does), where decoding resumes.
 func syntaxError(data []byte, last int, err error) (line int, msg string, next int) {
-	lines := bytes.SplitAfter(data, []byte("\n"))
 	reported, problem, hasLine := yamlErrorLine(err)
 	from := last + 1
 	if hasLine {
 		from = max(reported, 1)
 	}
+	lines := linesThrough(data, from)
 	// The broken document runs from the last document marker at or before
 	// the reported line to the next one.
 	start := last + 1
@@ -92,6 +92,26 @@ func isDocMarker(line []byte) bool {
 		return false
 	}
 	return len(line) == 3 || strings.ContainsRune(" \t\r\n", rune(line[3]))
+}
+
+// linesThrough splits data into lines (each with its newline) up to the
+// first document marker after line from, or to the end: the part a syntax
+// error at line from concerns, so that the work stays proportional to what
+// was read since the previous error.
+func linesThrough(data []byte, from int) [][]byte {
+	var lines [][]byte
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n') + 1
+		if i == 0 {
+			i = len(data)
+		}
+		lines = append(lines, data[:i])
+		data = data[i:]
+		if len(lines) > from && isDocMarker(lines[len(lines)-1]) {
+			break
+		}
+	}
+	return lines
 }
 
 // lineStart is the offset of line l (1-based) in data.
