@@ -71,6 +71,9 @@ func WalkPaths(spec any, fn func(p *string, f PathField, path string)) {
 }
 
 func walkPaths(v reflect.Value, at string, fn func(*string, PathField, string)) {
+	if !v.IsValid() || !mayHoldPaths(v.Type()) {
+		return
+	}
 	switch v.Kind() {
 	case reflect.Pointer:
 		if !v.IsNil() {
@@ -119,6 +122,40 @@ func walkPaths(v reflect.Value, at string, fn func(*string, PathField, string)) 
 			}
 		}
 	}
+}
+
+var mayHoldPathsCache sync.Map // reflect.Type -> bool
+
+// mayHoldPaths reports whether a value of type t can hold a field tagged
+// optimus:"path", so that walks skip labels, vars and other plain data.
+func mayHoldPaths(t reflect.Type) bool {
+	if b, ok := mayHoldPathsCache.Load(t); ok {
+		return b.(bool)
+	}
+	b := typeHoldsPaths(t, map[reflect.Type]bool{})
+	mayHoldPathsCache.Store(t, b)
+	return b
+}
+
+func typeHoldsPaths(t reflect.Type, visiting map[reflect.Type]bool) bool {
+	if visiting[t] {
+		return false // a recursive type: the first visit answers
+	}
+	visiting[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return typeHoldsPaths(t.Elem(), visiting)
+	case reflect.Struct:
+		if len(PathFields(t)) > 0 {
+			return true
+		}
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && typeHoldsPaths(f.Type, visiting) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func joinJSON(at, name string) string {
