@@ -14,9 +14,11 @@ import (
 // following document starts (0 when none does), where decoding resumes.
 func syntaxError(data []byte, last int, err error) (line int, msg string, next int) {
 	reported, problem, hasLine := yamlErrorLine(err)
+	// The broken document starts after the previous one, whatever line
+	// the message gives.
 	from := last + 1
 	if hasLine {
-		from = max(reported, 1)
+		from = max(reported, from)
 	}
 	lines := linesThrough(data, from)
 	// The broken document runs from the last document marker at or before
@@ -46,7 +48,7 @@ func syntaxError(data []byte, last int, err error) (line int, msg string, next i
 	if !hasLine {
 		return start, "invalid YAML: " + problem, next
 	}
-	return firstFailingLine(lines[start-1:end-1], start, max(reported, start)), "invalid YAML: " + problem, next
+	return firstFailingLine(lines[start-1:end-1], start, from), "invalid YAML: " + problem, next
 }
 
 // yamlErrorLine reads the line out of a yaml.v3 syntax error. yaml.v3 has
