@@ -34,8 +34,11 @@ func WithKinds(kinds ...reconcilers.Kind) Option {
 // WithDesiredState adds desired state written in Go, as the first Optimus
 // did: fn is called for every Host of the manifests and returns resources
 // for it, which are validated, planned and applied exactly like YAML ones.
+// They are checked as Go values, and an error names the host and the
+// resource: "desired state for host web1 (Go): User/bob: spec.shell: ...".
 // A resource without a hostSelector applies to that host only; names must
-// be unique across hosts, as in manifests.
+// be unique across hosts, as in manifests. fn must return new values on
+// each call: defaults and absolute paths are filled in them.
 func WithDesiredState(fn func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)) Option {
 	return func(o *options) { o.declare = fn }
 }

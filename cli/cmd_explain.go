@@ -203,13 +203,22 @@ func requiredMark(required bool) string {
 	return ""
 }
 
+// allowedValues explains the validate rules of a field that restrict its
+// values, from the same rule table the loader checks them with. Rules after
+// "dive" apply to the items of a list or map.
 func allowedValues(validate string) string {
+	var out strings.Builder
 	for _, rule := range strings.Split(validate, ",") {
+		if rule == "dive" || rule == "keys" {
+			break
+		}
 		if v, ok := strings.CutPrefix(rule, "oneof="); ok {
-			return " Allowed values: " + strings.Join(strings.Fields(v), ", ") + "."
+			out.WriteString(" Allowed values: " + strings.Join(strings.Fields(v), ", ") + ".")
+		} else if r, ok := v1alpha1.LookupRule(rule); ok {
+			out.WriteString(" Must be " + r.Message + ".")
 		}
 	}
-	return ""
+	return out.String()
 }
 
 func writeSection(w io.Writer, title, text string) {

@@ -16,6 +16,8 @@ func TestExplain(t *testing.T) {
 		{"User.spec", 0, []string{"FIELD:    spec <UserSpec>", "shell\t<string>", "Shell is the login shell, an absolute path.",
 			"hostSelector\t<LabelSelector>", "dependsOn\t<[]ResourceRef>", "Allowed values: present, absent."}},
 		{"user.shell", 0, []string{"FIELD:    shell <string>", "Shell is the login shell"}},
+		{"User.spec", 0, []string{"shell\t<string>", "Must be an absolute, clean path such as /etc/motd."}},
+		{"File.spec", 0, []string{"mode\t<string>", `Must be octal permission bits as a quoted string, such as "0644".`}},
 		{"Host.spec.hostKey.policy", 0, []string{"FIELD:    policy <string>", "accept-new", "Allowed values: strict, accept-new, insecure."}},
 		{"Host.spec.connectTimeout", 0, []string{"<duration>", "ConnectTimeout bounds dialling"}},
 		{"User.metadata", 0, []string{"name\t<string> -required-", "labels\t<map[string]string>"}},

@@ -38,3 +38,4 @@ echo "== examples/mytool (a tool built with the framework, its own module)"
 echo "== fuzz (short)"
 go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 15s ./manifest
 go test -run '^$' -fuzz '^FuzzQuote$' -fuzztime 15s ./transport
+go test -run '^$' -fuzz '^FuzzParsePaths$' -fuzztime 15s ./reconcilers

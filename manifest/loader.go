@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,13 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 )
@@ -34,9 +30,13 @@ type Loader struct {
 	// Groups) for cycle detection; nil means none.
 	Edges func(r *v1alpha1.Resource, all []*v1alpha1.Resource) []v1alpha1.ResourceRef
 	// Declare, when set, adds resources declared in Go for each Host of
-	// the manifests: desired state written as code, given the host, and
-	// checked exactly like YAML. A declared resource without a hostSelector
-	// applies to its host only.
+	// the manifests: desired state written as code, given the host. The
+	// values pass the checks manifests pass, and their errors name the host
+	// ("desired state for host web1 (Go): User/bob: spec.shell: ...").
+	// A declared resource without a hostSelector applies to its host only;
+	// relative paths resolve against the working directory. The loader
+	// fills in defaults and paths in the returned values, so Declare must
+	// return new values on each call.
 	Declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
 }
 
@@ -75,43 +75,6 @@ func (l *Loader) Load(paths ...string) (*Set, error) {
 		return nil, st.errs
 	}
 	return set, nil
-}
-
-// declare loads what Declare returns for each Host as YAML documents, so
-// that code-declared resources pass every check manifests pass.
-func (st *load) declare() {
-	var hosts []*v1alpha1.Host
-	for _, d := range st.docs {
-		if h, ok := d.res.AsHost(); ok {
-			hosts = append(hosts, h)
-		}
-	}
-	dir, _ := os.Getwd()
-	for _, h := range hosts {
-		name := "<declared in Go for host " + h.Metadata.Name + ">"
-		resources, err := st.l.Declare(h)
-		if err != nil {
-			st.addErr(name, 0, "", "", err.Error())
-			continue
-		}
-		var data []byte
-		for _, r := range resources {
-			if r == nil || r.Spec == nil {
-				st.addErr(name, 0, "", "", "a declared resource has no spec")
-				continue
-			}
-			if t := r.Targeting(); t != nil && t.HostSelector == nil {
-				t.HostSelector = &v1alpha1.LabelSelector{MatchLabels: map[string]string{v1alpha1.LabelHostName: h.Metadata.Name}}
-			}
-			b, err := sigsyaml.Marshal(r)
-			if err != nil {
-				st.addErr(name, 0, r.ID(), "", err.Error())
-				continue
-			}
-			data = append(append(data, "---\n"...), b...)
-		}
-		st.loadData(name, name, dir, data)
-	}
 }
 
 func (st *load) addErr(file string, line int, res, field, msg string) {
@@ -203,93 +166,56 @@ func (st *load) loadFile(p string) {
 	st.loadData(p, p, filepath.Dir(abs), data)
 }
 
-// chunk is one YAML document of a file; its first line is line first of the file.
-type chunk struct {
-	text  []byte
-	first int
-}
-
-var docMarkerRe = regexp.MustCompile(`^(---|\.\.\.)(\s|$)`)
-
-// splitDocuments cuts a file at document markers. The marker itself is
-// blanked rather than dropped, so that a document's lines keep their numbers
-// relative to the chunk's first line, and content after "--- " stays put.
-func splitDocuments(data []byte) []chunk {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	var chunks []chunk
-	cur := chunk{first: 1}
-	for i, line := range lines {
-		if docMarkerRe.Match(line) {
-			chunks = append(chunks, cur)
-			blank := append(bytes.Repeat([]byte(" "), 3), line[3:]...)
-			if line[0] == '.' {
-				blank = []byte("\n")
-			}
-			cur = chunk{first: i + 1, text: blank}
-			continue
-		}
-		cur.text = append(cur.text, line...)
-	}
-	return append(chunks, cur)
-}
-
-var (
-	yamlLineRe      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	parserProblemRe = regexp.MustCompile(`^(did not find expected|found duplicate %|found incompatible|found undefined tag)`)
-)
-
+// loadData decodes the YAML stream of one file, document by document, and
+// checks each. After a syntax error it resumes at the next document marker,
+// so that one broken document does not hide the problems of the others.
 func (st *load) loadData(file, origin, dir string, data []byte) {
-	for _, c := range splitDocuments(data) {
-		var doc yaml.Node
-		if err := yaml.Unmarshal(c.text, &doc); err != nil {
-			line, msg := syntaxError(c, err)
-			st.addErr(file, line, "", "", msg)
-			continue
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	offset := 0 // lines of the file before data
+	for {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		last := 0 // last line of the previous document of data
+		for {
+			var doc yaml.Node
+			err := dec.Decode(&doc)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				line, msg, next := syntaxError(data, last, err)
+				st.addErr(file, offset+line, "", "", msg)
+				if next <= 1 {
+					return
+				}
+				data = data[lineStart(data, next):]
+				offset += next - 1
+				break
+			}
+			last = lastLine(&doc)
+			if len(doc.Content) == 0 || isEmpty(doc.Content[0]) {
+				continue // only comments and blank lines
+			}
+			if offset > 0 {
+				shiftLines(&doc, offset)
+			}
+			st.document(file, origin, dir, doc.Content[0])
 		}
-		if doc.Kind == 0 || len(doc.Content) == 0 {
-			continue // only comments and blank lines
-		}
-		shiftLines(&doc, c.first-1)
-		st.document(file, origin, dir, doc.Content[0])
 	}
 }
 
-// syntaxError locates a YAML parse error in the file and rewords the common
-// cause that YAML's own message hides: tabs used for indentation.
-func syntaxError(c chunk, err error) (int, string) {
-	for i, line := range bytes.Split(c.text, []byte("\n")) {
-		indent := line[:len(line)-len(bytes.TrimLeft(line, " \t"))]
-		rest := bytes.TrimSpace(line)
-		if bytes.IndexByte(indent, '\t') >= 0 && len(rest) > 0 && rest[0] != '#' {
-			return c.first + i, "tabs are not allowed for indentation; use spaces"
-		}
-	}
-	msg := err.Error()
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		if parserProblemRe.MatchString(m[2]) {
-			// The parser reports the 0-based line where the enclosing
-			// construct starts; the first line after which the text stops
-			// parsing is usually where the mistake is.
-			n = firstFailingLine(c.text, n+1)
-		}
-		return c.first + n - 1, "invalid YAML: " + m[2]
-	}
-	return c.first, "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")
+// isEmpty reports whether a document's root is the implicit null of a
+// document with nothing in it ("---" followed by comments).
+func isEmpty(root *yaml.Node) bool {
+	return root.Kind == yaml.ScalarNode && root.Value == "" && root.Tag == "!!null" && root.Style&yaml.TaggedStyle == 0
 }
 
-// firstFailingLine returns the first line, from line from on, at which the
-// text up to and including it fails to parse; from when none is found nearby.
-func firstFailingLine(text []byte, from int) int {
-	lines := bytes.SplitAfter(text, []byte("\n"))
-	var n yaml.Node
-	for l := max(from, 1); l <= len(lines) && l < from+50 && len(text) < 1<<16; l++ {
-		if yaml.Unmarshal(bytes.Join(lines[:l], nil), &n) != nil {
-			return l
-		}
+// lastLine is the last line a node tree mentions.
+func lastLine(n *yaml.Node) int {
+	line := n.Line
+	if len(n.Content) > 0 {
+		line = max(line, lastLine(n.Content[len(n.Content)-1]))
 	}
-	return from
+	return line
 }
 
 func shiftLines(n *yaml.Node, by int) {
@@ -386,7 +312,8 @@ func (st *load) document(file, origin, dir string, root *yaml.Node) {
 		// in a document that cannot be decoded.
 		for _, key := range []string{"metadata", "spec"} {
 			if fields[key] != nil {
-				conv.convert(fields[key], nil, key)
+				var scratch any
+				conv.decode(fields[key], reflect.ValueOf(&scratch).Elem(), key)
 			}
 		}
 		return
@@ -406,27 +333,17 @@ func (st *load) document(file, origin, dir string, root *yaml.Node) {
 		Origin:   v1alpha1.Origin{File: origin, Line: root.Line, Dir: dir},
 	}
 	before := len(errs)
-	metaOK := st.decode(conv, fields["metadata"], "metadata", &res.Metadata, func(line int, msg string) { report(line, "metadata", msg) }, root.Line)
-	specOK := st.decode(conv, fields["spec"], "spec", res.Spec, func(line int, msg string) { report(line, "spec", msg) }, root.Line)
-	if !metaOK || !specOK || len(errs) > before {
+	if n := fields["metadata"]; n != nil {
+		conv.decode(n, reflect.ValueOf(&res.Metadata).Elem(), "metadata")
+	}
+	if n := fields["spec"]; n != nil {
+		conv.decode(n, reflect.ValueOf(res.Spec).Elem(), "spec")
+	}
+	if len(errs) > before {
 		return
 	}
-	if d, ok := res.Spec.(v1alpha1.Defaulter); ok {
-		d.Default(&res.Metadata)
-	}
-	at := func(path, msg string) { report(lineOf(root, path), path, msg) }
-	validateStruct(&res.Metadata, "metadata", at)
-	metaValid := len(errs) == before
-	validateStruct(res.Spec, "spec", func(path, msg string) {
-		// A bad metadata.name breaks the defaults copied from it; only
-		// report what the user wrote.
-		if _, found := locate(root, path); metaValid || found {
-			at(path, msg)
-		}
-	})
-	runChecks(res.Spec, "spec", at)
-	resolvePaths(res, at)
-	if len(errs) > 0 {
+	written := func(path string) bool { _, found := locate(root, path); return found }
+	if !checkResource(res, func(path, msg string) { report(lineOf(root, path), path, msg) }, written) || len(errs) > 0 {
 		return
 	}
 	st.docs = append(st.docs, &loaded{res: res, file: file, root: root})
@@ -436,34 +353,9 @@ func (st *load) scalarString(conv *converter, n *yaml.Node, path string) (string
 	if n == nil {
 		return "", false
 	}
-	v, ok := conv.convert(n, reflect.TypeFor[string](), path)
-	s, _ := v.(string)
+	var s string
+	ok := conv.decode(n, reflect.ValueOf(&s).Elem(), path)
 	return s, ok && s != ""
-}
-
-// decode checks node against out's type and decodes it into out.
-func (st *load) decode(conv *converter, n *yaml.Node, path string, out any, fail func(line int, msg string), line int) bool {
-	if n == nil {
-		return true
-	}
-	v, ok := conv.convert(n, reflect.TypeOf(out), path)
-	if !ok {
-		return false
-	}
-	if v == nil {
-		return true
-	}
-	b, err := json.Marshal(v)
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(out)
-	}
-	if err != nil {
-		fail(line, err.Error())
-		return false
-	}
-	return true
 }
 
 func (st *load) kindNames() []string {

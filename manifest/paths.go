@@ -6,33 +6,23 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 )
 
-// resolvePaths makes the paths that name files on the machine running
-// optimus absolute, relative to the manifest's directory, and checks that a
-// File's source can be read.
+// resolvePaths makes the fields a spec tags optimus:"path" absolute,
+// relative to the directory of the resource's manifest, and checks that the
+// files whose content is desired state (optimus:"path,input") can be read.
 func resolvePaths(res *v1alpha1.Resource, report func(path, msg string)) {
-	dir := res.Origin.Dir
-	switch s := res.Spec.(type) {
-	case *v1alpha1.HostSpec:
-		s.PrivateKeyFile = localPath(dir, s.PrivateKeyFile)
-		s.HostKey.KnownHostsFile = localPath(dir, s.HostKey.KnownHostsFile)
-	case *v1alpha1.FileSpec:
-		if s.Source != "" {
-			given := s.Source
-			s.Source = localPath(dir, s.Source)
-			if err := readable(s.Source); err != nil {
-				report("spec.source", fmt.Sprintf("cannot read %q (relative to the manifest's directory): %v", given, err))
-			}
+	v1alpha1.WalkPaths(res.Spec, func(p *string, f v1alpha1.PathField, path string) {
+		given := *p
+		*p = localPath(res.Origin.Dir, given)
+		if !f.Input {
+			return
 		}
-	}
-	walkValues(reflect.ValueOf(res.Spec), "spec", func(v reflect.Value, _ string) {
-		if src, ok := v.Interface().(*v1alpha1.SecretSource); ok && src != nil {
-			src.File = localPath(dir, src.File)
+		if err := readable(*p); err != nil {
+			report(joinPath("spec", path), fmt.Sprintf("cannot read %q (relative to the manifest's directory): %v", given, err))
 		}
 	})
 }

@@ -14,18 +14,6 @@ const SchemaID = "https://optimus.dev/schemas/manifest.json"
 
 var durationType = reflect.TypeFor[v1alpha1.Duration]()
 
-// schemaPatterns translates custom validator tags to JSON Schema patterns
-// (ECMA-262 syntax that RE2 also accepts).
-var schemaPatterns = map[string]string{
-	"resourcename": `^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$`,
-	"labelkey":     `^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$`,
-	"unixname":     `^[a-z_][a-z0-9_.-]*\$?$`,
-	"filemode":     `^0?[0-7]{3,4}$`,
-	"pkgname":      `^[a-zA-Z0-9][a-zA-Z0-9.+_:~-]*$`,
-	"envname":      `^[A-Za-z_][A-Za-z0-9_]*$`,
-	"abspath":      `^/`,
-}
-
 // JSONSchema returns a JSON Schema (draft 2020-12) of one manifest document
 // of any kind of the scheme, for editors and YAML language servers. It checks
 // what a schema can express (types, required fields, enums, ranges, unknown
@@ -146,7 +134,7 @@ func (g *schemaGen) field(t reflect.Type, tag, desc string) map[string]any {
 	var s map[string]any
 	switch {
 	case t == durationType:
-		s = map[string]any{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`}
+		s = map[string]any{"type": "string", "pattern": v1alpha1.DurationPattern}
 	case t.Kind() == reflect.Struct && reflect.PointerTo(t).Implements(jsonUnmarshalerType):
 		s = map[string]any{}
 	case t.Kind() == reflect.Struct:
@@ -211,8 +199,11 @@ func applyTags(s map[string]any, t reflect.Type, tag string) {
 			s[key] = n
 		case name == "required" && t.Kind() == reflect.String:
 			s["minLength"] = 1
-		case schemaPatterns[name] != "":
-			s["pattern"] = schemaPatterns[name]
+		default:
+			// The validator's own rule, so that loading and editors agree.
+			if r, ok := v1alpha1.LookupRule(name); ok && r.Pattern != "" {
+				s["pattern"] = r.Pattern
+			}
 		}
 	}
 }

@@ -3,12 +3,18 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
 )
 
 func compileSchema(t *testing.T) *jsonschema.Schema {
@@ -43,16 +49,21 @@ func documents(t *testing.T, file string) []any {
 		t.Fatal(err)
 	}
 	var out []any
-	for _, c := range splitDocuments(data) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
 		var n yaml.Node
-		if err := yaml.Unmarshal(c.text, &n); err != nil {
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
-		if len(n.Content) == 0 {
+		if len(n.Content) == 0 || isEmpty(n.Content[0]) {
 			continue
 		}
 		conv := &converter{report: func(*yaml.Node, string, string) {}}
-		v, _ := conv.convert(&n, nil, "")
+		v, _ := conv.generic(n.Content[0], "")
 		b, err := json.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
@@ -88,6 +99,50 @@ func TestSchemaRejectsTypeErrors(t *testing.T) {
 			if err := s.Validate(doc); err == nil {
 				t.Errorf("%s: document %d accepted", file, i+1)
 			}
+		}
+	}
+}
+
+// TestSchemaPatternsAreTheValidatorRules checks that the schema takes every
+// pattern from the rule table the loader validates with.
+func TestSchemaPatternsAreTheValidatorRules(t *testing.T) {
+	raw, err := JSONSchema(testLoader(t).Scheme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Defs map[string]struct {
+			Properties map[string]struct {
+				Pattern string `json:"pattern"`
+			} `json:"properties"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	checked := map[string]bool{}
+	for _, kt := range testLoader(t).Scheme.Kinds() {
+		specType := reflect.TypeOf(kt.NewSpec()).Elem()
+		for _, f := range Fields(specType) {
+			for _, tag := range strings.Split(f.Validate, ",") {
+				if tag == "dive" {
+					break
+				}
+				r, ok := v1alpha1.LookupRule(tag)
+				if !ok || r.Pattern == "" {
+					continue
+				}
+				got := doc.Defs[f.Owner.Name()].Properties[f.Name].Pattern
+				if got != r.Pattern {
+					t.Errorf("%s.%s: schema pattern %q, rule %s has %q", f.Owner.Name(), f.Name, got, tag, r.Pattern)
+				}
+				checked[tag] = true
+			}
+		}
+	}
+	for _, tag := range []string{"abspath", "unixname", "filemode"} {
+		if !checked[tag] {
+			t.Errorf("no field with rule %s was checked", tag)
 		}
 	}
 }

@@ -16,6 +16,30 @@ import (
 
 var newValidator = sync.OnceValue(v1alpha1.NewValidator)
 
+// checkResource defaults a decoded resource, validates it and resolves its
+// local paths, reporting each problem at its JSON path; it reports whether
+// the resource is valid. written says whether the author wrote a path, as
+// opposed to a default filling it in.
+func checkResource(res *v1alpha1.Resource, report func(path, msg string), written func(path string) bool) bool {
+	ok := true
+	at := func(path, msg string) { ok = false; report(path, msg) }
+	if d, isDefaulter := res.Spec.(v1alpha1.Defaulter); isDefaulter {
+		d.Default(&res.Metadata)
+	}
+	validateStruct(&res.Metadata, "metadata", at)
+	metaValid := ok
+	validateStruct(res.Spec, "spec", func(path, msg string) {
+		// A bad metadata.name breaks the defaults copied from it; only
+		// report what the author wrote.
+		if metaValid || written(path) {
+			at(path, msg)
+		}
+	})
+	runChecks(res.Spec, "spec", at)
+	resolvePaths(res, at)
+	return ok
+}
+
 // validateStruct runs the validator tags of v (a pointer to a struct) and
 // reports each failure at its JSON path below prefix.
 func validateStruct(v any, prefix string, report func(path, msg string)) {

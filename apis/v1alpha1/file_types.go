@@ -13,7 +13,7 @@ type FileSpec struct {
 	// Content is the file's content. Exclusive with source.
 	Content *string `json:"content,omitempty" validate:"excluded_with=Source"`
 	// Source is a local file whose content is copied, relative to the manifest file.
-	Source string `json:"source,omitempty"`
+	Source string `json:"source,omitempty" optimus:"path,input"`
 	// Template renders content (or source) as a Go text/template with .Host.Name,
 	// .Host.Labels and .Vars of the target host.
 	Template bool `json:"template,omitempty"`

@@ -12,7 +12,7 @@ type HostSpec struct {
 	User string `json:"user,omitempty" validate:"omitempty,max=32"`
 	// PrivateKeyFile is an SSH private key on the machine running optimus,
 	// relative to the manifest file.
-	PrivateKeyFile string `json:"privateKeyFile,omitempty"`
+	PrivateKeyFile string `json:"privateKeyFile,omitempty" optimus:"path"`
 	// UseAgent authenticates with the keys of the ssh-agent at $SSH_AUTH_SOCK.
 	UseAgent bool `json:"useAgent,omitempty"`
 	// PasswordFrom is where the SSH password comes from.
@@ -36,7 +36,7 @@ type HostSpec struct {
 type HostKeySpec struct {
 	// KnownHostsFile is the known_hosts file to check against, relative to the
 	// manifest file. Default ~/.ssh/known_hosts.
-	KnownHostsFile string `json:"knownHostsFile,omitempty"`
+	KnownHostsFile string `json:"knownHostsFile,omitempty" optimus:"path"`
 	// Policy is strict (default: an unknown or changed key is an error),
 	// accept-new (an unknown key is added to knownHostsFile, a changed key is an
 	// error) or insecure (no check at all; never use it outside a lab).

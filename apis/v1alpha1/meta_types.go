@@ -75,7 +75,7 @@ type SecretSource struct {
 	Env string `json:"env,omitempty" validate:"omitempty,envname"`
 	// File is a path on the machine running optimus, relative to the manifest
 	// file; its content (without a trailing newline) is the secret.
-	File string `json:"file,omitempty"`
+	File string `json:"file,omitempty" optimus:"path"`
 }
 
 // Duration is a time span written as a Go duration string, such as "10s" or "5m".

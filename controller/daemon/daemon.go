@@ -305,8 +305,8 @@ func (d *Daemon) reload() {
 }
 
 // generation hashes what a host should look like: its own spec, and the
-// spec of every resource targeting it, including the content of files a
-// File takes its source from.
+// spec of every resource targeting it, including the content of the local
+// files its kind declares as inputs (optimus:"path,input").
 func generation(h *v1alpha1.Host, resources []*v1alpha1.Resource) string {
 	hash := sha256.New()
 	enc := json.NewEncoder(hash)
@@ -314,8 +314,8 @@ func generation(h *v1alpha1.Host, resources []*v1alpha1.Resource) string {
 	for _, r := range resources {
 		_ = enc.Encode(r.ID())
 		_ = enc.Encode(r.Spec)
-		if f, ok := r.Spec.(*v1alpha1.FileSpec); ok && f.Source != "" {
-			if b, err := os.ReadFile(f.Source); err == nil {
+		for _, p := range v1alpha1.FileInputs(r.Spec) {
+			if b, err := os.ReadFile(p); err == nil {
 				hash.Write(b)
 			}
 		}

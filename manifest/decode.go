@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -14,6 +15,7 @@ import (
 
 var (
 	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	// cryptHashRe recognises crypt(3) hashes: MD5, SHA-256, SHA-512, yescrypt, bcrypt.
 	cryptHashRe = regexp.MustCompile(`^\$(1|5|6|y|2[aby])\$[./A-Za-z0-9=$]{8,}$`)
 )
@@ -25,10 +27,10 @@ const (
 	maxDepth = 200
 )
 
-// converter turns a YAML node tree into a JSON-compatible value while checking
-// it against a Go type, so that unknown fields and wrong types are all found
-// at once, each with the line of the offending node. The value it returns is
-// then decoded with encoding/json.
+// converter fills Go values from a YAML node tree in one pass, checking each
+// node against the Go type it goes into, so that unknown fields and wrong
+// types are all found at once, each at the line of the offending node. Field
+// names and types follow the json tags, as for every other reader of specs.
 type converter struct {
 	report  func(n *yaml.Node, path, msg string)
 	visited int
@@ -42,42 +44,62 @@ func (c *converter) fail(n *yaml.Node, path, msg string) {
 	}
 }
 
-// convert checks n against t (nil or an interface type: anything goes) and
-// returns its JSON-compatible value; ok is false when a problem was reported.
-func (c *converter) convert(n *yaml.Node, t reflect.Type, path string) (v any, ok bool) {
+// decode sets v, which must be settable, from n; ok is false when a problem
+// was reported. A null leaves v as it is, as it does in JSON.
+func (c *converter) decode(n *yaml.Node, v reflect.Value, path string) (ok bool) {
 	c.visited++
 	c.depth++
 	defer func() { c.depth-- }()
 	if c.visited > maxNodes || c.depth > maxDepth {
 		c.fail(n, path, "document is too large or too deeply nested (check for recursive aliases)")
 		c.failed = true
-		return nil, false
+		return false
 	}
-	if n.Kind == yaml.AliasNode {
+	switch n.Kind {
+	case yaml.AliasNode:
 		if n.Alias == nil {
 			c.fail(n, path, "unknown alias")
-			return nil, false
+			return false
 		}
-		return c.convert(n.Alias, t, path)
-	}
-	if n.Kind == yaml.DocumentNode {
+		return c.decode(n.Alias, v, path)
+	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
-			return nil, true
+			return true
 		}
-		return c.convert(n.Content[0], t, path)
+		return c.decode(n.Content[0], v, path)
 	}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
-		return nil, true // as in JSON: null leaves the zero value
+		return true
 	}
-	if t == nil || t.Kind() == reflect.Interface {
-		return c.generic(n, path)
+	t := v.Type()
+	if t.Kind() == reflect.Interface {
+		if t.NumMethod() > 0 {
+			c.fail(n, path, "cannot be set from a manifest (the Go field is an interface with methods)")
+			return false
+		}
+		val, ok := c.generic(n, path)
+		if ok && val != nil {
+			v.Set(reflect.ValueOf(val))
+		}
+		return ok
 	}
-	if t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(jsonUnmarshalerType) {
-		return c.custom(n, t, path)
+	if t.Kind() != reflect.Pointer {
+		if pt := reflect.PointerTo(t); pt.Implements(jsonUnmarshalerType) {
+			return c.custom(n, v, path)
+		} else if pt.Implements(textUnmarshalerType) && n.Kind == yaml.ScalarNode {
+			if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
+				c.fail(n, path, err.Error())
+				return false
+			}
+			return true
+		}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		return c.convert(n, t.Elem(), path)
+		if v.IsNil() {
+			v.Set(reflect.New(t.Elem()))
+		}
+		return c.decode(n, v.Elem(), path)
 	case reflect.String:
 		if !isScalar(n, "!!str", "!!timestamp", "!!binary") {
 			msg := "must be a string, not " + describe(n)
@@ -85,75 +107,94 @@ func (c *converter) convert(n *yaml.Node, t reflect.Type, path string) (v any, o
 				msg += fmt.Sprintf("; write it in quotes: %q", n.Value)
 			}
 			c.fail(n, path, msg)
-			return nil, false
+			return false
 		}
 		if !c.checkHash(n, path) {
-			return nil, false
+			return false
 		}
-		return n.Value, true
+		v.SetString(n.Value)
+		return true
 	case reflect.Bool:
 		var b bool
 		if !isScalar(n, "!!bool") || n.Decode(&b) != nil {
 			c.fail(n, path, "must be true or false, not "+describe(n))
-			return nil, false
+			return false
 		}
-		return b, true
+		v.SetBool(b)
+		return true
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		var i int64
 		if !isScalar(n, "!!int") || n.Decode(&i) != nil {
 			c.fail(n, path, "must be an integer, not "+describe(n))
-			return nil, false
+			return false
 		}
-		if reflect.New(t).Elem().OverflowInt(i) {
+		if v.OverflowInt(i) {
 			c.fail(n, path, fmt.Sprintf("%d is out of range", i))
-			return nil, false
+			return false
 		}
-		return i, true
+		v.SetInt(i)
+		return true
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		var u uint64
 		if !isScalar(n, "!!int") || n.Decode(&u) != nil {
 			c.fail(n, path, "must be a non-negative integer, not "+describe(n))
-			return nil, false
+			return false
 		}
-		if reflect.New(t).Elem().OverflowUint(u) {
+		if v.OverflowUint(u) {
 			c.fail(n, path, fmt.Sprintf("%d is out of range", u))
-			return nil, false
+			return false
 		}
-		return u, true
+		v.SetUint(u)
+		return true
 	case reflect.Float32, reflect.Float64:
-		var f float64
-		if !isScalar(n, "!!int", "!!float") || n.Decode(&f) != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			c.fail(n, path, "must be a finite number, not "+describe(n))
-			return nil, false
+		f, ok := c.float(n, path)
+		if ok {
+			v.SetFloat(f)
 		}
-		return f, true
+		return ok
 	case reflect.Struct:
-		return c.object(n, t, path)
+		return c.object(n, v, path)
 	case reflect.Map:
-		return c.mapping(n, t.Elem(), path)
+		return c.mapping(n, v, path)
 	case reflect.Slice, reflect.Array:
 		if n.Kind != yaml.SequenceNode {
 			c.fail(n, path, "must be a list, not "+describe(n))
-			return nil, false
+			return false
 		}
-		out, ok := make([]any, 0, len(n.Content)), true
+		if t.Kind() == reflect.Array && len(n.Content) != t.Len() {
+			c.fail(n, path, fmt.Sprintf("must be a list of %d items, not %d", t.Len(), len(n.Content)))
+			return false
+		}
+		if t.Kind() == reflect.Slice {
+			v.Set(reflect.MakeSlice(t, len(n.Content), len(n.Content)))
+		}
+		ok := true
 		for i, e := range n.Content {
-			v, eok := c.convert(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
-			ok = ok && eok
-			out = append(out, v)
+			ok = c.decode(e, v.Index(i), fmt.Sprintf("%s[%d]", path, i)) && ok
 		}
-		return out, ok
+		return ok
 	}
-	return c.generic(n, path)
+	c.fail(n, path, fmt.Sprintf("cannot be set from a manifest (Go type %s)", t))
+	return false
 }
 
-// object checks a mapping against the JSON fields of a struct.
-func (c *converter) object(n *yaml.Node, t reflect.Type, path string) (any, bool) {
+func (c *converter) float(n *yaml.Node, path string) (float64, bool) {
+	var f float64
+	if !isScalar(n, "!!int", "!!float") || n.Decode(&f) != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		c.fail(n, path, "must be a finite number, not "+describe(n))
+		return 0, false
+	}
+	return f, true
+}
+
+// object fills a struct from a mapping, by the JSON names of its fields.
+func (c *converter) object(n *yaml.Node, v reflect.Value, path string) bool {
 	if n.Kind != yaml.MappingNode {
 		c.fail(n, path, "must be a mapping, not "+describe(n))
-		return nil, false
+		return false
 	}
-	out, ok := map[string]any{}, true
+	t := v.Type()
+	ok := true
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, vn := n.Content[i], n.Content[i+1]
@@ -179,22 +220,41 @@ func (c *converter) object(n *yaml.Node, t reflect.Type, path string) (any, bool
 			ok = false
 			continue
 		}
-		v, vok := c.convert(vn, f.Type, fp)
-		ok = ok && vok
-		if v != nil {
-			out[key] = v
-		}
+		ok = c.decode(vn, fieldAlloc(v, f.Index), fp) && ok
 	}
-	return out, ok
+	return ok
 }
 
-// mapping checks a YAML mapping whose values must be of type elem.
-func (c *converter) mapping(n *yaml.Node, elem reflect.Type, path string) (any, bool) {
+// fieldAlloc is v.FieldByIndex(index), allocating embedded struct pointers
+// on the way.
+func fieldAlloc(v reflect.Value, index []int) reflect.Value {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v
+}
+
+// mapping fills a map with string keys from a mapping.
+func (c *converter) mapping(n *yaml.Node, v reflect.Value, path string) bool {
 	if n.Kind != yaml.MappingNode {
 		c.fail(n, path, "must be a mapping, not "+describe(n))
-		return nil, false
+		return false
 	}
-	out, ok := map[string]any{}, true
+	t := v.Type()
+	if t.Key().Kind() != reflect.String {
+		c.fail(n, path, fmt.Sprintf("cannot be set from a manifest (Go type %s)", t))
+		return false
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMapWithSize(t, len(n.Content)/2))
+	}
+	ok := true
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, vn := n.Content[i], n.Content[i+1]
@@ -214,57 +274,65 @@ func (c *converter) mapping(n *yaml.Node, elem reflect.Type, path string) (any, 
 			ok = false
 			continue
 		}
-		v, vok := c.convert(vn, elem, fp)
-		ok = ok && vok
-		out[key] = v
+		e := reflect.New(t.Elem()).Elem()
+		if c.decode(vn, e, fp) {
+			v.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), e)
+		} else {
+			ok = false
+		}
 	}
-	return out, ok
+	return ok
 }
 
-// generic converts any YAML value, still refusing what JSON cannot hold.
+// generic reads a value of no particular type (free-form vars) as JSON
+// would: maps, lists, strings, booleans and float64 numbers, still refusing
+// what JSON cannot hold.
 func (c *converter) generic(n *yaml.Node, path string) (any, bool) {
 	switch n.Kind {
 	case yaml.MappingNode:
-		return c.mapping(n, nil, path)
+		m := map[string]any{}
+		ok := c.mapping(n, reflect.ValueOf(&m).Elem(), path)
+		return m, ok
 	case yaml.SequenceNode:
-		return c.convert(n, reflect.TypeFor[[]any](), path)
+		var l []any
+		ok := c.decode(n, reflect.ValueOf(&l).Elem(), path)
+		return l, ok
 	case yaml.ScalarNode:
 		switch n.ShortTag() {
+		case "!!null":
+			return nil, true
 		case "!!bool":
-			return c.convert(n, reflect.TypeFor[bool](), path)
-		case "!!int":
-			var i int64
-			if n.Decode(&i) == nil {
-				return i, true
-			}
-			return c.convert(n, reflect.TypeFor[float64](), path)
-		case "!!float":
-			return c.convert(n, reflect.TypeFor[float64](), path)
+			var b bool
+			ok := c.decode(n, reflect.ValueOf(&b).Elem(), path)
+			return b, ok
+		case "!!int", "!!float":
+			return c.float(n, path)
 		}
 		if !c.checkHash(n, path) {
 			return nil, false
 		}
 		return n.Value, true
 	}
-	return c.convert(n, nil, path)
+	var out any
+	return out, c.decode(n, reflect.ValueOf(&out).Elem(), path)
 }
 
 // custom hands the value to a type's own UnmarshalJSON (Duration, for
 // example) so that its message is reported.
-func (c *converter) custom(n *yaml.Node, t reflect.Type, path string) (any, bool) {
-	v, ok := c.generic(n, path)
+func (c *converter) custom(n *yaml.Node, v reflect.Value, path string) bool {
+	val, ok := c.generic(n, path)
 	if !ok {
-		return nil, false
+		return false
 	}
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(val)
 	if err == nil {
-		err = reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(b)
+		err = v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(b)
 	}
 	if err != nil {
 		c.fail(n, path, err.Error())
-		return nil, false
+		return false
 	}
-	return v, true
+	return true
 }
 
 func (c *converter) key(k *yaml.Node, path string) (string, bool) {
@@ -370,6 +438,9 @@ func lineOf(root *yaml.Node, path string) int {
 
 // locate finds the line of path below root, and whether the path exists.
 func locate(root *yaml.Node, path string) (int, bool) {
+	if root == nil {
+		return 0, false // declared in Go: no lines
+	}
 	line, n := root.Line, root
 	for _, tok := range splitPath(path) {
 		for n.Kind == yaml.AliasNode && n.Alias != nil {

@@ -1,0 +1,68 @@
+package manifest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// BenchmarkLoad loads a set of 1,000 Hosts and 1,000 Files (each File with
+// a source file next to the manifests), split over 20 manifest files.
+func BenchmarkLoad(b *testing.B) {
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "motd.txt"), []byte("hello\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for f := range 20 {
+		var sb strings.Builder
+		for i := range 50 {
+			n := f*50 + i
+			fmt.Fprintf(&sb, `---
+apiVersion: optimus.dev/v1alpha1
+kind: Host
+metadata:
+  name: host%d
+  labels: {role: web, rack: r%d}
+spec:
+  address: 10.0.%d.%d
+  port: 22
+  user: deploy
+  privateKeyFile: keys/id_ed25519
+  hostKey: {policy: accept-new, knownHostsFile: keys/known_hosts}
+  connectTimeout: 5s
+  vars: {tier: frontend, weight: %d}
+---
+apiVersion: optimus.dev/v1alpha1
+kind: File
+metadata: {name: file%d}
+spec:
+  hostSelector:
+    matchLabels: {role: web}
+    matchExpressions:
+      - {key: rack, operator: In, values: [r%d]}
+  path: /etc/app/file%d.conf
+  source: motd.txt
+  mode: "0644"
+  owner: root
+  group: root
+`, n, n%10, n/250, n%250, n, n, n%10, n)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("set%02d.yaml", f)), []byte(sb.String()), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	l := testLoader(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		set, err := l.Load(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(set.Resources) != 2000 {
+			b.Fatalf("%d resources", len(set.Resources))
+		}
+	}
+}
