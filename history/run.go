@@ -25,6 +25,9 @@ const (
 	// OutcomeIncomplete is a run that started and never finished: the
 	// process was killed, or recording its end failed.
 	OutcomeIncomplete = "incomplete"
+	// OutcomeError is a run that stopped on an error before any host was
+	// changed (a plan that needed confirmation without a terminal).
+	OutcomeError = "error"
 )
 
 // Host states, as the engine reports them.

@@ -63,16 +63,17 @@ type Store struct {
 	opts Options
 }
 
-// DefaultDir is $XDG_STATE_HOME/optimus, or ~/.local/state/optimus.
-func DefaultDir() (string, error) {
+// DefaultDir is the state directory of the tool called name:
+// $XDG_STATE_HOME/name, or ~/.local/state/name.
+func DefaultDir(name string) (string, error) {
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "optimus"), nil
+		return filepath.Join(d, name), nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return "", fmt.Errorf("no state directory: %w; pass --state-dir", err)
 	}
-	return filepath.Join(home, ".local", "state", "optimus"), nil
+	return filepath.Join(home, ".local", "state", name), nil
 }
 
 // Open opens (creating it when missing) the database in dir. The
