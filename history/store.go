@@ -97,14 +97,17 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, &Error{Path: path, Err: err}
 	}
 	_ = f.Close()
-	dsn := fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)",
+	dsn := fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate",
 		path, busyTimeout.Milliseconds())
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, &Error{Path: path, Err: err}
 	}
 	// One connection: SQLite has one writer anyway, and in-process callers
-	// then queue instead of failing with "database is locked".
+	// then queue instead of failing with "database is locked". Transactions
+	// take the write lock when they begin (_txlock=immediate), so two
+	// processes migrating a new file at once wait for each other instead of
+	// both creating the tables.
 	db.SetMaxOpenConns(1)
 	s := &Store{db: db, path: path, opts: opts}
 	if err := s.migrate(ctx); err != nil {
@@ -167,31 +170,43 @@ var migrations = []string{
 }
 
 func (s *Store) migrate(ctx context.Context) error {
+	for {
+		done, err := s.migrateStep(ctx)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateStep applies the next schema step, if any, reading the version
+// inside the transaction so that concurrent processes agree on it.
+func (s *Store) migrateStep(ctx context.Context) (done bool, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if err != nil || done {
+			_ = tx.Rollback()
+		}
+	}()
 	var version int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return err
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return false, err
 	}
 	if version > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this Optimus knows (%d); use a newer Optimus", version, len(migrations))
+		return false, fmt.Errorf("schema version %d is newer than this Optimus knows (%d); use a newer Optimus", version, len(migrations))
 	}
-	for ; version < len(migrations); version++ {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("schema step %d: %w", version+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
+	if version == len(migrations) {
+		return true, nil
 	}
-	return nil
+	if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
+		return false, fmt.Errorf("schema step %d: %w", version+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
+		return false, err
+	}
+	return false, tx.Commit()
 }
 
 func (s *Store) wrap(err error) error {

@@ -375,3 +375,30 @@ func (d *junitDoc) find(suite, name string) *junitCase {
 	}
 	return nil
 }
+
+// TestControllerRecordsRuns: the controller records each host reconcile in
+// the run history of its own state directory.
+func TestControllerRecordsRuns(t *testing.T) {
+	hosts := testhost.Start(t, 1)
+	dir := seedDir(t, hosts)
+	c := startController(t, dir)
+	var runs []historyRun
+	eventually(t, 60*time.Second, "a recorded controller reconcile", func() bool {
+		r := optimusBin(t, "history", "--state-dir", c.stateDir, "-o", "json")
+		_ = json.Unmarshal([]byte(r.stdout), &runs)
+		for _, run := range runs {
+			if run.Command == "controller" && run.Outcome == "converged" {
+				return true
+			}
+		}
+		return false
+	})
+	oldest := runs[len(runs)-1]
+	if len(oldest.Hosts) != 1 || oldest.Hosts[0].Host != hosts[0].Name || oldest.Digest == "" {
+		t.Errorf("controller run: %+v, want one host, %s, and the manifests digest", oldest, hosts[0].Name)
+	}
+	r := optimusBin(t, "history", "show", fmt.Sprint(oldest.ID), "--state-dir", c.stateDir)
+	if r.code != 0 || !strings.Contains(r.stdout, "+ User/alice: create user alice ... ok") {
+		t.Errorf("history show of the first reconcile: want alice created\n%s", r)
+	}
+}
