@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
@@ -208,9 +209,9 @@ func printRun(p *printer, r *history.Run) {
 // status colours an action's status as apply does.
 func (p *printer) status(s string) string {
 	switch s {
-	case "ok":
+	case string(controller.StatusOK):
 		return p.paint(green, s)
-	case "failed", history.StateUnconverged:
+	case string(controller.StatusFailed), history.StateUnconverged:
 		return p.paint(red, strings.ToUpper(s))
 	}
 	return p.paint(yellow, s)

@@ -11,16 +11,20 @@ import (
 
 // Recorder writes one run per controller reconcile of a host.
 type Recorder struct {
-	store *Store
-	who   string
+	store     *Store
+	who       string
+	manifests []string
 
 	mu     sync.Mutex
 	set    *manifest.Set // the set digest was computed for
 	digest string
 }
 
-// NewRecorder records into store.
-func NewRecorder(store *Store) *Recorder { return &Recorder{store: store, who: Who()} }
+// NewRecorder records into store runs of the manifests at the given paths
+// (the watched directory).
+func NewRecorder(store *Store, manifests ...string) *Recorder {
+	return &Recorder{store: store, who: Who(), manifests: manifests}
+}
 
 // Store is where the recorder writes.
 func (r *Recorder) Store() *Store { return r.store }
@@ -46,7 +50,7 @@ func (r *Recorder) RecordHostReconcile(ctx context.Context, set *manifest.Set, h
 	for i := range run.Hosts {
 		run.Hosts[i].Duration = took
 	}
-	run.Who, run.Start, run.End, run.Digest = r.who, start, start.Add(took), r.digestOf(set)
+	run.Who, run.Start, run.End, run.Digest, run.Manifests = r.who, start, start.Add(took), r.digestOf(set), r.manifests
 	run.ExitCode = controllerExitCode(run.Outcome)
 	// Recording happens after acting and must not be lost to the shutdown
 	// that cancelled the reconcile.

@@ -237,3 +237,26 @@ func TestDigest(t *testing.T) {
 		t.Errorf("changing a spec kept the digest")
 	}
 }
+
+// TestDigestFollowsSourceFiles: a File's source is part of the desired
+// state, so editing it is a different manifest set.
+func TestDigestFollowsSourceFiles(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "motd")
+	file := &v1alpha1.Resource{TypeMeta: v1alpha1.TypeMeta{Kind: "File"}, Metadata: v1alpha1.ObjectMeta{Name: "motd"},
+		Spec: &v1alpha1.FileSpec{Path: "/etc/motd", Source: "motd"}, Origin: v1alpha1.Origin{File: "f.yaml", Dir: dir}}
+	set := &manifest.Set{Resources: []*v1alpha1.Resource{file}}
+	if err := os.WriteFile(src, []byte("hello\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := Digest(set)
+	if Digest(set) != before {
+		t.Fatal("digest is not stable")
+	}
+	if err := os.WriteFile(src, []byte("bye\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if Digest(set) == before {
+		t.Error("editing a File's source kept the digest")
+	}
+}

@@ -123,7 +123,7 @@ func New(opts Options) (*Daemon, error) {
 		passed:    map[string]bool{}, listenReady: make(chan struct{}),
 	}
 	d.m = newMetrics(d.q.Len)
-	d.history = openHistory(opts.StateDir, opts.Logger)
+	d.history = openHistory(opts)
 	if opts.StateDir != "" {
 		if st, err := LoadStatus(opts.StateDir); err == nil {
 			d.restore(st)

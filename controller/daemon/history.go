@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/optimus-cm/optimus/controller"
@@ -14,16 +13,16 @@ import (
 // a record, not a duty: without a state directory, or when the database
 // cannot be opened, the controller reconciles all the same and says why
 // nothing is recorded.
-func openHistory(stateDir string, log *slog.Logger) *history.Recorder {
-	if stateDir == "" {
+func openHistory(opts Options) *history.Recorder {
+	if opts.StateDir == "" {
 		return nil
 	}
-	store, err := history.Open(context.Background(), stateDir, history.Options{})
+	store, err := history.Open(context.Background(), opts.StateDir, history.Options{})
 	if err != nil {
-		log.Error("run history disabled", "err", err)
+		opts.Logger.Error("run history disabled", "err", err)
 		return nil
 	}
-	return history.NewRecorder(store)
+	return history.NewRecorder(store, opts.Dir)
 }
 
 // recordRun writes one host's reconcile to the run history.

@@ -402,3 +402,27 @@ func TestControllerRecordsRuns(t *testing.T) {
 		t.Errorf("history show of the first reconcile: want alice created\n%s", r)
 	}
 }
+
+// BenchmarkNoopRecording prints what recording costs a no-op apply of the
+// seed scenario on three hosts: the same apply with and without history.
+func BenchmarkNoopRecording(b *testing.B) {
+	hosts := testhost.Start(b, 3)
+	dir := seedDir(b, hosts)
+	state := b.TempDir()
+	if r := run(b, nil, "apply", "-f", dir, "--yes", "--state-dir", state); r.code != 0 {
+		b.Fatalf("first apply: %s", r)
+	}
+	for _, mode := range []string{"--state-dir=" + state, "--no-history"} {
+		name := "recorded"
+		if mode == "--no-history" {
+			name = "no-history"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if r := run(b, nil, "apply", "-f", dir, "--yes", mode); r.code != 0 {
+					b.Fatalf("no-op apply: %s", r)
+				}
+			}
+		})
+	}
+}
