@@ -71,7 +71,7 @@ not converge in --max-cycles.`,
 			out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			rec, err := openRecording(ctx, cfg, &hf, history.CommandApply, f.files, set)
 			if err != nil {
-				return &ExitError{Code: exitInvalid, Err: fmt.Errorf("%w\nnothing was changed", err)}
+				return &ExitError{Code: exitInvalid, Err: historyUnusable(err)}
 			}
 			if retryFailed {
 				var done bool
@@ -82,7 +82,7 @@ not converge in --max-cycles.`,
 				}
 			}
 			if err := rec.begin(ctx); err != nil {
-				return &ExitError{Code: exitInvalid, Err: fmt.Errorf("%w\nnothing was changed", err)}
+				return &ExitError{Code: exitInvalid, Err: historyUnusable(err)}
 			}
 			p := newPrinter(out)
 			eng := &controller.Engine{Registry: cfg.Registry, Parallel: f.parallel, MaxCycles: maxCycles}

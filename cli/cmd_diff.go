@@ -35,7 +35,7 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 				err = rec.begin(cmd.Context())
 			}
 			if err != nil {
-				return &ExitError{Code: 2, Err: err}
+				return &ExitError{Code: 2, Err: historyUnusable(err)}
 			}
 			eng := &controller.Engine{Registry: cfg.Registry, Parallel: f.parallel, DryRun: true}
 			report, err := eng.Run(cmd.Context(), hosts, set.Resources)

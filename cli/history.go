@@ -41,6 +41,12 @@ func (h *historyFlags) open(ctx context.Context, cfg Config) (*history.Store, er
 	return history.Open(ctx, dir, history.Options{})
 }
 
+// historyUnusable explains what to do about a run history that cannot be
+// used before a run.
+func historyUnusable(err error) error {
+	return fmt.Errorf("%w\nnothing was changed; a corrupt file can be moved aside to start a new history (a locked one is being written by another run), or pass --no-history to run without recording", err)
+}
+
 // recording is one run being written to the history; a nil recording
 // records nothing.
 type recording struct {

@@ -23,9 +23,10 @@ const (
 	DefaultMaxAge = 90 * 24 * time.Hour
 )
 
-// busyTimeout is how long a writer waits for another process's write
-// (two applies finishing at once) before the database counts as locked.
-const busyTimeout = 5 * time.Second
+// defaultBusyTimeout is how long a writer waits for another process's
+// write (two applies finishing at once) before the database counts as
+// locked.
+const defaultBusyTimeout = 5 * time.Second
 
 // timeFormat is fixed-width so that stored times sort as text and read
 // well in the sqlite3 command line.
@@ -38,6 +39,8 @@ type Options struct {
 	// MaxAge deletes runs that started longer ago; 0 means DefaultMaxAge,
 	// <0 no limit.
 	MaxAge time.Duration
+	// BusyTimeout is how long to wait for another writer; 0 means 5s.
+	BusyTimeout time.Duration
 }
 
 // Error is a problem with the database file itself: corrupt, locked, not
@@ -48,7 +51,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("run history %s: %v (move a corrupt file aside to start a new history; --no-history runs without recording)", e.Path, e.Err)
+	return fmt.Sprintf("run history %s: %v", e.Path, e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -86,6 +89,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if opts.MaxAge == 0 {
 		opts.MaxAge = DefaultMaxAge
 	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = defaultBusyTimeout
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
@@ -98,7 +104,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	_ = f.Close()
 	dsn := fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate",
-		path, busyTimeout.Milliseconds())
+		path, opts.BusyTimeout.Milliseconds())
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, &Error{Path: path, Err: err}

@@ -172,7 +172,7 @@ func TestCorruptFileNamesIt(t *testing.T) {
 	}
 	_, err := Open(context.Background(), dir, Options{})
 	var e *Error
-	if !errors.As(err, &e) || e.Path != path || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "--no-history") {
+	if !errors.As(err, &e) || e.Path != path || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not a database") {
 		t.Fatalf("Open of a corrupt file: %v", err)
 	}
 }
@@ -258,5 +258,22 @@ func TestDigestFollowsSourceFiles(t *testing.T) {
 	}
 	if Digest(set) == before {
 		t.Error("editing a File's source kept the digest")
+	}
+}
+
+// TestLockedNamesFile: a database another process holds locked past the
+// busy timeout is an error that names the file.
+func TestLockedNamesFile(t *testing.T) {
+	dir := t.TempDir()
+	holder := open(t, dir, Options{})
+	tx, err := holder.db.Begin() // immediate: takes the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	_, err = Open(context.Background(), dir, Options{BusyTimeout: 100 * time.Millisecond})
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(err.Error(), filepath.Join(dir, FileName)) || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("Open of a locked database: %v", err)
 	}
 }
