@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	_ "modernc.org/sqlite" // to hold the history's lock as another process would
 
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/test/testhost"
@@ -201,7 +204,12 @@ spec:
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "apply to start acting", func() bool { return strings.Contains(out.String(), "Plan (cycle 1)") })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the apply killed midway:\n%s", out.String())
+		}
+	})
+	eventually(t, 60*time.Second, "apply to start acting", func() bool { return strings.Contains(out.String(), "Plan (cycle 1)") })
 	time.Sleep(time.Second) // into the act phase: the sleep runs on the host
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -222,6 +230,40 @@ spec:
 	}
 	if r := optimusBin(t, "history", "--state-dir", state); r.code != 0 || !strings.Contains(r.stdout, "incomplete") {
 		t.Errorf("history table: %s", r)
+	}
+
+	// A database locked by someone else when the run ends: the run's
+	// effect stays, a warning says it was not recorded, the exit status is
+	// still the run's.
+	hosts[0].Exec(t, "rm /root/slow-done")
+	cmd = exec.Command(filepath.Join(bin, "optimus"), "apply", "-f", dir, "--yes", "--state-dir", state)
+	var out2, errb syncBuffer
+	cmd.Stdout, cmd.Stderr = &out2, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the apply whose end finds the history locked:\n%s%s", out2.String(), errb.String())
+		}
+	})
+	eventually(t, 60*time.Second, "apply to start acting", func() bool { return strings.Contains(out2.String(), "Plan (cycle 1)") })
+	db, err := sql.Open("sqlite", filepath.Join(state, "history.db")+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin() // holds the write lock until the apply gave up
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	_ = tx.Rollback()
+	if err != nil || !strings.Contains(errb.String(), "this run was not recorded") || !strings.Contains(errb.String(), "locked") {
+		t.Fatalf("apply with the history locked at its end: %v, want exit 0 and a warning\n%s%s", err, out2.String(), errb.String())
+	}
+	if got := strings.TrimSpace(hosts[0].Exec(t, "test -e /root/slow-done && echo yes")); got != "yes" {
+		t.Errorf("the apply's effect on the host is missing")
 	}
 }
 
