@@ -397,10 +397,11 @@ func (s *Store) LastID(ctx context.Context) (int64, error) {
 }
 
 // LastFinished returns the newest finished run of command over the
-// manifest set with digest, with its hosts; nil when there is none.
+// manifest set with digest, with its hosts; nil when there is none. A run
+// that stopped on an error before working on any host does not count.
 func (s *Store) LastFinished(ctx context.Context, command, digest string) (*Run, error) {
 	runs, err := s.queryRuns(ctx, "SELECT "+runColumns+` FROM runs
-		WHERE command = ? AND manifests_digest = ? AND ended_at IS NOT NULL ORDER BY id DESC LIMIT 1`, command, digest)
+		WHERE command = ? AND manifests_digest = ? AND ended_at IS NOT NULL AND outcome != ? ORDER BY id DESC LIMIT 1`, command, digest, OutcomeError)
 	if err != nil || len(runs) == 0 {
 		return nil, s.wrap(err)
 	}

@@ -104,12 +104,18 @@ func TestRecordListGet(t *testing.T) {
 	if last, _ := s.LastFinished(ctx, CommandDiff, "d1"); last != nil {
 		t.Errorf("LastFinished must not mix commands: %+v", last)
 	}
+	if err := s.Finish(ctx, &Run{Command: CommandApply, Digest: "d1", Outcome: OutcomeError, ExitCode: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := s.LastFinished(ctx, CommandApply, "d1"); last == nil || last.ID != first.ID {
+		t.Errorf("a run that stopped on an error must not hide the last real one: %+v", last)
+	}
 
 	for _, c := range []struct {
 		f    Filter
 		want int
 	}{
-		{Filter{}, 2},
+		{Filter{}, 3},
 		{Filter{Host: "web2"}, 1},
 		{Filter{Failed: true}, 1},
 		{Filter{Host: "web1", Failed: true}, 0},
