@@ -216,6 +216,12 @@ spec:
 	}
 	_ = cmd.Wait()
 
+	if sqlite3, err := exec.LookPath("sqlite3"); err == nil {
+		out, err := exec.Command(sqlite3, filepath.Join(state, "history.db"), "PRAGMA integrity_check").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "ok" {
+			t.Errorf("integrity_check after SIGKILL: %v %s", err, out)
+		}
+	}
 	runs := listHistory(t, state)
 	if len(runs) != 1 || runs[0].Outcome != "incomplete" {
 		t.Fatalf("after SIGKILL: want one incomplete run, got %+v\n%s", runs, out.String())
