@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/history"
 )
 
 // Exit codes of apply.
@@ -21,9 +26,11 @@ const (
 
 func newApplyCmd(cfg Config) *cobra.Command {
 	var (
-		f         targetFlags
-		yes       bool
-		maxCycles int
+		f           = targetFlags{junit: true}
+		hf          historyFlags
+		yes         bool
+		maxCycles   int
+		retryFailed bool
 	)
 	cmd := &cobra.Command{
 		Use:   "apply -f PATH...",
@@ -33,12 +40,27 @@ repeat until no host has anything left to do. Confirmation is asked once, for
 the first plan; later cycles only finish converging to the same manifests, and
 their plans are shown as they run.
 
-Exit status: 0 converged; 1 invalid manifests or usage; 3 some hosts failed
-(quarantined) while the others converged; 4 did not converge in --max-cycles.`,
+Every run is recorded in the run history (see optimus history) after it
+acted; a run history that cannot be opened stops apply before it touches a
+host, and --no-history applies without it.
+
+--retry-failed works only on the hosts that failed, were unreachable or did
+not converge in the last apply of the same manifests, so the set shrinks with
+every run until it is empty. "The same manifests" means the same desired
+state (the manifests digest: every resource's spec and the files they copy),
+not the same paths: a changed manifest set is a new rollout every host must
+get, so it is applied with a plain apply, not retried.
+
+Exit status: 0 converged (or no failed hosts to retry); 1 invalid manifests
+or usage; 3 some hosts failed (quarantined) while the others converged; 4 did
+not converge in --max-cycles.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if maxCycles < 1 {
 				return exitf(exitInvalid, "--max-cycles must be at least 1")
+			}
+			if retryFailed && hf.noHistory {
+				return exitf(exitInvalid, "--retry-failed reads the run history; it cannot be used with --no-history")
 			}
 			set, hosts, err := f.load(cmd, cfg)
 			if err != nil {
@@ -46,7 +68,22 @@ Exit status: 0 converged; 1 invalid manifests or usage; 3 some hosts failed
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			out := cmd.OutOrStdout()
+			out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			rec, err := openRecording(ctx, cfg, &hf, history.CommandApply, f.files, set)
+			if err != nil {
+				return &ExitError{Code: exitInvalid, Err: historyUnusable(err)}
+			}
+			if retryFailed {
+				var done bool
+				hosts, done, err = retryTargets(ctx, rec, hosts, f.selector, stderr)
+				if err != nil || done {
+					rec.close()
+					return err
+				}
+			}
+			if err := rec.begin(ctx); err != nil {
+				return &ExitError{Code: exitInvalid, Err: historyUnusable(err)}
+			}
 			p := newPrinter(out)
 			eng := &controller.Engine{Registry: cfg.Registry, Parallel: f.parallel, MaxCycles: maxCycles}
 			if f.output == "text" {
@@ -54,19 +91,26 @@ Exit status: 0 converged; 1 invalid manifests or usage; 3 some hosts failed
 				eng.OnActed = p.acted
 			}
 			if !yes {
-				eng.Confirm = confirmPrompt(cmd.InOrStdin(), cmd.ErrOrStderr())
+				eng.Confirm = confirmPrompt(cmd.InOrStdin(), stderr)
 			}
 			report, err := eng.Run(ctx, hosts, set.Resources)
 			if err != nil {
+				rec.failed(ctx, exitInvalid, stderr, cfg.Name)
 				return err
 			}
 			code := applyExitCode(report)
-			if f.output == "json" {
-				if err := writeJSON(out, report, code); err != nil {
-					return err
-				}
-			} else {
+			run := runRecord(history.CommandApply, report, set, f.output == "junit", code)
+			switch f.output {
+			case "json":
+				err = writeJSON(out, report, code)
+			case "junit":
+				err = writeJUnit(out, "optimus apply", run)
+			default:
 				printApplyOutcome(p, report)
+			}
+			rec.finish(ctx, run, stderr, cfg.Name)
+			if err != nil {
+				return err
 			}
 			if code != 0 {
 				return &ExitError{Code: code}
@@ -75,9 +119,46 @@ Exit status: 0 converged; 1 invalid manifests or usage; 3 some hosts failed
 		},
 	}
 	f.register(cmd)
+	hf.register(cmd, true)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "act without asking for confirmation")
 	cmd.Flags().IntVar(&maxCycles, "max-cycles", 5, "observe-act cycles before giving up")
+	cmd.Flags().BoolVar(&retryFailed, "retry-failed", false, "only the hosts that failed, were unreachable or did not converge in the last apply of the same manifests")
 	return cmd
+}
+
+// retryTargets narrows hosts to those that did not converge in the last
+// recorded apply of the same manifests. done is true when there is nothing
+// to retry: the command has then said so and succeeds.
+func retryTargets(ctx context.Context, rec *recording, hosts []*v1alpha1.Host, selector string, stderr io.Writer) ([]*v1alpha1.Host, bool, error) {
+	last, err := rec.store.LastFinished(ctx, history.CommandApply, rec.run.Digest)
+	if err != nil {
+		return nil, false, &ExitError{Code: exitInvalid, Err: err}
+	}
+	if last == nil {
+		return nil, false, exitf(exitInvalid, "--retry-failed: no apply of these manifests is recorded in %s (manifests digest %.12s); run apply without --retry-failed",
+			rec.store.Path(), rec.run.Digest)
+	}
+	failed := last.NotConverged()
+	var targets []*v1alpha1.Host
+	for _, h := range hosts {
+		if slices.Contains(failed, h.Metadata.Name) {
+			targets = append(targets, h)
+		}
+	}
+	if len(targets) == 0 {
+		if len(failed) > 0 && selector != "" {
+			fmt.Fprintf(stderr, "no failed hosts in the last run (run %d) match the selector %q\n", last.ID, selector)
+		} else {
+			fmt.Fprintf(stderr, "no failed hosts in the last run (run %d)\n", last.ID)
+		}
+		return nil, true, nil
+	}
+	names := make([]string, len(targets))
+	for i, h := range targets {
+		names[i] = h.Metadata.Name
+	}
+	fmt.Fprintf(stderr, "retrying %d %s that did not converge in run %d: %v\n", len(targets), plural(len(targets), "host", "hosts"), last.ID, names)
+	return targets, false, nil
 }
 
 func applyExitCode(r *controller.Report) int {

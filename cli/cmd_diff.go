@@ -6,14 +6,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/history"
 )
 
 func newDiffCmd(cfg Config) *cobra.Command {
-	var f targetFlags
+	var (
+		f  = targetFlags{junit: true}
+		hf historyFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "diff -f PATH...",
 		Short: "Show what apply would change, without changing anything",
 		Long: `Observe every selected host read-only and print the actions apply would take.
+The run is recorded in the run history (see optimus history) unless
+--no-history is given.
 
 Exit status, as kubectl diff: 0 no differences; 1 differences found;
 2 or more an error (invalid manifests, an unreachable host).`,
@@ -23,9 +29,18 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 			if err != nil {
 				return asDiffError(err)
 			}
+			stderr := cmd.ErrOrStderr()
+			rec, err := openRecording(cmd.Context(), cfg, &hf, history.CommandDiff, f.files, set)
+			if err == nil {
+				err = rec.begin(cmd.Context())
+			}
+			if err != nil {
+				return &ExitError{Code: 2, Err: historyUnusable(err)}
+			}
 			eng := &controller.Engine{Registry: cfg.Registry, Parallel: f.parallel, DryRun: true}
 			report, err := eng.Run(cmd.Context(), hosts, set.Resources)
 			if err != nil {
+				rec.failed(cmd.Context(), 2, stderr, cfg.Name)
 				return &ExitError{Code: 2, Err: err}
 			}
 			code := 0
@@ -35,12 +50,14 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 			case len(report.Plans) > 0:
 				code = 1
 			}
+			run := runRecord(history.CommandDiff, report, set, f.output == "junit", code)
 			out := cmd.OutOrStdout()
-			if f.output == "json" {
-				if err := writeJSON(out, report, code); err != nil {
-					return err
-				}
-			} else {
+			switch f.output {
+			case "json":
+				err = writeJSON(out, report, code)
+			case "junit":
+				err = writeJUnit(out, "optimus diff", run)
+			default:
 				p := newPrinter(out)
 				for _, plan := range report.Plans {
 					p.plan(plan)
@@ -54,6 +71,10 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 					fmt.Fprintln(out, "No differences: every host matches the manifests.")
 				}
 			}
+			rec.finish(cmd.Context(), run, stderr, cfg.Name)
+			if err != nil {
+				return err
+			}
 			if code != 0 {
 				return &ExitError{Code: code}
 			}
@@ -61,6 +82,7 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 		},
 	}
 	f.register(cmd)
+	hf.register(cmd, true)
 	return cmd
 }
 

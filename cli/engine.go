@@ -20,20 +20,31 @@ type targetFlags struct {
 	selector string
 	parallel int
 	output   string
+	// junit allows -o junit (apply and diff).
+	junit bool
 }
 
 func (f *targetFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil, "manifest file or directory (repeatable; - reads stdin)")
 	cmd.Flags().StringVarP(&f.selector, "selector", "l", "", "only hosts whose labels match, as in kubectl: role=web,env!=prod")
 	cmd.Flags().IntVar(&f.parallel, "parallel", 32, "hosts worked on at once")
-	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	formats := "output format: text or json"
+	if f.junit {
+		formats = "output format: text, json, or junit (JUnit XML: a test suite per host, a test case per resource)"
+	}
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", formats)
 	_ = cmd.MarkFlagRequired("filename")
 }
 
 // load reads the manifests and selects the hosts; every problem is an
 // ExitError with code 1 (invalid manifests or usage).
 func (f *targetFlags) load(cmd *cobra.Command, cfg Config) (*manifest.Set, []*v1alpha1.Host, error) {
-	if f.output != "text" && f.output != "json" {
+	switch {
+	case f.output == "text" || f.output == "json":
+	case f.output == "junit" && f.junit:
+	case f.junit:
+		return nil, nil, exitf(1, "--output must be text, json or junit, not %q", f.output)
+	default:
 		return nil, nil, exitf(1, "--output must be text or json, not %q", f.output)
 	}
 	if f.parallel < 1 {

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
 
@@ -74,7 +75,7 @@ func (p *printer) plan(plan *controller.Plan) {
 			}
 			fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(color, mark), a.Resource, a.Description)
 			for _, c := range a.Changes {
-				fmt.Fprintf(p.w, "      %s: %s -> %s\n", c.Field, quoteEmpty(c.Before), quoteEmpty(c.After))
+				fmt.Fprintf(p.w, "      %s\n", history.ChangeLine(c))
 			}
 			if a.Diff != "" {
 				for _, line := range strings.Split(strings.TrimRight(a.Diff, "\n"), "\n") {
@@ -93,13 +94,6 @@ func (p *printer) diffLine(line string) string {
 		return p.paint(red, line)
 	}
 	return line
-}
-
-func quoteEmpty(s string) string {
-	if s == "" {
-		return `""`
-	}
-	return s
 }
 
 // acted prints the outcome of each action of a cycle.

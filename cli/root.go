@@ -64,6 +64,7 @@ func NewRoot(cfg Config) *cobra.Command {
 		newSchemaCmd(cfg),
 		newApplyCmd(cfg),
 		newDiffCmd(cfg),
+		newHistoryCmd(cfg),
 		newGetCmd(cfg),
 		newDescribeCmd(cfg),
 		newControllerCmd(cfg, "controller"),

@@ -18,6 +18,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/manifest"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
@@ -102,6 +103,7 @@ type Daemon struct {
 	updatedAt   time.Time
 	listener    net.Listener
 	listenReady chan struct{}
+	history     *history.Recorder
 }
 
 // New checks the options and returns a daemon ready to Run.
@@ -120,6 +122,7 @@ func New(opts Options) (*Daemon, error) {
 		passed:    map[string]bool{}, listenReady: make(chan struct{}),
 	}
 	d.m = newMetrics(d.q.Len)
+	d.history = openHistory(opts)
 	if opts.StateDir != "" {
 		if st, err := LoadStatus(opts.StateDir); err == nil {
 			d.restore(st)
@@ -242,6 +245,7 @@ loop:
 	}
 	d.pool.Close()
 	d.save()
+	d.closeHistory()
 	if srv != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -360,6 +364,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	rep, err := eng.Run(ctx, []*v1alpha1.Host{host}, set.Resources)
 	took := time.Since(start)
 	d.m.duration.Observe(took.Seconds())
+	d.recordRun(ctx, set, name, rep, err, start, took)
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
