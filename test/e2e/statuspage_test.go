@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/ssh"
 )
 
 // chromium finds Debian's chromium. Under CI=true a missing browser is a
@@ -306,6 +310,7 @@ metadata:
 spec:
   hostSelector: {matchLabels: {role: web}}
   command: "printf '%s\n' '<script>alert(3)</script>' '<img src=x onerror=alert(4)>'; exit 3"
+  unless: "test -e /nonexistent"
 `)
 		b.open(t, base+"/hosts/"+hosts[2].Name)
 		b.waitFor(t, 20*time.Second, "the command's HTML output shown as text",
@@ -342,13 +347,31 @@ spec:
 	})
 }
 
+// privateKey writes a fresh ed25519 key, so that hosts on closed ports fail
+// at the connection, as an unreachable host does.
+func privateKey(t *testing.T) string {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(p, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestStatusPageThousandHosts loads the fleet page of 1,000 hosts, none of
 // them reachable, while their failures stream in.
 func TestStatusPageThousandHosts(t *testing.T) {
 	b := newBrowser(t)
 	dir := t.TempDir()
-	key := filepath.Join(dir, "id_unused")
-	writeFile(t, key, "not a key: never read, the port refuses the connection first\n")
+	key := privateKey(t)
 	port := freePort(t) // closed again: nothing listens there
 	var m strings.Builder
 	for i := range 1000 {
@@ -403,8 +426,7 @@ func TestStatusPageAuth(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "hosts.yaml"), fmt.Sprintf("apiVersion: optimus.dev/v1alpha1\nkind: Host\nmetadata: {name: lonely}\n"+
 		"spec: {address: 127.0.0.1, port: %d, privateKeyFile: %s, hostKey: {policy: insecure}, connectTimeout: 1s}\n",
-		freePort(t), filepath.Join(dir, "id_unused")))
-	writeFile(t, filepath.Join(dir, "id_unused"), "not a key: never read, the port refuses the connection first\n")
+		freePort(t), privateKey(t)))
 
 	t.Run("0.0.0.0 without a token file is refused at start", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
