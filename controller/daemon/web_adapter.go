@@ -221,13 +221,17 @@ func (w *webSource) Snapshot() *web.Fleet {
 }
 
 // hostState reduces a host's conditions to the one state the page shows:
-// quarantine first, since a quarantined host is retried (Reconciling) often.
+// quarantine first, since a quarantined host is retried (Reconciling) often;
+// a Ready host re-observed for drift at the generation it converged to
+// stays Ready, so a resync does not flip the whole fleet to Reconciling.
 func hostState(hs *v1alpha1.HostStatus) (web.State, string) {
 	ready := v1alpha1.FindCondition(hs.Conditions, v1alpha1.ConditionReady)
+	rec := v1alpha1.FindCondition(hs.Conditions, v1alpha1.ConditionReconciling)
 	switch {
 	case isTrue(hs.Conditions, v1alpha1.ConditionQuarantined):
 		return web.StateQuarantined, hs.LastError
-	case isTrue(hs.Conditions, v1alpha1.ConditionReconciling):
+	case rec != nil && rec.Status == v1alpha1.ConditionTrue &&
+		!(ready != nil && ready.Status == v1alpha1.ConditionTrue && ready.ObservedGeneration == rec.ObservedGeneration):
 		if ready != nil && ready.Status == v1alpha1.ConditionFalse {
 			return web.StateReconciling, ready.Message
 		}

@@ -27,6 +27,10 @@ func TestHostState(t *testing.T) {
 	cond := func(typ string, st v1alpha1.ConditionStatus, msg string) v1alpha1.Condition {
 		return v1alpha1.Condition{Type: typ, Status: st, Message: msg}
 	}
+	gen := func(c v1alpha1.Condition, g string) v1alpha1.Condition {
+		c.ObservedGeneration = g
+		return c
+	}
 	for _, tc := range []struct {
 		name   string
 		conds  []v1alpha1.Condition
@@ -39,7 +43,11 @@ func TestHostState(t *testing.T) {
 			cond("Quarantined", "True", "x")}, web.StateQuarantined, "dial: refused"},
 		{"unconverged", []v1alpha1.Condition{cond("Ready", "False", "still changing"), cond("Quarantined", "False", "")},
 			web.StateUnconverged, "still changing"},
-		{"reconciling", []v1alpha1.Condition{cond("Ready", "True", ""), cond("Reconciling", "True", "")}, web.StateReconciling, ""},
+		{"re-observed for drift", []v1alpha1.Condition{gen(cond("Ready", "True", ""), "g1"), gen(cond("Reconciling", "True", ""), "g1")},
+			web.StateReady, ""},
+		{"applying a new generation", []v1alpha1.Condition{gen(cond("Ready", "True", ""), "g1"), gen(cond("Reconciling", "True", ""), "g2")},
+			web.StateReconciling, ""},
+		{"first reconcile", []v1alpha1.Condition{gen(cond("Reconciling", "True", ""), "g1")}, web.StateReconciling, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, reason := hostState(&v1alpha1.HostStatus{Conditions: tc.conds, LastError: "dial: refused"})
