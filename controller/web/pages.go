@@ -40,6 +40,8 @@ type page struct {
 	// Live turns on the live-update stream for the page's #live region.
 	Live bool
 	Now  time.Time
+	// Version is the UpdatedAt of the status shown, in Unix milliseconds.
+	Version int64
 }
 
 type loginPage struct {
@@ -87,7 +89,7 @@ type stateCount struct {
 func (s *Server) fleet(w http.ResponseWriter, r *http.Request) {
 	f := s.opts.Source.Snapshot()
 	q := r.URL.Query()
-	data := fleetPage{page: page{Title: "Fleet", Live: true, Now: s.opts.Now()}, Fleet: f, Total: len(f.Hosts),
+	data := fleetPage{page: page{Title: "Fleet", Live: true, Now: s.opts.Now(), Version: f.UpdatedAt.UnixMilli()}, Fleet: f, Total: len(f.Hosts),
 		Query: strings.TrimSpace(q.Get("q"))}
 	for _, st := range States {
 		if strings.EqualFold(q.Get("state"), string(st)) {
@@ -188,7 +190,7 @@ func (s *Server) host(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r, "host", r.PathValue("name"))
 		return
 	}
-	s.render(w, r, http.StatusOK, "host", hostPage{page: page{Title: h.Name, Live: true, Now: s.opts.Now()}, Host: h,
+	s.render(w, r, http.StatusOK, "host", hostPage{page: page{Title: h.Name, Live: true, Now: s.opts.Now(), Version: f.UpdatedAt.UnixMilli()}, Host: h,
 		CanWrite: s.canWrite(r), Queued: r.URL.Query().Get("queued") != ""})
 }
 
@@ -210,7 +212,7 @@ func (s *Server) resource(w http.ResponseWriter, r *http.Request) {
 	kind, name := r.PathValue("kind"), r.PathValue("name")
 	for i := range f.Resources {
 		if res := &f.Resources[i]; res.Kind == kind && res.Name == name {
-			s.render(w, r, http.StatusOK, "resource", resourcePage{page: page{Title: res.ID(), Live: true, Now: s.opts.Now()}, Resource: res})
+			s.render(w, r, http.StatusOK, "resource", resourcePage{page: page{Title: res.ID(), Live: true, Now: s.opts.Now(), Version: f.UpdatedAt.UnixMilli()}, Resource: res})
 			return
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -230,6 +231,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	changes := s.opts.Source.Subscribe(ctx)
 	fmt.Fprint(w, "retry: 1000\n\n")
+	// The page says which status it shows; a change between its rendering
+	// and this subscription is announced at once.
+	if since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64); err == nil &&
+		s.opts.Source.Snapshot().UpdatedAt.UnixMilli() > since {
+		fmt.Fprintf(w, "event: change\ndata: %d\n\n", time.Now().UnixMilli())
+	}
 	fl.Flush()
 	heartbeat := time.NewTicker(20 * time.Second)
 	defer heartbeat.Stop()

@@ -402,3 +402,62 @@ func TestIsLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestEventsAnnounceAChangeMissedBeforeSubscribing(t *testing.T) {
+	f := fleetOf(1)
+	ts := newTestServer(t, &fakeSource{fleet: f}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	since := f.UpdatedAt.Add(-time.Second).UnixMilli() // the page showed an older status
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/events?since=%d", ts.URL, since), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	for lines.Scan() {
+		if lines.Text() == "event: change" {
+			return
+		}
+	}
+	t.Fatalf("no change event: %v", lines.Err())
+}
+
+func TestRolloutShownOnlyWhenThereIsOne(t *testing.T) {
+	f := fleetOf(2)
+	ts := newTestServer(t, &fakeSource{fleet: f}, nil)
+	if _, body, _ := get(t, nil, ts.URL+"/"); strings.Contains(body, "Rollout") {
+		t.Error("a rollout section without a rollout")
+	}
+	f2 := fleetOf(2)
+	f2.Rollout = &Rollout{Generation: "abc123", Phase: "canary", Done: 1, Total: 2, Budget: 1}
+	ts = newTestServer(t, &fakeSource{fleet: f2}, nil)
+	if _, body, _ := get(t, nil, ts.URL+"/"); !strings.Contains(body, "Rollout abc123") || !strings.Contains(body, "canary: 1 of 2 hosts done") {
+		t.Error("the rollout is not shown")
+	}
+}
+
+// BenchmarkFleetPage renders the first page of a 1,000-host fleet with a
+// tenth of the hosts quarantined.
+func BenchmarkFleetPage(b *testing.B) {
+	var q []int
+	for i := 0; i < 1000; i += 10 {
+		q = append(q, i)
+	}
+	s, err := New(Options{Source: &fakeSource{fleet: fleetOf(1000, q...)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	s.Register(mux)
+	h := s.Protect(mux)
+	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/?state=&page=2", nil)
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+}
