@@ -301,6 +301,19 @@ spec:
 		}
 	})
 
+	t.Run("an invalid manifest shows ConfigValid false with its file:line, live", func(t *testing.T) {
+		b.open(t, base+"/")
+		broken := filepath.Join(dir, "broken.yaml")
+		writeFile(t, broken, "apiVersion: optimus.dev/v1alpha1\nkind: User\nmetadata: {name: eve}\nspec: {shel: /bin/sh}\n")
+		b.waitFor(t, 10*time.Second, "the manifest error with its file:line",
+			`(document.querySelector('.config.bad .loc') || {}).textContent === `+fmt.Sprintf("%q", broken+":4"))
+		b.screenshot(t, "fleet-config-invalid")
+		if err := os.Remove(broken); err != nil {
+			t.Fatal(err)
+		}
+		b.waitFor(t, 10*time.Second, "ConfigValid again", `document.querySelector('.config.ok') !== null`)
+	})
+
 	t.Run("manifest text and host output render as text; no script runs", func(t *testing.T) {
 		writeFile(t, filepath.Join(dir, "hostile.yaml"), `apiVersion: optimus.dev/v1alpha1
 kind: Exec
