@@ -492,6 +492,17 @@ func TestStatusPageAuth(t *testing.T) {
 		}
 	}
 
+	t.Run("optimus get sends the token", func(t *testing.T) {
+		out, err := exec.Command(filepath.Join(bin, "optimus"), "get", "hosts", "--controller", c.addr).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--token-file") {
+			t.Errorf("get without a token: %v\n%s", err, out)
+		}
+		out, err = exec.Command(filepath.Join(bin, "optimus"), "get", "hosts", "--controller", c.addr, "--token-file", tokens).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "lonely") {
+			t.Errorf("get with a token: %v\n%s", err, out)
+		}
+	})
+
 	b := newBrowser(t)
 	b.open(t, base+"/hosts/lonely")
 	b.screenshot(t, "sign-in")
