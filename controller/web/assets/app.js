@@ -67,6 +67,8 @@
   stream.addEventListener('change', refresh);
   stream.addEventListener('error', function () {
     lost = true;
-    say('Live updates: reconnecting…');
+    // A refused stream (signed out, controller gone) is not retried by
+    // the browser.
+    say(stream.readyState === EventSource.CLOSED ? 'Live updates: off; reload the page' : 'Live updates: reconnecting…');
   });
 }());
