@@ -35,8 +35,8 @@ type Options struct {
 	Declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
 	// Resync re-observes every host this often to correct drift. Default 5m.
 	Resync time.Duration
-	// Listen is the HTTP address of /healthz, /readyz, /metrics and the
-	// status API; empty serves nothing.
+	// Listen is the HTTP address of the status page, /healthz, /readyz,
+	// /metrics and the status API; empty serves nothing.
 	Listen string
 	// AuthTokenFile lists the bearer tokens required on every request but
 	// /healthz and /readyz (see web.LoadTokens); required to listen on a
