@@ -54,8 +54,14 @@ manifests are applied within seconds, drift is corrected every --resync, and a
 host that fails is quarantined and retried with exponential backoff while the
 others go on; a failure that retrying cannot fix (a changed host key, refused
 credentials, sudo refused, an unusable Host) is retried only at --backoff-max
-or when the manifests change. Status is served over HTTP (/healthz, /readyz, /metrics,
-/api/v1/status) and saved in --state-dir.
+or when the manifests change. Status is served over HTTP (a status page at /,
+/healthz, /readyz, /metrics, /api/v1/status) and saved in --state-dir.
+
+--listen on an address other than loopback needs --auth-token-file: a file of
+one token per line ("TOKEN" may read, "TOKEN write" may also queue a reconcile
+from the page), not readable by other users. Every request but /healthz and
+/readyz must then carry "Authorization: Bearer TOKEN"; the page asks for the
+token once and keeps a session cookie.
 
 SIGTERM or SIGINT: stop taking work, let work in flight finish, save status,
 exit 0. SIGHUP: reload the manifests now.`,
@@ -97,6 +103,7 @@ exit 0. SIGHUP: reload the manifests now.`,
 	f.StringVar(&opts.Dir, "watch", "", "manifest directory to watch (required)")
 	f.DurationVar(&opts.Resync, "resync", 5*time.Minute, "re-observe every host this often to correct drift")
 	f.StringVar(&opts.Listen, "listen", DefaultControllerAddr, "HTTP address for health, metrics and status (empty: none)")
+	f.StringVar(&opts.AuthTokenFile, "auth-token-file", "", "file of bearer tokens (lines: TOKEN or TOKEN write); required off loopback")
 	f.StringVar(&opts.StateDir, "state-dir", defaultStateDir(name), "directory keeping status across restarts")
 	f.IntVar(&opts.MaxConcurrentHosts, "max-concurrent-hosts", 8, "hosts reconciled at once")
 	f.IntVar(&opts.MaxCycles, "max-cycles", 5, "observe-act cycles per reconcile")

@@ -9,6 +9,7 @@ need_apt=()
 command -v mmdebstrap >/dev/null || need_apt+=(mmdebstrap)
 command -v docker >/dev/null || need_apt+=(docker.io)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)  # reads the run history in a test
+command -v chromium >/dev/null || need_apt+=(chromium) # the status page tests drive it
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   apt-get update -qq

@@ -13,11 +13,11 @@ import (
 
 func hostName(h controller.HostReport) string        { return h.Host }
 func hostState(h controller.HostReport) string       { return string(h.State) }
-func hostReason(h controller.HostReport) string      { return text(h.Reason) }
+func hostReason(h controller.HostReport) string      { return h.Reason() }
 func planHost(h controller.HostPlan) string          { return h.Host }
 func actionRef(a controller.PlannedAction) string    { return text(a.Resource) }
 func actionStatus(a controller.PlannedAction) string { return string(a.Status) }
-func actionError(a controller.PlannedAction) string  { return text(a.Error) }
+func actionError(a controller.PlannedAction) string  { return a.ErrorText() }
 
 // text renders a string, a Stringer or an error; nil is empty.
 func text(v any) string {
@@ -31,10 +31,7 @@ func text(v any) string {
 func unconverged(r *controller.Report) map[string][]string {
 	out := map[string][]string{}
 	for _, u := range r.Unconverged {
-		host, res, ok := strings.Cut(fmt.Sprint(u), ": ")
-		if ok {
-			out[host] = append(out[host], res)
-		}
+		out[u.Host] = append(out[u.Host], u.Ref.String())
 	}
 	return out
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/controller/web"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/manifest"
 	"github.com/optimus-cm/optimus/reconcilers"
@@ -34,9 +35,13 @@ type Options struct {
 	Declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
 	// Resync re-observes every host this often to correct drift. Default 5m.
 	Resync time.Duration
-	// Listen is the HTTP address of /healthz, /readyz, /metrics and the
-	// status API; empty serves nothing.
+	// Listen is the HTTP address of the status page, /healthz, /readyz,
+	// /metrics and the status API; empty serves nothing.
 	Listen string
+	// AuthTokenFile lists the bearer tokens required on every request but
+	// /healthz and /readyz (see web.LoadTokens); required to listen on a
+	// non-loopback address.
+	AuthTokenFile string
 	// StateDir keeps status.json across restarts; empty keeps nothing.
 	StateDir string
 	// MaxConcurrentHosts bounds hosts reconciled at once. Default 8.
@@ -91,6 +96,8 @@ type Daemon struct {
 	q    *queue
 	pool *controller.Pool
 	m    *metrics
+	web  *webSource
+	page *web.Server
 
 	mu          sync.Mutex
 	set         *manifest.Set // the last valid manifests
@@ -123,6 +130,12 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.m = newMetrics(d.q.Len)
 	d.history = openHistory(opts)
+	d.web = newWebSource(d)
+	page, err := newStatusPage(d)
+	if err != nil {
+		return nil, err
+	}
+	d.page = page
 	if opts.StateDir != "" {
 		if st, err := LoadStatus(opts.StateDir); err == nil {
 			d.restore(st)
@@ -172,6 +185,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 		}
 		d.listener = ln
 		srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 5 * time.Second}
+		srv.RegisterOnShutdown(d.page.Close)
 		go func() { _ = srv.Serve(ln) }()
 		d.log.Info("serving status", "addr", ln.Addr().String())
 	}
@@ -264,6 +278,7 @@ func (d *Daemon) reload() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	defer d.saveLocked()
+	defer d.web.notify()
 	if err != nil {
 		d.log.Error("manifests invalid; keeping the last valid set", "dir", d.opts.Dir, "err", err.Error())
 		d.conditions = v1alpha1.SetCondition(d.conditions, v1alpha1.Condition{Type: v1alpha1.ConditionConfigValid,
@@ -355,6 +370,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	now := time.Now()
 	hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionReconciling,
 		Status: v1alpha1.ConditionTrue, Reason: "Reconciling", ObservedGeneration: gen}, now)
+	d.web.notify()
 	d.mu.Unlock()
 
 	log := d.log.With("host", name)
@@ -365,10 +381,12 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	took := time.Since(start)
 	d.m.duration.Observe(took.Seconds())
 	d.recordRun(ctx, set, name, rep, err, start, took)
+	d.web.recordRun(name, rep, time.Now())
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	defer d.saveLocked()
+	defer d.web.notify()
 	now = time.Now()
 	hs = d.hosts[name]
 	if hs == nil { // the host left the manifests meanwhile

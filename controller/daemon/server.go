@@ -7,7 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// handler serves health, readiness, metrics and the status API.
+// handler serves health, readiness, metrics, the status API and the
+// status page; with tokens, everything but health and readiness needs one.
 func (d *Daemon) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -30,5 +31,6 @@ func (d *Daemon) handler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(d.Status())
 	})
-	return mux
+	d.page.Register(mux)
+	return d.page.Protect(mux, "/healthz", "/readyz")
 }

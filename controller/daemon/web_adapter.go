@@ -1,0 +1,277 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/controller/web"
+)
+
+// newStatusPage builds the status page served at / and checks that a
+// listener reachable from other machines is protected by tokens.
+func newStatusPage(d *Daemon) (*web.Server, error) {
+	var tokens *web.Tokens
+	if d.opts.AuthTokenFile != "" {
+		t, err := web.LoadTokens(d.opts.AuthTokenFile)
+		if err != nil {
+			return nil, err
+		}
+		tokens = t
+	} else if d.opts.Listen != "" && !web.IsLoopback(d.opts.Listen) {
+		return nil, fmt.Errorf("--listen %s accepts connections from other machines, which would see the fleet's status "+
+			"unauthenticated: listen on 127.0.0.1, or pass --auth-token-file FILE "+
+			"(one token per line; append \" write\" to allow reconcile now)", d.opts.Listen)
+	}
+	return web.New(web.Options{Source: d.web, Tokens: tokens})
+}
+
+// webSource feeds the status page from the daemon's status, and keeps
+// what the status does not: the last actions of each host and when each
+// resource last changed there.
+type webSource struct {
+	d *Daemon
+
+	mu   sync.Mutex
+	subs map[chan struct{}]struct{}
+	runs map[string]*hostRuns
+}
+
+type hostRuns struct {
+	actions []web.Action
+	changed map[v1alpha1.ResourceRef]time.Time
+}
+
+var (
+	_ web.Source     = &webSource{}
+	_ web.Reconciler = &webSource{}
+)
+
+func newWebSource(d *Daemon) *webSource {
+	return &webSource{d: d, subs: map[chan struct{}]struct{}{}, runs: map[string]*hostRuns{}}
+}
+
+// notify tells every subscriber that the status changed. It never blocks,
+// so the daemon may call it under its lock.
+func (w *webSource) notify() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for ch := range w.subs {
+		select {
+		case ch <- struct{}{}:
+		default: // a change is already pending for this subscriber
+		}
+	}
+}
+
+// Subscribe implements web.Source.
+func (w *webSource) Subscribe(ctx context.Context) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	w.mu.Lock()
+	w.subs[ch] = struct{}{}
+	w.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		w.mu.Lock()
+		delete(w.subs, ch)
+		close(ch)
+		w.mu.Unlock()
+	}()
+	return ch
+}
+
+// Reconcile implements web.Reconciler: it queues the host now, ahead of
+// its backoff.
+func (w *webSource) Reconcile(host string) error {
+	w.d.mu.Lock()
+	_, ok := w.d.gens[host]
+	w.d.mu.Unlock()
+	if !ok {
+		return errors.New("not a host of the current manifests")
+	}
+	w.d.q.Add(host)
+	return nil
+}
+
+// recordRun keeps the actions of a reconcile that had any. The report's
+// descriptions, changes and errors are already redacted by the engine.
+func (w *webSource) recordRun(host string, rep *controller.Report, at time.Time) {
+	if rep == nil {
+		return
+	}
+	var actions []web.Action
+	for _, p := range rep.Plans {
+		for _, hp := range p.Hosts {
+			if hp.Host != host {
+				continue
+			}
+			for _, a := range hp.Actions {
+				wa := web.Action{Cycle: p.Cycle, Resource: a.Resource.String(), Op: string(a.Op), Description: a.Description,
+					Status: string(a.Status), Error: a.ErrorText(), At: at}
+				for _, c := range a.Changes {
+					wa.Changes = append(wa.Changes, web.Change{Field: c.Field, Before: c.Before, After: c.After})
+				}
+				if a.Diff != "" {
+					wa.Diff = strings.Split(strings.TrimRight(a.Diff, "\n"), "\n")
+				}
+				actions = append(actions, wa)
+			}
+		}
+	}
+	if len(actions) == 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	hr := w.runs[host]
+	if hr == nil {
+		hr = &hostRuns{changed: map[v1alpha1.ResourceRef]time.Time{}}
+		w.runs[host] = hr
+	}
+	hr.actions = actions
+	for _, a := range actions {
+		if a.Status == string(controller.StatusOK) {
+			hr.changed[v1alpha1.ParseRef(a.Resource)] = at
+		}
+	}
+}
+
+// Snapshot implements web.Source from the status /api/v1/status serves.
+func (w *webSource) Snapshot() *web.Fleet {
+	w.d.mu.Lock()
+	st := w.d.statusLocked()
+	set := w.d.set
+	w.d.mu.Unlock()
+
+	hostLabels := map[string]map[string]string{}
+	resLabels := map[v1alpha1.ResourceRef]map[string]string{}
+	if set != nil {
+		for _, h := range set.Hosts() {
+			hostLabels[h.Metadata.Name] = h.Metadata.Labels
+		}
+		for _, r := range set.Resources {
+			resLabels[r.Ref()] = r.Metadata.Labels
+		}
+	}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	present := make(map[string]bool, len(st.Hosts))
+	for _, h := range st.Hosts {
+		present[h.Name] = true
+	}
+	for name := range w.runs {
+		if !present[name] {
+			delete(w.runs, name) // the host left the manifests
+		}
+	}
+	lastChange := func(host string, ref v1alpha1.ResourceRef) time.Time {
+		if hr := w.runs[host]; hr != nil {
+			return hr.changed[ref]
+		}
+		return time.Time{}
+	}
+
+	f := &web.Fleet{UpdatedAt: st.UpdatedAt, Conditions: webConditions(st.Conditions), Config: configOf(st.Conditions)}
+	onHost := map[string][]web.HostResource{}
+	for _, r := range st.Resources {
+		ref := v1alpha1.ResourceRef{Kind: r.Kind, Name: r.Name}
+		wr := web.Resource{Kind: r.Kind, Name: r.Name, Labels: resLabels[ref]}
+		if c := v1alpha1.FindCondition(r.Conditions, v1alpha1.ConditionReady); c != nil {
+			wr.Ready, wr.Reason, wr.Message = c.Status == v1alpha1.ConditionTrue, c.Reason, c.Message
+		}
+		for _, hs := range r.Hosts {
+			changed := lastChange(hs.Host, ref)
+			wr.Hosts = append(wr.Hosts, web.ResourceOnHost{Host: hs.Host, State: string(hs.State), Message: hs.Message, LastChange: changed})
+			onHost[hs.Host] = append(onHost[hs.Host], web.HostResource{Kind: r.Kind, Name: r.Name, State: string(hs.State),
+				Message: hs.Message, LastChange: changed})
+		}
+		f.Resources = append(f.Resources, wr)
+	}
+	sort.Slice(f.Resources, func(i, j int) bool { return f.Resources[i].ID() < f.Resources[j].ID() })
+
+	for i := range st.Hosts {
+		hs := &st.Hosts[i]
+		wh := web.Host{Name: hs.Name, Address: hs.Address, Labels: hostLabels[hs.Name], Conditions: webConditions(hs.Conditions),
+			Failures: hs.Failures, Resources: onHost[hs.Name]}
+		wh.State, wh.Reason = hostState(hs)
+		if hs.LastRun != nil {
+			wh.LastRun = &web.Run{Start: hs.LastRun.Start, Duration: hs.LastRun.Duration, Cycles: hs.LastRun.Cycles,
+				Changed: hs.LastRun.Changed, Failed: hs.LastRun.Failed, Result: hs.LastRun.Result, Reason: hs.LastError}
+		}
+		if hs.NextRetry != nil {
+			wh.NextRetry = *hs.NextRetry
+			if hs.LastRun != nil {
+				wh.Backoff = hs.NextRetry.Sub(hs.LastRun.Start.Add(hs.LastRun.Duration)).Round(100 * time.Millisecond)
+			}
+		}
+		if hr := w.runs[hs.Name]; hr != nil {
+			wh.LastActions = hr.actions
+		}
+		f.Hosts = append(f.Hosts, wh)
+	}
+	return f
+}
+
+// hostState reduces a host's conditions to the one state the page shows:
+// quarantine first, since a quarantined host is retried (Reconciling) often;
+// a Ready host re-observed for drift at the generation it converged to
+// stays Ready, so a resync does not flip the whole fleet to Reconciling.
+func hostState(hs *v1alpha1.HostStatus) (web.State, string) {
+	ready := v1alpha1.FindCondition(hs.Conditions, v1alpha1.ConditionReady)
+	rec := v1alpha1.FindCondition(hs.Conditions, v1alpha1.ConditionReconciling)
+	switch {
+	case isTrue(hs.Conditions, v1alpha1.ConditionQuarantined):
+		return web.StateQuarantined, hs.LastError
+	case rec != nil && rec.Status == v1alpha1.ConditionTrue &&
+		!(ready != nil && ready.Status == v1alpha1.ConditionTrue && ready.ObservedGeneration == rec.ObservedGeneration):
+		if ready != nil && ready.Status == v1alpha1.ConditionFalse {
+			return web.StateReconciling, ready.Message
+		}
+		return web.StateReconciling, ""
+	case ready == nil:
+		return web.StatePending, "not reconciled yet"
+	case ready.Status == v1alpha1.ConditionTrue:
+		return web.StateReady, ""
+	}
+	return web.StateUnconverged, ready.Message
+}
+
+func webConditions(cs []v1alpha1.Condition) []web.Condition {
+	out := make([]web.Condition, len(cs))
+	for i, c := range cs {
+		out[i] = web.Condition{Type: c.Type, Status: string(c.Status), Reason: c.Reason, Message: c.Message, Since: c.LastTransitionTime}
+	}
+	return out
+}
+
+// configOf reads ConfigValid; its message holds one manifest error per
+// line, each "file:line: ..." when the error has a place.
+func configOf(cs []v1alpha1.Condition) web.Config {
+	c := v1alpha1.FindCondition(cs, v1alpha1.ConditionConfigValid)
+	if c == nil {
+		return web.Config{}
+	}
+	cfg := web.Config{Known: true, Valid: c.Status == v1alpha1.ConditionTrue, Message: c.Message, Since: c.LastTransitionTime}
+	if cfg.Valid {
+		return cfg
+	}
+	for _, line := range strings.Split(c.Message, "\n") {
+		place, rest, ok := strings.Cut(line, ": ")
+		if i := strings.LastIndexByte(place, ':'); ok && i > 0 {
+			if _, err := strconv.Atoi(place[i+1:]); err == nil {
+				cfg.Errors = append(cfg.Errors, web.ConfigError{Location: place, Message: rest})
+				continue
+			}
+		}
+		cfg.Errors = append(cfg.Errors, web.ConfigError{Message: line})
+	}
+	return cfg
+}

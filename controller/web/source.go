@@ -1,0 +1,190 @@
+package web
+
+import (
+	"context"
+	"time"
+)
+
+// Source is where the page reads the fleet's status.
+type Source interface {
+	// Snapshot returns the current status. The page never modifies it, and
+	// the source must not modify it after returning it.
+	Snapshot() *Fleet
+	// Subscribe returns a channel that receives a value after the status
+	// changes; values may be coalesced. It is closed when ctx is done.
+	Subscribe(ctx context.Context) <-chan struct{}
+}
+
+// Reconciler is implemented by a Source that can queue a host for an
+// immediate reconcile. The page offers "reconcile now" only when the
+// source implements it and the caller's token has write scope.
+type Reconciler interface {
+	Reconcile(host string) error
+}
+
+// State is a host's state as the page shows it.
+type State string
+
+// Host states, in the order the fleet table lists them: hosts that need
+// attention first.
+const (
+	StateQuarantined State = "Quarantined"
+	StateUnconverged State = "Unconverged"
+	StateReconciling State = "Reconciling"
+	StatePending     State = "Pending"
+	StateReady       State = "Ready"
+)
+
+// States lists every state in display order.
+var States = []State{StateQuarantined, StateUnconverged, StateReconciling, StatePending, StateReady}
+
+func (s State) rank() int {
+	for i, t := range States {
+		if s == t {
+			return i
+		}
+	}
+	return len(States)
+}
+
+// Fleet is the whole status at one moment.
+type Fleet struct {
+	UpdatedAt time.Time
+	// Conditions of the controller itself (Ready, ConfigValid).
+	Conditions []Condition
+	// Config says whether the current manifests loaded.
+	Config Config
+	// Hosts, sorted by name.
+	Hosts []Host
+	// Resources, sorted by kind then name.
+	Resources []Resource
+	// Rollout is the rollout in progress, or nil when there is none.
+	Rollout *Rollout
+}
+
+// Config is the validity of the manifests the controller watches.
+type Config struct {
+	// Known is false until the first load.
+	Known bool
+	Valid bool
+	// Message is the summary of the last successful load, or of the failure.
+	Message string
+	// Errors of the current manifests, each with its file:line when known.
+	Errors []ConfigError
+	Since  time.Time
+}
+
+// ConfigError is one problem of the current manifests.
+type ConfigError struct {
+	// Location is file:line, or "" when the problem has none.
+	Location string
+	Message  string
+}
+
+// Condition is a Kubernetes-style condition.
+type Condition struct {
+	Type    string
+	Status  string
+	Reason  string
+	Message string
+	Since   time.Time
+}
+
+// Host is one host's status.
+type Host struct {
+	Name    string
+	Address string
+	Labels  map[string]string
+	State   State
+	// Reason says why the host is not Ready, "" when it is.
+	Reason     string
+	Conditions []Condition
+	// LastRun is the last reconcile, nil before the first.
+	LastRun *Run
+	// Failures counts consecutive failed reconciles.
+	Failures int
+	// NextRetry is when a failing host is tried again (zero: not failing).
+	NextRetry time.Time
+	// Backoff is the delay before NextRetry.
+	Backoff time.Duration
+	// Resources lists every resource targeting the host.
+	Resources []HostResource
+	// LastActions are the actions of the last reconcile that had any,
+	// redacted, with their outcome.
+	LastActions []Action
+	// History lists earlier reconciles, newest first, when recorded.
+	History []Run
+}
+
+// Run summarises one reconcile of one host.
+type Run struct {
+	Start    time.Time
+	Duration time.Duration
+	Cycles   int
+	Changed  int
+	Failed   int
+	// Result is converged, failed or unconverged.
+	Result string
+	Reason string
+}
+
+// HostResource is a resource's state on the host page.
+type HostResource struct {
+	Kind, Name string
+	// State is converged, pending, failed or unknown.
+	State      string
+	Message    string
+	LastChange time.Time
+}
+
+// Action is one planned or performed action, as the CLI prints it.
+type Action struct {
+	Cycle       int
+	Resource    string
+	Op          string
+	Description string
+	Changes     []Change
+	// Diff lines of text content, already redacted.
+	Diff []string
+	// Status is planned, ok, failed or skipped.
+	Status string
+	Error  string
+	At     time.Time
+}
+
+// Change is one field's before and after, redacted where secret.
+type Change struct {
+	Field, Before, After string
+}
+
+// Resource is one resource's status over the hosts it targets.
+type Resource struct {
+	Kind, Name string
+	Labels     map[string]string
+	Ready      bool
+	Reason     string
+	Message    string
+	Hosts      []ResourceOnHost
+}
+
+// ResourceOnHost is a resource's state on one host.
+type ResourceOnHost struct {
+	Host       string
+	State      string
+	Message    string
+	LastChange time.Time
+}
+
+// Rollout is a staged rollout of a manifest change.
+type Rollout struct {
+	Generation string
+	Phase      string
+	Done       int
+	Total      int
+	Failed     int
+	Budget     int
+	Message    string
+}
+
+// ID is "Kind/name".
+func (r *Resource) ID() string { return r.Kind + "/" + r.Name }

@@ -1,0 +1,463 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeSource is a fixed fleet that tests change and announce by hand.
+type fakeSource struct {
+	mu      sync.Mutex
+	fleet   *Fleet
+	subs    []chan struct{}
+	queued  []string
+	withRec bool
+}
+
+func (f *fakeSource) Snapshot() *Fleet {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fleet
+}
+
+func (f *fakeSource) Subscribe(ctx context.Context) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	f.mu.Lock()
+	f.subs = append(f.subs, ch)
+	f.mu.Unlock()
+	return ch
+}
+
+func (f *fakeSource) set(fl *Fleet) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fleet = fl
+	for _, ch := range f.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// reconcilingSource also queues reconciles.
+type reconcilingSource struct{ *fakeSource }
+
+func (r reconcilingSource) Reconcile(host string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.queued = append(r.queued, host)
+	return nil
+}
+
+func fleetOf(n int, quarantined ...int) *Fleet {
+	f := &Fleet{UpdatedAt: time.Now(), Config: Config{Known: true, Valid: true, Message: "3 resources"}}
+	q := map[int]bool{}
+	for _, i := range quarantined {
+		q[i] = true
+	}
+	for i := range n {
+		h := Host{Name: fmt.Sprintf("host%04d", i), Address: "127.0.0.1", State: StateReady,
+			Labels: map[string]string{"role": []string{"web", "db"}[i%2]}, LastRun: &Run{Start: time.Now(), Changed: 1}}
+		if q[i] {
+			h.State, h.Reason, h.Failures = StateQuarantined, "connection refused", 2
+		}
+		f.Hosts = append(f.Hosts, h)
+	}
+	f.Resources = []Resource{{Kind: "User", Name: "alice", Ready: true, Labels: map[string]string{"team": "ops"},
+		Hosts: []ResourceOnHost{{Host: "host0000", State: "converged"}}}}
+	return f
+}
+
+func newTestServer(t *testing.T, src Source, tokens *Tokens) *httptest.Server {
+	t.Helper()
+	s, err := New(Options{Source: src, Tokens: tokens, Batch: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	s.Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	ts := httptest.NewServer(s.Protect(mux, "/healthz"))
+	t.Cleanup(func() { s.Close(); ts.Close() })
+	return ts
+}
+
+func get(t *testing.T, c *http.Client, u string, header ...string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1]
+			continue
+		}
+		req.Header.Set(header[i], header[i+1])
+	}
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func TestFleetPageOrdersFiltersAndPaginates(t *testing.T) {
+	ts := newTestServer(t, &fakeSource{fleet: fleetOf(250, 7, 180)}, nil)
+	code, body, h := get(t, nil, ts.URL+"/")
+	if code != 200 {
+		t.Fatalf("GET / = %d", code)
+	}
+	if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP = %q", csp)
+	}
+	if n := strings.Count(body, "<tr data-host="); n != 100 {
+		t.Errorf("first page has %d rows, want 100", n)
+	}
+	first := strings.Index(body, `data-host="host0007"`)
+	second := strings.Index(body, `data-host="host0180"`)
+	ready := strings.Index(body, `data-host="host0000"`)
+	if first < 0 || second < 0 || ready < 0 || !(first < second && second < ready) {
+		t.Errorf("quarantined hosts are not listed first (positions %d, %d, %d)", first, second, ready)
+	}
+	for _, want := range []string{`<span class="n">2</span> <span class="label">Quarantined</span>`,
+		`<span class="n">248</span> <span class="label">Ready</span>`, "Hosts 1–100 of 250", `href="/?page=2"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("fleet page lacks %q", want)
+		}
+	}
+
+	_, body, _ = get(t, nil, ts.URL+"/?page=3")
+	if n := strings.Count(body, "<tr data-host="); n != 50 {
+		t.Errorf("third page has %d rows, want 50", n)
+	}
+	_, body, _ = get(t, nil, ts.URL+"/?state=Quarantined")
+	if n := strings.Count(body, "<tr data-host="); n != 2 {
+		t.Errorf("state=Quarantined shows %d rows, want 2", n)
+	}
+	_, body, _ = get(t, nil, ts.URL+"/?q=role%3Ddb&state=ready")
+	if n := strings.Count(body, "<tr data-host="); n != 100 || !strings.Contains(body, "of 124 matching (of 250)") {
+		t.Errorf("role=db Ready: %d rows on the page; body lacks the match count", n)
+	}
+}
+
+func TestPagesEscapeEverything(t *testing.T) {
+	const evil = `<script>alert(1)</script>`
+	f := fleetOf(1)
+	f.Hosts[0].State, f.Hosts[0].Reason = StateQuarantined, "command said "+evil
+	f.Hosts[0].Labels["note"] = evil
+	f.Hosts[0].LastActions = []Action{{Resource: "Exec/x", Op: "run", Description: "run " + evil, Status: "failed",
+		Error: "exit 1: <img src=x onerror=alert(2)>", Changes: []Change{{Field: "content", Before: evil, After: ""}}}}
+	f.Resources[0].Labels["note"] = evil
+	f.Config = Config{Known: true, Errors: []ConfigError{{Location: "a.yaml:3", Message: evil}}}
+	ts := newTestServer(t, &fakeSource{fleet: f}, nil)
+	for _, path := range []string{"/", "/hosts/host0000", "/resources/User/alice", "/search?q=" + url.QueryEscape(evil),
+		"/search?q=note", "/hosts/" + url.PathEscape(evil)} {
+		_, body, _ := get(t, nil, ts.URL+path)
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") {
+			t.Errorf("%s: unescaped markup in the page", path)
+		}
+		if !strings.Contains(body, "&lt;") {
+			t.Errorf("%s: the hostile text is not shown escaped", path)
+		}
+	}
+}
+
+func TestHostPageShowsChangesAsTheCLI(t *testing.T) {
+	f := fleetOf(1)
+	next := time.Now().Add(30 * time.Second)
+	f.Hosts[0].State, f.Hosts[0].NextRetry, f.Hosts[0].Backoff = StateQuarantined, next, 20*time.Second
+	f.Hosts[0].LastActions = []Action{{Cycle: 1, Resource: "User/alice", Op: "update", Description: "update user alice",
+		Status: "ok", Changes: []Change{{Field: "password", Before: "(redacted)", After: "(redacted)"}, {Field: "shell", Before: "", After: "/bin/sh"}}}}
+	ts := newTestServer(t, &fakeSource{fleet: f}, nil)
+	_, body, _ := get(t, nil, ts.URL+"/hosts/host0000")
+	for _, want := range []string{"<code>User/alice</code>: update user alice", "password: (redacted) -> (redacted)",
+		`shell: &#34;&#34; -> /bin/sh`, "next retry at", "20s;"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("host page lacks %q", want)
+		}
+	}
+	if code, _, _ := get(t, nil, ts.URL+"/hosts/nope"); code != 404 {
+		t.Errorf("unknown host: %d, want 404", code)
+	}
+}
+
+func writeTokens(t *testing.T, content string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadTokens(t *testing.T) {
+	for _, tc := range []struct {
+		name, content string
+		mode          os.FileMode
+		err           string
+	}{
+		{"read and write", "# ops\nreadtoken-0123456789\n\nwritetoken-0123456789 write\n", 0o600, ""},
+		{"short", "abc\n", 0o600, "tokens:1: token shorter than 16"},
+		{"bad scope", "readtoken-0123456789 admin\n", 0o600, "tokens:1: want TOKEN"},
+		{"empty", "# nothing\n", 0o600, "no token"},
+		{"world readable", "readtoken-0123456789\n", 0o644, "chmod 600"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := LoadTokens(writeTokens(t, tc.content, tc.mode))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok.scopeOf("readtoken-0123456789") != ScopeRead || tok.scopeOf("writetoken-0123456789") != ScopeWrite ||
+				tok.scopeOf("writetoken-012345678") != ScopeNone || tok.scopeOf("") != ScopeNone {
+				t.Error("scopes are wrong")
+			}
+		})
+	}
+}
+
+func TestTokensGuardEveryRequest(t *testing.T) {
+	tokens, err := LoadTokens(writeTokens(t, "readtoken-0123456789\nwritetoken-0123456789 write\n", 0o600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := reconcilingSource{&fakeSource{fleet: fleetOf(3)}}
+	ts := newTestServer(t, src, tokens)
+
+	if code, _, h := get(t, nil, ts.URL+"/hosts/host0001"); code != 401 || h.Get("WWW-Authenticate") == "" {
+		t.Errorf("no token: %d, want 401 with WWW-Authenticate", code)
+	}
+	if code, body, _ := get(t, nil, ts.URL+"/", "Accept", "text/html"); code != 401 || !strings.Contains(body, `name="token"`) {
+		t.Errorf("a browser without a token: %d, want 401 and the token form", code)
+	}
+	if code, _, _ := get(t, nil, ts.URL+"/events"); code != 401 {
+		t.Errorf("events without a token: %d", code)
+	}
+	if code, _, _ := get(t, nil, ts.URL+"/", "Authorization", "Bearer wrong-token-0123456789"); code != 401 {
+		t.Errorf("wrong token: %d", code)
+	}
+	if code, _, _ := get(t, nil, ts.URL+"/healthz"); code != 200 {
+		t.Errorf("/healthz must stay open for probes: %d", code)
+	}
+	code, body, _ := get(t, nil, ts.URL+"/hosts/host0001", "Authorization", "Bearer readtoken-0123456789")
+	if code != 200 || strings.Contains(body, "Reconcile now") {
+		t.Errorf("read token: %d, reconcile button shown: %v", code, strings.Contains(body, "Reconcile now"))
+	}
+
+	// A browser: the form's token becomes a session cookie.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	login := func(token, origin string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/login", strings.NewReader(url.Values{"token": {token}, "next": {"/hosts/host0001"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := login("writetoken-0123456789", "http://evil.example"); resp.StatusCode != 403 {
+		t.Errorf("cross-origin sign-in: %d, want 403", resp.StatusCode)
+	}
+	if resp := login("nope-nope-nope-nope", ts.URL); resp.StatusCode != 401 {
+		t.Errorf("wrong token in the form: %d, want 401", resp.StatusCode)
+	}
+	// Inspect the cookie before the client follows the redirect.
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/login", strings.NewReader("token=writetoken-0123456789"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", ts.URL)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookie := resp.Header.Get("Set-Cookie")
+	if resp.StatusCode != 303 || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
+		t.Fatalf("sign-in: %d, Set-Cookie %q", resp.StatusCode, cookie)
+	}
+	if resp := login("writetoken-0123456789", ts.URL); resp.StatusCode != 200 || resp.Request.URL.Path != "/hosts/host0001" {
+		t.Fatalf("sign-in: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	code, body, _ = get(t, browser, ts.URL+"/hosts/host0001")
+	if code != 200 || !strings.Contains(body, "Reconcile now") {
+		t.Fatalf("write session: %d, reconcile button shown: %v", code, strings.Contains(body, "Reconcile now"))
+	}
+
+	post := func(origin string) int {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/hosts/host0001/reconcile", nil)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("http://evil.example"); code != 403 {
+		t.Errorf("cross-origin reconcile: %d, want 403", code)
+	}
+	if code := post(""); code != 403 {
+		t.Errorf("reconcile without Origin: %d, want 403", code)
+	}
+	if code := post(ts.URL); code != 200 {
+		t.Errorf("same-origin reconcile: %d", code)
+	}
+	src.mu.Lock()
+	queued := src.queued
+	src.mu.Unlock()
+	if len(queued) != 1 || queued[0] != "host0001" {
+		t.Errorf("queued %v, want [host0001]", queued)
+	}
+}
+
+func TestWithoutTokensOnlyLoopbackNamesAndNoWrites(t *testing.T) {
+	src := reconcilingSource{&fakeSource{fleet: fleetOf(1)}}
+	ts := newTestServer(t, src, nil)
+	if code, _, _ := get(t, nil, ts.URL+"/", "Host", "rebound.example:80"); code != http.StatusMisdirectedRequest {
+		t.Errorf("a non-loopback Host header: %d, want 421", code)
+	}
+	_, body, _ := get(t, nil, ts.URL+"/hosts/host0000")
+	if strings.Contains(body, "Reconcile now") {
+		t.Error("reconcile button without a write token")
+	}
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/hosts/host0000/reconcile", nil)
+	req.Header.Set("Origin", ts.URL)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("reconcile without tokens: %d, want 403", resp.StatusCode)
+	}
+}
+
+func TestEventsAnnounceChanges(t *testing.T) {
+	src := &fakeSource{fleet: fleetOf(2)}
+	ts := newTestServer(t, src, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	lines := bufio.NewScanner(resp.Body)
+	lines.Scan() // retry:
+	for {
+		src.mu.Lock()
+		n := len(src.subs)
+		src.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	src.set(fleetOf(3))
+	for lines.Scan() {
+		if lines.Text() == "event: change" {
+			return
+		}
+	}
+	t.Fatalf("no change event: %v", lines.Err())
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:9443": true, "[::1]:9443": true, "localhost:1": true,
+		"0.0.0.0:9443": false, ":9443": false, "10.0.0.1:80": false, "example.com:80": false, "garbage": false} {
+		if got := IsLoopback(addr); got != want {
+			t.Errorf("IsLoopback(%q) = %v", addr, got)
+		}
+	}
+}
+
+func TestEventsAnnounceAChangeMissedBeforeSubscribing(t *testing.T) {
+	f := fleetOf(1)
+	ts := newTestServer(t, &fakeSource{fleet: f}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	since := f.UpdatedAt.Add(-time.Second).UnixMilli() // the page showed an older status
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/events?since=%d", ts.URL, since), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	for lines.Scan() {
+		if lines.Text() == "event: change" {
+			return
+		}
+	}
+	t.Fatalf("no change event: %v", lines.Err())
+}
+
+func TestRolloutShownOnlyWhenThereIsOne(t *testing.T) {
+	f := fleetOf(2)
+	ts := newTestServer(t, &fakeSource{fleet: f}, nil)
+	if _, body, _ := get(t, nil, ts.URL+"/"); strings.Contains(body, "Rollout") {
+		t.Error("a rollout section without a rollout")
+	}
+	f2 := fleetOf(2)
+	f2.Rollout = &Rollout{Generation: "abc123", Phase: "canary", Done: 1, Total: 2, Budget: 1}
+	ts = newTestServer(t, &fakeSource{fleet: f2}, nil)
+	if _, body, _ := get(t, nil, ts.URL+"/"); !strings.Contains(body, "Rollout abc123") || !strings.Contains(body, "canary: 1 of 2 hosts done") {
+		t.Error("the rollout is not shown")
+	}
+}
+
+// BenchmarkFleetPage renders the first page of a 1,000-host fleet with a
+// tenth of the hosts quarantined.
+func BenchmarkFleetPage(b *testing.B) {
+	var q []int
+	for i := 0; i < 1000; i += 10 {
+		q = append(q, i)
+	}
+	s, err := New(Options{Source: &fakeSource{fleet: fleetOf(1000, q...)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	s.Register(mux)
+	h := s.Protect(mux)
+	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/?state=&page=2", nil)
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+}
