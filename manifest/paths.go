@@ -21,6 +21,10 @@ func resolvePaths(res *v1alpha1.Resource, report func(path, msg string)) {
 	case *v1alpha1.HostSpec:
 		s.PrivateKeyFile = localPath(dir, s.PrivateKeyFile)
 		s.HostKey.KnownHostsFile = localPath(dir, s.HostKey.KnownHostsFile)
+		if j := s.Jump; j != nil {
+			j.PrivateKeyFile = localPath(dir, j.PrivateKeyFile)
+			j.HostKey.KnownHostsFile = localPath(dir, j.HostKey.KnownHostsFile)
+		}
 	case *v1alpha1.FileSpec:
 		if s.Source != "" {
 			given := s.Source
