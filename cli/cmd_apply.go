@@ -48,7 +48,7 @@ Exit status: 0 converged; 1 invalid manifests or usage; 3 some hosts failed
 			defer stop()
 			out := cmd.OutOrStdout()
 			p := newPrinter(out)
-			eng := &controller.Engine{Registry: cfg.Registry, Parallel: f.parallel, MaxCycles: maxCycles}
+			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles}
 			if f.output == "text" {
 				eng.OnPlan = p.plan
 				eng.OnActed = p.acted

@@ -23,7 +23,7 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 			if err != nil {
 				return asDiffError(err)
 			}
-			eng := &controller.Engine{Registry: cfg.Registry, Parallel: f.parallel, DryRun: true}
+			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, DryRun: true}
 			report, err := eng.Run(cmd.Context(), hosts, set.Resources)
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}

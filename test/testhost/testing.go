@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +55,42 @@ func Start(t testing.TB, n int) []*Host {
 	})
 	reapOrphans(context.Background())
 	hosts, err := Create(context.Background(), Options{N: n, Prefix: prefix, KeyDir: t.TempDir(), Log: logWriter{t}})
+	if err != nil {
+		t.Fatalf("start test hosts: %v", err)
+	}
+	return hosts
+}
+
+// StartNetwork starts n hosts on a Docker network of their own, for one
+// test: the last private of them publish no port and are reachable only
+// through one of the others as a bastion, by container name. The hosts and
+// the network are removed when the test ends.
+func StartNetwork(t testing.TB, n, private int) []*Host {
+	t.Helper()
+	RequireDocker(t)
+	prefix := containerPrefix(t.Name())
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", prefix, i+1)
+	}
+	network := prefix + "-net"
+	ctx := context.Background()
+	t.Cleanup(func() {
+		// Containers first: a network with members cannot be removed.
+		if err := Remove(ctx, names...); err != nil {
+			t.Errorf("remove test hosts: %v", err)
+		}
+		if _, err := docker(ctx, nil, "network", "rm", network); err != nil && !strings.Contains(err.Error(), "not found") {
+			t.Errorf("remove test network: %v", err)
+		}
+	})
+	reapOrphans(ctx)
+	Remove(ctx, names...)
+	docker(ctx, nil, "network", "rm", network) // a leftover of an earlier run of this process id
+	if _, err := docker(ctx, nil, "network", "create", "--label", LabelTest+"=1", "--label", LabelPID+"="+strconv.Itoa(os.Getpid()), network); err != nil {
+		t.Fatalf("create test network: %v", err)
+	}
+	hosts, err := Create(ctx, Options{N: n, Private: private, Network: network, Prefix: prefix, KeyDir: t.TempDir(), Log: logWriter{t}})
 	if err != nil {
 		t.Fatalf("start test hosts: %v", err)
 	}
