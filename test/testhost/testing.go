@@ -198,7 +198,11 @@ func (h *Host) RotateHostKeys(t testing.TB) {
 	if err := h.readHostKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.waitSSH(ctx); err != nil {
+	wait := h.waitSSH
+	if h.Private {
+		wait = h.waitListening
+	}
+	if err := wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
