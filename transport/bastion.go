@@ -48,7 +48,7 @@ func (p *bastionPool) acquire(ctx context.Context, ep *sshEndpoint) (*ssh.Client
 		c = &bastionConn{ready: make(chan struct{}), refs: 1}
 		p.conns[k] = c
 		p.mu.Unlock()
-		client, release, err := p.dial(ctx, ep, deadlineOf(ctx, ep.timeout))
+		client, release, _, err := p.dial(ctx, ep)
 		p.dials.Add(1)
 		p.mu.Lock()
 		if err != nil {
@@ -105,38 +105,57 @@ func (p *bastionPool) watch(k string, c *bastionConn) {
 // dial opens an SSH connection to ep: over TCP, or through the shared
 // connection to its bastion as a direct-tcpip channel. The returned func
 // gives back the bastion connection; call it after closing the client.
-func (p *bastionPool) dial(ctx context.Context, ep *sshEndpoint, deadline time.Time) (*ssh.Client, func(), error) {
+// ep's connect timeout bounds its own hop, from the moment its bastion is
+// ready: waiting for a bastion another host is dialling does not use it
+// up. The deadline returned bounds what the caller does next (the shell).
+func (p *bastionPool) dial(ctx context.Context, ep *sshEndpoint) (client *ssh.Client, release func(), deadline time.Time, err error) {
+	var vc *ssh.Client
+	release = func() {}
+	if ep.via != nil {
+		vc, release, err = p.acquire(ctx, ep.via)
+		if err != nil {
+			return nil, nil, deadline, err
+		}
+	}
+	deadline = deadlineOf(ctx, ep.timeout)
+	client, err = p.dialHop(ctx, ep, vc, deadline)
+	if err != nil {
+		release()
+		return nil, nil, deadline, err
+	}
+	return client, release, deadline, nil
+}
+
+// dialHop connects and authenticates to ep, through vc when it is set.
+func (p *bastionPool) dialHop(ctx context.Context, ep *sshEndpoint, vc *ssh.Client, deadline time.Time) (*ssh.Client, error) {
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	release := func() {}
 	var nc net.Conn
-	if ep.via != nil {
-		vc, rel, err := p.acquire(ctx, ep.via)
-		if err != nil {
-			return nil, nil, err
-		}
+	if vc != nil {
+		var err error
 		nc, err = vc.DialContext(dctx, "tcp", ep.addr)
 		if err != nil {
-			rel()
 			if ctx.Err() != nil {
-				return nil, nil, fmt.Errorf("connect: %w", context.Cause(ctx))
+				return nil, fmt.Errorf("connect: %w", context.Cause(ctx))
 			}
-			return nil, nil, ep.fail(ReasonUnreachable, "the bastion %s could not open a connection to %s (is the host up, is sshd listening, does the bastion resolve the name?): %v", ep.via.name, ep.addr, err)
+			if dctx.Err() != nil {
+				return nil, ep.fail(ReasonTimeout, "connect timeout after %s: the bastion %s did not open a connection to %s (is the host up? a firewall dropping packets?)", ep.timeout, ep.via.name, ep.addr)
+			}
+			return nil, ep.fail(ReasonUnreachable, "the bastion %s could not open a connection to %s (is the host up, is sshd listening, does the bastion resolve the name?): %v", ep.via.name, ep.addr, err)
 		}
-		release = rel
 	} else {
 		var err error
 		nc, err = (&net.Dialer{}).DialContext(dctx, "tcp", ep.addr)
 		if err != nil {
 			switch {
 			case errors.Is(err, syscall.ECONNREFUSED):
-				return nil, nil, ep.fail(ReasonRefused, "connection refused: nothing listens on port %d (is sshd running, is the port right?)", ep.port)
+				return nil, ep.fail(ReasonRefused, "connection refused: nothing listens on port %d (is sshd running, is the port right?)", ep.port)
 			case ctx.Err() != nil:
-				return nil, nil, fmt.Errorf("connect: %w", context.Cause(ctx))
+				return nil, fmt.Errorf("connect: %w", context.Cause(ctx))
 			case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-				return nil, nil, ep.fail(ReasonTimeout, "connect timeout after %s: no TCP answer (is the host up? a firewall dropping packets?)", ep.timeout)
+				return nil, ep.fail(ReasonTimeout, "connect timeout after %s: no TCP answer (is the host up? a firewall dropping packets?)", ep.timeout)
 			}
-			return nil, nil, ep.fail(ReasonUnreachable, "connect: %v", err)
+			return nil, ep.fail(ReasonUnreachable, "connect: %v", err)
 		}
 	}
 	// A channel through a bastion has no deadlines: closing the connection
@@ -146,11 +165,10 @@ func (p *bastionPool) dial(ctx context.Context, ep *sshEndpoint, deadline time.T
 	stop()
 	if err != nil {
 		nc.Close()
-		release()
 		if ctx.Err() != nil {
-			return nil, nil, fmt.Errorf("connect: %w", context.Cause(ctx))
+			return nil, fmt.Errorf("connect: %w", context.Cause(ctx))
 		}
-		return nil, nil, ep.timedOut(err, deadline)
+		return nil, ep.timedOut(err, deadline)
 	}
-	return client, release, nil
+	return client, nil
 }

@@ -235,8 +235,7 @@ func (o *sshOpener) close() {
 
 func (o *sshOpener) open(ctx context.Context) (*shell, error) {
 	o.close()
-	deadline := deadlineOf(ctx, o.ep.timeout)
-	client, release, err := o.bastions.dial(ctx, o.ep, deadline)
+	client, release, deadline, err := o.bastions.dial(ctx, o.ep)
 	if err != nil {
 		return nil, err
 	}

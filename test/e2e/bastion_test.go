@@ -37,7 +37,7 @@ spec:
   port: %d
   privateKeyFile: %s
   hostKey: {knownHostsFile: %s}
-  connectTimeout: 5s
+  connectTimeout: 10s
 `, h.Name, role, address, port, h.KeyFile, h.KnownHostsFile)
 	if jump != "" {
 		s += "  jump: {host: " + jump + "}\n"
@@ -130,6 +130,26 @@ spec:
 		}
 		if got := reg.BastionDials(); got != 1 {
 			t.Errorf("the connector opened %d connections to bastions for 3 hosts behind one, want 1", got)
+		}
+		// The bastion drops the connection: the hosts behind it reconnect at
+		// their next batch, again over one new connection.
+		b1.Exec(t, "pkill -f '^sshd: root' || true")
+		waitFor(t, func() bool { return established(t, b1) == 0 }, "bastion1 to drop its connection")
+		waitFor(t, func() bool {
+			for _, c := range conns {
+				if _, err := transport.Run(ctx, c, "true"); err == nil {
+					return true
+				}
+			}
+			return false
+		}, "a host behind the bastion to be reachable again")
+		for i, c := range conns {
+			if res, err := transport.Run(ctx, c, "hostname"); err != nil || !res.OK() {
+				t.Errorf("conn %d after the bastion dropped it: %v %+v", i, err, res)
+			}
+		}
+		if n := established(t, b1); n != 1 {
+			t.Errorf("after reconnecting, bastion1 holds %d SSH connections, want 1", n)
 		}
 		closeAll(conns)
 		waitFor(t, func() bool { return established(t, b1) == 0 }, "the bastion connection to close with its last host")
