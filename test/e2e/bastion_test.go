@@ -171,6 +171,18 @@ spec:
 			rounds, median(direct), median(via))
 	})
 
+	t.Run("inline bastion", func(t *testing.T) {
+		inline := t.TempDir()
+		h := targets[0]
+		// The bastion borrows the host's user, key and known_hosts.
+		writeFile(t, filepath.Join(inline, "hosts.yaml"), bastionHost(h, "web", "")+
+			fmt.Sprintf("  jump: {address: 127.0.0.1, port: %d}\n", b1.Port))
+		r := run(t, &cfg, "run", "-f", inline, "--", "hostname")
+		if want := "[" + h.Name + "] " + h.Name + "\n"; r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Fatalf("run through an inline bastion: want %q:\n%s", want, r)
+		}
+	})
+
 	t.Run("wrong host key behind the bastion", func(t *testing.T) {
 		h := targets[1]
 		h.RotateHostKeys(t)
