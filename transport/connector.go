@@ -123,6 +123,13 @@ func Dial(ctx context.Context, h *v1alpha1.Host) (Conn, error) {
 	return defaultRegistry.Dial(ctx, h)
 }
 
+var (
+	_ Connector = (*sshConnector)(nil)
+	_ Connector = localConnector{}
+	_ Connector = dockerConnector{}
+	_ Connector = typedConnector[struct{}]{}
+)
+
 // sshConnector reaches hosts over SSH, through bastions when they have a jump.
 type sshConnector struct{ bastions *bastionPool }
 
