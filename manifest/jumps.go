@@ -27,10 +27,11 @@ func (st *load) checkJumps() {
 		return j.Host
 	}
 	for _, d := range st.docs {
-		name := ""
-		if _, ok := hosts[d.res.Metadata.Name]; ok && hosts[d.res.Metadata.Name] == d {
-			name = next(d)
+		// Not a Host, or a duplicate name (reported as such).
+		if hosts[d.res.Metadata.Name] != d {
+			continue
 		}
+		name := next(d)
 		if name == "" {
 			continue
 		}
