@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var (
@@ -80,9 +81,15 @@ func StartNetwork(t testing.TB, n, private int) []*Host {
 		if err := Remove(ctx, names...); err != nil {
 			t.Errorf("remove test hosts: %v", err)
 		}
-		if _, err := docker(ctx, nil, "network", "rm", network); err != nil && !strings.Contains(err.Error(), "not found") {
-			t.Errorf("remove test network: %v", err)
+		// Docker may still be detaching the removed containers.
+		var err error
+		for range 20 {
+			if _, err = docker(ctx, nil, "network", "rm", network); err == nil || strings.Contains(err.Error(), "not found") {
+				return
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
+		t.Errorf("remove test network: %v", err)
 	})
 	reapOrphans(ctx)
 	Remove(ctx, names...)
