@@ -8,16 +8,18 @@ import (
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/cli"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/transport"
 )
 
 // Option configures a tool.
 type Option func(*options)
 
 type options struct {
-	name    string
-	version string
-	kinds   []reconcilers.Kind
-	declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
+	name       string
+	version    string
+	kinds      []reconcilers.Kind
+	declare    func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
+	transports []transport.Connector
 }
 
 // WithName names the tool (the binary name in help and errors). Default "optimus".
@@ -29,6 +31,14 @@ func WithVersion(v string) Option { return func(o *options) { o.version = v } }
 // WithKinds adds kinds to the tool. Host is always included.
 func WithKinds(kinds ...reconcilers.Kind) Option {
 	return func(o *options) { o.kinds = append(o.kinds, kinds...) }
+}
+
+// WithTransports adds connectors to the tool, beside the built-in ssh,
+// local and docker: a Host chooses one by name in spec.transport, and its
+// spec.settings are checked against the connector's settings when the
+// manifests are loaded.
+func WithTransports(connectors ...transport.Connector) Option {
+	return func(o *options) { o.transports = append(o.transports, connectors...) }
 }
 
 // WithDesiredState adds desired state written in Go, as the first Optimus
@@ -50,7 +60,11 @@ func Config(opts ...Option) (cli.Config, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	types := []v1alpha1.KindType{v1alpha1.HostKind}
+	transports, err := transport.NewRegistry(o.transports...)
+	if err != nil {
+		return cli.Config{}, err
+	}
+	types := []v1alpha1.KindType{v1alpha1.NewHostKind(transports.Schemas())}
 	for _, k := range o.kinds {
 		types = append(types, k.Type)
 	}
@@ -62,7 +76,7 @@ func Config(opts ...Option) (cli.Config, error) {
 	if err != nil {
 		return cli.Config{}, err
 	}
-	return cli.Config{Name: o.name, Scheme: scheme, Registry: registry, Version: o.version, Declare: o.declare}, nil
+	return cli.Config{Name: o.name, Scheme: scheme, Registry: registry, Version: o.version, Declare: o.declare, Transports: transports}, nil
 }
 
 // Main runs the tool's command line with os.Args and exits with its status.

@@ -85,7 +85,7 @@ not converge in --max-cycles.`,
 				return &ExitError{Code: exitInvalid, Err: historyUnusable(err)}
 			}
 			p := newPrinter(out)
-			eng := &controller.Engine{Registry: cfg.Registry, Parallel: f.parallel, MaxCycles: maxCycles}
+			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles}
 			if f.output == "text" {
 				eng.OnPlan = p.plan
 				eng.OnActed = p.acted

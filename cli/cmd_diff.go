@@ -37,7 +37,7 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 			if err != nil {
 				return &ExitError{Code: 2, Err: historyUnusable(err)}
 			}
-			eng := &controller.Engine{Registry: cfg.Registry, Parallel: f.parallel, DryRun: true}
+			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, DryRun: true}
 			report, err := eng.Run(cmd.Context(), hosts, set.Resources)
 			if err != nil {
 				rec.failed(cmd.Context(), 2, stderr, cfg.Name)

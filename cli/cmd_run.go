@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -36,7 +37,7 @@ host or a host could not be reached (or the manifests are invalid).`,
 			if err != nil {
 				return err
 			}
-			results := runOnHosts(cmd.Context(), hosts, strings.Join(args, " "), f.parallel, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			results := runOnHosts(cmd.Context(), cfg.dial(), hosts, strings.Join(args, " "), f.parallel, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if failed := printRunSummary(cmd.OutOrStdout(), results); failed > 0 {
 				return exitf(1, "failed on %d of %d %s", failed, len(results), plural(len(results), "host", "hosts"))
 			}
@@ -61,7 +62,7 @@ type hostRun struct {
 // runOnHosts runs script on each host, at most parallel at once. A host's
 // output is printed in one piece when it finishes, so hosts never interleave
 // within a line; an unreachable host costs only its own connect timeout.
-func runOnHosts(ctx context.Context, hosts []*v1alpha1.Host, script string, parallel int, stdout, stderr io.Writer) []hostRun {
+func runOnHosts(ctx context.Context, dial controller.DialFunc, hosts []*v1alpha1.Host, script string, parallel int, stdout, stderr io.Writer) []hostRun {
 	results := make([]hostRun, len(hosts))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -72,7 +73,7 @@ func runOnHosts(ctx context.Context, hosts []*v1alpha1.Host, script string, para
 			defer func() { <-sem }()
 			start := time.Now()
 			r := hostRun{host: h.Metadata.Name}
-			if c, err := transport.Dial(ctx, h); err != nil {
+			if c, err := dial(ctx, h); err != nil {
 				r.err = err
 			} else {
 				r.reached = true

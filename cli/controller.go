@@ -44,7 +44,7 @@ func NewControllerRoot(cfg Config) *cobra.Command {
 // or as the controller subcommand of a tool.
 func newControllerCmd(cfg Config, use string) *cobra.Command {
 	name := cfg.Name + "-controller"
-	opts := daemon.Options{Scheme: cfg.Scheme, Registry: cfg.Registry, Declare: cfg.Declare}
+	opts := daemon.Options{Scheme: cfg.Scheme, Registry: cfg.Registry, Declare: cfg.Declare, Dial: cfg.dial()}
 	var logFormat, logLevel string
 	cmd := &cobra.Command{
 		Use:   use + " --watch DIR",

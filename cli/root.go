@@ -9,7 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/transport"
 )
 
 // Config is what a tool built with Optimus is made of.
@@ -25,6 +27,18 @@ type Config struct {
 	Declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
 	// Version is printed by the version command.
 	Version string
+	// Transports holds the connectors hosts are reached with; nil means
+	// the built-in ones (transport.Dial).
+	Transports *transport.Registry
+}
+
+// dial is how the tool opens host connections: through its own
+// connectors, which also share bastion connections across hosts.
+func (cfg Config) dial() controller.DialFunc {
+	if cfg.Transports == nil {
+		return transport.Dial
+	}
+	return cfg.Transports.Dial
 }
 
 // ExitError carries the process exit code a command wants, with an optional

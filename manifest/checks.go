@@ -18,6 +18,7 @@ func (st *load) checkSet() *Set {
 	}
 	st.checkRefs()
 	st.checkCycles()
+	st.checkJumps()
 	set.Warnings = st.selectorWarnings(set)
 	return set
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"time"
+	"slices"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 )
@@ -30,30 +30,9 @@ type conn struct {
 
 var _ Conn = (*conn)(nil)
 
-// Dial opens a connection to h and starts its persistent shell, so that a
-// host that cannot be reached, authenticated or become fails here, as a
-// *ConnectError. Paths in h.Spec must already be absolute.
-func Dial(ctx context.Context, h *v1alpha1.Host) (Conn, error) {
-	if h == nil || h.Spec == nil {
-		return nil, errors.New("transport: Dial needs a Host with a spec")
-	}
-	spec := withDefaults(h)
-	c := &conn{host: h.Metadata.Name}
-	switch spec.Transport {
-	case "ssh":
-		o, err := newSSH(h.Metadata.Name, spec)
-		if err != nil {
-			return nil, &ConnectError{Host: c.host, Addr: sshAddr(spec), Reason: ReasonConfig, Err: err}
-		}
-		c.o = o
-	case "local":
-		c.o = &execOpener{desc: "local", spec: spec}
-	case "docker":
-		c.o = &execOpener{desc: "docker container " + spec.Container, spec: spec, docker: true}
-	default:
-		return nil, &ConnectError{Host: c.host, Addr: spec.Transport, Reason: ReasonConfig,
-			Err: fmt.Errorf("unknown transport %q (use ssh, local or docker)", spec.Transport)}
-	}
+// dialOpener opens the first shell of a connection through o.
+func dialOpener(ctx context.Context, host string, o opener) (Conn, error) {
+	c := &conn{host: host, o: o}
 	if err := c.reopen(ctx); err != nil {
 		return nil, err
 	}
@@ -67,8 +46,9 @@ func withDefaults(h *v1alpha1.Host) *v1alpha1.HostSpec {
 		b := *s.Become
 		s.Become = &b
 	}
-	meta := h.Metadata
-	s.Default(&meta)
+	// No metadata: Default would label it, and hosts are dialled
+	// concurrently (a bastion by every host behind it).
+	s.Default(nil)
 	return &s
 }
 
@@ -86,6 +66,14 @@ func (c *conn) wrap(err error) error {
 	var ce *ConnectError
 	if errors.As(err, &ce) {
 		return err
+	}
+	var he *hopError
+	if errors.As(err, &he) {
+		var se *startError
+		if !errors.As(he.err, &se) {
+			return err
+		}
+		return &ConnectError{Host: c.host, Via: he.hop.name, Addr: he.hop.where(), Reason: se.reason, Err: se.err}
 	}
 	var se *startError
 	if errors.As(err, &se) {
@@ -147,12 +135,13 @@ func becomeOf(spec *v1alpha1.HostSpec, login string) *become {
 	return b
 }
 
-// execOpener runs the shell as a local process: sh itself (local) or docker
-// exec -i (docker).
+// execOpener runs the shell as a local process: sh itself, or inside a
+// command such as docker exec -i.
 type execOpener struct {
 	desc   string
 	spec   *v1alpha1.HostSpec
-	docker bool
+	prefix []string // runs the shell; empty: sh on this machine
+	login  string   // who the shell runs as, for sudo's messages
 }
 
 func (o *execOpener) where() string { return o.desc }
@@ -160,22 +149,8 @@ func (o *execOpener) close()        {}
 
 func (o *execOpener) open(ctx context.Context) (*shell, error) {
 	marker := newMarker()
-	login := "the local user"
-	if o.docker {
-		login = "the container's user"
-		if o.spec.User != "" && o.spec.User != "root" {
-			login = o.spec.User
-		}
-	}
-	b := becomeOf(o.spec, login)
-	argv := shellArgv(marker, b, sudoPrompt(marker))
-	if o.docker {
-		prefix := []string{"docker", "exec", "-i"}
-		if o.spec.User != "" && o.spec.User != "root" {
-			prefix = append(prefix, "-u", o.spec.User)
-		}
-		argv = append(append(prefix, o.spec.Container), argv...)
-	}
+	b := becomeOf(o.spec, o.login)
+	argv := append(slices.Clone(o.prefix), shellArgv(marker, b, sudoPrompt(marker))...)
 	// The process outlives ctx, which only bounds the start.
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = os.Environ()
@@ -183,10 +158,7 @@ func (o *execOpener) open(ctx context.Context) (*shell, error) {
 	if err != nil {
 		return nil, &startError{reason: ReasonUnreachable, err: fmt.Errorf("start %s: %w", argv[0], err)}
 	}
-	deadline := time.Now().Add(o.spec.ConnectTimeout.Duration)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
+	deadline := deadlineOf(ctx, o.spec.ConnectTimeout.Duration)
 	stop := context.AfterFunc(ctx, p.abort)
 	defer stop()
 	return startShell(p, marker, b, deadline)

@@ -28,7 +28,11 @@ const (
 type ConnectError struct {
 	// Host is the Host resource's name.
 	Host string
-	// Addr says where the host was reached: "127.0.0.1:50001", "local",
+	// Via names the bastion that failed, when the failure was on the way
+	// to the host rather than at it; Addr is then the bastion's.
+	Via string
+	// Addr says where the host (or the bastion Via) was reached:
+	// "127.0.0.1:50001", "web2:22 via bastion1", "local",
 	// "docker container web1".
 	Addr string
 	// Reason classifies the failure.
@@ -38,6 +42,9 @@ type ConnectError struct {
 }
 
 func (e *ConnectError) Error() string {
+	if e.Via != "" {
+		return fmt.Sprintf("host %s via bastion %s (%s): %v", e.Host, e.Via, e.Addr, e.Err)
+	}
 	return fmt.Sprintf("host %s (%s): %v", e.Host, e.Addr, e.Err)
 }
 

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -25,65 +24,201 @@ import (
 // peer that does not answer within it is dropped.
 var keepaliveInterval = 15 * time.Second
 
-// sshOpener dials a host with SSH and starts the shell in one session.
-type sshOpener struct {
+// sshEndpoint is one SSH server on the way to a host: the host itself, or
+// a bastion in front of it (via), which may have a bastion of its own.
+type sshEndpoint struct {
+	// name is the Host resource's name, or the address of an inline bastion.
 	name     string
-	spec     *v1alpha1.HostSpec
-	addr     string
-	signer   ssh.Signer // from privateKeyFile
+	address  string
+	port     int
+	addr     string // address:port, as dialled (by the bastion when via is set)
+	user     string
+	keyFile  string
+	signer   ssh.Signer // from keyFile
 	password string     // from passwordFrom
 	pwSource string
-	// keepalive is keepaliveInterval when the opener was made.
-	keepalive time.Duration
+	useAgent bool
+	hostKey  v1alpha1.HostKeySpec
+	timeout  time.Duration
+	via      *sshEndpoint
+}
 
-	mu     sync.Mutex
-	client *ssh.Client
+// where says how the endpoint is reached: "127.0.0.1:2222", or
+// "web2:22 via bastion1" behind a bastion.
+func (e *sshEndpoint) where() string {
+	if e.via == nil {
+		return e.addr
+	}
+	return e.addr + " via " + e.via.name
+}
+
+// key identifies what a connection to the endpoint is made of, so that
+// hosts behind the same bastion share one connection to it.
+func (e *sshEndpoint) key() string {
+	k := strings.Join([]string{e.name, e.user, e.addr, e.keyFile, e.pwSource, strconv.FormatBool(e.useAgent),
+		e.hostKey.KnownHostsFile, e.hostKey.Policy}, "\x00")
+	if e.via != nil {
+		k += "\x00via\x00" + e.via.key()
+	}
+	return k
 }
 
 func sshAddr(spec *v1alpha1.HostSpec) string {
 	return net.JoinHostPort(spec.Address, strconv.Itoa(spec.Port))
 }
 
-func newSSH(name string, spec *v1alpha1.HostSpec) (*sshOpener, error) {
+// maxJumps bounds a chain of bastions; the loader refuses cycles, this
+// guards hosts built in Go.
+const maxJumps = 8
+
+// newEndpoint describes the host of a defaulted spec and, through its jump,
+// every bastion in front of it.
+func newEndpoint(name string, spec *v1alpha1.HostSpec, depth int) (*sshEndpoint, error) {
 	if spec.Address == "" {
 		return nil, errors.New("spec.address is empty")
 	}
-	o := &sshOpener{name: name, spec: spec, addr: sshAddr(spec), keepalive: keepaliveInterval}
-	if f := spec.PrivateKeyFile; f != "" {
-		b, err := os.ReadFile(f)
+	e := &sshEndpoint{name: name, address: spec.Address, port: spec.Port, addr: sshAddr(spec), user: spec.User,
+		keyFile: spec.PrivateKeyFile, useAgent: spec.UseAgent, hostKey: spec.HostKey, timeout: spec.ConnectTimeout.Duration}
+	if err := e.loadCredentials(spec.PasswordFrom); err != nil {
+		return nil, err
+	}
+	if j := spec.Jump; j != nil {
+		if depth >= maxJumps {
+			return nil, fmt.Errorf("more than %d bastions in a row: is there a jump cycle through %s?", maxJumps, name)
+		}
+		via, err := bastionEndpoint(spec, j, depth)
 		if err != nil {
-			return nil, fmt.Errorf("privateKeyFile: %w", err)
+			return nil, err
 		}
-		o.signer, err = ssh.ParsePrivateKey(b)
-		var pm *ssh.PassphraseMissingError
-		if errors.As(err, &pm) {
-			return nil, fmt.Errorf("privateKeyFile %s is protected by a passphrase: load it into ssh-agent (ssh-add %s) and set useAgent: true", f, f)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("privateKeyFile %s: %w", f, err)
-		}
+		e.via = via
 	}
-	if src := spec.PasswordFrom; src != nil {
-		pw, err := src.Resolve()
-		if err != nil {
-			return nil, fmt.Errorf("passwordFrom: %w", err)
-		}
-		o.password = pw
-		o.pwSource = "env " + src.Env
-		if src.File != "" {
-			o.pwSource = "file " + src.File
-		}
-	}
-	if spec.UseAgent && os.Getenv("SSH_AUTH_SOCK") == "" {
-		return nil, errors.New("useAgent is set but SSH_AUTH_SOCK is not: start ssh-agent and add the key")
-	}
-	if o.signer == nil && o.password == "" && !spec.UseAgent && os.Getenv("SSH_AUTH_SOCK") == "" {
-		return nil, errors.New("no way to authenticate: set privateKeyFile, passwordFrom or useAgent")
-	}
-	return o, nil
+	return e, nil
 }
 
-func (o *sshOpener) where() string { return o.addr }
+// bastionEndpoint describes the bastion j of the host whose spec is given:
+// a Host resource, or an inline address that borrows the host's user, key
+// and known_hosts unless it names its own.
+func bastionEndpoint(spec *v1alpha1.HostSpec, j *v1alpha1.JumpSpec, depth int) (*sshEndpoint, error) {
+	if j.Host != "" {
+		b := j.Bastion()
+		if b == nil || b.Spec == nil {
+			return nil, fmt.Errorf("jump.host %s is not linked to its Host: load the manifests with the manifest loader, or call SetBastion", j.Host)
+		}
+		bspec := withDefaults(b)
+		if bspec.Transport != "ssh" {
+			return nil, fmt.Errorf("bastion %s has transport %s: a bastion must use ssh", j.Host, bspec.Transport)
+		}
+		via, err := newEndpoint(b.Metadata.Name, bspec, depth+1)
+		if err != nil {
+			return nil, fmt.Errorf("bastion %s: %w", j.Host, err)
+		}
+		return via, nil
+	}
+	inline := &v1alpha1.HostSpec{Address: j.Address, Port: j.Port, User: j.User, PrivateKeyFile: j.PrivateKeyFile,
+		HostKey: j.HostKey, ConnectTimeout: spec.ConnectTimeout}
+	if inline.User == "" {
+		inline.User = spec.User
+	}
+	if inline.PrivateKeyFile == "" {
+		inline.PrivateKeyFile, inline.UseAgent = spec.PrivateKeyFile, spec.UseAgent
+	}
+	if inline.HostKey.KnownHostsFile == "" {
+		inline.HostKey.KnownHostsFile = spec.HostKey.KnownHostsFile
+	}
+	if inline.HostKey.Policy == "" {
+		inline.HostKey.Policy = spec.HostKey.Policy
+	}
+	inline.Default(nil)
+	via, err := newEndpoint(j.Address, inline, depth+1)
+	if err != nil {
+		return nil, fmt.Errorf("bastion %s: %w", j.Address, err)
+	}
+	return via, nil
+}
+
+// loadCredentials reads the key file and the password now, so that a
+// missing key is a configuration error before any network traffic.
+func (e *sshEndpoint) loadCredentials(pw *v1alpha1.SecretSource) error {
+	if f := e.keyFile; f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("privateKeyFile: %w", err)
+		}
+		e.signer, err = ssh.ParsePrivateKey(b)
+		var pm *ssh.PassphraseMissingError
+		if errors.As(err, &pm) {
+			return fmt.Errorf("privateKeyFile %s is protected by a passphrase: load it into ssh-agent (ssh-add %s) and set useAgent: true", f, f)
+		}
+		if err != nil {
+			return fmt.Errorf("privateKeyFile %s: %w", f, err)
+		}
+	}
+	if pw != nil {
+		p, err := pw.Resolve()
+		if err != nil {
+			return fmt.Errorf("passwordFrom: %w", err)
+		}
+		e.password = p
+		e.pwSource = "env " + pw.Env
+		if pw.File != "" {
+			e.pwSource = "file " + pw.File
+		}
+	}
+	if e.useAgent && os.Getenv("SSH_AUTH_SOCK") == "" {
+		return errors.New("useAgent is set but SSH_AUTH_SOCK is not: start ssh-agent and add the key")
+	}
+	if e.signer == nil && e.password == "" && !e.useAgent && os.Getenv("SSH_AUTH_SOCK") == "" {
+		return errors.New("no way to authenticate: set privateKeyFile, passwordFrom or useAgent")
+	}
+	return nil
+}
+
+func (e *sshEndpoint) fail(r Reason, format string, args ...any) error {
+	return &startError{reason: r, err: fmt.Errorf(format, args...)}
+}
+
+// hopError is a failure at a bastion rather than at the host behind it.
+type hopError struct {
+	hop *sshEndpoint
+	err error
+}
+
+func (e *hopError) Error() string { return "bastion " + e.hop.name + ": " + e.err.Error() }
+func (e *hopError) Unwrap() error { return e.err }
+
+// atHop attributes err to the bastion hop, unless a bastion further out
+// already claimed it.
+func atHop(hop *sshEndpoint, err error) error {
+	var he *hopError
+	if errors.As(err, &he) {
+		return err
+	}
+	return &hopError{hop: hop, err: err}
+}
+
+// sshOpener dials a host with SSH, through its bastions if it has any, and
+// starts the shell in one session.
+type sshOpener struct {
+	ep       *sshEndpoint
+	spec     *v1alpha1.HostSpec
+	bastions *bastionPool
+	// keepalive is keepaliveInterval when the opener was made.
+	keepalive time.Duration
+
+	mu      sync.Mutex
+	client  *ssh.Client
+	release func() // gives back the bastion connection
+}
+
+func newSSH(name string, spec *v1alpha1.HostSpec, bastions *bastionPool) (*sshOpener, error) {
+	ep, err := newEndpoint(name, spec, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &sshOpener{ep: ep, spec: spec, bastions: bastions, keepalive: keepaliveInterval}, nil
+}
+
+func (o *sshOpener) where() string { return o.ep.where() }
 
 func (o *sshOpener) close() {
 	o.mu.Lock()
@@ -92,98 +227,70 @@ func (o *sshOpener) close() {
 		o.client.Close()
 		o.client = nil
 	}
-}
-
-func (o *sshOpener) fail(r Reason, format string, args ...any) error {
-	return &startError{reason: r, err: fmt.Errorf(format, args...)}
+	if o.release != nil {
+		o.release()
+		o.release = nil
+	}
 }
 
 func (o *sshOpener) open(ctx context.Context) (*shell, error) {
 	o.close()
-	timeout := o.spec.ConnectTimeout.Duration
+	client, release, deadline, err := o.bastions.dial(ctx, o.ep)
+	if err != nil {
+		return nil, err
+	}
+	sh, ended, err := o.startShell(client, deadline)
+	if err != nil {
+		client.Close()
+		release()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("connect: %w", context.Cause(ctx))
+		}
+		return nil, o.ep.timedOut(err, deadline)
+	}
+	o.mu.Lock()
+	o.client, o.release = client, release
+	o.mu.Unlock()
+	go keepalive(client, ended, o.keepalive)
+	return sh, nil
+}
+
+func deadlineOf(ctx context.Context, timeout time.Duration) time.Time {
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	dctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	tcp, err := (&net.Dialer{}).DialContext(dctx, "tcp", o.addr)
-	if err != nil {
-		switch {
-		case errors.Is(err, syscall.ECONNREFUSED):
-			return nil, o.fail(ReasonRefused, "connection refused: nothing listens on port %d (is sshd running, is the port right?)", o.spec.Port)
-		case ctx.Err() != nil:
-			return nil, fmt.Errorf("connect: %w", context.Cause(ctx))
-		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-			return nil, o.fail(ReasonTimeout, "connect timeout after %s: no TCP answer (is the host up? a firewall dropping packets?)", timeout)
-		}
-		return nil, o.fail(ReasonUnreachable, "connect: %v", err)
-	}
-	tcp.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { tcp.Close() })
-	defer stop()
-
-	sh, err := o.handshake(tcp, deadline)
-	if err != nil {
-		tcp.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("connect: %w", context.Cause(ctx))
-		}
-		var se *startError
-		if !time.Now().Before(deadline) && (!errors.As(err, &se) || se.reason != ReasonHostKey && se.reason != ReasonAuth && se.reason != ReasonBecome) {
-			return nil, o.fail(ReasonTimeout, "connect timeout after %s: the port accepts connections but SSH did not complete (is the host paused or overloaded?): %v", timeout, err)
-		}
-		return nil, err
-	}
-	tcp.SetDeadline(time.Time{})
-	return sh, nil
+	return deadline
 }
 
-// handshake authenticates on tcp and starts the persistent shell.
-func (o *sshOpener) handshake(tcp net.Conn, deadline time.Time) (*shell, error) {
-	hostKeyCB, algos, hostKeyErr, err := o.hostKeyCallback()
-	if err != nil {
-		return nil, err
+// timedOut explains a failure after the deadline as a timeout, unless the
+// host gave a definite answer (key, credentials, sudo).
+func (e *sshEndpoint) timedOut(err error, deadline time.Time) error {
+	var se *startError
+	if !time.Now().Before(deadline) && (!errors.As(err, &se) || se.reason != ReasonHostKey && se.reason != ReasonAuth && se.reason != ReasonBecome) {
+		return e.fail(ReasonTimeout, "connect timeout after %s: the port accepts connections but SSH did not complete (is the host paused or overloaded?): %v", e.timeout, err)
 	}
-	auth, tried, closeAgent, err := o.authMethods()
-	if err != nil {
-		return nil, err
-	}
-	defer closeAgent()
-	cfg := &ssh.ClientConfig{
-		User:              o.spec.User,
-		Auth:              auth,
-		HostKeyCallback:   hostKeyCB,
-		HostKeyAlgorithms: algos,
-	}
-	c, chans, reqs, err := ssh.NewClientConn(tcp, o.addr, cfg)
-	if err != nil {
-		switch {
-		case *hostKeyErr != nil:
-			return nil, *hostKeyErr
-		case strings.Contains(err.Error(), "unable to authenticate"):
-			return nil, o.fail(ReasonAuth, "authentication failed as %s (tried: %s); check the credentials and that the user may log in with them", o.spec.User, strings.Join(tried, ", "))
-		}
-		return nil, o.fail(ReasonUnreachable, "ssh handshake: %v", err)
-	}
-	client := ssh.NewClient(c, chans, reqs)
+	return err
+}
+
+// startShell starts the persistent shell in a new session of client.
+func (o *sshOpener) startShell(client *ssh.Client, deadline time.Time) (*shell, <-chan struct{}, error) {
 	sess, err := client.NewSession()
 	if err != nil {
-		client.Close()
-		return nil, o.fail(ReasonUnreachable, "open session: %v", err)
+		return nil, nil, o.ep.fail(ReasonUnreachable, "open session: %v", err)
 	}
 	stdin, err1 := sess.StdinPipe()
 	stdout, err2 := sess.StdoutPipe()
 	stderr, err3 := sess.StderrPipe()
 	if err := errors.Join(err1, err2, err3); err != nil {
-		client.Close()
-		return nil, err
+		sess.Close()
+		return nil, nil, err
 	}
 	marker := newMarker()
-	b := becomeOf(o.spec, o.spec.User)
+	b := becomeOf(o.spec, o.ep.user)
 	if err := sess.Start("exec " + quoteArgs(shellArgv(marker, b, sudoPrompt(marker)))); err != nil {
-		client.Close()
-		return nil, o.fail(ReasonUnreachable, "start the remote shell: %v", err)
+		sess.Close()
+		return nil, nil, o.ep.fail(ReasonUnreachable, "start the remote shell: %v", err)
 	}
 	ended := make(chan struct{})
 	var endOnce sync.Once
@@ -197,13 +304,40 @@ func (o *sshOpener) handshake(tcp net.Conn, deadline time.Time) (*shell, error) 
 	}
 	sh, err := startShell(p, marker, b, deadline)
 	if err != nil {
+		return nil, nil, err
+	}
+	return sh, ended, nil
+}
+
+// handshake authenticates on nc, a TCP connection or a channel through a
+// bastion, and returns the SSH client.
+func (e *sshEndpoint) handshake(nc net.Conn) (*ssh.Client, error) {
+	hostKeyCB, algos, hostKeyErr, err := e.hostKeyCallback()
+	if err != nil {
 		return nil, err
 	}
-	o.mu.Lock()
-	o.client = client
-	o.mu.Unlock()
-	go keepalive(client, ended, o.keepalive)
-	return sh, nil
+	auth, tried, closeAgent, err := e.authMethods()
+	if err != nil {
+		return nil, err
+	}
+	defer closeAgent()
+	cfg := &ssh.ClientConfig{
+		User:              e.user,
+		Auth:              auth,
+		HostKeyCallback:   hostKeyCB,
+		HostKeyAlgorithms: algos,
+	}
+	c, chans, reqs, err := ssh.NewClientConn(nc, e.addr, cfg)
+	if err != nil {
+		switch {
+		case *hostKeyErr != nil:
+			return nil, *hostKeyErr
+		case strings.Contains(err.Error(), "unable to authenticate"):
+			return nil, e.fail(ReasonAuth, "authentication failed as %s (tried: %s); check the credentials and that the user may log in with them", e.user, strings.Join(tried, ", "))
+		}
+		return nil, e.fail(ReasonUnreachable, "ssh handshake: %v", err)
+	}
+	return ssh.NewClient(c, chans, reqs), nil
 }
 
 // keepalive drops a connection whose peer stopped answering, so that a
@@ -239,14 +373,14 @@ func keepalive(client *ssh.Client, ended <-chan struct{}, interval time.Duration
 // authMethods lists what to offer, in order: the key file and the agent's
 // keys (one publickey method: the client tries each method name once),
 // then the password.
-func (o *sshOpener) authMethods() (methods []ssh.AuthMethod, tried []string, closeAgent func(), err error) {
+func (o *sshEndpoint) authMethods() (methods []ssh.AuthMethod, tried []string, closeAgent func(), err error) {
 	closeAgent = func() {}
 	var signers []ssh.Signer
 	if o.signer != nil {
 		signers = append(signers, o.signer)
-		tried = append(tried, fmt.Sprintf("publickey %s (%s)", o.spec.PrivateKeyFile, ssh.FingerprintSHA256(o.signer.PublicKey())))
+		tried = append(tried, fmt.Sprintf("publickey %s (%s)", o.keyFile, ssh.FingerprintSHA256(o.signer.PublicKey())))
 	}
-	if sock := os.Getenv("SSH_AUTH_SOCK"); o.spec.UseAgent || (sock != "" && o.signer == nil && o.password == "") {
+	if sock := os.Getenv("SSH_AUTH_SOCK"); o.useAgent || (sock != "" && o.signer == nil && o.password == "") {
 		ac, err := net.Dial("unix", sock)
 		if err != nil {
 			return nil, nil, nil, o.fail(ReasonConfig, "ssh-agent at SSH_AUTH_SOCK=%s: %v", sock, err)
@@ -282,13 +416,13 @@ func (o *sshOpener) authMethods() (methods []ssh.AuthMethod, tried []string, clo
 // every dial, so a key added by accept-new or by hand counts at once. The
 // returned algorithms are the key types known_hosts holds for the host, so a
 // server with several keys offers the one we know.
-func (o *sshOpener) hostKeyCallback() (cb ssh.HostKeyCallback, algos []string, failure *error, err error) {
+func (o *sshEndpoint) hostKeyCallback() (cb ssh.HostKeyCallback, algos []string, failure *error, err error) {
 	failure = new(error)
-	policy := o.spec.HostKey.Policy
+	policy := o.hostKey.Policy
 	if policy == "insecure" {
 		return ssh.InsecureIgnoreHostKey(), nil, failure, nil
 	}
-	file := o.spec.HostKey.KnownHostsFile
+	file := o.hostKey.KnownHostsFile
 	if file == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
@@ -324,7 +458,7 @@ func (o *sshOpener) hostKeyCallback() (cb ssh.HostKeyCallback, algos []string, f
 			return nil
 		case errors.As(err, &ke) && len(ke.Want) == 0:
 			*failure = o.fail(ReasonHostKey, "unknown host key (%s): %s is not in %s (check the fingerprint, then add it to %s, e.g. ssh-keyscan -p %d %s >> %s, or set hostKey.policy: accept-new)",
-				offered, entry, file, file, o.spec.Port, o.spec.Address, file)
+				offered, entry, file, file, o.port, o.address, file)
 		case errors.As(err, &ke):
 			var known []string
 			for _, w := range ke.Want {

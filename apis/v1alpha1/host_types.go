@@ -23,13 +23,69 @@ type HostSpec struct {
 	Become *BecomeSpec `json:"become,omitempty"`
 	// ConnectTimeout bounds dialling and authenticating. Default 10s.
 	ConnectTimeout *Duration `json:"connectTimeout,omitempty"`
+	// Jump reaches the host through an SSH bastion (ssh transport): another
+	// Host by name, which may itself sit behind a bastion, or an inline
+	// address. Every hop's host key is checked like the host's own.
+	Jump *JumpSpec `json:"jump,omitempty"`
 	// Transport is how commands reach the host: ssh (default), local (the
-	// machine running optimus) or docker (docker exec into container).
-	Transport string `json:"transport,omitempty" validate:"omitempty,oneof=ssh local docker"`
+	// machine running optimus), docker (docker exec into container), or a
+	// transport the tool registered.
+	Transport string `json:"transport,omitempty" validate:"omitempty,max=63"`
 	// Container is the container name or ID, for transport docker.
 	Container string `json:"container,omitempty" validate:"required_if=Transport docker"`
+	// Settings are the options of a transport the tool registered, checked
+	// against that transport's own schema. The built-in transports take none.
+	Settings map[string]any `json:"settings,omitempty"`
 	// Vars are free-form values that File templates can use as .Vars.
 	Vars map[string]any `json:"vars,omitempty"`
+
+	// transports are the tool's transports, set by the kind that made the
+	// spec (NewHostKind); nil means the built-in ones.
+	transports TransportSchemas
+}
+
+// JumpSpec is an SSH bastion in front of a host: either Host, the name of
+// another Host resource, or an inline address with its own credentials.
+type JumpSpec struct {
+	// Host names another Host resource (transport ssh) to use as the bastion;
+	// it may have a jump of its own.
+	Host string `json:"host,omitempty" validate:"omitempty,max=253"`
+	// Address is the bastion's IP address or DNS name, when it is not a Host
+	// resource.
+	Address string `json:"address,omitempty" validate:"omitempty,hostname_rfc1123|ip"`
+	// Port is the bastion's SSH port. Default 22.
+	Port int `json:"port,omitempty" validate:"omitempty,min=1,max=65535"`
+	// User is the bastion's login user. Default: the host's user.
+	User string `json:"user,omitempty" validate:"omitempty,max=32"`
+	// PrivateKeyFile is the key for the bastion, relative to the manifest
+	// file. Default: the host's privateKeyFile.
+	PrivateKeyFile string `json:"privateKeyFile,omitempty" optimus:"path"`
+	// HostKey says how the bastion's SSH key is verified. Default: the host's
+	// knownHostsFile and policy.
+	HostKey HostKeySpec `json:"hostKey,omitempty"`
+
+	// bastion is the Host that Host names, once the manifests are loaded.
+	bastion *Host
+}
+
+// Bastion returns the Host that j.Host names, once the manifest set that
+// holds both has been loaded; nil for an inline bastion.
+func (j *JumpSpec) Bastion() *Host { return j.bastion }
+
+// SetBastion records the Host that j.Host names; the loader calls it.
+func (j *JumpSpec) SetBastion(h *Host) { j.bastion = h }
+
+var _ Checker = &JumpSpec{}
+
+// Check requires exactly one of host and address, and nothing else beside host.
+func (j *JumpSpec) Check() []FieldError {
+	switch {
+	case j.Host == "" && j.Address == "":
+		return []FieldError{{Message: "set one of host (a Host resource) and address (an inline bastion)"}}
+	case j.Host != "" && (j.Address != "" || j.Port != 0 || j.User != "" || j.PrivateKeyFile != "" || j.HostKey != HostKeySpec{}):
+		return []FieldError{{Path: "host", Message: "a jump names a Host or describes an inline bastion, not both: move address, port, user, privateKeyFile and hostKey into the Host " + j.Host}}
+	}
+	return nil
 }
 
 // HostKeySpec says how a host's SSH key is verified.

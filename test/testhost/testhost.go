@@ -48,6 +48,12 @@ type Options struct {
 	Labels map[string]string
 	// Log receives progress; nil discards it.
 	Log io.Writer
+	// Network, when set, is a Docker network (which must exist) every
+	// container joins, where the others reach it by its container name.
+	Network string
+	// Private is how many of the hosts, the last ones, publish no port:
+	// they are reachable only from the Network, through a bastion.
+	Private int
 	// Persistent hosts outlive this process. Others are labelled with its
 	// PID, and Start and Pool remove them once it is gone (a test binary
 	// killed by its timeout runs no cleanup).
@@ -67,6 +73,10 @@ type Host struct {
 	// KnownHostsFile holds the host keys of every host of the same set.
 	KnownHostsFile string
 
+	// Private hosts publish no port: they are reached on their network by
+	// container name, port 22, through a bastion.
+	Private bool
+
 	fixedPort int
 	hostKeys  []string // "type base64" lines read inside the container
 	set       *hostSet
@@ -78,15 +88,26 @@ type hostSet struct {
 	hosts []*Host
 }
 
-// Addr is the host's SSH address.
-func (h *Host) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(h.Port)) }
+// Addr is the host's SSH address: on 127.0.0.1, or for a private host
+// its container name and port 22, as a bastion on its network dials it.
+func (h *Host) Addr() string {
+	if h.Private {
+		return net.JoinHostPort(h.Container, "22")
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(h.Port))
+}
 
 // Resource returns a Host resource that reaches the host as root with the
-// key, host keys checked strictly, connect timeout 5s.
+// key, host keys checked strictly, connect timeout 5s. A private host's
+// resource needs a jump to be reachable.
 func (h *Host) Resource() *v1alpha1.Host {
+	address, port := "127.0.0.1", h.Port
+	if h.Private {
+		address, port = h.Container, 22
+	}
 	spec := &v1alpha1.HostSpec{
-		Address:        "127.0.0.1",
-		Port:           h.Port,
+		Address:        address,
+		Port:           port,
 		User:           "root",
 		PrivateKeyFile: h.KeyFile,
 		HostKey:        v1alpha1.HostKeySpec{KnownHostsFile: h.KnownHostsFile, Policy: "strict"},
@@ -124,6 +145,7 @@ func Create(ctx context.Context, opts Options) ([]*Host, error) {
 			set:            set,
 		}
 		h.Container = h.Name
+		h.Private = i >= opts.N-opts.Private
 		if i < len(opts.Ports) {
 			h.fixedPort = opts.Ports[i]
 		}
@@ -139,7 +161,7 @@ func Create(ctx context.Context, opts Options) ([]*Host, error) {
 	errs := make([]error, len(set.hosts))
 	var wg sync.WaitGroup
 	for i, h := range set.hosts {
-		wg.Go(func() { errs[i] = h.create(ctx, image, pub, opts.Labels, opts.Persistent) })
+		wg.Go(func() { errs[i] = h.create(ctx, image, pub, opts.Network, opts.Labels, opts.Persistent) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -153,17 +175,24 @@ func Create(ctx context.Context, opts Options) ([]*Host, error) {
 	return set.hosts, nil
 }
 
-func (h *Host) create(ctx context.Context, image string, pub []byte, labels map[string]string, persistent bool) error {
+func (h *Host) create(ctx context.Context, image string, pub []byte, network string, labels map[string]string, persistent bool) error {
 	publish := "127.0.0.1::22"
 	if h.fixedPort != 0 {
 		publish = fmt.Sprintf("127.0.0.1:%d:22", h.fixedPort)
 	}
-	args := []string{"run", "-d", "--name", h.Container, "--hostname", h.Name, "--label", LabelTest + "=1", "-p", publish,
+	args := []string{"run", "-d", "--name", h.Container, "--hostname", h.Name, "--label", LabelTest + "=1"}
+	if !h.Private {
+		args = append(args, "-p", publish)
+	}
+	if network != "" {
+		args = append(args, "--network", network)
+	}
+	args = append(args,
 		// Closer to a real machine, where performance is measured: Docker's
 		// default seccomp filter makes each fork about 3x slower, and
 		// creating files on overlayfs is slow too (the shell keeps its
 		// temporary files in /tmp).
-		"--security-opt", "seccomp=unconfined", "--tmpfs", "/tmp:rw,exec,mode=1777"}
+		"--security-opt", "seccomp=unconfined", "--tmpfs", "/tmp:rw,exec,mode=1777")
 	if !persistent {
 		args = append(args, "--label", LabelPID+"="+strconv.Itoa(os.Getpid()))
 	}
@@ -188,6 +217,12 @@ done`
 
 // refresh reads the published port and the host keys, and waits for sshd.
 func (h *Host) refresh(ctx context.Context) error {
+	if h.Private {
+		if err := h.readHostKeys(ctx); err != nil {
+			return err
+		}
+		return h.waitListening(ctx)
+	}
 	out, err := docker(ctx, nil, "port", h.Container, "22/tcp")
 	if err != nil {
 		return err
@@ -218,6 +253,17 @@ func (h *Host) readHostKeys(ctx context.Context) error {
 	}
 	if len(h.hostKeys) == 0 {
 		return fmt.Errorf("container %s has no SSH host keys", h.Container)
+	}
+	return nil
+}
+
+// waitListening returns once sshd listens inside a private host's
+// container (port 22 in state LISTEN in /proc/net/tcp or tcp6).
+func (h *Host) waitListening(ctx context.Context) error {
+	script := `i=0; until cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$2 ~ /:0016$/ && $4 == "0A" {f=1} END {exit !f}'; do
+	i=$((i+1)); [ $i -lt 600 ] || exit 1; sleep 0.05; done`
+	if _, err := docker(ctx, nil, "exec", h.Container, "sh", "-c", script); err != nil {
+		return fmt.Errorf("sshd of %s did not listen within 30s: %w", h.Container, err)
 	}
 	return nil
 }
@@ -268,6 +314,11 @@ func (s *hostSet) writeKnownHosts() error {
 	var b strings.Builder
 	for _, h := range s.hosts {
 		for _, k := range h.hostKeys {
+			if h.Private {
+				// Keyed by the name the bastion dials, as ssh would.
+				fmt.Fprintf(&b, "%s %s\n", h.Container, k)
+				continue
+			}
 			fmt.Fprintf(&b, "[127.0.0.1]:%d %s\n", h.Port, k)
 		}
 	}
@@ -373,6 +424,20 @@ func reapOrphans(ctx context.Context) {
 		}
 	}
 	Remove(ctx, dead...)
+	// Networks (StartNetwork) go once their containers are gone.
+	out, err = docker(ctx, nil, "network", "ls", "--filter", "label="+LabelPID, "--format", `{{.Name}} {{.Label "`+LabelPID+`"}}`)
+	if err != nil {
+		return
+	}
+	for line := range strings.Lines(out) {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + f[1]); errors.Is(err, os.ErrNotExist) {
+			docker(ctx, nil, "network", "rm", f[0])
+		}
+	}
 }
 
 // docker runs the docker CLI and returns its stdout.

@@ -6,9 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var (
@@ -54,6 +56,48 @@ func Start(t testing.TB, n int) []*Host {
 	})
 	reapOrphans(context.Background())
 	hosts, err := Create(context.Background(), Options{N: n, Prefix: prefix, KeyDir: t.TempDir(), Log: logWriter{t}})
+	if err != nil {
+		t.Fatalf("start test hosts: %v", err)
+	}
+	return hosts
+}
+
+// StartNetwork starts n hosts on a Docker network of their own, for one
+// test: the last private of them publish no port and are reachable only
+// through one of the others as a bastion, by container name. The hosts and
+// the network are removed when the test ends.
+func StartNetwork(t testing.TB, n, private int) []*Host {
+	t.Helper()
+	RequireDocker(t)
+	prefix := containerPrefix(t.Name())
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", prefix, i+1)
+	}
+	network := prefix + "-net"
+	ctx := context.Background()
+	t.Cleanup(func() {
+		// Containers first: a network with members cannot be removed.
+		if err := Remove(ctx, names...); err != nil {
+			t.Errorf("remove test hosts: %v", err)
+		}
+		// Docker may still be detaching the removed containers.
+		var err error
+		for range 20 {
+			if _, err = docker(ctx, nil, "network", "rm", network); err == nil || strings.Contains(err.Error(), "not found") {
+				return
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		t.Errorf("remove test network: %v", err)
+	})
+	reapOrphans(ctx)
+	Remove(ctx, names...)
+	docker(ctx, nil, "network", "rm", network) // a leftover of an earlier run of this process id
+	if _, err := docker(ctx, nil, "network", "create", "--label", LabelTest+"=1", "--label", LabelPID+"="+strconv.Itoa(os.Getpid()), network); err != nil {
+		t.Fatalf("create test network: %v", err)
+	}
+	hosts, err := Create(ctx, Options{N: n, Private: private, Network: network, Prefix: prefix, KeyDir: t.TempDir(), Log: logWriter{t}})
 	if err != nil {
 		t.Fatalf("start test hosts: %v", err)
 	}
@@ -161,7 +205,11 @@ func (h *Host) RotateHostKeys(t testing.TB) {
 	if err := h.readHostKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.waitSSH(ctx); err != nil {
+	wait := h.waitSSH
+	if h.Private {
+		wait = h.waitListening
+	}
+	if err := wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
