@@ -27,6 +27,13 @@ type FileSpec struct {
 	State string `json:"state,omitempty" validate:"omitempty,oneof=present absent"`
 	// Sensitive hides the content and its diff in plans and logs.
 	Sensitive bool `json:"sensitive,omitempty"`
+	// Validate checks new content before it is installed: it is written to a
+	// temporary file next to path, this shell command runs with %s replaced by
+	// that file's quoted path, and only when it exits 0 is the file moved into
+	// place. Otherwise the File fails with the command's output, the old file
+	// is untouched and what depends on the File is skipped:
+	// "nginx -t -c %s", "visudo -cf %s".
+	Validate string `json:"validate,omitempty" validate:"excludesall=\n\r"`
 }
 
 // Default fills in defaults.
@@ -34,6 +41,14 @@ func (s *FileSpec) Default(_ *ObjectMeta) {
 	if s.State == "" {
 		s.State = StatePresent
 	}
+}
+
+// Check requires %s in validate, where the temporary file's path goes.
+func (s *FileSpec) Check() []FieldError {
+	if s.Validate != "" && !strings.Contains(s.Validate, "%s") {
+		return []FieldError{{Path: "validate", Message: `must contain %s where the new content's temporary path goes, such as "nginx -t -c %s"`}}
+	}
+	return nil
 }
 
 // DirectorySpec is a directory on a host.

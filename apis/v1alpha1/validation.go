@@ -28,6 +28,8 @@ var TagMessages = map[string]string{
 	"regexp":       "a valid RE2 regular expression",
 	"pkgname":      "a package name: letters, digits, '.', '+', '-', '_', ':', '~'",
 	"envname":      "an environment variable name: letters, digits and '_', not starting with a digit",
+	"cronfile":     "a file name for /etc/cron.d: letters, digits, '-' and '_' (no dots: cron skips such files)",
+	"sysctlkey":    "a kernel parameter such as net.ipv4.ip_forward: letters, digits, '_' and '-' separated by '.' or '/'",
 }
 
 // NewValidator returns a validator that knows the custom tags used by the
@@ -59,6 +61,8 @@ func NewValidator() *validator.Validate {
 	must(v.RegisterValidation("filemode", re(fileModeRe)))
 	must(v.RegisterValidation("pkgname", re(pkgNameRe)))
 	must(v.RegisterValidation("envname", re(envNameRe)))
+	must(v.RegisterValidation("cronfile", re(cronFileRe)))
+	must(v.RegisterValidation("sysctlkey", re(sysctlKeyRe)))
 	must(v.RegisterValidation("abspath", func(fl validator.FieldLevel) bool {
 		p := fl.Field().String()
 		return strings.HasPrefix(p, "/") && path.Clean(p) == p
