@@ -88,6 +88,18 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			queries, keys = append(queries, q), append(keys, key)
 		}
 	}
+	// Resources that select hosts by their facts need them read with the
+	// rest; they are matched before planning.
+	byFacts := false
+	for _, res := range r.resources {
+		if t := res.Targeting(); t != nil && t.HostSelector.HasFacts() {
+			byFacts = true
+		}
+	}
+	if _, have := scripts[reconcilers.FactsKey]; byFacts && !have {
+		scripts[reconcilers.FactsKey] = reconcilers.QueryFacts.Script
+		queries, keys = append(queries, reconcilers.QueryFacts), append(keys, reconcilers.FactsKey)
+	}
 	if len(paths) > 0 {
 		q := reconcilers.PathsQuery(paths)
 		queries, keys = append(queries, q), append(keys, q.Key)
@@ -112,8 +124,20 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		}
 	}
 	facts := reconcilers.NewFacts(results)
+	var hostFacts *v1alpha1.HostFacts
+	if byFacts {
+		hf, err := reconcilers.HostFactsOf(facts)
+		if err != nil {
+			r.quarantine = "observe: " + red.scrub(err.Error())
+			return
+		}
+		hostFacts = hf
+	}
 	changing := map[v1alpha1.ResourceRef]bool{}
 	for _, res := range r.resources {
+		if t := res.Targeting(); byFacts && t != nil && !t.HostSelector.MatchesFacts(hostFacts) {
+			continue // hostSelector.matchFacts: not for this host
+		}
 		rec, _ := e.Registry.For(res.Kind)
 		req := reconcilers.Request{Host: r.host, Resource: res, Facts: facts.For(res.Kind)}
 		actions, err := rec.Plan(ctx, req)

@@ -15,7 +15,10 @@ type FileSpec struct {
 	// Source is a local file whose content is copied, relative to the manifest file.
 	Source string `json:"source,omitempty"`
 	// Template renders content (or source) as a Go text/template with .Host.Name,
-	// .Host.Labels and .Vars of the target host.
+	// .Host.Labels and .Vars of the target host, and its facts: .Facts.OS.ID,
+	// .Facts.OS.VersionID, .Facts.Arch, .Facts.CPUs, .Facts.MemoryMB,
+	// .Facts.Hostname, .Facts.Addresses, .Facts.Interfaces (see optimus facts):
+	// "worker_processes {{ .Facts.CPUs }};".
 	Template bool `json:"template,omitempty"`
 	// Mode is the permission bits in octal, as a string: "0644".
 	Mode string `json:"mode,omitempty" validate:"omitempty,filemode"`
