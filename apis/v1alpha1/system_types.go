@@ -106,6 +106,8 @@ type MountSpec struct {
 	// State is mounted (default: in fstab and mounted, the mount point
 	// created), unmounted (in fstab, not mounted), present (in fstab, the
 	// mounted state left alone) or absent (unmounted and removed from fstab).
+	// Mounting and unmounting need CAP_SYS_ADMIN: where the host withholds it
+	// (an unprivileged container) only fstab converges, and the plan says so.
 	State string `json:"state,omitempty" validate:"omitempty,oneof=mounted unmounted present absent"`
 }
 
