@@ -15,9 +15,12 @@ var (
 type CronSpec struct {
 	Targeting `json:",inline"`
 	// Name identifies the entry: a "# optimus: NAME" comment precedes it in
-	// the crontab. Default: metadata.name.
+	// the crontab, such as "# optimus: nightly-backup". Default: metadata.name.
 	Name string `json:"name,omitempty" validate:"omitempty,max=128,excludesall=\n\r"`
-	// User whose crontab holds the entry, and who runs the command. Default: root.
+	// User whose crontab holds the entry, and who runs the command, such as
+	// www-data. Default: root. Without crontab(1) on the host, the crontab is
+	// written as the spool file cron reads (/var/spool/cron/crontabs/USER,
+	// mode 0600, owned by USER and group crontab where it exists).
 	User string `json:"user,omitempty" validate:"omitempty,max=32,unixname"`
 	// Schedule is five fields, "minute hour day-of-month month day-of-week"
 	// (lists, ranges, steps and month or day names as in crontab(5):
@@ -30,7 +33,8 @@ type CronSpec struct {
 	// '-' and '_', as run-parts requires) instead of the user's crontab:
 	// "cronFile: logrotate-hourly".
 	CronFile string `json:"cronFile,omitempty" validate:"omitempty,max=64,cronfile"`
-	// State is present (default) or absent.
+	// State is present (default) or absent (the entry, or the cron.d file, is
+	// removed; the crontab's other lines are kept).
 	State string `json:"state,omitempty" validate:"omitempty,oneof=present absent"`
 }
 
