@@ -79,7 +79,7 @@ func TestConformance(t *testing.T) {
 		if rep := testenv.Run(t, s, res, false); !rep.Converged {
 			t.Fatalf("not converged: %+v", rep.Hosts)
 		}
-		if got := h.Exec(t, "grep -c backup /var/spool/cron/crontabs/root"); strings.TrimSpace(got) != "1" {
+		if got := h.Exec(t, "grep -c -e '^# optimus: backup$' -e 'backup$' /var/spool/cron/crontabs/root"); strings.TrimSpace(got) != "2" {
 			t.Errorf("entry duplicated: %q", got)
 		}
 	})
