@@ -16,12 +16,16 @@ const CronDir = "/etc/cron.d"
 // Marker precedes an entry in a crontab.
 func Marker(name string) string { return "# optimus: " + name }
 
-// spoolDir finds where cron keeps the users' crontabs when crontab(1) is
-// not installed: Debian's /var/spool/cron/crontabs, else /var/spool/cron.
-const spoolDir = `if [ -d /var/spool/cron/crontabs ] || [ -e /etc/debian_version ]; then sp=/var/spool/cron/crontabs; else sp=/var/spool/cron; fi`
+// envQuery prints how crontabs are kept on the host: "crontab" when
+// crontab(1) is installed, else "spool DIR GROUP": the directory cron reads
+// (Debian's /var/spool/cron/crontabs, else /var/spool/cron) and the group
+// of its files (crontab where it exists).
+const envQuery = `if command -v crontab >/dev/null 2>&1; then echo "` + envMark + `crontab"; else ` +
+	`if [ -d /var/spool/cron/crontabs ] || [ -e /etc/debian_version ]; then sp=/var/spool/cron/crontabs; else sp=/var/spool/cron; fi; ` +
+	`g=root; getent group crontab >/dev/null && g=crontab; echo "` + envMark + `spool $sp $g"; fi`
 
-// readCrontab prints the crontab of the user in $u.
-const readCrontab = `if command -v crontab >/dev/null 2>&1; then crontab -l -u "$u" 2>/dev/null; else ` + spoolDir + `; cat "$sp/$u" 2>/dev/null; fi`
+// readCrontab prints the crontab of the user in $u ($sp set by envQuery).
+const readCrontab = `if command -v crontab >/dev/null 2>&1; then crontab -l -u "$u" 2>/dev/null; else cat "$sp/$u" 2>/dev/null; fi`
 
 // Reconciler reconciles Cron resources.
 type Reconciler struct{}
@@ -36,6 +40,7 @@ func (Reconciler) Kind() string { return v1alpha1.CronKind.Kind }
 
 // section markers of the query's output.
 const (
+	envMark    = "@@optimus-cron "
 	userMark   = "@@optimus-crontab "
 	fileMark   = "@@optimus-cronfile "
 	noFileMark = "@@optimus-nocronfile "
@@ -53,6 +58,7 @@ func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.C
 		}
 	}
 	var b strings.Builder
+	b.WriteString(envQuery + "\n")
 	for _, u := range sorted(users) {
 		fmt.Fprintf(&b, "u=%s; echo %s; %s; echo\n", reconcilers.ShellCommand(u), reconcilers.ShellCommand(userMark+u), readCrontab)
 	}
@@ -78,6 +84,13 @@ func sorted(set map[string]bool) []string {
 type observed struct {
 	crontabs map[string][]string
 	files    map[string][]string
+	env      env
+}
+
+// env is how the host keeps crontabs (envQuery).
+type env struct {
+	crontab      bool
+	spool, group string
 }
 
 func parse(out string) (observed, error) {
@@ -86,6 +99,14 @@ func parse(out string) (observed, error) {
 	key := ""
 	for _, line := range strings.Split(out, "\n") {
 		switch {
+		case strings.HasPrefix(line, envMark):
+			f := strings.Fields(strings.TrimPrefix(line, envMark))
+			switch {
+			case len(f) == 1 && f[0] == "crontab":
+				o.env.crontab = true
+			case len(f) == 3 && f[0] == "spool":
+				o.env.spool, o.env.group = f[1], f[2]
+			}
 		case strings.HasPrefix(line, userMark):
 			into, key = o.crontabs, strings.TrimPrefix(line, userMark)
 			into[key] = []string{}
@@ -134,7 +155,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		return planFile(req.Resource, s, o)
 	}
 	lines, ok := o.crontabs[s.User]
-	if !ok {
+	if !ok || !o.env.crontab && o.env.spool == "" {
 		return nil, fmt.Errorf("cron query: no answer for the crontab of %s", s.User)
 	}
 	cur, found := "", false
@@ -153,7 +174,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 			Op:          reconcilers.OpDelete,
 			Description: "remove cron entry " + s.Name + " from the " + where,
 			Changes:     []reconcilers.Change{{Field: "entry", Before: cur, After: ""}},
-			Script:      editScript(s.User, s.Name),
+			Script:      editScript(o.env, s.User, s.Name),
 			Stdin:       []byte{},
 		}}, nil
 	}
@@ -169,7 +190,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		Op:          op,
 		Description: verb + " cron entry " + s.Name + " in the " + where,
 		Changes:     []reconcilers.Change{{Field: "entry", Before: cur, After: want}},
-		Script:      editScript(s.User, s.Name),
+		Script:      editScript(o.env, s.User, s.Name),
 		Stdin:       []byte(Marker(s.Name) + "\n" + want + "\n"),
 	}}, nil
 }
@@ -230,16 +251,25 @@ func entryOf(lines []string) string {
 // every other line. The edit is made on the host, so entries of several
 // resources for one user, applied in one batch, do not undo each other.
 // Without crontab(1) the spool file is written as crontab would: mode 0600,
-// owned by the user and, where it exists, group crontab.
-func editScript(user, name string) string {
-	return "u=" + reconcilers.ShellCommand(user) + "; m=" + reconcilers.ShellCommand(Marker(name)) + "; export m\n" +
-		"id -u \"$u\" >/dev/null || exit 1\n" +
-		"new=$( { " + readCrontab + "; } | awk '$0 == ENVIRON[\"m\"] { skip = 1; next } skip { skip = 0; next } { print }'; cat )\n" +
-		"if command -v crontab >/dev/null 2>&1; then printf '%s\\n' \"$new\" | crontab -u \"$u\" -; exit; fi\n" +
-		spoolDir + "\n" +
-		"g=root; getent group crontab >/dev/null && g=crontab\n" +
-		"[ -d \"$sp\" ] || { mkdir -p \"$sp\" && chown root:\"$g\" \"$sp\" && chmod 1730 \"$sp\"; } || exit 1\n" +
-		"t=$(mktemp \"$sp/.optimus.XXXXXX\") || exit 1\n" +
-		"trap 'rm -f \"$t\"' EXIT\n" +
-		"printf '%s\\n' \"$new\" >\"$t\" && chmod 0600 \"$t\" && chown \"$u:$g\" \"$t\" && mv -f \"$t\" \"$sp/$u\" && trap - EXIT\n"
+// owned by the user and the crontab group, through the same atomic write as
+// every file.
+func editScript(e env, user, name string) string {
+	u := reconcilers.ShellCommand(user)
+	var b strings.Builder
+	b.WriteString("m=" + reconcilers.ShellCommand(Marker(name)) + "; export m\n")
+	b.WriteString("id -u " + u + " >/dev/null 2>&1 || { echo " + reconcilers.ShellCommand("optimus: user "+user+" does not exist: create it first (for example with a User resource)") + " >&2; exit 1; }\n")
+	read := "crontab -l -u " + u + " 2>/dev/null"
+	if !e.crontab {
+		read = "cat " + reconcilers.ShellCommand(e.spool+"/"+user) + " 2>/dev/null"
+		sp, g := reconcilers.ShellCommand(e.spool), reconcilers.ShellCommand(e.group)
+		// Where cron is not installed yet, its spool directory is made as
+		// the cron package makes it.
+		b.WriteString("[ -d " + sp + " ] || { mkdir -p " + sp + " && chown root:" + g + " " + sp + " && chmod 1730 " + sp + "; } || exit 1\n")
+	}
+	// The crontab without the entry, then the entry from standard input.
+	b.WriteString("{ { " + read + "; } | awk '$0 == ENVIRON[\"m\"] { skip = 1; next } skip { skip = 0; next } { print }'; cat; } | ")
+	if e.crontab {
+		return b.String() + "crontab -u " + u + " -\n"
+	}
+	return b.String() + "(\n" + reconcilers.AtomicWriteScript(e.spool+"/"+user, "0600", user+":"+e.group) + ")\n"
 }

@@ -95,15 +95,13 @@ func unescape(s string) string {
 }
 
 // editScript replaces the fstab lines of path by the standard input (nothing
-// to remove them), keeping every other line, through a temporary file moved
-// over fstab. The edit is made on the host, so several Mount resources
+// to remove them), keeping every other line, through the same atomic write
+// as every file. The edit is made on the host, so several Mount resources
 // applied in one batch do not undo each other.
 func editScript(path string) string {
 	return "p=" + reconcilers.ShellCommand(escape(path)) + "; export p\n" +
-		"t=$(mktemp /etc/.optimus.XXXXXX) || exit 1\n" +
-		"trap 'rm -f \"$t\"' EXIT\n" +
-		"{ awk '$1 !~ /^#/ && $2 == ENVIRON[\"p\"] { next } { print }' " + Fstab + " 2>/dev/null; cat; } >\"$t\" && " +
-		"chmod 0644 \"$t\" && chown root:root \"$t\" && mv -f \"$t\" " + Fstab + " && trap - EXIT\n"
+		"{ awk '$1 !~ /^#/ && $2 == ENVIRON[\"p\"] { next } { print }' " + Fstab + " 2>/dev/null; cat; } | (\n" +
+		reconcilers.AtomicWriteScript(Fstab, "0644", "root:root") + ")\n"
 }
 
 // Plan implements reconcilers.TypedReconciler.
