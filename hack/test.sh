@@ -38,3 +38,5 @@ echo "== examples/mytool (a tool built with the framework, its own module)"
 echo "== fuzz (short)"
 go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 15s ./manifest
 go test -run '^$' -fuzz '^FuzzQuote$' -fuzztime 15s ./transport
+go test -run '^$' -fuzz '^FuzzParseCronSchedule$' -fuzztime 10s ./apis/v1alpha1
+go test -run '^$' -fuzz '^FuzzParseHostFacts$' -fuzztime 10s ./reconcilers
