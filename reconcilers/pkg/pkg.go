@@ -63,13 +63,20 @@ func QueryScript(names []string, latest bool) string {
 	b.WriteString("LC_ALL=C; export LC_ALL\n")
 	b.WriteString("for m in apt-get dnf apk; do command -v $m >/dev/null 2>&1 && echo \"@manager ${m%-get}\"; done\n")
 	b.WriteString("if command -v dpkg-query >/dev/null 2>&1; then echo @apt-installed; " +
-		"dpkg-query -W -f='${Package}\\t${Version}\\t${db:Status-Abbrev}\\n' " + args + " 2>/dev/null; fi\n")
+		"i=$(dpkg-query -W -f='${Package}\\t${Version}\\t${db:Status-Abbrev}\\n' " + args + " 2>/dev/null); printf '%s\\n' \"$i\"; fi\n")
 	b.WriteString("if command -v dnf >/dev/null 2>&1; then echo @dnf-installed; " +
 		"rpm -q --qf '%{NAME}\\t%{EPOCH}:%{VERSION}-%{RELEASE}\\tii\\n' " + args + " 2>/dev/null | grep '\t'; fi\n")
 	b.WriteString("if command -v apk >/dev/null 2>&1; then echo @apk-installed; " +
 		"for p in " + args + "; do apk info -e \"$p\" >/dev/null 2>&1 && printf '%s\\t\\tii\\n' \"$p\"; done; fi\n")
-	// apt's candidates also say which packages the lists do not know.
-	b.WriteString("if command -v apt-cache >/dev/null 2>&1; then echo @apt-policy; apt-cache policy " + args + " 2>/dev/null; fi\n")
+	// apt's candidates also say which packages the lists do not know: they
+	// are asked for the packages not installed (all of them for latest), so
+	// that a converged host pays nothing for them.
+	policy := "$(printf '%s\\n' " + args + ")"
+	if !latest {
+		policy = "$(printf '%s\\n' \"$i\" | awk -F'\\t' 'BEGIN { for (n = 1; n < ARGC; n++) want[ARGV[n]] = 1; ARGC = 1 } " +
+			"substr($3, 2, 1) ~ /[iWt]/ { delete want[$1] } END { for (p in want) print p }' " + args + ")"
+	}
+	b.WriteString("if command -v apt-cache >/dev/null 2>&1; then echo @apt-policy; p=" + policy + "; [ -z \"$p\" ] || apt-cache policy $p 2>/dev/null; fi\n")
 	b.WriteString(listsQueryScript())
 	if latest {
 		b.WriteString("if command -v dnf >/dev/null 2>&1; then echo @dnf-upgrades; dnf -q -C list --upgrades " + args + " 2>/dev/null; fi\n")
