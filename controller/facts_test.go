@@ -24,7 +24,7 @@ func (h *factsHost) Batch(ctx context.Context, cmds []transport.Command) ([]tran
 	for i, c := range cmds {
 		if c.Script == reconcilers.QueryFacts.Script {
 			h.factsQueries++
-			res[i].Stdout = []byte("@os-release\nID=" + h.osID + "\n@arch\nx86_64\n")
+			res[i].Stdout = []byte("@os-release\nID=" + h.osID + "\n@uname\nh 6.1 x86_64\n")
 			continue
 		}
 		rest, at = append(rest, c), append(at, i)

@@ -19,11 +19,9 @@ const FactsKey = "facts"
 // once per host per cycle with the other queries.
 var QueryFacts = Query{Key: FactsKey, Script: `LC_ALL=C; export LC_ALL
 echo @os-release; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
-echo @arch; uname -m
-echo @kernel; uname -r
+echo @uname; uname -n -r -m
 echo @cpus; nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || grep -c ^processor /proc/cpuinfo
 echo @meminfo; grep '^MemTotal:' /proc/meminfo
-echo @hostname; uname -n
 echo @addresses; hostname -I 2>/dev/null
 echo @interfaces; ls /sys/class/net 2>/dev/null
 if command -v ip >/dev/null 2>&1; then echo @ip; ip -o addr show 2>/dev/null; else echo @inet6; cat /proc/net/if_inet6 2>/dev/null; fi
@@ -83,7 +81,10 @@ func ParseHostFacts(out string) (*v1alpha1.HostFacts, error) {
 		}
 		return ""
 	}
-	hf.Arch, hf.Kernel, hf.Hostname = first("arch"), first("kernel"), first("hostname")
+	// uname prints the node name, the release and the machine, in this order.
+	if f := strings.Fields(first("uname")); len(f) == 3 {
+		hf.Hostname, hf.Kernel, hf.Arch = f[0], f[1], f[2]
+	}
 	hf.CPUs, _ = strconv.Atoi(first("cpus"))
 	if f := strings.Fields(first("meminfo")); len(f) >= 2 {
 		kb, _ := strconv.Atoi(f[1])

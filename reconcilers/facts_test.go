@@ -9,7 +9,7 @@ import (
 
 func TestParseHostFacts(t *testing.T) {
 	const head = "@os-release\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n" +
-		"@arch\nx86_64\n@kernel\n6.1.0\n@cpus\n2\n@meminfo\nMemTotal:        4030000 kB\n@hostname\nweb1\n@addresses\n172.17.0.2 \n@interfaces\neth0\nlo\n"
+		"@uname\nweb1 6.1.0 x86_64\n@cpus\n2\n@meminfo\nMemTotal:        4030000 kB\n@addresses\n172.17.0.2 \n@interfaces\neth0\nlo\n"
 	osf := v1alpha1.OSFacts{ID: "debian", VersionID: "12", Name: "Debian GNU/Linux", PrettyName: "Debian GNU/Linux 12 (bookworm)"}
 	for _, tc := range []struct {
 		name, out string
@@ -49,6 +49,6 @@ func TestParseHostFacts(t *testing.T) {
 }
 
 func FuzzParseHostFacts(f *testing.F) {
-	f.Add("@os-release\nID=debian\n@arch\nx86_64\n@inet6\nfe800000000000000042acfffe110002 02 40 20 80 eth0\n@interfaces\neth0\n")
+	f.Add("@os-release\nID=debian\n@uname\nh 6.1 x86_64\n@inet6\nfe800000000000000042acfffe110002 02 40 20 80 eth0\n@interfaces\neth0\n")
 	f.Fuzz(func(t *testing.T, out string) { _, _ = ParseHostFacts(out) })
 }

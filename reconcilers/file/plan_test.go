@@ -34,7 +34,7 @@ func plan(t *testing.T, s *v1alpha1.FileSpec, cur reconcilers.PathInfo) ([]recon
 
 func str(s string) *string { return &s }
 
-const hostFacts = "@os-release\nID=debian\nVERSION_ID=\"12\"\n@arch\nx86_64\n@cpus\n4\n@meminfo\nMemTotal:  2048000 kB\n@hostname\nweb1\n"
+const hostFacts = "@os-release\nID=debian\nVERSION_ID=\"12\"\n@uname\nweb1 6.1.0 x86_64\n@cpus\n4\n@meminfo\nMemTotal:  2048000 kB\n"
 
 func TestPlan(t *testing.T) {
 	absent := reconcilers.PathInfo{Path: "/etc/app.conf"}
