@@ -3,6 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
 )
 
 func TestSchemaCommand(t *testing.T) {
@@ -18,7 +20,7 @@ func TestSchemaCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("stdout is not JSON: %v", err)
 	}
-	if doc.Schema != "https://json-schema.org/draft/2020-12/schema" || len(doc.AllOf) != 11 || doc.Defs["UserSpec"] == nil {
+	if doc.Schema != "https://json-schema.org/draft/2020-12/schema" || len(doc.AllOf) != len(v1alpha1.BuiltinKinds()) || doc.Defs["UserSpec"] == nil {
 		t.Errorf("unexpected schema: %s, %d kinds", doc.Schema, len(doc.AllOf))
 	}
 }

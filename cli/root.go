@@ -83,6 +83,7 @@ func NewRoot(cfg Config) *cobra.Command {
 		newDescribeCmd(cfg),
 		newControllerCmd(cfg, "controller"),
 		newRunCmd(cfg),
+		newFactsCmd(cfg),
 	)
 	return root
 }

@@ -93,6 +93,18 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			queries, keys = append(queries, q), append(keys, key)
 		}
 	}
+	// Resources that select hosts by their facts need them read with the
+	// rest; they are matched before planning.
+	byFacts := false
+	for _, res := range r.resources {
+		if t := res.Targeting(); t != nil && t.HostSelector.HasFacts() {
+			byFacts = true
+		}
+	}
+	if factsKey := (scopedKey{"", reconcilers.FactsKey}); byFacts && scripts[factsKey] == "" {
+		scripts[factsKey] = reconcilers.QueryFacts.Script
+		queries, keys = append(queries, reconcilers.QueryFacts), append(keys, factsKey)
+	}
 	if len(paths) > 0 {
 		q := reconcilers.PathsQuery(paths)
 		queries, keys = append(queries, q), append(keys, scopedKey{"", q.Key})
@@ -116,12 +128,24 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			facts.Add(k.scope, k.key, got[i])
 		}
 	}
+	var hostFacts *v1alpha1.HostFacts
+	if byFacts {
+		hf, err := reconcilers.HostFactsOf(facts)
+		if err != nil {
+			r.quarantine = fmt.Errorf("observe: %w", err)
+			return
+		}
+		hostFacts = hf
+	}
 	changing := map[v1alpha1.ResourceRef]bool{}
 	// blocked holds the resources that failed to plan and, since resources
 	// come in dependency order, everything that depends on one of them.
 	blocked := map[v1alpha1.ResourceRef]bool{}
 	views := map[string]*reconcilers.Facts{}
 	for _, res := range r.resources {
+		if t := res.Targeting(); byFacts && t != nil && !t.HostSelector.MatchesFacts(hostFacts) {
+			continue // hostSelector.matchFacts: not for this host
+		}
 		rec, _ := e.Registry.For(res.Kind)
 		view := views[res.Kind]
 		if view == nil {

@@ -41,3 +41,5 @@ echo "== fuzz (short)"
 go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 15s ./manifest
 go test -run '^$' -fuzz '^FuzzQuote$' -fuzztime 15s ./transport
 go test -run '^$' -fuzz '^FuzzParsePaths$' -fuzztime 15s ./reconcilers
+go test -run '^$' -fuzz '^FuzzParseCronSchedule$' -fuzztime 10s ./apis/v1alpha1
+go test -run '^$' -fuzz '^FuzzParseHostFacts$' -fuzztime 10s ./reconcilers

@@ -24,6 +24,13 @@ func Ownership(owner, group string) string {
 // defaults), then renamed over file, so readers see the old or the new
 // content, never a part. A missing directory is reported, not created.
 func AtomicWriteScript(file, mode, ownership string) string {
+	return atomicWriteScript(file, mode, ownership, "")
+}
+
+// atomicWriteScript is AtomicWriteScript with check, shell lines run with
+// the temporary file in $t after its attributes are set and before it is
+// moved into place; check exits non-zero to leave file untouched.
+func atomicWriteScript(file, mode, ownership, check string) string {
 	dir := path.Dir(file)
 	var b strings.Builder
 	b.WriteString("d=" + ShellCommand(dir) + "\n")
@@ -36,6 +43,11 @@ func AtomicWriteScript(file, mode, ownership string) string {
 	}
 	if ownership != "" {
 		b.WriteString(` && chown ` + ShellCommand(ownership) + ` "$t"`)
+	}
+	if check != "" {
+		b.WriteString(" || exit 1\n" + check + "\n")
+		b.WriteString(`mv -f "$t" ` + ShellCommand(file) + ` && trap - EXIT` + "\n")
+		return b.String()
 	}
 	b.WriteString(` && mv -f "$t" ` + ShellCommand(file) + ` && trap - EXIT` + "\n")
 	return b.String()

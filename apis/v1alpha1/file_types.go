@@ -15,7 +15,10 @@ type FileSpec struct {
 	// Source is a local file whose content is copied, relative to the manifest file.
 	Source string `json:"source,omitempty" optimus:"path,input"`
 	// Template renders content (or source) as a Go text/template with .Host.Name,
-	// .Host.Labels and .Vars of the target host.
+	// .Host.Labels and .Vars of the target host, and its facts: .Facts.OS.ID,
+	// .Facts.OS.VersionID, .Facts.Arch, .Facts.CPUs, .Facts.MemoryMB,
+	// .Facts.Hostname, .Facts.Addresses, .Facts.Interfaces (see optimus facts):
+	// "worker_processes {{ .Facts.CPUs }};".
 	Template bool `json:"template,omitempty"`
 	// Mode is the permission bits in octal, as a string: "0644".
 	Mode string `json:"mode,omitempty" validate:"omitempty,filemode"`
@@ -27,6 +30,13 @@ type FileSpec struct {
 	State string `json:"state,omitempty" validate:"omitempty,oneof=present absent"`
 	// Sensitive hides the content and its diff in plans and logs.
 	Sensitive bool `json:"sensitive,omitempty"`
+	// Validate checks new content before it is installed: it is written to a
+	// temporary file next to path, this shell command runs with %s replaced by
+	// that file's quoted path, and only when it exits 0 is the file moved into
+	// place. Otherwise the File fails with the command's output, the old file
+	// is untouched and what depends on the File is skipped:
+	// "nginx -t -c %s", "visudo -cf %s".
+	Validate string `json:"validate,omitempty" validate:"excludesall=\n\r"`
 }
 
 // Default fills in defaults.
@@ -34,6 +44,14 @@ func (s *FileSpec) Default(_ *ObjectMeta) {
 	if s.State == "" {
 		s.State = StatePresent
 	}
+}
+
+// Check requires %s in validate, where the temporary file's path goes.
+func (s *FileSpec) Check() []FieldError {
+	if s.Validate != "" && !strings.Contains(s.Validate, "%s") {
+		return []FieldError{{Path: "validate", Message: `must contain %s where the new content's temporary path goes, such as "nginx -t -c %s"`}}
+	}
+	return nil
 }
 
 // DirectorySpec is a directory on a host.

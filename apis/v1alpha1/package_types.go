@@ -11,6 +11,12 @@ type PackageSpec struct {
 	State string `json:"state,omitempty" validate:"omitempty,oneof=present absent latest"`
 	// Manager is auto (default: detected per host), apt, dnf or apk.
 	Manager string `json:"manager,omitempty" validate:"omitempty,oneof=auto apt dnf apk"`
+	// CacheValidTime is how old the package lists may be before a package to
+	// install or upgrade makes Optimus refresh them (apt-get update, dnf
+	// makecache, apk update), once per host per run: "cacheValidTime: 1h".
+	// Lists that do not know a package are refreshed whatever their age.
+	// Default 24h.
+	CacheValidTime *Duration `json:"cacheValidTime,omitempty"`
 }
 
 // Default fills in defaults.
@@ -23,6 +29,9 @@ func (s *PackageSpec) Default(m *ObjectMeta) {
 	}
 	if s.Manager == "" {
 		s.Manager = "auto"
+	}
+	if s.CacheValidTime == nil {
+		s.CacheValidTime = &Duration{24 * time.Hour}
 	}
 }
 

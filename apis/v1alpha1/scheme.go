@@ -72,10 +72,15 @@ var (
 	ExecKind          = kind[ExecSpec]("Exec", "A command run when a condition says it is needed.")
 	LineInFileKind    = kind[LineInFileSpec]("LineInFile", "One line of a text file, present or absent.")
 	AuthorizedKeyKind = kind[AuthorizedKeySpec]("AuthorizedKey", "A public key in a user's authorized_keys.")
+	CronKind          = kind[CronSpec]("Cron", "A scheduled command in a user's crontab or in /etc/cron.d.")
+	SysctlKind        = kind[SysctlSpec]("Sysctl", "A kernel parameter, persisted in /etc/sysctl.d and applied.")
+	MountKind         = kind[MountSpec]("Mount", "A file system: its /etc/fstab entry and whether it is mounted.")
+	HostnameKind      = kind[HostnameSpec]("Hostname", "The host's name, in /etc/hostname and in the running kernel.")
 )
 
 // BuiltinKinds lists every kind this package defines.
 func BuiltinKinds() []KindType {
 	return []KindType{HostKind, UserKind, GroupKind, FileKind, DirectoryKind, SymlinkKind,
-		PackageKind, ServiceKind, ExecKind, LineInFileKind, AuthorizedKeyKind}
+		PackageKind, ServiceKind, ExecKind, LineInFileKind, AuthorizedKeyKind,
+		CronKind, SysctlKind, MountKind, HostnameKind}
 }

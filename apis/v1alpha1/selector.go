@@ -15,6 +15,47 @@ type LabelSelector struct {
 	MatchLabels map[string]string `json:"matchLabels,omitempty" validate:"dive,keys,labelkey,endkeys,max=63"`
 	// MatchExpressions are requirements on label keys.
 	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty" validate:"dive"`
+	// MatchFacts requires each fact of the host, as found when it is
+	// observed, to have exactly this value, so that one manifest set serves
+	// several distributions: "matchFacts: {os.id: debian}". Keys: os.id,
+	// os.versionId, os.name, os.idLike, arch, kernel, cpus, memoryMB, hostname.
+	MatchFacts map[string]string `json:"matchFacts,omitempty"`
+}
+
+// HasFacts reports whether the selector needs the host's facts.
+func (s *LabelSelector) HasFacts() bool { return s != nil && len(s.MatchFacts) > 0 }
+
+// MatchesFacts reports whether facts satisfy matchFacts. Labels are
+// matched separately (Matches), before the facts are known.
+func (s *LabelSelector) MatchesFacts(facts *HostFacts) bool {
+	if !s.HasFacts() {
+		return true
+	}
+	if facts == nil {
+		return false
+	}
+	for k, want := range s.MatchFacts {
+		if got, ok := facts.Fact(k); !ok || got != want {
+			return false
+		}
+	}
+	return true
+}
+
+// Check refuses matchFacts keys that are not facts.
+func (s *LabelSelector) Check() []FieldError {
+	var errs []FieldError
+	keys := make([]string, 0, len(s.MatchFacts))
+	for k := range s.MatchFacts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if _, ok := factKeys[k]; !ok {
+			errs = append(errs, FieldError{Path: "matchFacts[" + k + "]", Message: "unknown fact: use one of " + strings.Join(FactKeys(), ", ")})
+		}
+	}
+	return errs
 }
 
 // LabelSelectorRequirement is one requirement of a LabelSelector.

@@ -44,6 +44,10 @@ var rules = []Rule{
 		Message: "a package name: letters, digits, '.', '+', '-', '_', ':', '~'"},
 	{Tag: "envname", Pattern: `^[A-Za-z_][A-Za-z0-9_]*$`,
 		Message: "an environment variable name: letters, digits and '_', not starting with a digit"},
+	{Tag: "cronfile", Pattern: `^[A-Za-z0-9_-]+$`,
+		Message: "a file name for /etc/cron.d: letters, digits, '-' and '_' (no dots: cron skips such files)"},
+	{Tag: "sysctlkey", Pattern: `^[A-Za-z0-9_-]+([./][A-Za-z0-9_-]+)*$`,
+		Message: "a kernel parameter such as net.ipv4.ip_forward: letters, digits, '_' and '-' separated by '.' or '/'"},
 }
 
 // DurationPattern is what a Duration accepts, for schemas.

@@ -48,6 +48,7 @@ func TestConformance(t *testing.T) {
 				doc("File", "rel") + "  path: etc/motd\n",
 				doc("File", "mode") + "  path: /etc/x\n  mode: \"999\"\n",
 				doc("File", "both") + "  path: /etc/x\n  content: a\n  source: " + src + "\n",
+				doc("File", "validate") + "  path: /etc/x\n  content: a\n  validate: \"grep -q a\"\n",
 			},
 		},
 		reconcilertest.Case{
@@ -75,6 +76,33 @@ func TestConformance(t *testing.T) {
 			},
 		},
 	)
+
+	reconcilertest.Run(t, s, reconcilertest.Case{
+		Name: "validated content and facts in a template",
+		Present: doc("File", "checked") + "  path: /etc/optimus-checked.conf\n  validate: \"grep -q '^ok' %s && test $(stat -c %a %s) = 600\"\n" +
+			"  mode: \"0600\"\n  template: true\n  content: \"ok os={{ .Facts.OS.ID }} cpus={{ .Facts.CPUs }}\\n\"\n",
+		Absent: doc("File", "checked") + "  path: /etc/optimus-checked.conf\n  state: absent\n",
+		Verify: func(t *testing.T, conn transport.Conn) {
+			osID := testenv.Sh(t, conn, ". /etc/os-release && echo $ID")
+			want := "ok os=" + strings.TrimSpace(osID) + " cpus=" + testenv.Sh(t, conn, "nproc")
+			if got := testenv.Sh(t, conn, "cat /etc/optimus-checked.conf"); got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+		},
+	})
+
+	t.Run("validate rejects: the old file stays", func(t *testing.T) {
+		h.Exec(t, "printf 'ok\\n' >/etc/optimus-validated.conf")
+		rep := testenv.Run(t, s, doc("File", "validated")+"  path: /etc/optimus-validated.conf\n  content: \"broken\\n\"\n"+
+			"  validate: \"grep -q '^ok' %s || { echo 'syntax error in' %s; exit 3; }\"\n", false)
+		f := testenv.Failure(rep)
+		if !strings.Contains(f, "rejected the new content of /etc/optimus-validated.conf (exit status 3)") || !strings.Contains(f, "syntax error in /etc/.optimus.") {
+			t.Errorf("failure %q", f)
+		}
+		if got := h.Exec(t, "cat /etc/optimus-validated.conf; ls -a /etc | grep -c '^.optimus' || true"); got != "ok\n0\n" {
+			t.Errorf("after a rejected validation: %q", got)
+		}
+	})
 
 	t.Run("mode drift only chmods", func(t *testing.T) {
 		present := doc("File", "drift") + "  path: /etc/optimus-drift\n  content: x\n  mode: \"0600\"\n"

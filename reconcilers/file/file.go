@@ -25,21 +25,35 @@ type Reconciler struct{}
 var (
 	_ reconcilers.TypedReconciler[v1alpha1.FileSpec]       = Reconciler{}
 	_ reconcilers.TypedDependencyLister[v1alpha1.FileSpec] = Reconciler{}
+	_ reconcilers.SharedQuerier                            = Reconciler{}
 )
+
+// SharedQueries declares the facts query, which templates read.
+func (Reconciler) SharedQueries() []reconcilers.Query {
+	return []reconcilers.Query{reconcilers.QueryFacts}
+}
 
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.FileKind.Kind }
 
 // Queries inspects every file of the host in one command; the content of
-// small, non-sensitive files comes back for the diff.
+// small, non-sensitive files comes back for the diff. Templates add the
+// host's facts.
 func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.FileSpec]) []reconcilers.Query {
-	return reconcilers.QueryPaths(objs, func(s *v1alpha1.FileSpec) reconcilers.PathRequest {
+	var qs []reconcilers.Query
+	for _, o := range objs {
+		if o.Spec.Template && o.Spec.State != v1alpha1.StateAbsent {
+			qs = append(qs, reconcilers.QueryFacts)
+			break
+		}
+	}
+	return append(qs, reconcilers.QueryPaths(objs, func(s *v1alpha1.FileSpec) reconcilers.PathRequest {
 		req := reconcilers.PathRequest{Path: s.Path}
 		if !s.Sensitive && s.State != v1alpha1.StateAbsent {
 			req.ContentLimit = DiffLimit
 		}
 		return req
-	})
+	})...)
 }
 
 // Dependencies orders a file after the Directory resources that hold it and
@@ -76,7 +90,13 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	if cur.Exists && cur.Type != reconcilers.TypeFile {
 		return nil, fmt.Errorf("%s is %s, not a regular file: remove it first (File does not replace it)", s.Path, cur.Describe())
 	}
-	content, managed, err := Desired(req.Host, req.Object())
+	var facts *v1alpha1.HostFacts
+	if s.Template {
+		if facts, err = reconcilers.HostFactsOf(req.Facts); err != nil {
+			return nil, err
+		}
+	}
+	content, managed, err := Render(req.Host, facts, req.Object())
 	if err != nil {
 		return nil, err
 	}
@@ -107,10 +127,10 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		}
 		return []reconcilers.Action{{
 			Op:          reconcilers.OpCreate,
-			Description: "create file " + s.Path,
+			Description: "create file " + s.Path + validated(s),
 			Changes:     changes,
 			Diff:        diff(s, cur, content),
-			Script:      reconcilers.AtomicWriteScript(s.Path, mode, reconcilers.Ownership(s.Owner, s.Group)),
+			Script:      reconcilers.ValidatedWriteScript(s.Path, mode, reconcilers.Ownership(s.Owner, s.Group), s.Validate),
 			Stdin:       content,
 			Secrets:     secrets(),
 		}}, nil
@@ -137,10 +157,10 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		changes := append([]reconcilers.Change{contentChange(s, cur, content)}, attrs...)
 		return []reconcilers.Action{{
 			Op:          reconcilers.OpUpdate,
-			Description: "update " + reconcilers.ChangedFields(changes) + " of file " + s.Path,
+			Description: "update " + reconcilers.ChangedFields(changes) + " of file " + s.Path + validated(s),
 			Changes:     changes,
 			Diff:        diff(s, cur, content),
-			Script:      reconcilers.AtomicWriteScript(s.Path, mode, reconcilers.Ownership(owner, group)),
+			Script:      reconcilers.ValidatedWriteScript(s.Path, mode, reconcilers.Ownership(owner, group), s.Validate),
 			Stdin:       content,
 			Secrets:     secrets(),
 		}}, nil
@@ -156,9 +176,23 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	}}, nil
 }
 
+// validated tells, in a description, that the new content is checked first.
+func validated(s *v1alpha1.FileSpec) string {
+	if s.Validate == "" {
+		return ""
+	}
+	return " (validated by " + s.Validate + ")"
+}
+
 // Desired returns the content the file must have; managed is false when the
 // spec sets neither content nor source (only existence and attributes).
+// Templates that read .Facts need Render.
 func Desired(host *v1alpha1.Host, obj reconcilers.Object[v1alpha1.FileSpec]) (content []byte, managed bool, err error) {
+	return Render(host, nil, obj)
+}
+
+// Render is Desired with the host's facts for templates.
+func Render(host *v1alpha1.Host, facts *v1alpha1.HostFacts, obj reconcilers.Object[v1alpha1.FileSpec]) (content []byte, managed bool, err error) {
 	s, res := obj.Spec, obj.Resource
 	switch {
 	case s.Content != nil:
@@ -181,7 +215,10 @@ func Desired(host *v1alpha1.Host, obj reconcilers.Object[v1alpha1.FileSpec]) (co
 	if err != nil {
 		return nil, false, fmt.Errorf("spec.template: %w", err)
 	}
-	data := TemplateData{}
+	data := TemplateData{Facts: facts}
+	if data.Facts == nil {
+		data.Facts = &v1alpha1.HostFacts{}
+	}
 	if host != nil {
 		data.Host = TemplateHost{Name: host.Metadata.Name, Labels: host.Metadata.Labels}
 		if host.Spec != nil {
@@ -202,6 +239,8 @@ func Desired(host *v1alpha1.Host, obj reconcilers.Object[v1alpha1.FileSpec]) (co
 type TemplateData struct {
 	Host TemplateHost
 	Vars map[string]any
+	// Facts are the host's facts: {{ .Facts.OS.ID }}, {{ .Facts.CPUs }}.
+	Facts *v1alpha1.HostFacts
 }
 
 // TemplateHost describes the target host to a template.

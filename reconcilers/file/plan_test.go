@@ -27,11 +27,14 @@ func plan(t *testing.T, s *v1alpha1.FileSpec, cur reconcilers.PathInfo) ([]recon
 	res := &v1alpha1.Resource{TypeMeta: v1alpha1.TypeMeta{Kind: "File"}, Metadata: *meta, Spec: s}
 	host := &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "web1", Labels: map[string]string{"role": "web"}},
 		Spec: &v1alpha1.HostSpec{Vars: map[string]any{"port": 8080}}}
-	facts := reconcilers.NewFacts(map[string]transport.Result{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(cur)}})
+	facts := reconcilers.NewFacts(map[string]transport.Result{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(cur)},
+		reconcilers.FactsKey: {Stdout: []byte(hostFacts)}})
 	return reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), reconcilers.Request{Host: host, Resource: res, Facts: facts})
 }
 
 func str(s string) *string { return &s }
+
+const hostFacts = "@os-release\nID=debian\nVERSION_ID=\"12\"\n@uname\nweb1 6.1.0 x86_64\n@cpus\n4\n@meminfo\nMemTotal:  2048000 kB\n"
 
 func TestPlan(t *testing.T) {
 	absent := reconcilers.PathInfo{Path: "/etc/app.conf"}
@@ -55,6 +58,10 @@ func TestPlan(t *testing.T) {
 			script: reconcilers.ShellCommand("chown", "www:www", "/etc/app.conf")},
 		{name: "template", spec: v1alpha1.FileSpec{Content: str("{{.Host.Name}} {{.Host.Labels.role}} {{.Vars.port}}\n"), Template: true},
 			cur: absent, script: "mv -f", stdin: "web1 web 8080\n"},
+		{name: "template with facts", spec: v1alpha1.FileSpec{Content: str("{{.Facts.OS.ID}} {{.Facts.OS.VersionID}} {{.Facts.CPUs}} {{.Facts.MemoryMB}} {{.Facts.Arch}}\n"), Template: true},
+			cur: absent, script: "mv -f", stdin: "debian 12 4 2000 x86_64\n"},
+		{name: "validate", spec: v1alpha1.FileSpec{Content: str("a\n"), Validate: "nginx -t -c %s"}, cur: absent,
+			script: `_ov=$( { nginx -t -c "$t"`, stdin: "a\n", diff: "+a\n"},
 		{name: "template error", spec: v1alpha1.FileSpec{Content: str("{{.Vars.nope.x}}"), Template: true}, cur: absent, wantErr: "spec.template"},
 		{name: "delete", spec: v1alpha1.FileSpec{State: "absent"}, cur: existing("a\n", 0o644), script: reconcilers.ShellCommand("rm", "-f", "--", "/etc/app.conf")},
 		{name: "delete missing", spec: v1alpha1.FileSpec{State: "absent"}, cur: absent},

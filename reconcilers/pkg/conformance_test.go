@@ -52,6 +52,36 @@ func TestConformance(t *testing.T) {
 			doc("Package", "mgr") + "  manager: pacman\n",
 		},
 	})
+	// A fresh host: the lists were never fetched, so apt knows no package
+	// of the repository; one apply refreshes them and installs.
+	h.Exec(t, "rm -rf /var/lib/apt/lists/*_* /var/lib/apt/periodic && sh /tmp/repo.sh optimus-fresh=1.0 && rm -rf /var/lib/apt/lists/*_*")
+	if got := h.Exec(t, "apt-cache policy optimus-fresh"); strings.Contains(got, "Candidate") {
+		t.Fatalf("the lists know optimus-fresh before the test: %q", got)
+	}
+	reconcilertest.Run(t, s, reconcilertest.Case{
+		Name:    "empty lists are refreshed once",
+		Present: doc("Package", "optimus-fresh") + "\n",
+		Verify: func(t *testing.T, conn transport.Conn) {
+			if got := testenv.Sh(t, conn, "cat /usr/share/optimus-fresh/version; test -e /var/lib/apt/periodic/update-success-stamp && echo stamped"); got != "1.0\nstamped\n" {
+				t.Errorf("got %q", got)
+			}
+		},
+	})
+	t.Run("plan says refresh, then install", func(t *testing.T) {
+		h.Exec(t, "apt-get remove -y -q optimus-fresh >/dev/null && rm -rf /var/lib/apt/lists/*_* /var/lib/apt/periodic")
+		acts := testenv.Actions(testenv.Run(t, s, doc("Package", "optimus-fresh")+"\n", true))
+		if len(acts) != 1 || acts[0].Description != "refresh package lists, then install package optimus-fresh (apt)" {
+			t.Fatalf("plan %+v", acts)
+		}
+	})
+	t.Run("a failed refresh fails the Package with apt's message", func(t *testing.T) {
+		h.Exec(t, "echo 'deb [trusted=yes] http://127.0.0.1:9/unreachable ./' >/etc/apt/sources.list.d/unreachable.list")
+		defer h.Exec(t, "rm -f /etc/apt/sources.list.d/unreachable.list && apt-get update -q >/dev/null")
+		rep := testenv.Run(t, s, doc("Package", "optimus-fresh")+"\n", false)
+		if f := testenv.Failure(rep); !strings.Contains(f, "127.0.0.1:9") || !strings.Contains(f, "optimus-fresh") {
+			t.Errorf("failure %q", f)
+		}
+	})
 	// Two Package resources, one transaction: apt's history gains one entry.
 	transactions := func() int {
 		n, err := strconv.Atoi(strings.TrimSpace(h.Exec(t, "grep -c '^Start-Date' /var/log/apt/history.log || true")))

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
@@ -62,13 +63,22 @@ func QueryScript(names []string, latest bool) string {
 	b.WriteString("LC_ALL=C; export LC_ALL\n")
 	b.WriteString("for m in apt-get dnf apk; do command -v $m >/dev/null 2>&1 && echo \"@manager ${m%-get}\"; done\n")
 	b.WriteString("if command -v dpkg-query >/dev/null 2>&1; then echo @apt-installed; " +
-		"dpkg-query -W -f='${Package}\\t${Version}\\t${db:Status-Abbrev}\\n' " + args + " 2>/dev/null; fi\n")
+		"i=$(dpkg-query -W -f='${Package}\\t${Version}\\t${db:Status-Abbrev}\\n' " + args + " 2>/dev/null); printf '%s\\n' \"$i\"; fi\n")
 	b.WriteString("if command -v dnf >/dev/null 2>&1; then echo @dnf-installed; " +
 		"rpm -q --qf '%{NAME}\\t%{EPOCH}:%{VERSION}-%{RELEASE}\\tii\\n' " + args + " 2>/dev/null | grep '\t'; fi\n")
 	b.WriteString("if command -v apk >/dev/null 2>&1; then echo @apk-installed; " +
 		"for p in " + args + "; do apk info -e \"$p\" >/dev/null 2>&1 && printf '%s\\t\\tii\\n' \"$p\"; done; fi\n")
+	// apt's candidates also say which packages the lists do not know: they
+	// are asked for the packages not installed (all of them for latest), so
+	// that a converged host pays nothing for them.
+	policy := "$(printf '%s\\n' " + args + ")"
+	if !latest {
+		policy = "$(printf '%s\\n' \"$i\" | awk -F'\\t' 'BEGIN { for (n = 1; n < ARGC; n++) want[ARGV[n]] = 1; ARGC = 1 } " +
+			"substr($3, 2, 1) ~ /[iWt]/ { delete want[$1] } END { for (p in want) print p }' " + args + ")"
+	}
+	b.WriteString("if command -v apt-cache >/dev/null 2>&1; then echo @apt-policy; p=" + policy + "; [ -z \"$p\" ] || apt-cache policy $p 2>/dev/null; fi\n")
+	b.WriteString(listsQueryScript())
 	if latest {
-		b.WriteString("if command -v apt-cache >/dev/null 2>&1; then echo @apt-policy; apt-cache policy " + args + " 2>/dev/null; fi\n")
 		b.WriteString("if command -v dnf >/dev/null 2>&1; then echo @dnf-upgrades; dnf -q -C list --upgrades " + args + " 2>/dev/null; fi\n")
 		b.WriteString("if command -v apk >/dev/null 2>&1; then echo @apk-upgrades; apk version -l '<' " + args + " 2>/dev/null; fi\n")
 	}
@@ -88,11 +98,17 @@ type State struct {
 	Upgradable map[string]map[string]string
 	// Candidates (apt) by package name; "(none)" when there is none.
 	Candidates map[string]string
+	// ListsRefreshed is when each manager's package lists were last
+	// refreshed (Unix seconds); absent when they never were.
+	ListsRefreshed map[string]int64
+	// Now is the host's clock when it was observed (Unix seconds).
+	Now int64
 }
 
 // ParseState parses the output of QueryScript.
 func ParseState(out string) State {
-	st := State{Installed: map[string]map[string]string{}, Upgradable: map[string]map[string]string{}, Candidates: map[string]string{}}
+	st := State{Installed: map[string]map[string]string{}, Upgradable: map[string]map[string]string{}, Candidates: map[string]string{},
+		ListsRefreshed: map[string]int64{}}
 	for _, m := range Managers {
 		st.Installed[m], st.Upgradable[m] = map[string]string{}, map[string]string{}
 	}
@@ -107,6 +123,8 @@ func ParseState(out string) State {
 			continue
 		}
 		switch section {
+		case "lists":
+			st.parseLists(line)
 		case "apt-installed", "dnf-installed", "apk-installed":
 			f := strings.Split(line, "\t")
 			if len(f) != 3 {
@@ -167,6 +185,10 @@ type diff struct {
 	mgr                        string
 	missing, outdated, present []string
 	changes                    []reconcilers.Change
+	// refresh says why the package lists must be refreshed first ("" when
+	// they need not be); stamp is when they were last refreshed.
+	refresh string
+	stamp   int64
 }
 
 func plan(req reconcilers.TypedRequest[v1alpha1.PackageSpec]) (diff, error) {
@@ -185,6 +207,7 @@ func plan(req reconcilers.TypedRequest[v1alpha1.PackageSpec]) (diff, error) {
 		return diff{}, fmt.Errorf("spec.manager is %s, but the host has no %s (found: %s)", d.mgr, d.mgr, strings.Join(st.Managers, ", "))
 	}
 	installed := st.Installed[d.mgr]
+	var unknown []string
 	for _, n := range s.Names {
 		v, ok := installed[n]
 		switch {
@@ -197,6 +220,8 @@ func plan(req reconcilers.TypedRequest[v1alpha1.PackageSpec]) (diff, error) {
 			after := "installed"
 			if c := st.Candidates[n]; c != "" && c != "(none)" {
 				after = c
+			} else if d.mgr == "apt" {
+				unknown = append(unknown, n)
 			}
 			d.changes = append(d.changes, reconcilers.Change{Field: n, After: after})
 		case s.State == v1alpha1.StateLatest:
@@ -207,6 +232,16 @@ func plan(req reconcilers.TypedRequest[v1alpha1.PackageSpec]) (diff, error) {
 				}
 				d.changes = append(d.changes, reconcilers.Change{Field: n, Before: v, After: c})
 			}
+		}
+	}
+	if len(d.missing)+len(d.outdated) > 0 {
+		maxAge := 24 * time.Hour
+		if s.CacheValidTime != nil {
+			maxAge = s.CacheValidTime.Duration
+		}
+		d.stamp = st.ListsRefreshed[d.mgr]
+		if d.refresh = st.refreshReason(d.mgr, maxAge, unknown); d.refresh != "" {
+			d.changes = append([]reconcilers.Change{{Field: "package lists", Before: d.refresh, After: "refreshed"}}, d.changes...)
 		}
 	}
 	return d, nil
@@ -240,6 +275,9 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		return nil, nil
 	}
 	var scripts []string
+	if d.refresh != "" {
+		scripts = append(scripts, refreshCommand(d.mgr, d.stamp))
+	}
 	if len(d.missing) > 0 {
 		scripts = append(scripts, Command(d.mgr, "install", d.missing))
 	}
@@ -249,6 +287,9 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	op, verb := reconcilers.OpCreate, "install"
 	if len(d.missing) == 0 {
 		op, verb = reconcilers.OpUpdate, "upgrade"
+	}
+	if d.refresh != "" {
+		verb = "refresh package lists, then " + verb
 	}
 	return []reconcilers.Action{{
 		Op:          op,
@@ -269,11 +310,11 @@ func (Reconciler) Combinable(req reconcilers.TypedRequest[v1alpha1.PackageSpec],
 	case len(d.present) > 0:
 		return d.mgr + " remove", d.present
 	case len(d.outdated) == 0:
-		return d.mgr + " install", d.missing
+		return withRefresh(d.mgr+" install", d.refresh != "", d.stamp), d.missing
 	case len(d.missing) == 0:
-		return d.mgr + " upgrade", d.outdated
+		return withRefresh(d.mgr+" upgrade", d.refresh != "", d.stamp), d.outdated
 	case d.mgr == "apt": // apt-get install also upgrades
-		return d.mgr + " install", append(slices.Clone(d.missing), d.outdated...)
+		return withRefresh(d.mgr+" install", d.refresh != "", d.stamp), append(slices.Clone(d.missing), d.outdated...)
 	}
 	return "", nil
 }
@@ -281,7 +322,11 @@ func (Reconciler) Combinable(req reconcilers.TypedRequest[v1alpha1.PackageSpec],
 // Combine is the one package-manager transaction for the actions the
 // engine merges: key is "MANAGER VERB".
 func (Reconciler) Combine(key string, items []string) string {
+	key, refresh, stamp := splitRefresh(key)
 	mgr, verb, _ := strings.Cut(key, " ")
+	if refresh {
+		return refreshCommand(mgr, stamp) + " && " + Command(mgr, verb, items)
+	}
 	return Command(mgr, verb, items)
 }
 

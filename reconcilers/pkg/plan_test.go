@@ -25,7 +25,23 @@ nginx:
 curl:
   Installed: 7.88
   Candidate: 7.88
+oldpkg:
+  Installed: (none)
+  Candidate: 1.0
+git:
+  Installed: (none)
+  Candidate: 1:2.39
+@lists
+now 100000
+apt 99000
 `
+
+// fresh says every manager's lists were refreshed 1000 s ago.
+const fresh = "@lists\nnow 100000\napt 99000\ndnf 99000\napk 99000\n"
+
+const aptRefresh = `_ol=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists/*_Packages* 2>/dev/null | sort -n | tail -n 1); ` +
+	`if [ "${_ol:-0}" -le 99000 ]; then env 'DEBIAN_FRONTEND=noninteractive' apt-get update -q -o 'APT::Update::Error-Mode=any' >&2 && ` +
+	`mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp || exit; fi && `
 
 func TestPlan(t *testing.T) {
 	for _, tc := range []struct {
@@ -40,14 +56,21 @@ func TestPlan(t *testing.T) {
 			apt + "install oldpkg git", ""},
 		{"latest", v1alpha1.PackageSpec{Names: []string{"nginx", "curl"}, State: "latest"}, aptHost,
 			apt + "install nginx", ""},
+		{"unknown package refreshes", v1alpha1.PackageSpec{Names: []string{"nginx-light"}}, aptHost,
+			aptRefresh + apt + "install nginx-light", ""},
+		{"stale lists refresh", v1alpha1.PackageSpec{Names: []string{"git"}, CacheValidTime: &v1alpha1.Duration{Duration: 100}}, aptHost,
+			aptRefresh + apt + "install git", ""},
+		{"never refreshed", v1alpha1.PackageSpec{Names: []string{"git"}}, "@manager apk\n@apk-installed\n@lists\nnow 5\napk \n",
+			`_ol=$(stat -c %Y /var/cache/apk/APKINDEX.* /etc/apk/cache/APKINDEX.* 2>/dev/null | sort -n | tail -n 1); if [ "${_ol:-0}" -le 0 ]; then apk update -q >&2 || exit; fi && apk add git`, ""},
+		{"stale lists but nothing to install", v1alpha1.PackageSpec{Names: []string{"curl"}, CacheValidTime: &v1alpha1.Duration{Duration: 100}}, aptHost, "", ""},
 		{"remove", v1alpha1.PackageSpec{Names: []string{"curl", "git"}, State: "absent"}, aptHost,
 			apt + "remove curl", ""},
-		{"dnf", v1alpha1.PackageSpec{Names: []string{"git"}}, "@manager dnf\n@dnf-installed\n", "dnf -y install git", ""},
+		{"dnf", v1alpha1.PackageSpec{Names: []string{"git"}}, "@manager dnf\n@dnf-installed\n" + fresh, "dnf -y install git", ""},
 		{"dnf latest", v1alpha1.PackageSpec{Names: []string{"git"}, State: "latest"},
-			"@manager dnf\n@dnf-installed\ngit\t0:2.1-1\tii\n@dnf-upgrades\ngit.x86_64   2.2-1   updates\n", "dnf -y upgrade git", ""},
-		{"apk", v1alpha1.PackageSpec{Names: []string{"git", "curl"}}, "@manager apk\n@apk-installed\ncurl\t\tii\n", "apk add git", ""},
+			"@manager dnf\n@dnf-installed\ngit\t0:2.1-1\tii\n" + fresh + "@dnf-upgrades\ngit.x86_64   2.2-1   updates\n", "dnf -y upgrade git", ""},
+		{"apk", v1alpha1.PackageSpec{Names: []string{"git", "curl"}}, "@manager apk\n@apk-installed\ncurl\t\tii\n" + fresh, "apk add git", ""},
 		{"apk latest", v1alpha1.PackageSpec{Names: []string{"git"}, State: "latest"},
-			"@manager apk\n@apk-installed\ngit\t\tii\n@apk-upgrades\ngit-2.40.1-r0 < 2.41.0-r0\n", "apk add --upgrade git", ""},
+			"@manager apk\n@apk-installed\ngit\t\tii\n" + fresh + "@apk-upgrades\ngit-2.40.1-r0 < 2.41.0-r0\n", "apk add --upgrade git", ""},
 		{"explicit manager missing", v1alpha1.PackageSpec{Names: []string{"git"}, Manager: "dnf"}, aptHost, "", "host has no dnf"},
 		{"no manager", v1alpha1.PackageSpec{Names: []string{"git"}}, "", "", "no supported package manager"},
 	} {
@@ -74,17 +97,44 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-func TestQueryOnlyAsksCandidatesForLatest(t *testing.T) {
+func TestRefreshIsDescribedAndCombinedOnce(t *testing.T) {
+	s := v1alpha1.PackageSpec{Names: []string{"nginx-light"}}
+	s.Default(&v1alpha1.ObjectMeta{Name: "p"})
+	res := &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: "p"}, Spec: &s}
+	facts := reconcilers.NewFacts(map[string]transport.Result{KeyPrefix + "x": {Stdout: []byte(aptHost)}})
+	req := reconcilers.Request{Resource: res, Facts: facts}
+	rec := reconcilers.AsReconciler(Reconciler{})
+	actions, err := rec.Plan(context.Background(), req)
+	if err != nil || len(actions) != 1 {
+		t.Fatalf("%v %+v", err, actions)
+	}
+	a := actions[0]
+	if a.Description != "refresh package lists, then install package nginx-light (apt)" ||
+		a.Changes[0] != (reconcilers.Change{Field: "package lists", Before: "unknown to the package lists: nginx-light", After: "refreshed"}) {
+		t.Errorf("action %+v", a)
+	}
+	c := reconcilers.HooksOf(rec).Combiner
+	key, items := c.Combinable(req, a)
+	if key != "apt install refresh=99000" || len(items) != 1 {
+		t.Fatalf("key %q items %v", key, items)
+	}
+	if got := c.Combine(key, []string{"a", "b"}); got != aptRefresh+apt+"install a b" {
+		t.Errorf("combined %q", got)
+	}
+}
+
+func TestQueryOnlyAsksUpgradesForLatest(t *testing.T) {
 	res := func(state string) *v1alpha1.Resource {
 		s := &v1alpha1.PackageSpec{State: state}
 		s.Default(&v1alpha1.ObjectMeta{Name: "nginx"})
 		return &v1alpha1.Resource{Spec: s}
 	}
-	if q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("present")}); strings.Contains(q[0].Script, "apt-cache policy") {
-		t.Error("present asks for candidates")
+	if q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("present")}); strings.Contains(q[0].Script, "dnf -q -C list --upgrades") ||
+		!strings.Contains(q[0].Script, "apt-cache policy $p") || !strings.Contains(q[0].Script, "for (p in want) print p }' nginx)") {
+		t.Error("present asks for upgrades, or not for apt's candidates (which say whether the lists know the package)")
 	}
-	if q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("latest")}); !strings.Contains(q[0].Script, "apt-cache policy nginx") {
-		t.Error("latest does not ask for candidates")
+	if q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("latest")}); !strings.Contains(q[0].Script, "dnf -q -C list --upgrades nginx") {
+		t.Error("latest does not ask for upgrades")
 	}
 }
 

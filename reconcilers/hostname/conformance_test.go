@@ -1,0 +1,49 @@
+package hostname_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/optimus-cm/optimus/reconcilers/hostname"
+	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
+	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
+	"github.com/optimus-cm/optimus/test/testhost"
+	"github.com/optimus-cm/optimus/transport"
+)
+
+var pool = &testhost.Pool{N: 1}
+
+func TestMain(m *testing.M) { testenv.Main(m, pool) }
+
+// In the test containers /etc/hostname is a bind mount (rename fails with
+// EBUSY) and the running name cannot be set (no CAP_SYS_ADMIN).
+func TestConformance(t *testing.T) {
+	s, h := testenv.Suite(t, pool, hostname.Kind)
+	doc := testenv.Header
+	if !strings.Contains(h.Exec(t, "cat /proc/self/mounts"), " /etc/hostname ") {
+		t.Fatal("the test host's /etc/hostname is not a bind mount: the case would not prove the in-place write")
+	}
+	running := strings.TrimSpace(h.Exec(t, "uname -n"))
+	reconcilertest.Run(t, s, reconcilertest.Case{
+		Name:    "bind-mounted /etc/hostname",
+		Present: doc("Hostname", "web-renamed") + "\n",
+		Verify: func(t *testing.T, conn transport.Conn) {
+			if got := testenv.Sh(t, conn, "cat /etc/hostname; uname -n; ls -a /etc | grep -c '^.optimus' || true"); got != "web-renamed\n"+running+"\n0\n" {
+				t.Errorf("got %q", got)
+			}
+		},
+		Invalid: []string{doc("Hostname", "bad") + "  name: \"-web_1\"\n"},
+	})
+	t.Run("drift repaired, running name reported", func(t *testing.T) {
+		h.Exec(t, "echo other >/etc/hostname")
+		acts := testenv.Actions(testenv.Run(t, s, doc("Hostname", "web-renamed")+"\n", true))
+		if len(acts) != 1 || acts[0].Changes[0].Before != "other" ||
+			!strings.Contains(acts[0].Description, "running name "+running+" not settable") {
+			t.Fatalf("plan %+v", acts)
+		}
+		if rep := testenv.Run(t, s, doc("Hostname", "web-renamed")+"\n", false); !rep.Converged {
+			t.Fatalf("not converged: %+v", rep.Hosts)
+		}
+		h.Exec(t, "echo "+running+" >/etc/hostname")
+	})
+}
