@@ -8,14 +8,22 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/controller/status"
 	"github.com/optimus-cm/optimus/manifest"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
+
+// DefaultMaxConcurrentHosts is the default bound on hosts reconciled at
+// once. Reconciling a host over its kept connection is mostly waiting for
+// the host, so the bound is well above the number of cores.
+const DefaultMaxConcurrentHosts = 32
 
 // Options configure a Daemon. Zero values take the defaults named.
 type Options struct {
@@ -33,8 +41,16 @@ type Options struct {
 	Listen string
 	// StateDir keeps status.json across restarts; empty keeps nothing.
 	StateDir string
-	// MaxConcurrentHosts bounds hosts reconciled at once. Default 8.
+	// MaxConcurrentHosts bounds hosts reconciled at once over their kept
+	// connections. Default DefaultMaxConcurrentHosts.
 	MaxConcurrentHosts int
+	// MaxConcurrentDials bounds SSH handshakes in flight, separately from
+	// reconciles, so that a fleet starting at once does not overflow an
+	// sshd's MaxStartups on a shared endpoint. Default 8.
+	MaxConcurrentDials int
+	// StatusWriteDelay groups status changes into one write of the state
+	// file. Default 1s.
+	StatusWriteDelay time.Duration
 	// MaxCycles bounds the cycles of one reconcile. Default 5.
 	MaxCycles int
 	// Debounce groups bursts of file events. Default 300ms.
@@ -56,7 +72,13 @@ func (o *Options) defaults() {
 		o.Resync = 5 * time.Minute
 	}
 	if o.MaxConcurrentHosts <= 0 {
-		o.MaxConcurrentHosts = 8
+		o.MaxConcurrentHosts = DefaultMaxConcurrentHosts
+	}
+	if o.MaxConcurrentDials <= 0 {
+		o.MaxConcurrentDials = 8
+	}
+	if o.StatusWriteDelay <= 0 {
+		o.StatusWriteDelay = time.Second
 	}
 	if o.MaxCycles <= 0 {
 		o.MaxCycles = 5
@@ -80,23 +102,33 @@ func (o *Options) defaults() {
 
 // Daemon reconciles a manifest directory continuously.
 type Daemon struct {
-	opts Options
-	log  *slog.Logger
-	q    *queue
-	pool *controller.Pool
-	m    *metrics
+	opts   Options
+	log    *slog.Logger
+	q      *queue
+	pool   *controller.Pool
+	m      *metrics
+	status *status.Tracker
+	dial   controller.DialFunc
+	api    apiCache
 
-	mu          sync.Mutex
-	set         *manifest.Set // the last valid manifests
-	gens        map[string]string
-	conditions  []v1alpha1.Condition
-	hosts       map[string]*v1alpha1.HostStatus
-	resOnHost   map[string]map[v1alpha1.ResourceRef]v1alpha1.ResourceHostState
-	passed      map[string]bool // hosts reconciled at least once since start
-	ready       bool
-	updatedAt   time.Time
+	// mu guards the desired state: the manifests and what they mean per
+	// host. Status has its own lock in the tracker.
+	mu       sync.Mutex
+	set      *manifest.Set // the last valid manifests
+	desired  map[string]*desiredHost
+	loaded   bool // a valid set was loaded since the start
+	restored map[string]bool
+	ready    atomic.Bool // every host was reconciled once since the start
+
 	listener    net.Listener
 	listenReady chan struct{}
+}
+
+// desiredHost is what one host should look like, computed once per load.
+type desiredHost struct {
+	host       *v1alpha1.Host
+	resources  []*v1alpha1.Resource // the resources targeting it, in manifest order
+	generation string
 }
 
 // New checks the options and returns a daemon ready to Run.
@@ -109,19 +141,33 @@ func New(opts Options) (*Daemon, error) {
 		return nil, fmt.Errorf("--watch %s: not a directory", opts.Dir)
 	}
 	d := &Daemon{
-		opts: opts, log: opts.Logger, q: newQueue(), pool: &controller.Pool{},
-		gens: map[string]string{}, hosts: map[string]*v1alpha1.HostStatus{},
-		resOnHost: map[string]map[v1alpha1.ResourceRef]v1alpha1.ResourceHostState{},
-		passed:    map[string]bool{}, listenReady: make(chan struct{}),
+		opts: opts, log: opts.Logger, q: newQueue(), pool: &controller.Pool{}, status: status.New(),
+		desired: map[string]*desiredHost{}, restored: map[string]bool{}, listenReady: make(chan struct{}),
 	}
+	d.dial = boundedDial(opts.Dial, opts.MaxConcurrentDials, d.log)
 	d.m = newMetrics(d.q.Len)
 	if opts.StateDir != "" {
-		if st, err := LoadStatus(opts.StateDir); err == nil {
-			d.restore(st)
+		if _, err := os.Stat(filepath.Join(opts.StateDir, StatusFile)); err == nil {
+			st, err := LoadStatus(opts.StateDir)
+			if err != nil {
+				d.log.Warn("cannot read the saved status; starting afresh", "err", err)
+			} else {
+				d.status.Restore(st)
+				for _, h := range st.Hosts {
+					d.restored[h.Name] = true
+				}
+			}
 		}
 	}
 	return d, nil
 }
+
+// Status returns the current status snapshot. It is immutable and shared:
+// read it, never modify it.
+func (d *Daemon) Status() *status.Snapshot { return d.status.Snapshot() }
+
+// Tracker gives access to the status tracker, to subscribe to changes.
+func (d *Daemon) Tracker() *status.Tracker { return d.status }
 
 // Addr is the address the HTTP server listens on, once Run has started it.
 func (d *Daemon) Addr() string {
@@ -156,6 +202,10 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	if err := watch(watchCtx, d.opts.Dir, d.opts.Debounce, d.log, changed); err != nil {
 		return fmt.Errorf("watch %s: %w", d.opts.Dir, err)
 	}
+	writerCtx, stopWriter := context.WithCancel(context.Background())
+	defer stopWriter()
+	writerDone := make(chan struct{})
+	go func() { defer close(writerDone); d.writeStatus(writerCtx) }()
 	d.reload()
 
 	// Work gets its own context: a stop signal ends the queue, and work in
@@ -191,17 +241,7 @@ loop:
 			d.log.Info("reload requested")
 			d.reload()
 		case <-resync.C:
-			d.mu.Lock()
-			now := time.Now()
-			for name := range d.gens {
-				// A quarantined host keeps to its backoff; resync is for
-				// drift on healthy hosts.
-				if hs := d.hosts[name]; hs != nil && hs.NextRetry != nil && now.Before(*hs.NextRetry) {
-					continue
-				}
-				d.q.Add(name)
-			}
-			d.mu.Unlock()
+			d.resync()
 		}
 	}
 
@@ -217,6 +257,8 @@ loop:
 		<-done
 	}
 	d.pool.Close()
+	stopWriter()
+	<-writerDone
 	d.save()
 	if srv != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

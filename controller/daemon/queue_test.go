@@ -8,13 +8,13 @@ import (
 
 func TestQueueNeverHandsOutAHostTwiceAtOnce(t *testing.T) {
 	q := newQueue()
-	q.Add("a")
-	q.Add("a") // duplicate while queued: dropped
+	q.Add("a", priorityResync)
+	q.Add("a", priorityResync) // duplicate while queued: dropped
 	h, ok := q.Get()
 	if !ok || h != "a" {
 		t.Fatalf("Get = %q %v", h, ok)
 	}
-	q.Add("a") // while active: remembered, not handed out
+	q.Add("a", priorityResync) // while active: remembered, not handed out
 	got := make(chan string, 1)
 	go func() {
 		h, _ := q.Get()

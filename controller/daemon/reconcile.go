@@ -10,71 +10,69 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
-	"github.com/optimus-cm/optimus/manifest"
+	"github.com/optimus-cm/optimus/controller/status"
 )
 
-// reconcile runs the engine on one host and records the outcome.
+// Results of one host reconcile, as counted in optimus_reconciles_total and
+// kept in RunSummary.Result.
+const (
+	resultConverged   = "converged"
+	resultFailed      = "failed"
+	resultUnconverged = "unconverged"
+)
+
+// reconcile runs the engine on one host and records the outcome. The status
+// is touched twice, at the start and at the end, each time only this host's
+// record.
 func (d *Daemon) reconcile(ctx context.Context, name string) {
 	d.mu.Lock()
-	set, gen := d.set, d.gens[name]
-	var host *v1alpha1.Host
-	if set != nil {
-		for _, h := range set.Hosts() {
-			if h.Metadata.Name == name {
-				host = h
-			}
-		}
-	}
-	hs := d.hosts[name]
-	if host == nil || hs == nil {
-		d.mu.Unlock()
+	want := d.desired[name]
+	d.mu.Unlock()
+	if want == nil {
 		return
 	}
-	previousGen := hs.ObservedGeneration
-	wasReady := isTrue(hs.Conditions, v1alpha1.ConditionReady)
-	now := time.Now()
-	hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionReconciling,
-		Status: v1alpha1.ConditionTrue, Reason: "Reconciling", ObservedGeneration: gen}, now)
-	d.mu.Unlock()
+	gen := want.generation
+	var previousGen string
+	var wasReady bool
+	if !d.status.UpdateHost(name, time.Now(), func(h *status.Host) {
+		previousGen = h.Status.ObservedGeneration
+		wasReady = isTrue(h.Status.Conditions, v1alpha1.ConditionReady)
+		h.Status.Conditions = v1alpha1.SetCondition(h.Status.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionReconciling,
+			Status: v1alpha1.ConditionTrue, Reason: "Reconciling", ObservedGeneration: gen}, time.Now())
+	}) {
+		return
+	}
 
 	log := d.log.With("host", name)
 	log.Debug("reconcile start", "generation", gen)
-	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.opts.Dial}
+	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.dial}
 	start := time.Now()
-	rep, err := eng.Run(ctx, []*v1alpha1.Host{host}, set.Resources)
+	// The engine gets this host's resources only: matching the whole set
+	// against one host on every reconcile would cost the fleet's size.
+	rep, err := eng.Run(ctx, []*v1alpha1.Host{want.host}, want.resources)
 	took := time.Since(start)
 	d.m.duration.Observe(took.Seconds())
 
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	defer d.saveLocked()
-	now = time.Now()
-	hs = d.hosts[name]
-	if hs == nil { // the host left the manifests meanwhile
-		return
-	}
-	hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionReconciling,
-		Status: v1alpha1.ConditionFalse, Reason: "Idle", ObservedGeneration: gen}, now)
-	result, reason := "failed", ""
+	result, reason := resultFailed, ""
 	var hr controller.HostReport
+	var run *v1alpha1.RunSummary
 	switch {
 	case err != nil:
 		reason = err.Error()
 	case len(rep.Hosts) == 1:
 		hr = rep.Hosts[0]
-		hs.LastRun = &v1alpha1.RunSummary{Start: start, Duration: took, Cycles: rep.Cycles, Changed: hr.Changed, Failed: hr.Failed}
 		switch hr.State {
 		case controller.HostConverged:
-			result = "converged"
+			result = resultConverged
 		case controller.HostFailed:
 			reason = hr.Reason
 		default:
-			result, reason = "unconverged", "still changing after the maximum number of cycles"
+			result, reason = resultUnconverged, "still changing after the maximum number of cycles"
 			if rep.Interrupted {
 				reason = "interrupted by shutdown"
 			}
 		}
-		hs.LastRun.Result = result
+		run = &v1alpha1.RunSummary{Start: start, Duration: took, Cycles: rep.Cycles, Changed: hr.Changed, Failed: hr.Failed, Result: result}
 	}
 	d.m.reconciles.WithLabelValues(result).Inc()
 	if rep != nil {
@@ -90,68 +88,95 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 			}
 		}
 	}
-	d.recordResources(name, set, host, rep, result)
-	if result == "converged" {
+	states := resourceStates(want, rep, result)
+
+	now := time.Now()
+	var delay time.Duration
+	var failures int
+	d.status.UpdateHost(name, now, func(h *status.Host) {
+		hs := &h.Status
+		h.Resources, h.Passed = states, true
+		if run != nil {
+			hs.LastRun = run
+		}
+		hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionReconciling,
+			Status: v1alpha1.ConditionFalse, Reason: "Idle", ObservedGeneration: gen}, now)
+		if result == resultConverged {
+			hs.ObservedGeneration, hs.Failures, hs.NextRetry, hs.LastError = gen, 0, nil, ""
+			hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionReady,
+				Status: v1alpha1.ConditionTrue, Reason: "Converged", Message: fmt.Sprintf("%d changed in %s", hr.Changed, took.Round(time.Millisecond)), ObservedGeneration: gen}, now)
+			hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionQuarantined,
+				Status: v1alpha1.ConditionFalse, Reason: "Healthy", ObservedGeneration: gen}, now)
+			return
+		}
+		hs.Failures++
+		failures = hs.Failures
+		delay = backoff(d.opts.BackoffInitial, d.opts.BackoffMax, hs.Failures)
+		next := now.Add(delay)
+		hs.NextRetry, hs.LastError = &next, reason
+		ready, quarantined, qReason := "NotConverged", v1alpha1.ConditionFalse, "Healthy"
+		if result == resultFailed {
+			ready, quarantined, qReason = "Quarantined", v1alpha1.ConditionTrue, "ReconcileFailed"
+		}
+		hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionReady,
+			Status: v1alpha1.ConditionFalse, Reason: ready, Message: reason, ObservedGeneration: gen}, now)
+		hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionQuarantined,
+			Status: quarantined, Reason: qReason, Message: reason + "; next retry at " + next.Format(time.RFC3339), ObservedGeneration: gen}, now)
+	})
+	if result == resultConverged {
 		if hr.Changed > 0 && previousGen == gen && wasReady {
 			d.m.drift.Inc()
 			log.Info("drift corrected", "changed", hr.Changed)
 		}
-		hs.ObservedGeneration, hs.Failures, hs.NextRetry, hs.LastError = gen, 0, nil, ""
-		hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionReady,
-			Status: v1alpha1.ConditionTrue, Reason: "Converged", Message: fmt.Sprintf("%d changed in %s", hr.Changed, took.Round(time.Millisecond)), ObservedGeneration: gen}, now)
-		hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionQuarantined,
-			Status: v1alpha1.ConditionFalse, Reason: "Healthy", ObservedGeneration: gen}, now)
 		log.Info("reconciled", "result", result, "changed", hr.Changed, "duration", took)
 	} else {
-		hs.Failures++
-		delay := backoff(d.opts.BackoffInitial, d.opts.BackoffMax, hs.Failures)
-		next := now.Add(delay)
-		hs.NextRetry, hs.LastError = &next, reason
-		quarantined := result == "failed"
-		hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionReady,
-			Status: v1alpha1.ConditionFalse, Reason: map[bool]string{true: "Quarantined", false: "NotConverged"}[quarantined], Message: reason, ObservedGeneration: gen}, now)
-		hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionQuarantined,
-			Status: map[bool]v1alpha1.ConditionStatus{true: v1alpha1.ConditionTrue, false: v1alpha1.ConditionFalse}[quarantined],
-			Reason: map[bool]string{true: "ReconcileFailed", false: "Healthy"}[quarantined], Message: reason + "; next retry at " + next.Format(time.RFC3339), ObservedGeneration: gen}, now)
-		log.Warn("reconcile failed; retrying with backoff", "result", result, "err", reason, "retry_in", delay.Round(time.Millisecond), "failures", hs.Failures)
+		log.Warn("reconcile failed; retrying with backoff", "result", result, "err", reason, "retry_in", delay.Round(time.Millisecond), "failures", failures)
 		d.q.AddAfter(name, delay)
 	}
-	d.passed[name] = true
-	d.updateReadyLocked(now)
+	d.updateReady(now)
 }
 
-// recordResources keeps, per host, the state of every resource targeting it.
-func (d *Daemon) recordResources(hostName string, set *manifest.Set, host *v1alpha1.Host, rep *controller.Report, result string) {
-	states := map[v1alpha1.ResourceRef]v1alpha1.ResourceHostState{}
-	def := v1alpha1.ResourceHostState{Host: hostName, State: "converged"}
-	if result != "converged" {
-		def = v1alpha1.ResourceHostState{Host: hostName, State: "unknown"}
+// resourceStates is the state of every resource targeting a host after a
+// reconcile, in the order of the manifests.
+func resourceStates(want *desiredHost, rep *controller.Report, result string) []status.ResourceState {
+	def := status.StateConverged
+	if result != resultConverged {
+		def = status.StateUnknown
 	}
-	for _, r := range set.ForHost(host) {
-		states[r.Ref()] = def
+	states := make([]status.ResourceState, len(want.resources))
+	index := make(map[v1alpha1.ResourceRef]int, len(want.resources))
+	for i, r := range want.resources {
+		states[i] = status.ResourceState{Ref: r.Ref(), State: def}
+		index[r.Ref()] = i
 	}
-	if rep != nil {
-		for _, p := range rep.Plans {
-			for _, hp := range p.Hosts {
-				for _, a := range hp.Actions {
-					ref := v1alpha1.ParseRef(a.Resource)
-					switch a.Status {
-					case controller.StatusFailed:
-						states[ref] = v1alpha1.ResourceHostState{Host: hostName, State: "failed", Message: a.Error}
-					case controller.StatusSkipped, controller.StatusPlanned:
-						if states[ref].State != "failed" {
-							states[ref] = v1alpha1.ResourceHostState{Host: hostName, State: "pending", Message: a.Error}
-						}
+	set := func(ref v1alpha1.ResourceRef, state, msg string) {
+		if i, ok := index[ref]; ok {
+			states[i].State, states[i].Message = state, msg
+		}
+	}
+	if rep == nil {
+		return states
+	}
+	for _, p := range rep.Plans {
+		for _, hp := range p.Hosts {
+			for _, a := range hp.Actions {
+				ref := v1alpha1.ParseRef(a.Resource)
+				switch a.Status {
+				case controller.StatusFailed:
+					set(ref, status.StateFailed, a.Error)
+				case controller.StatusSkipped, controller.StatusPlanned:
+					if i, ok := index[ref]; ok && states[i].State != status.StateFailed {
+						set(ref, status.StatePending, a.Error)
 					}
 				}
 			}
 		}
-		for _, u := range rep.Unconverged {
-			_, id, _ := strings.Cut(u, ": ")
-			states[v1alpha1.ParseRef(id)] = v1alpha1.ResourceHostState{Host: hostName, State: "pending", Message: "kept changing"}
-		}
 	}
-	d.resOnHost[hostName] = states
+	for _, u := range rep.Unconverged {
+		_, id, _ := strings.Cut(u, ": ")
+		set(v1alpha1.ParseRef(id), status.StatePending, "kept changing")
+	}
+	return states
 }
 
 // backoff doubles from initial per failure up to max, with ±10% jitter so

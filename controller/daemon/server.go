@@ -1,8 +1,10 @@
 package daemon
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -14,10 +16,7 @@ func (d *Daemon) handler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		d.mu.Lock()
-		ready := d.ready
-		d.mu.Unlock()
-		if !ready {
+		if !d.ready.Load() {
 			http.Error(w, "first pass over all hosts not finished", http.StatusServiceUnavailable)
 			return
 		}
@@ -25,10 +24,38 @@ func (d *Daemon) handler() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.m.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, _ *http.Request) {
+		b, err := d.api.get(d)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(d.Status())
+		_, _ = w.Write(b)
 	})
 	return mux
+}
+
+// apiCache keeps the encoded status of the last snapshot served, so that
+// readers polling between two changes cost a pointer comparison.
+type apiCache struct {
+	mu      sync.Mutex
+	version uint64
+	body    []byte
+}
+
+func (c *apiCache) get(d *Daemon) ([]byte, error) {
+	snap := d.status.Snapshot()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.body != nil && c.version == snap.Version {
+		return c.body, nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(snap.ControllerStatus()); err != nil {
+		return nil, err
+	}
+	c.version, c.body = snap.Version, buf.Bytes()
+	return c.body, nil
 }
