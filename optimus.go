@@ -47,7 +47,7 @@ func Config(opts ...Option) (cli.Config, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	types := []v1alpha1.KindType{v1alpha1.HostKind}
+	types := []v1alpha1.KindType{v1alpha1.HostKind, v1alpha1.HostGroupKind}
 	var recs []reconcilers.Reconciler
 	for _, k := range o.kinds {
 		types = append(types, k.Type)

@@ -18,7 +18,7 @@ func TestSchemaCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("stdout is not JSON: %v", err)
 	}
-	if doc.Schema != "https://json-schema.org/draft/2020-12/schema" || len(doc.AllOf) != 11 || doc.Defs["UserSpec"] == nil {
+	if doc.Schema != "https://json-schema.org/draft/2020-12/schema" || len(doc.AllOf) != 12 || doc.Defs["UserSpec"] == nil {
 		t.Errorf("unexpected schema: %s, %d kinds", doc.Schema, len(doc.AllOf))
 	}
 }

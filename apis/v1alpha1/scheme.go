@@ -76,6 +76,6 @@ var (
 
 // BuiltinKinds lists every kind this package defines.
 func BuiltinKinds() []KindType {
-	return []KindType{HostKind, UserKind, GroupKind, FileKind, DirectoryKind, SymlinkKind,
+	return []KindType{HostKind, HostGroupKind, UserKind, GroupKind, FileKind, DirectoryKind, SymlinkKind,
 		PackageKind, ServiceKind, ExecKind, LineInFileKind, AuthorizedKeyKind}
 }
