@@ -49,14 +49,17 @@ Exit status: 0 converged; 1 invalid manifests or usage; 3 some hosts failed
 			out := cmd.OutOrStdout()
 			p := newPrinter(out)
 			eng := &controller.Engine{Registry: cfg.Registry, Parallel: f.parallel, MaxCycles: maxCycles}
-			if f.output == "text" {
+			if f.output != "json" {
 				eng.OnPlan = p.plan
 				eng.OnActed = p.acted
 			}
 			if !yes {
 				eng.Confirm = confirmPrompt(cmd.InOrStdin(), cmd.ErrOrStderr())
 			}
+			prog := newProgress(cmd.ErrOrStderr(), len(hosts), f.output != "json")
+			prog.attach(eng)
 			report, err := eng.Run(ctx, hosts, set.Resources)
+			prog.Stop()
 			if err != nil {
 				return err
 			}
@@ -66,7 +69,7 @@ Exit status: 0 converged; 1 invalid manifests or usage; 3 some hosts failed
 					return err
 				}
 			} else {
-				printApplyOutcome(p, report)
+				printApplyOutcome(p, report, f.output == "wide")
 			}
 			if code != 0 {
 				return &ExitError{Code: code}
@@ -90,7 +93,7 @@ func applyExitCode(r *controller.Report) int {
 	return exitConverged
 }
 
-func printApplyOutcome(p *printer, r *controller.Report) {
+func printApplyOutcome(p *printer, r *controller.Report, wide bool) {
 	switch {
 	case r.Declined:
 		fmt.Fprintln(p.w, "Nothing changed: the plan was not confirmed.")
@@ -101,10 +104,13 @@ func printApplyOutcome(p *printer, r *controller.Report) {
 		for _, u := range r.Unconverged {
 			fmt.Fprintf(p.w, "  %s\n", u)
 		}
+	case len(r.Failed()) > 0:
+		failed := len(r.Failed())
+		fmt.Fprintf(p.w, "%d of %d %s failed (quarantined); the others converged.\n", failed, len(r.Hosts), plural(len(r.Hosts), "host", "hosts"))
 	case r.Converged && len(r.Plans) == 0:
 		fmt.Fprintln(p.w, "Nothing to do: every host has converged.")
 	}
-	p.summary(r)
+	p.summary(r, wide)
 	fmt.Fprintf(p.w, "%d %s in %d %s, %s\n", len(r.Hosts), plural(len(r.Hosts), "host", "hosts"),
 		r.Cycles, plural(r.Cycles, "cycle", "cycles"), r.Duration.Round(1e6))
 }

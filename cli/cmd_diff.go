@@ -24,7 +24,10 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 				return asDiffError(err)
 			}
 			eng := &controller.Engine{Registry: cfg.Registry, Parallel: f.parallel, DryRun: true}
+			prog := newProgress(cmd.ErrOrStderr(), len(hosts), f.output != "json")
+			prog.attach(eng)
 			report, err := eng.Run(cmd.Context(), hosts, set.Resources)
+			prog.Stop()
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
@@ -49,7 +52,7 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 				case code == 2:
 					failed := len(report.Failed())
 					fmt.Fprintf(out, "Cannot tell: %d %s could not be observed.\n", failed, plural(failed, "host", "hosts"))
-					p.summary(report)
+					p.summary(report, f.output == "wide")
 				case len(report.Plans) == 0:
 					fmt.Fprintln(out, "No differences: every host matches the manifests.")
 				}

@@ -26,15 +26,15 @@ func (f *targetFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil, "manifest file or directory (repeatable; - reads stdin)")
 	cmd.Flags().StringVarP(&f.selector, "selector", "l", "", "only hosts whose labels match, as in kubectl: role=web,env!=prod")
 	cmd.Flags().IntVar(&f.parallel, "parallel", 32, "hosts worked on at once")
-	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text, wide (every host in the summary) or json")
 	_ = cmd.MarkFlagRequired("filename")
 }
 
 // load reads the manifests and selects the hosts; every problem is an
 // ExitError with code 1 (invalid manifests or usage).
 func (f *targetFlags) load(cmd *cobra.Command, cfg Config) (*manifest.Set, []*v1alpha1.Host, error) {
-	if f.output != "text" && f.output != "json" {
-		return nil, nil, exitf(1, "--output must be text or json, not %q", f.output)
+	if f.output != "text" && f.output != "wide" && f.output != "json" {
+		return nil, nil, exitf(1, "--output must be text, wide or json, not %q", f.output)
 	}
 	if f.parallel < 1 {
 		return nil, nil, exitf(1, "--parallel must be at least 1")

@@ -95,6 +95,8 @@ func (d *Daemon) queueRestored(name, gen string, now time.Time) {
 		if c := v1alpha1.FindCondition(h.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.ObservedGeneration == gen {
 			d.log.Info("keeping the saved backoff", "host", name, "retry_at", h.Status.NextRetry.Format(time.RFC3339))
 			d.q.AddAfter(name, h.Status.NextRetry.Sub(now))
+			// Its outcome is known: the first pass does not wait for it.
+			d.status.UpdateHost(name, now, func(h *status.Host) { h.Passed = true })
 			return
 		}
 	}
