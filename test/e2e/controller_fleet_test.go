@@ -163,7 +163,7 @@ func TestControllerFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ready, quarantined := countReady(st); ready != n || quarantined != dead || len(st.Resources) != n {
+		if ready, quarantined := countReady(st); ready != n || quarantined != dead || len(st.Resources) != n+1 {
 			t.Fatalf("saved status: %d Ready, %d quarantined, %d resources", ready, quarantined, len(st.Resources))
 		}
 		saved = st
