@@ -110,6 +110,7 @@ type Daemon struct {
 	status *status.Tracker
 	dial   controller.DialFunc
 	api    apiCache
+	routes []route
 
 	// mu guards the desired state: the manifests and what they mean per
 	// host. Status has its own lock in the tracker.

@@ -23,6 +23,9 @@ func (d *Daemon) handler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.m.registry, promhttp.HandlerOpts{}))
+	for _, r := range d.routes {
+		mux.Handle(r.pattern, r.handler)
+	}
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, _ *http.Request) {
 		b, err := d.api.get(d)
 		if err != nil {
@@ -33,6 +36,17 @@ func (d *Daemon) handler() http.Handler {
 		_, _ = w.Write(b)
 	})
 	return mux
+}
+
+// Handle adds a route to the daemon's HTTP server (a status page reading
+// Tracker, say). Call it before Run.
+func (d *Daemon) Handle(pattern string, h http.Handler) {
+	d.routes = append(d.routes, route{pattern, h})
+}
+
+type route struct {
+	pattern string
+	handler http.Handler
 }
 
 // apiCache keeps the encoded status of the last snapshot served, so that
