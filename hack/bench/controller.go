@@ -52,7 +52,18 @@ type ControllerResult struct {
 	// and ResyncCPUShare that over the pass's wall time on all cores.
 	SshdCPUS       float64 `json:"containersCPUDuringResyncS"`
 	ControllerCPUS float64 `json:"controllerCPUDuringResyncS"`
-	NProc          int     `json:"nproc"`
+	NProc          int      `json:"nproc"`
+	Notes          []string `json:"notes,omitempty"`
+}
+
+// firstLine returns the first line of s containing sub.
+func firstLine(s, sub string) string {
+	for line := range strings.SplitSeq(s, "\n") {
+		if strings.Contains(line, sub) {
+			return line
+		}
+	}
+	return ""
 }
 
 // controllerMode runs the controller benchmark: fresh containers, a
@@ -92,10 +103,14 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 		return err
 	}
 	noop, err := b.optimus(ctx, dir, 0)
-	if err != nil {
+	if err != nil && !strings.Contains(noop.stdout, "0 changed.") {
 		return err
 	}
-	if !noop.noop {
+	if err != nil {
+		// A login that timed out on the loaded machine: the run is still a
+		// no-op pass over the others; say so next to the figures.
+		r.Notes = append(r.Notes, "optimus apply no-op: "+firstLine(noop.stdout, "hosts failed"))
+	} else if !noop.noop {
 		return fmt.Errorf("optimus apply second run was not a no-op:\n%s", tail(noop.stdout))
 	}
 	r.ApplyColdS, r.ApplyNoopS, r.ApplyNoopCPU, r.ApplyRSSMiB = cold.wall.Seconds(), noop.wall.Seconds(), noop.cpu.Seconds(), noop.maxRSSMiB
@@ -193,6 +208,9 @@ func printController(w io.Writer, r ControllerResult) {
 	fmt.Fprintf(tw, "controller peak RSS\t%.0f MiB (%.0f KiB/host)\t≤ 150 MB\t\n", r.PeakRSSMiB, r.RSSKiBPerHost)
 	fmt.Fprintf(tw, "during the resync: controller CPU / containers' CPU\t%.1f s / %.1f s\t\t\n", r.ControllerCPUS, r.SshdCPUS)
 	tw.Flush()
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note:", n)
+	}
 }
 
 // writeFleet writes one HostGroup of n members over the containers, a File
@@ -208,6 +226,7 @@ spec:
     spec:
       privateKeyFile: %s
       hostKey: {knownHostsFile: %s}
+      connectTimeout: 60s # the test sshds share the machine's cores with the controller
   members:
 `, containers[0].KeyFile, containers[0].KnownHostsFile)
 	for i := range n {
