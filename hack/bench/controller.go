@@ -50,8 +50,8 @@ type ControllerResult struct {
 	RSSKiBPerHost    float64 `json:"rssKiBPerHost"`
 	// SshdCPUS is the CPU the test containers used during the resync pass,
 	// and ResyncCPUShare that over the pass's wall time on all cores.
-	SshdCPUS       float64 `json:"containersCPUDuringResyncS"`
-	ControllerCPUS float64 `json:"controllerCPUDuringResyncS"`
+	SshdCPUS       float64  `json:"containersCPUDuringResyncS"`
+	ControllerCPUS float64  `json:"controllerCPUDuringResyncS"`
 	NProc          int      `json:"nproc"`
 	Notes          []string `json:"notes,omitempty"`
 }
