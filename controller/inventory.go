@@ -238,7 +238,8 @@ func (e *Engine) inventoryWrite(r *hostRun) transport.Command {
 			continue
 		}
 		planned[pa.Resource] = true
-		if pa.Op == reconcilers.OpCreate {
+		// Optimus brings it into being: it was not there before.
+		if pa.Op == reconcilers.OpCreate || pa.Op == reconcilers.OpRun {
 			created[pa.Resource] = true
 		}
 		if pa.refresh {

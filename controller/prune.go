@@ -22,6 +22,9 @@ type PruneNote struct {
 	Planned bool `json:"planned"`
 	// Done: the removal or forgetting succeeded in this run.
 	Done bool `json:"done,omitempty"`
+	// Deferred: the removal could not be planned before the resources
+	// removed ahead of it are gone; it is planned in the next cycle.
+	Deferred bool `json:"deferred,omitempty"`
 }
 
 // Why a resource that left the manifests is forgotten rather than removed.
@@ -50,14 +53,14 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 		n := PruneNote{Host: r.host.Metadata.Name, Resource: en.Ref, Planned: e.Inventory.Prune}
 		var res *v1alpha1.Resource
 		ok := false
-		if _, known := e.Registry.For(en.Ref.Kind); known && !en.Adopted && e.Inventory.Absent != nil {
+		if _, known := e.Registry.For(en.Ref.Kind); known && e.Inventory.Absent != nil {
 			res, ok = e.Inventory.Absent(en.Ref.Kind, en.Ref.Name, en.Spec)
 		}
 		switch {
-		case en.Adopted:
-			n.Forget, n.Reason = true, ReasonAdopted
 		case !ok:
 			n.Forget, n.Reason = true, ReasonNoAbsent
+		case en.Adopted:
+			n.Forget, n.Reason = true, ReasonAdopted
 		default:
 			absent = append(absent, res)
 		}
@@ -93,6 +96,8 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 		byRef[res.Ref()] = res
 	}
 	var plan []PlannedAction
+	var deferred []*PlanError
+	removing := false
 	for _, n := range notes {
 		if n.Forget {
 			plan = append(plan, PlannedAction{Resource: n.Resource, Status: StatusPlanned, red: red, Action: reconcilers.Action{
@@ -104,9 +109,10 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 		rec, _ := e.Registry.For(res.Kind)
 		actions, err := rec.Plan(ctx, reconcilers.Request{Host: r.host, Resource: res, Facts: facts.For(res.Kind)})
 		if err != nil {
-			r.failPlan(res.Ref(), err, red)
+			deferred = append(deferred, &PlanError{Resource: res.Ref(), Err: err})
 			continue
 		}
+		removing = removing || len(actions) > 0
 		for _, a := range actions {
 			red.add(a.Secrets...)
 			plan = append(plan, PlannedAction{Resource: n.Resource, Action: a, Status: StatusPlanned, Pruned: true, red: red})
@@ -118,7 +124,26 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 				Script: removeLine(e.Inventory.Set, "resource", n.Resource)}})
 		}
 	}
+	// A resource removed after others may refuse while they are still
+	// there (a directory that still holds a pruned file): it waits for the
+	// next cycle, when they are gone. Alone, its error is the host's.
+	for _, perr := range deferred {
+		if removing {
+			r.noteDeferred(perr.Resource)
+			continue
+		}
+		r.failPlan(perr.Resource, perr.Err, red)
+	}
 	r.plan = append(plan, r.plan...)
+}
+
+// noteDeferred marks a resource whose removal waits for the next cycle.
+func (r *hostRun) noteDeferred(ref v1alpha1.ResourceRef) {
+	for i := range r.notes {
+		if r.notes[i].Resource == ref {
+			r.notes[i].Deferred = true
+		}
+	}
 }
 
 // failPlan records a pruned resource that could not be planned.
