@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -75,7 +76,7 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 					sp.Set, sp.Prune = inv.Set, inv.Prune
 				}
 				if len(report.Plans) > 0 {
-					sp.Plan = report.Plans[0]
+					sp.Plan, _ = json.Marshal(report.Plans[0])
 				}
 				if err := writeSavedPlan(outFile, sp); err != nil {
 					rec.failed(cmd.Context(), 2, stderr, cfg.Name)

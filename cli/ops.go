@@ -108,8 +108,9 @@ type savedPlan struct {
 	// Observed is, per host, the digest of what was observed and of each
 	// resource's planned actions.
 	Observed []controller.Observation `json:"observed"`
-	// Plan is the plan as it was shown, for people to review.
-	Plan *controller.Plan `json:"plan,omitempty"`
+	// Plan is the plan as it was shown, for people to review; apply
+	// --plan checks the digests above, not this.
+	Plan json.RawMessage `json:"plan,omitempty"`
 }
 
 const savedPlanVersion = 1

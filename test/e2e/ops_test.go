@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,5 +127,176 @@ for u in pruneuser legacy; do getent passwd $u >/dev/null && echo $u; done; true
 	r = run(t, nil, "apply", "-f", dir, "--prune", "--yes")
 	if r.code != 0 || !strings.Contains(r.stdout, "Nothing to do") || strings.Contains(r.stdout, "Left the manifests") {
 		t.Fatalf("apply --prune after pruning: %s", r)
+	}
+}
+
+// planManifest declares a File on every host and a user with a password
+// hash from the environment.
+const planManifest = `apiVersion: optimus.dev/v1alpha1
+kind: File
+metadata: {name: motd}
+spec: {path: /etc/optimus-motd, content: "%s\n"}
+---
+apiVersion: optimus.dev/v1alpha1
+kind: User
+metadata: {name: planuser}
+spec: {passwordHashFrom: {env: OPTIMUS_TEST_PLANUSER_HASH}}
+`
+
+// TestSavedPlan saves a plan, refuses it (exit 5, nothing changed) once a
+// host, a secret or the manifests changed, and applies a fresh one exactly.
+func TestSavedPlan(t *testing.T) {
+	hosts := testhost.Start(t, 2)
+	dir := t.TempDir()
+	hostsManifest(t, dir, hosts)
+	manifest := filepath.Join(dir, "app.yaml")
+	writeFile(t, manifest, strings.Replace(planManifest, "%s", "hello", 1))
+	const hash = "$6$planSALT$Xq3rWpS8yT2uV5wZ7aB9cD1eF3gH5iJ7kL9mN1oP3qR5sT7uV9wX1yZ3aB5cD7eF9gH1iJ3kL5mN7oP9qR1sT"
+	t.Setenv("OPTIMUS_TEST_PLANUSER_HASH", hash)
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+
+	r := run(t, nil, "diff", "-f", dir, "--out", planFile)
+	if r.code != 1 || !strings.Contains(r.stderr, "Plan saved to "+planFile) {
+		t.Fatalf("diff --out: %s", r)
+	}
+	b, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "planSALT") || strings.Contains(string(b), hash[20:40]) {
+		t.Fatalf("the plan file holds the password hash:\n%s", b)
+	}
+	if st, _ := os.Stat(planFile); st.Mode().Perm() != 0o600 {
+		t.Fatalf("plan file mode %v, want 0600", st.Mode().Perm())
+	}
+	untouched := func() {
+		t.Helper()
+		for _, h := range hosts {
+			got := h.Exec(t, "getent passwd planuser >/dev/null && echo planuser; cat /etc/optimus-motd 2>/dev/null; true")
+			want := ""
+			if h == hosts[1] {
+				want = "by hand\n"
+			}
+			if got != want {
+				t.Fatalf("%s changed by a refused plan: %q", h.Name, got)
+			}
+		}
+	}
+
+	// A host changes by hand: the saved plan is refused, naming it.
+	hosts[1].Exec(t, "echo 'by hand' >/etc/optimus-motd")
+	r = run(t, nil, "apply", "-f", dir, "--plan", planFile, "--yes")
+	if r.code != 5 || !strings.Contains(r.stderr, hosts[1].Name+": File/motd") || strings.Contains(r.stderr, hosts[0].Name) {
+		t.Fatalf("apply --plan after a change by hand: %s", r)
+	}
+	untouched()
+
+	// A fresh plan sees the hand-made change; a changed secret refuses it.
+	if r := run(t, nil, "diff", "-f", dir, "--out", planFile); r.code != 1 {
+		t.Fatalf("diff --out: %s", r)
+	}
+	t.Setenv("OPTIMUS_TEST_PLANUSER_HASH", strings.Replace(hash, "Xq3", "Yq3", 1))
+	r = run(t, nil, "apply", "-f", dir, "--plan", planFile, "--yes")
+	if r.code != 5 || !strings.Contains(r.stderr, hosts[0].Name+": User/planuser") || !strings.Contains(r.stderr, hosts[1].Name+": User/planuser") {
+		t.Fatalf("apply --plan after the secret changed: %s", r)
+	}
+	untouched()
+	t.Setenv("OPTIMUS_TEST_PLANUSER_HASH", hash)
+
+	// Other manifests: refused too.
+	writeFile(t, manifest, strings.Replace(planManifest, "%s", "changed", 1))
+	r = run(t, nil, "apply", "-f", dir, "--plan", planFile, "--yes")
+	if r.code != 5 || !strings.Contains(r.stderr, "was made from other manifests") {
+		t.Fatalf("apply --plan with other manifests: %s", r)
+	}
+	untouched()
+	writeFile(t, manifest, strings.Replace(planManifest, "%s", "hello", 1))
+
+	r = run(t, nil, "apply", "-f", dir, "--plan", planFile, "--yes")
+	if r.code != 0 || !strings.Contains(r.stdout, "Plan (cycle 1): 6 actions on 2 hosts") || strings.Contains(r.stdout, "Plan (cycle 2)") {
+		t.Fatalf("apply --plan of a fresh plan: %s", r)
+	}
+	for _, h := range hosts {
+		got := h.Exec(t, "getent shadow planuser | cut -d: -f2; cat /etc/optimus-motd")
+		if got != hash+"\nhello\n" {
+			t.Fatalf("%s after apply --plan: %q", h.Name, got)
+		}
+	}
+	if r := run(t, nil, "diff", "-f", dir); r.code != 0 {
+		t.Fatalf("diff after apply --plan: %s", r)
+	}
+}
+
+// restartManifest is a File and a Service that restarts when it changes;
+// cut adds an Exec, run after the File and before the restart, that cuts
+// every SSH session to the host once.
+const restartManifest = `apiVersion: optimus.dev/v1alpha1
+kind: File
+metadata: {name: webd-conf}
+spec: {path: /etc/optimus-webd.conf, content: "%s\n"}
+---
+apiVersion: optimus.dev/v1alpha1
+kind: Service
+metadata: {name: optimus-webd}
+spec:
+  restartOn: [{kind: File, name: webd-conf}]
+  %s
+`
+
+const cutExec = `---
+apiVersion: optimus.dev/v1alpha1
+kind: Exec
+metadata: {name: cut}
+spec:
+  command: "touch /tmp/cut-once; pkill -9 -f 'sshd: root'"
+  creates: /tmp/cut-once
+  dependsOn: [{kind: File, name: webd-conf}]
+`
+
+// TestPendingRestart cuts the connection after a File changed and before
+// its Service restarted: the restart is recorded as pending on the host,
+// shown by diff, and run exactly once by the next apply.
+func TestPendingRestart(t *testing.T) {
+	h := testhost.Start(t, 1)[0]
+	// The init script of optimus-webd without its package: it logs every start.
+	script := webdRepo[strings.Index(webdRepo, "#!/bin/sh") : strings.Index(webdRepo, "INIT\nchmod")]
+	h.Exec(t, "cat >/etc/init.d/optimus-webd <<'INIT'\n"+script+"INIT\nchmod 755 /etc/init.d/optimus-webd")
+	dir := t.TempDir()
+	hostsManifest(t, dir, []*testhost.Host{h})
+	manifest := filepath.Join(dir, "webd.yaml")
+	starts := func() string {
+		return strings.TrimSpace(h.Exec(t, "grep -c start /var/log/optimus-webd.starts || true"))
+	}
+
+	writeFile(t, manifest, fmt.Sprintf(restartManifest, "port=80", ""))
+	if r := run(t, nil, "apply", "-f", dir, "--yes"); r.code != 0 || starts() != "1" {
+		t.Fatalf("first apply (starts %s): %s", starts(), r)
+	}
+
+	writeFile(t, manifest, fmt.Sprintf(restartManifest, "port=8080", "dependsOn: [{kind: Exec, name: cut}]")+cutExec)
+	r := run(t, nil, "apply", "-f", dir, "--yes")
+	if r.code != 3 {
+		t.Fatalf("apply cut short: %s", r)
+	}
+	got := h.Exec(t, "cat /etc/optimus-webd.conf; grep '^pending' /var/lib/optimus/*.inventory")
+	if got != "port=8080\npending\tService\toptimus-webd\n" || starts() != "1" {
+		t.Fatalf("after the cut (starts %s): %q", starts(), got)
+	}
+
+	r = run(t, nil, "diff", "-f", dir)
+	if r.code != 1 || !strings.Contains(r.stdout, "Service/optimus-webd: restart") || !strings.Contains(r.stdout, "pending") {
+		t.Fatalf("diff shows no pending restart: %s", r)
+	}
+	if r := run(t, nil, "apply", "-f", dir, "--yes"); r.code != 0 {
+		t.Fatalf("apply after the cut: %s", r)
+	}
+	if n := starts(); n != "2" {
+		t.Fatalf("the service started %s times, want 2 (one start, one restart)", n)
+	}
+	if got := h.Exec(t, "grep -c '^pending' /var/lib/optimus/*.inventory || true"); strings.TrimSpace(got) != "0" {
+		t.Fatalf("the pending restart was not cleared: %s", got)
+	}
+	if r := run(t, nil, "apply", "-f", dir, "--yes"); r.code != 0 || !strings.Contains(r.stdout, "Nothing to do") || starts() != "2" {
+		t.Fatalf("apply once more (starts %s): %s", starts(), r)
 	}
 }
