@@ -26,9 +26,9 @@ type setFlags struct {
 	prune bool
 }
 
-func (s *setFlags) register(cmd *cobra.Command) {
+func (s *setFlags) register(cmd *cobra.Command, named string) {
 	cmd.Flags().StringVar(&s.set, "set", "", "name of the manifest set whose inventory the hosts keep under "+controller.InventoryDir+
-		" (default: the name of the first -f directory)")
+		" (default: the name of "+named+")")
 	cmd.Flags().BoolVar(&s.prune, "prune", false, "remove from the hosts what left the manifests (through each kind's absent state); without it, it is only listed")
 }
 

@@ -60,6 +60,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Dial opens host connections; default transport.Dial.
 	Dial controller.DialFunc
+	// Inventory, when set, keeps each host's inventory of the set (and
+	// prunes with Inventory.Prune), as optimus apply does.
+	Inventory *controller.Inventory
 }
 
 func (o *Options) defaults() {
@@ -375,7 +378,8 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 
 	log := d.log.With("host", name)
 	log.Debug("reconcile start", "generation", gen)
-	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.opts.Dial}
+	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.opts.Dial,
+		Inventory: d.opts.Inventory}
 	start := time.Now()
 	rep, err := eng.Run(ctx, []*v1alpha1.Host{host}, set.Resources)
 	took := time.Since(start)
