@@ -290,7 +290,8 @@ func (e *Engine) inventoryWrite(r *hostRun) transport.Command {
 	script := "d=" + dir + "; f=" + file + `
 if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo "$d is not a directory: refusing to write the inventory" >&2; exit 1; fi
 umask 077
-mkdir -p "$d" && chmod 0700 "$d" && rm -f "$f.tmp" && cat >"$f.tmp" && chmod 0600 "$f.tmp" && mv -f "$f.tmp" "$f"
+mkdir -p "$d" && chmod 0700 "$d" && rm -f "$f.tmp" && cat >"$f.tmp" && chmod 0600 "$f.tmp" && mv -f "$f.tmp" "$f" ||
+{ echo "cannot write $f: the set's inventory is kept there, root only; connect as root or with become" >&2; exit 1; }
 `
 	return transport.Command{Script: script, Stdin: next.format(pending)}
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/optimus-cm/optimus/test/testhost"
 )
@@ -299,4 +300,38 @@ func TestPendingRestart(t *testing.T) {
 	if r := run(t, nil, "apply", "-f", dir, "--yes"); r.code != 0 || !strings.Contains(r.stdout, "Nothing to do") || starts() != "2" {
 		t.Fatalf("apply once more (starts %s): %s", starts(), r)
 	}
+}
+
+// TestControllerPrune: optimus-controller --prune removes from the host
+// what leaves the watched directory.
+func TestControllerPrune(t *testing.T) {
+	h := testhost.Start(t, 1)[0]
+	dir := filepath.Join(t.TempDir(), "ctlset")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hostsManifest(t, dir, []*testhost.Host{h})
+	app := filepath.Join(dir, "app.yaml")
+	writeFile(t, app, `apiVersion: optimus.dev/v1alpha1
+kind: File
+metadata: {name: ctlfile}
+spec: {path: /srv/ctl.txt, content: "on\n"}
+---
+apiVersion: optimus.dev/v1alpha1
+kind: User
+metadata: {name: ctluser}
+spec: {}
+`)
+	startController(t, dir, "--prune")
+	held := func() string {
+		return h.Exec(t, "[ -e /srv/ctl.txt ] && echo file; getent passwd ctluser >/dev/null && echo user; true")
+	}
+	eventually(t, 60*time.Second, "the controller applies the set", func() bool { return held() == "file\nuser\n" })
+	if got := h.Exec(t, "cut -f1-4 /var/lib/optimus/ctlset.inventory | grep -c '^resource.*managed$'"); strings.TrimSpace(got) != "2" {
+		t.Fatalf("inventory lists %s managed resources, want 2", got)
+	}
+	if err := os.Remove(app); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "the controller prunes what left the directory", func() bool { return held() == "" })
 }
