@@ -76,10 +76,20 @@ func newInventory() *inventory {
 	return &inventory{byRef: map[v1alpha1.ResourceRef]int{}, pending: map[v1alpha1.ResourceRef]bool{}}
 }
 
-// inventoryQuery prints the inventory file, nothing when there is none.
+// inventoryQuery prints the inventory file, nothing when there is none. An
+// inventory says what to remove, so one that anyone but root could have
+// written is refused rather than believed.
 func inventoryQuery(set string) reconcilers.Query {
-	return reconcilers.Query{Key: "optimus.inventory", Script: "f=" + reconcilers.ShellCommand(InventoryPath(set)) +
-		"\nif [ -f \"$f\" ]; then cat -- \"$f\"; fi\nexit 0\n"}
+	return reconcilers.Query{Key: "optimus.inventory", Script: "d=" + reconcilers.ShellCommand(InventoryDir) +
+		" f=" + reconcilers.ShellCommand(InventoryPath(set)) + `
+[ -e "$f" ] || [ -L "$f" ] || exit 0
+if [ "$(stat -c '%u %a %F' -- "$d" "$f" 2>&1)" != "0 700 directory
+0 600 regular file" ]; then
+	echo "$f or $d is not as Optimus writes them (owned by root, 0700 directory, 0600 regular file): refusing to trust it; check who changed it, then remove it to start a new inventory" >&2
+	exit 1
+fi
+cat -- "$f"
+`}
 }
 
 // parseInventory reads an inventory file; an empty one is an empty inventory.
@@ -290,8 +300,8 @@ func (e *Engine) inventoryWrite(r *hostRun) transport.Command {
 	script := "d=" + dir + "; f=" + file + `
 if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo "$d is not a directory: refusing to write the inventory" >&2; exit 1; fi
 umask 077
-mkdir -p "$d" && chmod 0700 "$d" && rm -f "$f.tmp" && cat >"$f.tmp" && chmod 0600 "$f.tmp" && mv -f "$f.tmp" "$f" ||
-{ echo "cannot write $f: the set's inventory is kept there, root only; connect as root or with become" >&2; exit 1; }
+mkdir -p "$d" && [ "$(stat -c %u "$d")" = 0 ] && chmod 0700 "$d" && rm -f "$f.tmp" && cat >"$f.tmp" && chmod 0600 "$f.tmp" && mv -f "$f.tmp" "$f" ||
+{ echo "cannot write $f: the set's inventory is kept there, in a directory owned by root; connect as root or with become" >&2; exit 1; }
 `
 	return transport.Command{Script: script, Stdin: next.format(pending)}
 }

@@ -182,3 +182,16 @@ func TestCompareObservations(t *testing.T) {
 		t.Fatalf("same observation: %v", err)
 	}
 }
+
+func TestIdentities(t *testing.T) {
+	got := identities("File", json.RawMessage(`{"path":"/etc/x","mode":"0644"}`))
+	if len(got) != 1 || got[0] != "File\x00path\x00/etc/x" {
+		t.Fatalf("File: %q", got)
+	}
+	if got := identities("User", json.RawMessage(`{"name":"bob","groups":["a"]}`)); len(got) != 1 || got[0] != "User\x00name\x00bob" {
+		t.Fatalf("User: %q", got)
+	}
+	if got := identities("Exec", json.RawMessage(`{"command":"true"}`)); len(got) != 0 {
+		t.Fatalf("Exec: %q", got)
+	}
+}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
@@ -29,9 +30,27 @@ type PruneNote struct {
 
 // Why a resource that left the manifests is forgotten rather than removed.
 const (
-	ReasonAdopted  = "it existed before Optimus first managed it"
-	ReasonNoAbsent = "its kind has no absent state"
+	ReasonAdopted   = "it existed before Optimus first managed it"
+	ReasonNoAbsent  = "its kind has no absent state"
+	ReasonTakenOver = "another resource of the manifests manages it now"
 )
+
+// identities are the keys under which a recorded spec names what it
+// manages on the host: its path or its name, per kind.
+func identities(kind string, spec json.RawMessage) []string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(spec, &fields) != nil {
+		return nil
+	}
+	var out []string
+	for _, k := range []string{"path", "name"} {
+		var v string
+		if json.Unmarshal(fields[k], &v) == nil && v != "" {
+			out = append(out, kind+"\x00"+k+"\x00"+v)
+		}
+	}
+	return out
+}
 
 // planPrune plans, before the host's other actions, what its inventory
 // lists and the manifests no longer declare: in reverse dependency order,
@@ -40,8 +59,16 @@ const (
 // remove.
 func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 	current := make(map[v1alpha1.ResourceRef]bool, len(r.resources))
+	// What the current resources manage, by kind and identity (path or
+	// name): a resource renamed in the manifests is not removed.
+	taken := map[string]bool{}
 	for _, res := range r.resources {
 		current[res.Ref()] = true
+		if spec, ok := recordSpec(res); ok {
+			for _, id := range identities(res.Kind, spec) {
+				taken[id] = true
+			}
+		}
 	}
 	var notes []PruneNote
 	var absent []*v1alpha1.Resource
@@ -56,7 +83,13 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 		if _, known := e.Registry.For(en.Ref.Kind); known && e.Inventory.Absent != nil {
 			res, ok = e.Inventory.Absent(en.Ref.Kind, en.Ref.Name, en.Spec)
 		}
+		owned := false
+		for _, id := range identities(en.Ref.Kind, en.Spec) {
+			owned = owned || taken[id]
+		}
 		switch {
+		case owned:
+			n.Forget, n.Reason = true, ReasonTakenOver
 		case !ok:
 			n.Forget, n.Reason = true, ReasonNoAbsent
 		case en.Adopted:

@@ -129,6 +129,28 @@ for u in pruneuser legacy; do getent passwd $u >/dev/null && echo $u; done; true
 	if r.code != 0 || !strings.Contains(r.stdout, "Nothing to do") || strings.Contains(r.stdout, "Left the manifests") {
 		t.Fatalf("apply --prune after pruning: %s", r)
 	}
+
+	// A resource renamed in the manifests keeps what it manages.
+	renamed := "apiVersion: optimus.dev/v1alpha1\nkind: File\nmetadata: {name: %s}\nspec: {path: /srv/renamed.conf, content: \"x\\n\"}\n"
+	writeFile(t, filepath.Join(dir, "app.yaml"), fmt.Sprintf(renamed, "conf-a"))
+	if r := run(t, nil, "apply", "-f", dir, "--prune", "--yes"); r.code != 0 {
+		t.Fatalf("apply conf-a: %s", r)
+	}
+	writeFile(t, filepath.Join(dir, "app.yaml"), fmt.Sprintf(renamed, "conf-b"))
+	r = run(t, nil, "apply", "-f", dir, "--prune", "--yes")
+	if r.code != 0 || !strings.Contains(r.stdout, "File/conf-a forgotten, kept on the host: another resource of the manifests manages it now") {
+		t.Fatalf("apply --prune after a rename: %s", r)
+	}
+	if got := hosts[0].Exec(t, "cat /srv/renamed.conf"); got != "x\n" {
+		t.Fatalf("the renamed resource's file: %q", got)
+	}
+
+	// An inventory someone else could have written is not believed.
+	hosts[1].Exec(t, "chmod 0644 /var/lib/optimus/webfleet.inventory")
+	r = run(t, nil, "diff", "-f", dir, "--prune")
+	if r.code != 2 || !strings.Contains(r.stdout, "refusing to trust it") {
+		t.Fatalf("diff with a tampered inventory: %s", r)
+	}
 }
 
 // planManifest declares a File on every host and a user with a password
