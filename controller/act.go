@@ -71,7 +71,7 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 			r.changedRefs[pa.Resource] = true
 		}
 	}
-	if post > 0 || (e.Inventory != nil && r.inv != nil) {
+	if e.Inventory != nil && r.inv != nil {
 		// The inventory's own commands: the write first, the clean-ups last.
 		own := append([]transport.Result{results[0]}, results[len(results)-post:]...)
 		for _, res := range own {

@@ -44,7 +44,7 @@ type Engine struct {
 	Inventory *Inventory
 	// Expect, when set, is the observation a saved plan was made from: the
 	// first cycle's observation must match it, or Run returns a
-	// *PlanStaleError before anything changes (see SavedPlan).
+	// *PlanStaleError before anything changes (see Observation).
 	Expect []Observation
 	// OnObserved, when set, is called with the first cycle's observation of
 	// every host that could be observed, before anything changes.
