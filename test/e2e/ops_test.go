@@ -248,6 +248,11 @@ func TestSavedPlan(t *testing.T) {
 	if r := run(t, nil, "diff", "-f", dir); r.code != 0 {
 		t.Fatalf("diff after apply --plan: %s", r)
 	}
+	// The host's inventory names the user, not where its secret comes from.
+	got := hosts[0].Exec(t, "cat /var/lib/optimus/*.inventory")
+	if !strings.Contains(got, "resource\tUser\tplanuser\t") || strings.Contains(got, "OPTIMUS_TEST_PLANUSER_HASH") || strings.Contains(got, "planSALT") {
+		t.Fatalf("inventory:\n%s", got)
+	}
 }
 
 // restartManifest is a File and a Service that restarts when it changes;
