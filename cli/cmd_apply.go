@@ -165,7 +165,7 @@ hosts or the manifests.`,
 	hf.register(cmd, true)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "act without asking for confirmation")
 	cmd.Flags().IntVar(&maxCycles, "max-cycles", 5, "observe-act cycles before giving up")
-	sf.register(cmd, "the first -f directory")
+	sf.register(cmd, "the first -f directory", "remove from the hosts what left the manifests (through each kind's absent state); without it, it is only listed")
 	cmd.Flags().StringVar(&planFile, "plan", "", "apply exactly the plan saved by diff --out, refusing (status 5) if the hosts or manifests changed since")
 	cmd.Flags().BoolVar(&retryFailed, "retry-failed", false, "only the hosts that failed, were unreachable or did not converge in the last apply of the same manifests")
 	return cmd

@@ -116,7 +116,7 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 	}
 	f.register(cmd)
 	hf.register(cmd, true)
-	sf.register(cmd, "the first -f directory")
+	sf.register(cmd, "the first -f directory", "plan (and with --out save) the removals apply --prune would make; without it, what left the manifests is only listed")
 	cmd.Flags().StringVar(&outFile, "out", "", "save the plan, with a digest of what was observed, for apply --plan")
 	return cmd
 }

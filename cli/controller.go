@@ -112,7 +112,7 @@ exit 0. SIGHUP: reload the manifests now.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Dir, "watch", "", "manifest directory to watch (required)")
-	sf.register(cmd, "the watched directory")
+	sf.register(cmd, "the watched directory", "remove from the hosts what left the manifests (through each kind's absent state); without it, it is only listed")
 	f.DurationVar(&opts.Resync, "resync", 5*time.Minute, "re-observe every host this often to correct drift")
 	f.StringVar(&opts.Listen, "listen", DefaultControllerAddr, "HTTP address for health, metrics and status (empty: none)")
 	f.StringVar(&opts.AuthTokenFile, "auth-token-file", "", "file of bearer tokens (lines: TOKEN or TOKEN write); required off loopback")

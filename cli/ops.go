@@ -26,10 +26,10 @@ type setFlags struct {
 	prune bool
 }
 
-func (s *setFlags) register(cmd *cobra.Command, named string) {
+func (s *setFlags) register(cmd *cobra.Command, named, pruneHelp string) {
 	cmd.Flags().StringVar(&s.set, "set", "", "name of the manifest set whose inventory the hosts keep under "+controller.InventoryDir+
 		" (default: the name of "+named+")")
-	cmd.Flags().BoolVar(&s.prune, "prune", false, "remove from the hosts what left the manifests (through each kind's absent state); without it, it is only listed")
+	cmd.Flags().BoolVar(&s.prune, "prune", false, pruneHelp)
 }
 
 // inventory returns the engine's inventory settings. Manifests read from
