@@ -31,6 +31,8 @@ func newApplyCmd(cfg Config) *cobra.Command {
 		yes         bool
 		maxCycles   int
 		retryFailed bool
+		sf          setFlags
+		planFile    string
 	)
 	cmd := &cobra.Command{
 		Use:   "apply -f PATH...",
@@ -51,9 +53,25 @@ state (the manifests digest: every resource's spec and the files they copy),
 not the same paths: a changed manifest set is a new rollout every host must
 get, so it is applied with a plain apply, not retried.
 
+Each host keeps, under /var/lib/optimus (root only), the inventory of what
+the manifest set (--set, default the name of the first -f directory) holds
+there. What left the manifests is listed after the run; --prune removes it
+through its kind's absent state, in reverse dependency order, as part of the
+plan ("-" lines). What existed before Optimus first managed it, and kinds
+without an absent state (Exec, Service), are forgotten: dropped from the
+inventory, kept on the host. A restart owed by a run that failed or was cut
+short is recorded there too and runs in the next apply.
+
+--plan FILE applies a plan saved by diff --out: the hosts are observed again
+and, if anything differs from what the plan saw (or the manifests differ),
+apply refuses with status 5, naming the hosts and resources, and changes
+nothing. Otherwise it performs exactly the saved actions, then observes once
+more to confirm convergence (status 4 if something is still left to do).
+
 Exit status: 0 converged (or no failed hosts to retry); 1 invalid manifests
 or usage; 3 some hosts failed (quarantined) while the others converged; 4 did
-not converge in --max-cycles.`,
+not converge in --max-cycles; 5 the saved plan (--plan) no longer matches the
+hosts or the manifests.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if maxCycles < 1 {
@@ -62,7 +80,21 @@ not converge in --max-cycles.`,
 			if retryFailed && hf.noHistory {
 				return exitf(exitInvalid, "--retry-failed reads the run history; it cannot be used with --no-history")
 			}
+			if planFile != "" && (retryFailed || sf.set != "" || sf.prune) {
+				return exitf(exitInvalid, "--plan applies a saved plan as it is: it cannot be combined with --retry-failed, --set or --prune (the plan keeps its own)")
+			}
 			set, hosts, err := f.load(cmd, cfg)
+			if err != nil {
+				return err
+			}
+			var saved *savedPlan
+			if planFile != "" {
+				if saved, err = readSavedPlan(planFile, set); err != nil {
+					return err
+				}
+				sf = setFlags{set: saved.Set, prune: saved.Prune}
+			}
+			inv, err := sf.inventory(cfg, f.files)
 			if err != nil {
 				return err
 			}
@@ -85,7 +117,13 @@ not converge in --max-cycles.`,
 				return &ExitError{Code: exitInvalid, Err: historyUnusable(err)}
 			}
 			p := newPrinter(out)
-			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles}
+			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles, Inventory: inv}
+			if saved != nil {
+				// Exactly the saved actions: one act phase, then one observe
+				// that must find nothing left.
+				eng.Expect = append([]controller.Observation{}, saved.Observed...)
+				eng.MaxCycles = 1
+			}
 			if f.output == "text" || f.output == "wide" {
 				eng.OnPlan = p.plan
 				eng.OnActed = p.acted
@@ -98,7 +136,12 @@ not converge in --max-cycles.`,
 			report, err := eng.Run(ctx, hosts, set.Resources)
 			prog.Stop()
 			if err != nil {
-				rec.failed(ctx, exitInvalid, stderr, cfg.Name)
+				err = planStale(err)
+				code := exitInvalid
+				if ee, ok := err.(*ExitError); ok {
+					code = ee.Code
+				}
+				rec.failed(ctx, code, stderr, cfg.Name)
 				return err
 			}
 			code := applyExitCode(report)
@@ -125,6 +168,8 @@ not converge in --max-cycles.`,
 	hf.register(cmd, true)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "act without asking for confirmation")
 	cmd.Flags().IntVar(&maxCycles, "max-cycles", 5, "observe-act cycles before giving up")
+	sf.register(cmd, "the first -f directory", "remove from the hosts what left the manifests (through each kind's absent state); without it, it is only listed")
+	cmd.Flags().StringVar(&planFile, "plan", "", "apply exactly the plan saved by diff --out, refusing (status 5) if the hosts or manifests changed since")
 	cmd.Flags().BoolVar(&retryFailed, "retry-failed", false, "only the hosts that failed, were unreachable or did not converge in the last apply of the same manifests")
 	return cmd
 }
@@ -191,6 +236,7 @@ func printApplyOutcome(p *printer, r *controller.Report, wide bool) {
 	case r.Converged && len(r.Plans) == 0:
 		fmt.Fprintln(p.w, "Nothing to do: every host has converged.")
 	}
+	printPruneNotes(p, r)
 	p.summary(r, wide)
 	fmt.Fprintf(p.w, "%d %s in %d %s, %s\n", len(r.Hosts), plural(len(r.Hosts), "host", "hosts"),
 		r.Cycles, plural(r.Cycles, "cycle", "cycles"), r.Duration.Round(1e6))

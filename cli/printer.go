@@ -73,7 +73,11 @@ func (p *printer) plan(plan *controller.Plan) {
 				fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(red, "!"), a.Resource, a.ErrorText())
 				continue
 			}
-			fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(color, mark), a.Resource, a.Description)
+			desc := a.Description
+			if a.Pruned {
+				desc += " (pruned: left the manifests)"
+			}
+			fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(color, mark), a.Resource, desc)
 			for _, c := range a.Changes {
 				fmt.Fprintf(p.w, "      %s\n", history.ChangeLine(c))
 			}

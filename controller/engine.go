@@ -42,6 +42,16 @@ type Engine struct {
 	// OnHostPhase, when set, is called from the host's goroutine when it
 	// starts and ends a phase, for progress displays.
 	OnHostPhase func(ev HostPhase)
+	// Inventory, when set, records on each host what the manifest set holds
+	// there and the restarts it still owes, and prunes (see Inventory).
+	Inventory *Inventory
+	// Expect, when set, is the observation a saved plan was made from: the
+	// first cycle's observation must match it, or Run returns a
+	// *PlanStaleError before anything changes (see Observation).
+	Expect []Observation
+	// OnObserved, when set, is called with the first cycle's observation of
+	// every host that could be observed, before anything changes.
+	OnObserved func(obs []Observation)
 }
 
 // hostRun is the state of one host during a run.
@@ -56,6 +66,12 @@ type hostRun struct {
 	roundTrips, connects     int
 	plan                     []PlannedAction
 	changedRefs              map[v1alpha1.ResourceRef]bool
+	// inv is the host's inventory as this cycle read it (Engine.Inventory).
+	inv *inventory
+	// notes lists what left the manifests, by resource, since the first cycle.
+	notes []PruneNote
+	// observed is the digest of this cycle's query results.
+	observed string
 }
 
 // ErrNoReconciler is returned when a resource's kind has no reconciler.
@@ -102,6 +118,17 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 		report.Cycles = cycle
 		forEach(runs, parallel, func(r *hostRun) { e.phase(r, PhaseObserve, func() { e.observe(ctx, r, dial, red) }) })
 		plan := collectPlan(cycle, runs, false)
+		if cycle == 1 {
+			obs := observations(runs)
+			if e.OnObserved != nil {
+				e.OnObserved(obs)
+			}
+			if e.Expect != nil {
+				if err := compareObservations(e.Expect, obs, runs); err != nil {
+					return nil, err
+				}
+			}
+		}
 		if plan.Empty() {
 			report.Converged = ctx.Err() == nil
 			break
@@ -154,6 +181,9 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 		}
 	}
 	report.Hosts = summarise(runs, e.DryRun, red)
+	for _, r := range runs {
+		report.Prune = append(report.Prune, r.notes...)
+	}
 	report.Duration = time.Since(start)
 	return report, nil
 }

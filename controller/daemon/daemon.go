@@ -71,6 +71,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Dial opens host connections; default transport.Dial.
 	Dial controller.DialFunc
+	// Inventory, when set, keeps each host's inventory of the set (and
+	// prunes with Inventory.Prune), as optimus apply does.
+	Inventory *controller.Inventory
 }
 
 func (o *Options) defaults() {

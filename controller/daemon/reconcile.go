@@ -44,7 +44,8 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 
 	log := d.log.With("host", name)
 	log.Debug("reconcile start", "generation", gen)
-	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.dial}
+	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.dial,
+		Inventory: d.opts.Inventory}
 	start := time.Now()
 	// The engine gets this host's resources only: matching the whole set
 	// against one host on every reconcile would cost the fleet's size.
