@@ -48,6 +48,9 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 	if cur.Exists && cur.Type != "directory" {
 		return nil, fmt.Errorf("%s is %s, not a directory: remove it first (Directory does not replace it)", s.Path, cur.Describe())
 	}
+	if err := cur.CheckOwner(s.Owner); err != nil && s.State != v1alpha1.StateAbsent {
+		return nil, err
+	}
 	if s.State == v1alpha1.StateAbsent {
 		switch {
 		case !cur.Exists:
@@ -57,7 +60,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 				Op:          reconcilers.OpDelete,
 				Description: "delete directory " + s.Path,
 				Changes:     []reconcilers.Change{{Field: "state", Before: "present", After: "absent"}},
-				Script:      reconcilers.ShellCommand("rmdir", "--", s.Path),
+				Script:      reconcilers.GuardedCommand(s.Path, "rmdir", "--", s.Path),
 			}}, nil
 		case !s.Force:
 			return nil, fmt.Errorf("directory %s is not empty: set force: true to delete it with everything in it", s.Path)
@@ -66,7 +69,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 			Op:          reconcilers.OpDelete,
 			Description: "delete directory " + s.Path + " and everything in it",
 			Changes:     []reconcilers.Change{{Field: "state", Before: "present", After: "absent"}},
-			Script:      reconcilers.ShellCommand("rm", "-rf", "--", s.Path),
+			Script:      reconcilers.GuardedCommand(s.Path, "rm", "-rf", "--", s.Path),
 		}}, nil
 	}
 	if !cur.Exists {
@@ -86,10 +89,9 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 		if s.Group != "" {
 			changes = append(changes, reconcilers.Change{Field: "group", After: s.Group})
 		}
-		// mkdir -p creates missing parents with the default mode; chmod
-		// afterwards because mkdir -m is filtered by the umask for setgid bits.
-		script := reconcilers.ShellCommand("mkdir", "-p", "--", s.Path) + " && " +
-			reconcilers.AttributesScript(s.Path, mode, reconcilers.Ownership(s.Owner, s.Group))
+		// Missing parents get the default mode; chmod afterwards because
+		// mkdir -m is filtered by the umask for setgid bits.
+		script := reconcilers.MkdirScript(s.Path, mode, reconcilers.Ownership(s.Owner, s.Group))
 		return []reconcilers.Action{{
 			Op:          reconcilers.OpCreate,
 			Description: "create directory " + s.Path,

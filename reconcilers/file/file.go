@@ -73,21 +73,28 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 			Op:          reconcilers.OpDelete,
 			Description: "delete file " + s.Path,
 			Changes:     []reconcilers.Change{{Field: "state", Before: "present", After: "absent"}},
-			Script:      reconcilers.ShellCommand("rm", "-f", "--", s.Path),
+			Script:      reconcilers.GuardedCommand(s.Path, "rm", "-f", "--", s.Path),
 		}}, nil
 	}
 	if cur.Exists && cur.Type != "file" {
 		return nil, fmt.Errorf("%s is %s, not a regular file: remove it first (File does not replace it)", s.Path, cur.Describe())
+	}
+	if err := cur.CheckOwner(s.Owner); err != nil {
+		return nil, err
 	}
 	content, managed, err := Desired(req.Host, req.Resource)
 	if err != nil {
 		return nil, err
 	}
 	secrets := func() []string {
-		if s.Sensitive && len(content) > 0 && len(content) <= 4096 {
+		if s.Sensitive && len(content) > 0 {
 			return []string{string(content)}
 		}
 		return nil
+	}
+	inPlace := ""
+	if cur.MountPoint {
+		inPlace = " (in place: it is a mount point, which rename cannot replace)"
 	}
 
 	if !cur.Exists {
@@ -131,16 +138,18 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 			mode = cur.ModeString()
 		}
 		owner, group := s.Owner, s.Group
-		if owner == "" {
+		// Under a directory another user controls, the action runs as that
+		// user, who can give the new file only their own ownership.
+		if owner == "" && cur.Control.Root() {
 			owner = strconv.Itoa(cur.UID)
 		}
-		if group == "" {
+		if group == "" && cur.Control.Root() {
 			group = strconv.Itoa(cur.GID)
 		}
 		changes := append([]reconcilers.Change{contentChange(s, cur, content)}, attrs...)
 		return []reconcilers.Action{{
 			Op:          reconcilers.OpUpdate,
-			Description: "update " + reconcilers.ChangedFields(changes) + " of file " + s.Path,
+			Description: "update " + reconcilers.ChangedFields(changes) + " of file " + s.Path + inPlace,
 			Changes:     changes,
 			Diff:        diff(s, cur, content),
 			Script:      reconcilers.AtomicWriteScript(s.Path, mode, reconcilers.Ownership(owner, group)),
@@ -150,6 +159,9 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 	}
 	if len(attrs) == 0 {
 		return nil, nil
+	}
+	if err := cur.CheckAttributes(); err != nil {
+		return nil, err
 	}
 	return []reconcilers.Action{{
 		Op:          reconcilers.OpUpdate,

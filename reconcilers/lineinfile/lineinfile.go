@@ -73,6 +73,8 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 		// so clearly if it still does not exist then.
 	case cur.Type != "file":
 		return nil, fmt.Errorf("%s is %s, not a regular file", s.Path, cur.Describe())
+	case cur.Links > 1:
+		return nil, fmt.Errorf("%s has %d hard links (owned by %s): LineInFile does not edit a file that has other names", s.Path, cur.Links, cur.Owner)
 	case !cur.HasContent:
 		return nil, fmt.Errorf("%s is larger than %d bytes: LineInFile does not edit files that large", s.Path, ContentLimit)
 	case !reconcilers.IsText(cur.Content):
@@ -98,6 +100,9 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 		a.Description = fmt.Sprintf("remove %d line(s) from %s", len(e.delete), s.Path)
 		a.Changes = []reconcilers.Change{{Field: "line", Before: strings.Join(e.delete, "\n")}}
 		a.Diff = "--- " + s.Path + "\n+++ " + s.Path + "\n-" + strings.Join(e.delete, "\n-") + "\n"
+	}
+	if cur.MountPoint {
+		a.Description += " (in place: it is a mount point, which rename cannot replace)"
 	}
 	return []reconcilers.Action{a}, nil
 }
@@ -198,7 +203,8 @@ END {
 	if (n == 0 && at == 0 && !present && mode != "delete") print line
 }`
 
-// script edits file in place atomically, keeping its mode and ownership.
+// script edits file atomically, keeping its mode and ownership, under the
+// guard of reconcilers.Guard.
 func script(file string, e *edit) string {
 	env := []string{"O_MODE=" + reconcilers.ShellCommand(e.mode), "O_LINE=" + reconcilers.ShellCommand(e.line),
 		"O_OLD=" + reconcilers.ShellCommand(e.old)}
@@ -208,10 +214,16 @@ func script(file string, e *edit) string {
 	if len(e.delete) > 0 {
 		env = append(env, fmt.Sprintf("O_NDEL=%d", len(e.delete)), "O_DEL="+reconcilers.ShellCommand(strings.Join(e.delete, "\n")))
 	}
-	return "f=" + reconcilers.ShellCommand(file) + "\n" +
-		`[ -f "$f" ] || { echo "optimus: $f does not exist: LineInFile edits an existing file (create it first, for example with a File resource)" >&2; exit 1; }` + "\n" +
+	edit := strings.Join(env, " ") + " awk " + reconcilers.ShellCommand(awkEdit) + ` "$f"`
+	body := "f=" + reconcilers.ShellCommand(file) + "\n" +
+		`[ -e "$f" ] || { echo "optimus: $f does not exist: LineInFile edits an existing file (create it first, for example with a File resource)" >&2; exit 1; }` + "\n" +
+		`[ -f "$f" ] && [ ! -L "$f" ] || { echo "optimus: $f is not a regular file" >&2; exit 1; }` + "\n" +
+		// A mount point (a bind-mounted /etc/hosts) cannot be replaced by
+		// rename: the edited text is written over it in place.
+		`if mountpoint -q -- "$f"; then c=$(` + edit + ` && echo .) && printf %s "${c%.}" >"$f"; exit; fi` + "\n" +
 		`t=$(mktemp "${f%/*}/.optimus.XXXXXX") || exit 1` + "\n" +
 		`trap 'rm -f "$t"' EXIT` + "\n" +
-		strings.Join(env, " ") + " awk " + reconcilers.ShellCommand(awkEdit) + ` "$f" >"$t" &&` + "\n" +
-		`chmod "$(stat -c %a "$f")" "$t" && chown "$(stat -c %u:%g "$f")" "$t" && mv -f "$t" "$f" && trap - EXIT` + "\n"
+		edit + ` >"$t" &&` + "\n" +
+		`chmod "$(stat -c %a "$f")" "$t" && chown "$(stat -c %u:%g "$f")" "$t" && mv -fT "$t" "$f" && trap - EXIT` + "\n"
+	return reconcilers.Guard(file, "", body)
 }

@@ -1,0 +1,158 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/test/testhost"
+	"github.com/optimus-cm/optimus/transport"
+)
+
+// hostileSetup makes mallory, an ordinary user who owns her home and
+// /srv/mallory, on h.
+func hostileSetup(t *testing.T, h *testhost.Host) {
+	t.Helper()
+	h.Exec(t, "useradd -m -s /bin/sh mallory && mkdir /srv/mallory && chown mallory: /srv/mallory && rm -f /home/mallory/.profile")
+}
+
+func doc(kind, name, spec string) string {
+	return fmt.Sprintf("---\napiVersion: optimus.dev/v1alpha1\nkind: %s\nmetadata: {name: %s}\nspec:\n%s", kind, name, spec)
+}
+
+const malloryKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBGmYr9wLDJ3sTk7Gv5j1X9h1f0bD8mJm1xXc3Ew2n1J mallory@laptop"
+
+// TestHostileUser: an unprivileged user plants symbolic links, hard links
+// and FIFOs at every path the manifests manage in her home and in a
+// directory she owns. Every resource that would act through them fails and
+// says what it found, and nothing root owns changes: checked from outside
+// with docker exec.
+func TestHostileUser(t *testing.T) {
+	hosts := testhost.Start(t, 1)
+	h := hosts[0]
+	hostileSetup(t, h)
+	h.ExecAs(t, "mallory", `cd /home/mallory
+ln -s /root/.ssh .ssh
+ln -s /etc/shadow notes.txt
+ln -s /etc/sudoers.d .config
+ln -s /etc/sudoers.d/deploy .profile
+mkfifo pipe.conf
+ln -s /root/.ssh /srv/mallory/sub
+mkfifo /srv/mallory/fifo`)
+	// A host without fs.protected_hardlinks lets a user link to root's
+	// files; plant those links as root to stand for one.
+	h.Exec(t, "ln /etc/shadow /srv/mallory/app.conf && ln /etc/shadow /home/mallory/hl.txt")
+	before := h.TakeSnapshot(t, testhost.RootOwnedScript)
+
+	refused := []struct{ manifest, found string }{
+		{doc("AuthorizedKey", "mallory", "  user: mallory\n  key: "+malloryKey+"\n"),
+			"/home/mallory/.ssh is a symbolic link to /root/.ssh owned by mallory; refusing to follow it"},
+		{doc("File", "notes", "  path: /home/mallory/notes.txt\n  owner: mallory\n  content: \"notes\\n\"\n"),
+			"/home/mallory/notes.txt is a symbolic link to /etc/shadow, not a regular file"},
+		{doc("Directory", "config", "  path: /home/mallory/.config\n  owner: mallory\n  mode: \"0700\"\n"),
+			"/home/mallory/.config is a symbolic link to /etc/sudoers.d, not a directory"},
+		{doc("LineInFile", "profile", "  path: /home/mallory/.profile\n  line: umask 077\n"),
+			"/home/mallory/.profile is a symbolic link to /etc/sudoers.d/deploy, not a regular file"},
+		{doc("LineInFile", "pipe", "  path: /home/mallory/pipe.conf\n  line: x=1\n"),
+			"/home/mallory/pipe.conf is a special file, not a regular file"},
+		{doc("File", "sub", "  path: /srv/mallory/sub/authorized_keys\n  content: \""+malloryKey+"\\n\"\n"),
+			"/srv/mallory/sub is a symbolic link to /root/.ssh owned by mallory; refusing to follow it"},
+		{doc("File", "fifo", "  path: /srv/mallory/fifo\n  content: x\n"),
+			"/srv/mallory/fifo is a special file, not a regular file"},
+		{doc("File", "hardlink", "  path: /srv/mallory/app.conf\n  mode: \"0644\"\n"),
+			"/srv/mallory/app.conf has 2 hard links (owned by root); refusing to change its mode or owner"},
+		{doc("File", "rootfile", "  path: /home/mallory/rootfile\n  owner: root\n  content: x\n"),
+			"/home/mallory/rootfile cannot be owned by root: /home/mallory is controlled by mallory"},
+		{doc("Symlink", "link", "  path: /srv/mallory/sub/id_ed25519\n  target: /etc/shadow\n"),
+			"/srv/mallory/sub is a symbolic link to /root/.ssh owned by mallory; refusing to follow it"},
+	}
+	for i, c := range refused {
+		dir := t.TempDir()
+		hostsManifest(t, dir, hosts)
+		writeFile(t, filepath.Join(dir, "case.yaml"), c.manifest)
+		for _, cmd := range []string{"apply", "diff"} {
+			args := []string{cmd, "-f", dir}
+			if cmd == "apply" {
+				args = append(args, "--yes")
+			}
+			r := run(t, nil, args...)
+			if r.code < 2 || !strings.Contains(r.stdout+r.stderr, c.found) {
+				t.Errorf("case %d: %s should fail and say %q\n%s", i, cmd, c.found, r)
+			}
+		}
+	}
+
+	// A link that only replaces a name in mallory's own home is harmless:
+	// the new content goes to a new file and the link's target is untouched.
+	dir := t.TempDir()
+	hostsManifest(t, dir, hosts)
+	writeFile(t, filepath.Join(dir, "ok.yaml"), doc("File", "hl", "  path: /home/mallory/hl.txt\n  owner: mallory\n  content: \"hello\\n\"\n"))
+	if r := run(t, nil, "apply", "-f", dir, "--yes"); r.code != 0 {
+		t.Errorf("apply over a hard link in mallory's home: %s", r)
+	}
+	if got := h.Exec(t, "stat -c '%U %h' /home/mallory/hl.txt; cat /home/mallory/hl.txt"); got != "mallory 1\nhello\n" {
+		t.Errorf("hl.txt: %q", got)
+	}
+
+	after := h.TakeSnapshot(t, testhost.RootOwnedScript)
+	if d := before.Diff(after); len(d) != 0 {
+		t.Errorf("root-owned files changed:\n%s", strings.Join(d, "\n"))
+	}
+}
+
+// TestGuardWhenActing: what observe saw may be swapped before the action
+// runs. The guard in every writing script checks again, and acts as the
+// user who controls the path, so a swap made after observe still reaches
+// nothing of root's.
+func TestGuardWhenActing(t *testing.T) {
+	hosts := testhost.Start(t, 1)
+	h := hosts[0]
+	hostileSetup(t, h)
+	h.ExecAs(t, "mallory", "mkdir /home/mallory/.ssh /srv/mallory/d")
+	before := h.TakeSnapshot(t, testhost.RootOwnedScript)
+	conn, err := transport.Dial(context.Background(), h.Resource())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Scripts as the reconcilers plan them while the directories were real.
+	scripts := []struct {
+		name, script string
+		stdin        []byte
+	}{
+		{"write", reconcilers.AtomicWriteScript("/srv/mallory/d/sudo", "0440", "mallory"), []byte("mallory ALL=(ALL) NOPASSWD: ALL\n")},
+		{"chmod", reconcilers.AttributesScript("/srv/mallory/d/deploy", "0666", ""), nil},
+		{"mkdir", reconcilers.MkdirScript("/srv/mallory/d/new", "0777", ""), nil},
+		{"delete", reconcilers.GuardedCommand("/srv/mallory/d/deploy", "rm", "-f", "--", "/srv/mallory/d/deploy"), nil},
+	}
+	// Now mallory swaps the directory for a link to /etc/sudoers.d.
+	h.ExecAs(t, "mallory", "rmdir /srv/mallory/d && ln -s /etc/sudoers.d /srv/mallory/d")
+	for _, s := range scripts {
+		res, err := conn.Batch(context.Background(), []transport.Command{{Script: s.script, Stdin: s.stdin}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "/srv/mallory/d is a symbolic link to /etc/sudoers.d owned by mallory; refusing to follow it"
+		if res[0].ExitCode == 0 || !strings.Contains(string(res[0].Stderr), want) {
+			t.Errorf("%s: exit %d, stderr %q; want a refusal saying %q", s.name, res[0].ExitCode, res[0].Stderr, want)
+		}
+	}
+	// Under a directory mallory owns, writing runs as mallory: a link she
+	// plants deeper, which the walk does not stop at (it is hers), leads
+	// nowhere she cannot write herself.
+	h.ExecAs(t, "mallory", "rm /srv/mallory/d && mkdir /srv/mallory/d && ln -s /etc /srv/mallory/d/etc")
+	res, err := conn.Batch(context.Background(), []transport.Command{{Script: reconcilers.AtomicWriteScript("/srv/mallory/d/etc/x", "0644", ""), Stdin: []byte("x")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].ExitCode == 0 {
+		t.Errorf("writing through mallory's link to /etc succeeded")
+	}
+	after := h.TakeSnapshot(t, testhost.RootOwnedScript)
+	if d := before.Diff(after); len(d) != 0 {
+		t.Errorf("root-owned files changed:\n%s", strings.Join(d, "\n"))
+	}
+}
