@@ -165,3 +165,30 @@ func TestGuardWhenActing(t *testing.T) {
 		t.Errorf("root-owned files changed:\n%s", strings.Join(d, "\n"))
 	}
 }
+
+// TestBindMountedFiles: /etc/hosts and /etc/resolv.conf are bind mounts in
+// containers, which rename cannot replace: Optimus writes them in place,
+// says so, and the second run changes nothing.
+func TestBindMountedFiles(t *testing.T) {
+	hosts := testhost.Start(t, 1)
+	h := hosts[0]
+	dir := t.TempDir()
+	hostsManifest(t, dir, hosts)
+	writeFile(t, filepath.Join(dir, "etc.yaml"),
+		doc("LineInFile", "hosts", "  path: /etc/hosts\n  line: 10.9.8.7 optimus-db\n")+
+			doc("File", "resolv", "  path: /etc/resolv.conf\n  content: \"nameserver 10.9.8.1\\noptions ndots:1\\n\"\n  mode: \"0644\"\n"))
+	r := run(t, nil, "apply", "-f", dir, "--yes")
+	if r.code != 0 || !strings.Contains(r.stdout, "add a line to /etc/hosts (in place: it is a mount point") ||
+		!strings.Contains(r.stdout, "update content of file /etc/resolv.conf (in place: it is a mount point") {
+		t.Fatalf("apply should write both in place and say so:\n%s", r)
+	}
+	if got := h.Exec(t, "grep -c '^10.9.8.7 optimus-db$' /etc/hosts; cat /etc/resolv.conf; mountpoint -q /etc/hosts && mountpoint -q /etc/resolv.conf && echo mounted"); got != "1\nnameserver 10.9.8.1\noptions ndots:1\nmounted\n" {
+		t.Errorf("on the host: %q", got)
+	}
+	if again := run(t, nil, "apply", "-f", dir, "--yes"); again.code != 0 || !strings.Contains(again.stdout, "Nothing to do") {
+		t.Errorf("second apply is not a no-op:\n%s", again)
+	}
+	if d := run(t, nil, "diff", "-f", dir); d.code != 0 {
+		t.Errorf("diff after apply:\n%s", d)
+	}
+}
