@@ -33,8 +33,11 @@ echo "== go test -race"
 go test -race -count=1 -timeout 40m ./...
 
 echo "== examples/mytool (a tool built with the framework, its own module)"
+
 (cd examples/mytool && go vet ./... && go test -race -count=1 -timeout 10m ./...)
 
 echo "== fuzz (short)"
 go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 15s ./manifest
 go test -run '^$' -fuzz '^FuzzQuote$' -fuzztime 15s ./transport
+go test -run '^$' -fuzz '^FuzzFrameReader$' -fuzztime 15s ./transport
+go test -run '^$' -fuzz '^FuzzParsePaths$' -fuzztime 15s ./reconcilers
