@@ -128,7 +128,7 @@ func TestQueriesReadContentOnlyWhenShowable(t *testing.T) {
 	}
 	q := Reconciler{}.Queries(nil, []*v1alpha1.Resource{res("a", "/a", false), res("b", "/b", true)})
 	// Only /a, which is not sensitive, is among the files whose content is read.
-	if len(q) != 1 || !strings.Contains(q[0].Script, "find /a -maxdepth 0 -type f -size -65537c -exec cat") ||
+	if len(q) != 1 || !strings.Contains(q[0].Script, "find /a -maxdepth 0 -type f -links 1 -size -65537c -exec cat") ||
 		strings.Contains(q[0].Script, "find /b -maxdepth 0 -type f") || !strings.Contains(q[0].Script, "for p in /a /b;") {
 		t.Errorf("queries %+v", q)
 	}

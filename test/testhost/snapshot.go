@@ -8,12 +8,15 @@ import (
 )
 
 // SnapshotScript prints one line per path of the whole filesystem outside
-// /proc, /sys and /dev: path, type, mode, owner, group, size and mtime, and
-// for regular files under /tmp, /var and /etc their sha256. It is read-only
-// and takes the same whatever the current directory.
+// /proc, /sys, /dev and /run (which an SSH login itself writes, as it does
+// the login records /var/log/wtmp, /var/log/lastlog and /var/log/btmp):
+// path, type, mode, owner, group, size and mtime (but a directory's mtime:
+// its entries are listed, and tests' docker exec moves the mtime of /), and
+// for regular files under /tmp, /var and /etc their sha256. It is read-only.
+// Observe must leave every line of it unchanged.
 const SnapshotScript = `LC_ALL=C; export LC_ALL
-find / -xdev \( -path /proc -o -path /sys -o -path /dev \) -prune -o -printf '%p\t%y %m %u %g %s %T@\n' 2>/dev/null | sort
-find /tmp /var /etc -xdev -type f -exec sha256sum -- {} + 2>/dev/null | sort -k2
+find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /var/log/wtmp -o -path /var/log/lastlog -o -path /var/log/btmp \) -prune -o -type d -printf '%p\t%y %m %u %g\n' -o -printf '%p\t%y %m %u %g %s %T@\n' 2>/dev/null | sort
+find /tmp /var /etc -xdev \( -path /var/log/wtmp -o -path /var/log/lastlog -o -path /var/log/btmp \) -prune -o -type f -exec sha256sum -- {} + 2>/dev/null | sort -k2
 `
 
 // RootOwnedScript prints path, type, mode, owner and group of every path
