@@ -49,16 +49,22 @@ func (s *ServiceSpec) Default(m *ObjectMeta) {
 	}
 }
 
-// ExecSpec runs a command when a condition says it is needed.
+// ExecSpec runs a command when a condition says it is needed. Its unless and
+// onlyIf guards are user commands that run while observing, so optimus diff
+// runs them too.
 type ExecSpec struct {
 	Targeting `json:",inline"`
 	// Command is a shell command line run with /bin/sh -c.
 	Command string `json:"command" validate:"required"`
 	// Creates: the command is not run when this absolute path exists.
 	Creates string `json:"creates,omitempty" validate:"omitempty,abspath"`
-	// Unless: the command is not run when this shell command exits 0.
+	// Unless: the command is not run when this shell command exits 0. It runs
+	// as root while observing, in optimus diff and in every plan too: it must
+	// only read (observe is otherwise read-only), and what it does is yours.
 	Unless string `json:"unless,omitempty"`
-	// OnlyIf: the command is run only when this shell command exits 0.
+	// OnlyIf: the command is run only when this shell command exits 0. It runs
+	// as root while observing, in optimus diff and in every plan too: it must
+	// only read (observe is otherwise read-only), and what it does is yours.
 	OnlyIf string `json:"onlyIf,omitempty"`
 	// RefreshOnly runs the command only when a resource in restartOn changed in the same run.
 	RefreshOnly bool `json:"refreshOnly,omitempty"`
