@@ -79,6 +79,11 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 	if err != nil {
 		return nil, fmt.Errorf("spec.passwordHashFrom: %w", err)
 	}
+	if s.PasswordHashFrom != nil {
+		if err := v1alpha1.CheckPasswordHash(hash); err != nil {
+			return nil, fmt.Errorf("spec.passwordHashFrom: the secret %w", err)
+		}
+	}
 	var actions []reconcilers.Action
 	if !exists {
 		actions = append(actions, create(s))

@@ -77,3 +77,14 @@ func (h *Host) ExecAs(t testing.TB, user, script string) string {
 	}
 	return out
 }
+
+// ExecStdin runs script with sh inside container with stdin as its standard
+// input (docker exec -i) and returns its stdout; a failure fails the test.
+func ExecStdin(t testing.TB, container, stdin, script string) string {
+	t.Helper()
+	out, err := docker(t.Context(), []byte(stdin), "exec", "-i", container, "sh", "-c", script)
+	if err != nil {
+		t.Fatalf("exec in %s: %v", container, err)
+	}
+	return out
+}
