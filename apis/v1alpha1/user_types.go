@@ -16,7 +16,9 @@ type UserSpec struct {
 	UID *int `json:"uid,omitempty" validate:"omitempty,min=0,max=4294967294"`
 	// Group is the primary group. Absent: a group named like the user, as useradd does.
 	Group string `json:"group,omitempty" validate:"omitempty,max=32,unixname"`
-	// Groups are supplementary groups.
+	// Groups are the supplementary groups. Omitted: left as they are;
+	// listed (even "groups: []", which means none): enforced exactly, or
+	// only added with append.
 	Groups []string `json:"groups,omitempty" validate:"dive,max=32,unixname"`
 	// Append keeps supplementary groups not listed in groups; false makes groups exact.
 	Append bool `json:"append,omitempty"`

@@ -63,6 +63,8 @@ func TestPlan(t *testing.T) {
 		{"append groups", "alice", v1alpha1.UserSpec{Groups: []string{"adm"}, Append: true},
 			"usermod -a -G adm alice"},
 		{"append satisfied", "alice", v1alpha1.UserSpec{Groups: []string{"sudo"}, Append: true}, ""},
+		{"groups omitted: left alone", "alice", v1alpha1.UserSpec{Shell: "/bin/sh"}, ""},
+		{"groups: [] means none", "alice", v1alpha1.UserSpec{Shell: "/bin/sh", Groups: []string{}}, "usermod -G '' alice"},
 		{"remove", "alice", v1alpha1.UserSpec{State: "absent", RemoveHome: true}, "userdel -r alice"},
 		{"remove missing", "oscar", v1alpha1.UserSpec{State: "absent"}, ""},
 		{"primary group", "alice", v1alpha1.UserSpec{Group: "adm", Groups: []string{"sudo"}}, "usermod -g adm alice"},
