@@ -25,6 +25,10 @@ type PathRequest struct {
 	// and a single link: a hard link a user planted to a file of root's
 	// must not bring that file's content into a plan.
 	ContentLimit int64
+	// Sensitive marks a path whose content must never be shown (a File
+	// with sensitive: true); every kind that reads the path learns it from
+	// PathInfo.Sensitive.
+	Sensitive bool
 }
 
 // The output of a PathsQuery is four NUL-separated sections, each ended by
@@ -35,6 +39,8 @@ type PathRequest struct {
 //	         link count, device, empty-directory flag — one record per path
 //	         that exists, and per directory above one (for CheckPath)
 //	sha256:  "HEX  PATH" per regular file
+//	sensitive: each path a request marked sensitive (printed by the query
+//	         itself, not read from the host)
 //	content: path, size per small regular file whose content was asked
 //	         for, then END, then their bytes back to back
 //
@@ -51,8 +57,10 @@ const findFormat = `'%p\0%m\0%U\0%G\0%u\0%g\0%s\0%y\0%l\0%n\0%D\0' \( -type d -e
 // same set always gives the same Key and Script.
 func PathsQuery(reqs []PathRequest) Query {
 	limits := map[string]int64{}
+	sensitive := map[string]bool{}
 	for _, r := range reqs {
 		limits[r.Path] = max(limits[r.Path], r.ContentLimit)
+		sensitive[r.Path] = sensitive[r.Path] || r.Sensitive
 	}
 	paths := make([]string, 0, len(limits))
 	for p := range limits {
@@ -88,6 +96,12 @@ func PathsQuery(reqs []PathRequest) Query {
 	fmt.Fprintf(&b, "find %s -maxdepth 0 -printf %s 2>/dev/null\nprintf 'END\\0'\n", strings.Join(walked, " "), findFormat)
 	fmt.Fprintf(&b, "set --; for p in %s; do [ -f \"$p\" ] && [ ! -L \"$p\" ] && set -- \"$@\" \"$p\"; done\n", all)
 	b.WriteString("[ $# -eq 0 ] || sha256sum -z -- \"$@\" 2>/dev/null\nprintf 'END\\0'\n")
+	for i, p := range paths {
+		if sensitive[p] {
+			fmt.Fprintf(&b, "printf '%%s\\0' %s\n", quoted[i])
+		}
+	}
+	b.WriteString("printf 'END\\0'\n")
 	// Content: files grouped by size limit, listed first, then their bytes.
 	byLimit := map[int64][]string{}
 	var sizes []int64
@@ -141,6 +155,9 @@ type PathInfo struct {
 	// Content of a regular file, when asked for and small enough.
 	Content    []byte
 	HasContent bool
+	// Sensitive: a request marked the path sensitive; its content must
+	// never be shown.
+	Sensitive bool
 }
 
 // ModeString is the mode as four octal digits: "0644".
@@ -239,6 +256,18 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 			info.SHA256 = sum
 			m[path] = info
 		}
+	}
+	for {
+		f, err := next()
+		if err != nil {
+			return nil, err
+		}
+		if string(f) == "END" {
+			break
+		}
+		info := m[string(f)]
+		info.Path, info.Sensitive = string(f), true
+		m[string(f)] = info
 	}
 	type chunk struct {
 		path string
@@ -372,6 +401,12 @@ func EncodePaths(infos ...PathInfo) []byte {
 	for _, p := range infos {
 		if p.Exists && p.SHA256 != "" {
 			fmt.Fprintf(&b, "%s  %s\x00", p.SHA256, p.Path)
+		}
+	}
+	b.WriteString("END\x00")
+	for _, p := range infos {
+		if p.Sensitive {
+			fmt.Fprintf(&b, "%s\x00", p.Path)
 		}
 	}
 	b.WriteString("END\x00")

@@ -37,7 +37,7 @@ func spec(r *v1alpha1.Resource) *v1alpha1.FileSpec { return r.Spec.(*v1alpha1.Fi
 func (Reconciler) Queries(_ *v1alpha1.Host, resources []*v1alpha1.Resource) []reconcilers.Query {
 	return reconcilers.QueryPaths(resources, func(r *v1alpha1.Resource) reconcilers.PathRequest {
 		s := spec(r)
-		req := reconcilers.PathRequest{Path: s.Path}
+		req := reconcilers.PathRequest{Path: s.Path, Sensitive: s.Sensitive}
 		if !s.Sensitive && s.State != v1alpha1.StateAbsent {
 			req.ContentLimit = DiffLimit
 		}

@@ -104,7 +104,26 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.Request) ([]reconciler
 	if cur.MountPoint {
 		a.Description += " (in place: it is a mount point, which rename cannot replace)"
 	}
+	// A File marks the path sensitive: none of its lines may be shown.
+	if cur.Sensitive {
+		for i := range a.Changes {
+			a.Changes[i].Before, a.Changes[i].After = redact(a.Changes[i].Before), redact(a.Changes[i].After)
+		}
+		a.Diff = ""
+		for _, l := range append([]string{e.line, e.old}, e.delete...) {
+			if strings.TrimSpace(l) != "" {
+				a.Secrets = append(a.Secrets, l)
+			}
+		}
+	}
 	return []reconcilers.Action{a}, nil
+}
+
+func redact(s string) string {
+	if s == "" {
+		return ""
+	}
+	return reconcilers.Redacted
 }
 
 // plan decides the edit the way Ansible's lineinfile does: the last line
