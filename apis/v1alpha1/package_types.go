@@ -1,6 +1,10 @@
 package v1alpha1
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // PackageSpec is a set of operating-system packages.
 type PackageSpec struct {
@@ -76,8 +80,24 @@ type ExecSpec struct {
 	Cwd string `json:"cwd,omitempty" validate:"omitempty,abspath"`
 	// Env are extra environment variables.
 	Env map[string]string `json:"env,omitempty" validate:"dive,keys,envname,endkeys"`
+	// EnvFrom are environment variables whose values are secrets, each read
+	// from {env: NAME} or {file: PATH} where optimus runs. The values reach
+	// the command through the shell's standard input, never a command line,
+	// a file, a plan or a log; unless and onlyIf do not see them.
+	EnvFrom map[string]*SecretSource `json:"envFrom,omitempty" validate:"dive,keys,envname,endkeys,required"`
 	// Timeout bounds the command's run time. Default 5m.
 	Timeout *Duration `json:"timeout,omitempty"`
+}
+
+var _ SecretChecker = (*ExecSpec)(nil)
+
+// CheckSecret refuses a secret environment value with a newline: each value
+// travels as one line.
+func (s *ExecSpec) CheckSecret(path, value string) error {
+	if strings.HasPrefix(path, "envFrom") && strings.ContainsAny(value, "\n\x00") {
+		return fmt.Errorf("holds a newline or NUL byte, which an environment variable from envFrom cannot")
+	}
+	return nil
 }
 
 // Default fills in defaults.

@@ -41,6 +41,7 @@ var docs = map[string]string{
 	"ExecSpec.creates":                  "Creates: the command is not run when this absolute path exists.",
 	"ExecSpec.cwd":                      "Cwd is the absolute working directory.",
 	"ExecSpec.env":                      "Env are extra environment variables.",
+	"ExecSpec.envFrom":                  "EnvFrom are environment variables whose values are secrets, each read from {env: NAME} or {file: PATH} where optimus runs. The values reach the command through the shell's standard input, never a command line, a file, a plan or a log; unless and onlyIf do not see them.",
 	"ExecSpec.onlyIf":                   "OnlyIf: the command is run only when this shell command exits 0. It runs as root while observing, in optimus diff and in every plan too: it must only read (observe is otherwise read-only), and what it does is yours.",
 	"ExecSpec.refreshOnly":              "RefreshOnly runs the command only when a resource in restartOn changed in the same run.",
 	"ExecSpec.restartOn":                "RestartOn names the resources whose change triggers the command.",

@@ -192,3 +192,48 @@ func TestBindMountedFiles(t *testing.T) {
 		t.Errorf("diff after apply:\n%s", d)
 	}
 }
+
+// TestHostileRace: while Optimus applies, mallory keeps swapping her ~/.ssh
+// and a directory she owns between a real directory and a link to root's
+// directories (a bounded loop). Whatever each apply meets, nothing root owns
+// changes.
+func TestHostileRace(t *testing.T) {
+	hosts := testhost.Start(t, 1)
+	h := hosts[0]
+	hostileSetup(t, h)
+	before := h.TakeSnapshot(t, testhost.RootOwnedScript)
+	dir := t.TempDir()
+	hostsManifest(t, dir, hosts)
+	writeFile(t, filepath.Join(dir, "race.yaml"),
+		doc("AuthorizedKey", "mallory", "  user: mallory\n  key: "+malloryKey+"\n")+
+			doc("File", "conf", "  path: /srv/mallory/d/sudo\n  content: \"mallory ALL=(ALL) NOPASSWD: ALL\\n\"\n  mode: \"0440\"\n"))
+	h.ExecAs(t, "mallory", `cat >/tmp/race.sh <<'SH'
+echo $$ >/tmp/race.pid
+i=0
+while [ $i -lt 200000 ]; do
+	rm -rf /home/mallory/.ssh /srv/mallory/d; mkdir /home/mallory/.ssh /srv/mallory/d
+	rm -rf /home/mallory/.ssh /srv/mallory/d; ln -s /root/.ssh /home/mallory/.ssh; ln -s /etc/sudoers.d /srv/mallory/d
+	i=$((i + 1))
+done
+SH`)
+	dockerOut(t, "exec", "-d", "-u", "mallory", h.Container, "sh", "/tmp/race.sh")
+	defer h.Exec(t, "kill $(cat /tmp/race.pid) 2>/dev/null; true")
+	outcomes := map[string]int{}
+	for range 6 {
+		r := run(t, nil, "apply", "-f", dir, "--yes", "--max-cycles", "2")
+		switch {
+		case r.code == 0:
+			outcomes["converged"]++
+		case strings.Contains(r.stdout+r.stderr, "refusing to follow it"):
+			outcomes["refused"]++
+		default:
+			outcomes["failed otherwise"]++
+		}
+	}
+	t.Logf("apply outcomes while racing: %v", outcomes)
+	h.Exec(t, "kill $(cat /tmp/race.pid) 2>/dev/null; true")
+	after := h.TakeSnapshot(t, testhost.RootOwnedScript)
+	if d := before.Diff(after); len(d) != 0 {
+		t.Errorf("root-owned files changed:\n%s", strings.Join(d, "\n"))
+	}
+}
