@@ -227,7 +227,9 @@ SH`)
 		case strings.Contains(r.stdout+r.stderr, "refusing to follow it"):
 			outcomes["refused"]++
 		default:
+			// A directory that vanished or appeared mid-action: a plain failure.
 			outcomes["failed otherwise"]++
+			t.Logf("apply failed while racing:\n%s", r.stdout)
 		}
 	}
 	t.Logf("apply outcomes while racing: %v", outcomes)
