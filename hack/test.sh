@@ -35,6 +35,7 @@ echo "== go test -race"
 go test -race -count=1 -timeout 40m ./...
 
 echo "== examples/mytool (a tool built with the framework, its own module)"
+
 (cd examples/mytool && go vet ./... && go test -race -count=1 -timeout 10m ./...)
 
 echo "== fuzz (short)"
@@ -43,3 +44,4 @@ go test -run '^$' -fuzz '^FuzzQuote$' -fuzztime 15s ./transport
 go test -run '^$' -fuzz '^FuzzParsePaths$' -fuzztime 15s ./reconcilers
 go test -run '^$' -fuzz '^FuzzParseCronSchedule$' -fuzztime 10s ./apis/v1alpha1
 go test -run '^$' -fuzz '^FuzzParseHostFacts$' -fuzztime 10s ./reconcilers
+go test -run '^$' -fuzz '^FuzzFrameReader$' -fuzztime 15s ./transport

@@ -358,6 +358,10 @@ func (c *converter) clearText(k, v *yaml.Node, path string, owner reflect.Type) 
 		v.ShortTag() == "!!null" || v.Value == "" {
 		return false
 	}
+	if strings.HasPrefix(path, "spec.env[") {
+		c.fail(k, path, "clear-text password in the manifest; move it to envFrom: {"+k.Value+": {env: NAME}} (or {file: PATH}), whose values are never shown")
+		return true
+	}
 	from := "passwordFrom"
 	if owner != nil {
 		for _, f := range Fields(owner) {

@@ -20,9 +20,17 @@ func (s *Set) CheckSecrets() error {
 	var errs ErrorList
 	for _, r := range s.Resources {
 		walkSecrets(reflect.ValueOf(r.Spec), "spec", func(path string, src *v1alpha1.SecretSource) {
-			if _, err := src.Resolve(); err != nil {
+			v, err := src.Resolve()
+			if err != nil {
 				errs = append(errs, &Error{File: displayName(r.Origin.File), Line: r.Origin.Line, Resource: r.ID(), Field: path,
 					Message: err.Error() + " (a secret source must be readable where optimus runs)"})
+				return
+			}
+			if c, ok := r.Spec.(v1alpha1.SecretChecker); ok {
+				if err := c.CheckSecret(strings.TrimPrefix(path, "spec."), v); err != nil {
+					errs = append(errs, &Error{File: displayName(r.Origin.File), Line: r.Origin.Line, Resource: r.ID(), Field: path,
+						Message: "the secret " + err.Error()})
+				}
 			}
 		})
 	}

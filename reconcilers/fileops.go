@@ -22,7 +22,10 @@ func Ownership(owner, group string) string {
 // AtomicWriteScript writes its standard input to file: to a temporary file
 // in the same directory, given mode and ownership (empty: left to the
 // defaults), then renamed over file, so readers see the old or the new
-// content, never a part. A missing directory is reported, not created.
+// content, never a part. A missing directory is reported, not created. A
+// file that is a mount point (a bind-mounted /etc/hosts) cannot be replaced
+// by rename: it is written in place, with the same mode and ownership. The
+// script runs under Guard.
 func AtomicWriteScript(file, mode, ownership string) string {
 	return atomicWriteScript(file, mode, ownership, "")
 }
@@ -31,38 +34,82 @@ func AtomicWriteScript(file, mode, ownership string) string {
 // the temporary file in $t after its attributes are set and before it is
 // moved into place; check exits non-zero to leave file untouched.
 func atomicWriteScript(file, mode, ownership, check string) string {
-	dir := path.Dir(file)
-	var b strings.Builder
-	b.WriteString("d=" + ShellCommand(dir) + "\n")
-	b.WriteString(`[ -d "$d" ] || { echo "optimus: directory $d does not exist: create it first (for example with a Directory resource)" >&2; exit 1; }` + "\n")
-	b.WriteString(`t=$(mktemp "$d/.optimus.XXXXXX") || exit 1` + "\n")
-	b.WriteString(`trap 'rm -f "$t"' EXIT` + "\n")
-	b.WriteString(`cat >"$t"`)
-	if mode != "" {
-		b.WriteString(` && chmod ` + ShellCommand(mode) + ` "$t"`)
+	attrs := func(target string) string {
+		var a string
+		if mode != "" {
+			a += ` && chmod ` + ShellCommand(mode) + ` ` + target
+		}
+		if ownership != "" {
+			a += ` && chown ` + ShellCommand(ownership) + ` ` + target
+		}
+		return a
 	}
-	if ownership != "" {
-		b.WriteString(` && chown ` + ShellCommand(ownership) + ` "$t"`)
-	}
+	body := "f=" + ShellCommand(file) + " d=" + ShellCommand(path.Dir(file)) + "\n" +
+		`[ -d "$d" ] || { echo "optimus: directory $d does not exist: create it first (for example with a Directory resource)" >&2; exit 1; }` + "\n" +
+		`t=$(mktemp "$d/.optimus.XXXXXX") || exit 1` + "\n" +
+		`trap 'rm -f "$t"' EXIT` + "\n" +
+		`cat >"$t"` + attrs(`"$t"`) + " || exit 1\n"
 	if check != "" {
-		b.WriteString(" || exit 1\n" + check + "\n")
-		b.WriteString(`mv -f "$t" ` + ShellCommand(file) + ` && trap - EXIT` + "\n")
-		return b.String()
+		body += check + "\n"
 	}
-	b.WriteString(` && mv -f "$t" ` + ShellCommand(file) + ` && trap - EXIT` + "\n")
-	return b.String()
+	// A mount point (a bind-mounted /etc/hosts) cannot be replaced by
+	// rename: its content is written in place instead.
+	body += `if mountpoint -q -- "$f"; then` + "\n" +
+		`	[ -f "$f" ] && [ ! -L "$f" ] || { echo "optimus: $f is a mount point and not a regular file" >&2; exit 1; }` + "\n" +
+		`	cat "$t" >"$f"` + attrs(`"$f"`) + "\n" +
+		`	exit` + "\n" +
+		`fi` + "\n" +
+		`mv -fT "$t" "$f" && trap - EXIT` + "\n"
+	return Guard(file, owner(ownership), body)
+}
+
+// owner is the user part of a chown argument.
+func owner(ownership string) string {
+	o, _, _ := strings.Cut(ownership, ":")
+	return o
 }
 
 // AttributesScript changes the mode and ownership of p; either may be empty.
+// It never follows a symbolic link at p and refuses a regular file with
+// other hard links (see PathInfo.CheckAttributes). The script runs under
+// Guard.
 func AttributesScript(p, mode, ownership string) string {
-	var cmds []string
+	return Guard(p, owner(ownership), attributesBody(p, mode, ownership))
+}
+
+func attributesBody(p, mode, ownership string) string {
+	cmds := []string{"p=" + ShellCommand(p),
+		`[ ! -L "$p" ] || { echo "optimus: $p is a symbolic link to $(readlink -- "$p"); refusing to follow it" >&2; exit 1; }`,
+		`[ ! -f "$p" ] || [ "$(stat -c %h -- "$p")" = 1 ] || { echo "optimus: $p has $(stat -c %h -- "$p") hard links; refusing to change its mode or owner" >&2; exit 1; }`}
 	if mode != "" {
-		cmds = append(cmds, ShellCommand("chmod", mode, p))
+		cmds = append(cmds, ShellCommand("chmod", mode)+` -- "$p" || exit 1`)
 	}
 	if ownership != "" {
-		cmds = append(cmds, ShellCommand("chown", ownership, p))
+		cmds = append(cmds, ShellCommand("chown", "-h", ownership)+` -- "$p" || exit 1`)
 	}
-	return strings.Join(cmds, " && ")
+	return strings.Join(cmds, "\n") + "\n"
+}
+
+// MkdirScript creates directory p and the missing directories above it,
+// then gives p mode and ownership. It runs under Guard; running as root, it
+// checks the path again after creating it, so a directory a user raced into
+// a sticky directory on the way is refused before any chmod or chown.
+func MkdirScript(p, mode, ownership string) string {
+	body := "p=" + ShellCommand(p) + ` o=` + ShellCommand(owner(ownership)) + ` c= r=${p#/} m=` + "\n" +
+		`while [ -n "$r" ]; do` + "\n" +
+		`	c=$c/${r%%/*}; case $r in */*) r=${r#*/} ;; *) r= ;; esac` + "\n" +
+		`	if [ -z "$m" ] && [ -d "$c" ]; then continue; fi` + "\n" +
+		`	mkdir -- "$c" || exit 1; m=1` + "\n" +
+		`done` + "\n" +
+		`[ -n "$_gU" ] || { _og "$p" "$o" && [ -z "$_gU" ]; } || { echo "optimus: $p changed while it was being created; refusing to go on" >&2; exit 1; }` + "\n" +
+		attributesBody(p, mode, ownership)
+	return Guard(p, owner(ownership), body)
+}
+
+// GuardedCommand runs args (a command acting on p, such as rm or ln) under
+// Guard.
+func GuardedCommand(p string, args ...string) string {
+	return Guard(p, "", ShellCommand(args...)+"\n")
 }
 
 // AttributeDrift compares the wanted mode, owner and group (empty: not

@@ -20,8 +20,14 @@ const PathsKeyPrefix = "paths."
 type PathRequest struct {
 	Path string
 	// ContentLimit, when positive, includes the content of a regular file of
-	// at most this many bytes (base64 on the wire, so any bytes survive).
+	// at most this many bytes (base64 on the wire, so any bytes survive)
+	// and a single link: a hard link a user planted to a file of root's
+	// must not bring that file's content into a plan.
 	ContentLimit int64
+	// Sensitive marks a path whose content must never be shown (a File
+	// with sensitive: true); every kind that reads the path learns it from
+	// PathInfo.Sensitive.
+	Sensitive bool
 }
 
 // The output of a PathsQuery is four NUL-separated sections, each ended by
@@ -29,8 +35,11 @@ type PathRequest struct {
 //
 //	absent:  each path that does not exist (shell builtins only)
 //	find:    path, mode, uid, gid, owner, group, size, type, link target,
-//	         empty-directory flag — one record per path that exists
+//	         link count, device, empty-directory flag — one record per path
+//	         that exists, and per directory above one (for CheckPath)
 //	sha256:  "HEX  PATH" per regular file
+//	sensitive: each path a request marked sensitive (printed by the query
+//	         itself, not read from the host)
 //	content: path, size per small regular file whose content was asked
 //	         for, then END, then their bytes back to back
 //
@@ -38,7 +47,7 @@ type PathRequest struct {
 // milliseconds on small hosts, so a process per path would dominate a
 // no-op run. Content is checked against the sha256 section, so a file that
 // changes between the two reads is reported without content, never wrong.
-const findFormat = `'%p\0%m\0%U\0%G\0%u\0%g\0%s\0%y\0%l\0' \( -type d -empty -printf '1\0' -o -printf '0\0' \)`
+const findFormat = `'%p\0%m\0%U\0%G\0%u\0%g\0%s\0%y\0%l\0%n\0%D\0' \( -type d -empty -printf '1\0' -o -printf '0\0' \)`
 
 // PathsQuery returns one read-only command that inspects every path: type,
 // mode, owner, group, size, sha256 of regular files, target of symbolic
@@ -47,8 +56,10 @@ const findFormat = `'%p\0%m\0%U\0%G\0%u\0%g\0%s\0%y\0%l\0' \( -type d -empty -pr
 // same set always gives the same Key and Script.
 func PathsQuery(reqs []PathRequest) Query {
 	limits := map[string]int64{}
+	sensitive := map[string]bool{}
 	for _, r := range reqs {
 		limits[r.Path] = max(limits[r.Path], r.ContentLimit)
+		sensitive[r.Path] = sensitive[r.Path] || r.Sensitive
 	}
 	paths := make([]string, 0, len(limits))
 	for p := range limits {
@@ -60,13 +71,36 @@ func PathsQuery(reqs []PathRequest) Query {
 		quoted[i] = ShellCommand(p)
 	}
 	all := strings.Join(quoted, " ")
+	// find also lists every directory above the paths, so that plan can
+	// apply the rule of safepath.go without another round trip.
+	withAncestors := map[string]bool{}
+	for _, p := range paths {
+		withAncestors[p] = true
+		for _, a := range ancestors(p) {
+			withAncestors[a] = true
+		}
+	}
+	walked := make([]string, 0, len(withAncestors))
+	for p := range withAncestors {
+		walked = append(walked, p)
+	}
+	sort.Strings(walked)
+	for i, p := range walked {
+		walked[i] = ShellCommand(p)
+	}
 
 	var b strings.Builder
 	b.WriteString("LC_ALL=C; export LC_ALL\n")
 	fmt.Fprintf(&b, "for p in %s; do [ -e \"$p\" ] || [ -L \"$p\" ] || printf '%%s\\0' \"$p\"; done; printf 'END\\0'\n", all)
-	fmt.Fprintf(&b, "find %s -maxdepth 0 -printf %s 2>/dev/null\nprintf 'END\\0'\n", all, findFormat)
+	fmt.Fprintf(&b, "find %s -maxdepth 0 -printf %s 2>/dev/null\nprintf 'END\\0'\n", strings.Join(walked, " "), findFormat)
 	fmt.Fprintf(&b, "set --; for p in %s; do [ -f \"$p\" ] && [ ! -L \"$p\" ] && set -- \"$@\" \"$p\"; done\n", all)
 	b.WriteString("[ $# -eq 0 ] || sha256sum -z -- \"$@\" 2>/dev/null\nprintf 'END\\0'\n")
+	for i, p := range paths {
+		if sensitive[p] {
+			fmt.Fprintf(&b, "printf '%%s\\0' %s\n", quoted[i])
+		}
+	}
+	b.WriteString("printf 'END\\0'\n")
 	// Content: files grouped by size limit, listed first, then their bytes.
 	byLimit := map[int64][]string{}
 	var sizes []int64
@@ -80,11 +114,11 @@ func PathsQuery(reqs []PathRequest) Query {
 	}
 	sort.Slice(sizes, func(i, j int) bool { return sizes[i] < sizes[j] })
 	for _, l := range sizes {
-		fmt.Fprintf(&b, "find %s -maxdepth 0 -type f -size -%dc -printf '%%p\\0%%s\\0' 2>/dev/null\n", strings.Join(byLimit[l], " "), l+1)
+		fmt.Fprintf(&b, "find %s -maxdepth 0 -type f -links 1 -size -%dc -printf '%%p\\0%%s\\0' 2>/dev/null\n", strings.Join(byLimit[l], " "), l+1)
 	}
 	b.WriteString("printf 'END\\0'\n")
 	for _, l := range sizes {
-		fmt.Fprintf(&b, "find %s -maxdepth 0 -type f -size -%dc -exec cat -- {} + 2>/dev/null\n", strings.Join(byLimit[l], " "), l+1)
+		fmt.Fprintf(&b, "find %s -maxdepth 0 -type f -links 1 -size -%dc -exec cat -- {} + 2>/dev/null\n", strings.Join(byLimit[l], " "), l+1)
 	}
 	b.WriteString("exit 0\n")
 	sum := sha256.Sum256([]byte(b.String()))
@@ -108,11 +142,22 @@ type PathInfo struct {
 	SHA256 string
 	// Target of a symbolic link.
 	Target string
+	// Links is the number of hard links; Dev the device (hex major/minor).
+	Links int
+	Dev   string
+	// MountPoint is true when the path is on another device than its
+	// directory: a bind mount (as /etc/hosts in containers).
+	MountPoint bool
+	// Control says who besides root controls the path (see safepath.go).
+	Control Control
 	// Empty is true for a directory without entries.
 	Empty bool
 	// Content of a regular file, when asked for and small enough.
 	Content    []byte
 	HasContent bool
+	// Sensitive: a request marked the path sensitive; its content must
+	// never be shown.
+	Sensitive bool
 }
 
 // PathType is what kind of file a path is.
@@ -163,8 +208,18 @@ func UnixMode(m fs.FileMode) uint32 {
 	return u
 }
 
+func parentDir(p string) string {
+	a := ancestors(p)
+	if len(a) == 0 {
+		return ""
+	}
+	return a[len(a)-1]
+}
+
 // FindPath looks for path in the results of every PathsQuery of facts,
 // each parsed once per cycle. A record with content wins over one without.
+// It fails with an *UnsafePathError when acting on path would follow what
+// another user controls (see safepath.go).
 func FindPath(f *Facts, path string) (PathInfo, error) {
 	var found PathInfo
 	ok := false
@@ -175,6 +230,12 @@ func FindPath(f *Facts, path string) (PathInfo, error) {
 		}
 		info, hit := m[path]
 		if hit && (!ok || info.HasContent && !found.HasContent) {
+			if info.Control, err = checkPath(m, path); err != nil {
+				return PathInfo{}, err
+			}
+			if dir, seen := m[parentDir(path)]; seen && dir.Exists && info.Exists && dir.Dev != info.Dev {
+				info.MountPoint = true
+			}
 			found, ok = info, true
 		}
 	}
@@ -207,7 +268,7 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 		m[string(f)] = PathInfo{Path: string(f)}
 	}
 	for {
-		var fields [10][]byte
+		var fields [12][]byte
 		f, err := next()
 		if err != nil {
 			return nil, err
@@ -240,6 +301,18 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 			info.SHA256 = sum
 			m[path] = info
 		}
+	}
+	for {
+		f, err := next()
+		if err != nil {
+			return nil, err
+		}
+		if string(f) == "END" {
+			break
+		}
+		info := m[string(f)]
+		info.Path, info.Sensitive = string(f), true
+		m[string(f)] = info
 	}
 	type chunk struct {
 		path string
@@ -289,22 +362,24 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 	return m, nil
 }
 
-func parseRecord(f [10][]byte) (PathInfo, error) {
+func parseRecord(f [12][]byte) (PathInfo, error) {
 	info := PathInfo{Path: string(f[0]), Exists: true}
 	mode, err1 := strconv.ParseUint(string(f[1]), 8, 32)
 	uid, err2 := strconv.Atoi(string(f[2]))
 	gid, err3 := strconv.Atoi(string(f[3]))
 	size, err4 := strconv.ParseInt(string(f[6]), 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
+	links, err5 := strconv.Atoi(string(f[9]))
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil {
 		return info, fmt.Errorf("record for %s: malformed fields %q", info.Path, bytes.Join(f[1:7], []byte{'/'}))
 	}
 	info.Mode, info.UID, info.GID, info.Owner, info.Group, info.Size = FileMode(uint32(mode)), uid, gid, string(f[4]), string(f[5]), size
+	info.Links, info.Dev = links, string(f[10])
 	switch string(f[7]) {
 	case "f":
 		info.Type = TypeFile
 	case "d":
 		info.Type = TypeDirectory
-		info.Empty = string(f[9]) == "1"
+		info.Empty = string(f[11]) == "1"
 	case "l":
 		info.Type = TypeSymlink
 		info.Target = string(f[8])
@@ -364,13 +439,19 @@ func EncodePaths(infos ...PathInfo) []byte {
 		if p.Empty {
 			empty = "1"
 		}
-		fmt.Fprintf(&b, "%s\x00%o\x00%d\x00%d\x00%s\x00%s\x00%d\x00%s\x00%s\x00%s\x00",
-			p.Path, UnixMode(p.Mode), p.UID, p.GID, p.Owner, p.Group, p.Size, t, p.Target, empty)
+		fmt.Fprintf(&b, "%s\x00%o\x00%d\x00%d\x00%s\x00%s\x00%d\x00%s\x00%s\x00%d\x00%s\x00%s\x00",
+			p.Path, UnixMode(p.Mode), p.UID, p.GID, p.Owner, p.Group, p.Size, t, p.Target, p.Links, p.Dev, empty)
 	}
 	b.WriteString("END\x00")
 	for _, p := range infos {
 		if p.Exists && p.SHA256 != "" {
 			fmt.Fprintf(&b, "%s  %s\x00", p.SHA256, p.Path)
+		}
+	}
+	b.WriteString("END\x00")
+	for _, p := range infos {
+		if p.Sensitive {
+			fmt.Fprintf(&b, "%s\x00", p.Path)
 		}
 	}
 	b.WriteString("END\x00")

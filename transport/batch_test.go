@@ -213,3 +213,31 @@ func testInvalid(t *testing.T, c Conn) {
 		t.Errorf("got %+v", r)
 	}
 }
+
+// TestNoTrace runs on test hosts only: this machine's /tmp and process list
+// are shared with other programs.
+func TestNoTrace(t *testing.T) {
+	t.Run("ssh", func(t *testing.T) { testNoTrace(t, dial(t, shared(t).Resource())) })
+	t.Run("docker", func(t *testing.T) { testNoTrace(t, dial(t, dockerHost(shared(t).Container))) })
+}
+
+// testNoTrace: a payload reaches its command through a pipe, never a file;
+// the shell creates no file at all; and its frame marker is in no process's
+// argv, where any user of the host could read it.
+func testNoTrace(t *testing.T, c Conn) {
+	secret := make([]byte, 16)
+	rand.Read(secret)
+	payload := []byte(fmt.Sprintf("optimus-test-secret-%x\n", secret))
+	rs := batch(t, c,
+		Command{Script: "cat >/dev/null", Stdin: payload},
+		// While this command holds the payload on its stdin, look for it in
+		// files where a temporary copy could be, and for the marker in argv.
+		Command{Script: `read -r s; ` +
+			`grep -rlsF -e "$s" /tmp /var/tmp /root /run /home 2>/dev/null; ` +
+			`find /tmp /var/tmp -name 'optimus.*' 2>/dev/null; ` +
+			`ps -eo args | grep -c '[O]PTIMUS-' || true`, Stdin: payload},
+	)
+	if rs[0].ExitCode != 0 || string(rs[1].Stdout) != "0\n" {
+		t.Errorf("files holding the payload, optimus temp files or argv with the marker: %q (stderr %q)", rs[1].Stdout, rs[1].Stderr)
+	}
+}

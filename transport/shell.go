@@ -2,8 +2,10 @@ package transport
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,27 +18,37 @@ import (
 )
 
 // loopScript is the persistent shell, passed as the argument of sh -c (so
-// nothing of it travels on stdin). Each batch starts with a header line read
-// by the read builtin, which reads a pipe byte by byte and so never takes
-// more than its line:
+// nothing of it travels on stdin). It creates no file: everything it needs
+// travels on its stdin, read with the read builtin (which reads a pipe byte
+// by byte and so never takes more than its line) or with head -c (which
+// reads exactly the bytes it is asked for).
+//
+// It first says hello, then reads the frame marker, a random nonce of the
+// connection, as its first line: the marker is never in any argv, so no user
+// of the host can learn it from ps, and output that a command reads from the
+// host cannot forge a frame. Each batch then starts with a header line:
 //
 //	L<n>  n lines of script follow; read them with read too and eval them.
 //	      Used for small batches: it forks nothing.
-//	<n>   n bytes of script follow; head -c, which never reads past them
-//	      (GNU head reads exactly the bytes it needs), copies them to a file
-//	      that is sourced. Used for large batches, where reading byte by
-//	      byte would cost more than one fork.
+//	<n>   n bytes of script follow; head -c copies them into a variable,
+//	      never a file. Used for large batches.
+//
+// The stdin payloads of the batch follow its script, in command order: each
+// command reads its own with head -c through a pipe when it runs (see
+// encodeBatch), so no byte of a payload, a secret included, is written to a
+// file other than the one the command writes. A command's stdout passes
+// through; its stderr goes to the shell's stderr, ended by a frame line.
 //
 // Its variables start with _o so that commands do not trip over them.
-const loopScript = `_oM=$1; shift
-_oD=$(mktemp -d "${TMPDIR:-/tmp}/optimus.XXXXXX") || exit 70
-trap 'rm -rf "$_oD"' EXIT
-trap 'exit 129' HUP INT TERM PIPE
+const loopScript = `trap 'exit 129' HUP INT TERM PIPE
+printf 'optimus-shell\n'
+IFS= read -r _oM || exit 70
 _or() {
-	if [ -s "$_oD/e" ]; then printf '\n%s E\n' "$_oM"; cat "$_oD/e"; fi
+	printf '\n%s e\n' "$_oM" >&2
 	printf '\n%s S %d %d\n' "$_oM" "$1" "$2"
 }
 printf '%s R\n' "$_oM"
+printf '\n%s r\n' "$_oM" >&2
 while IFS= read -r _on; do
 	case $_on in
 	L*)
@@ -50,12 +62,15 @@ while IFS= read -r _on; do
 		eval "$_ob"
 		;;
 	*)
-		head -c "$_on" >"$_oD/b" || exit 71
-		. "$_oD/b"
+		_ob=$(head -c "$_on"; echo .) || exit 71
+		eval "${_ob%.}"
 		;;
 	esac
 done
 `
+
+// helloLine is what the shell prints before it reads the marker.
+const helloLine = "optimus-shell\n"
 
 // smallBatch is the largest script sent as lines (see loopScript).
 const smallBatch = 2048
@@ -84,6 +99,7 @@ type shell struct {
 	marker string
 	needle []byte // "\n" + marker + " ": starts every frame line
 	out    *frameReader
+	errOut *frameReader // the shell's stderr: each command's, then a frame line
 	stderr *tailBuffer
 	done   chan struct{} // closed when the shell ended
 	once   sync.Once
@@ -96,26 +112,33 @@ func newMarker() string {
 	return "OPTIMUS-" + hex.EncodeToString(b)
 }
 
-// shellArgv is the command that starts the persistent shell.
-func shellArgv(marker string, b *become, prompt string) []string {
-	argv := []string{"sh", "-c", loopScript, "optimus", marker}
+// shellArgv is the command that starts the persistent shell. The marker is
+// not in it: startShell sends it on stdin.
+func shellArgv(_ string, b *become, prompt string) []string {
+	argv := []string{"sh", "-c", loopScript, "optimus"}
 	if b != nil {
 		argv = append([]string{"sudo", "-S", "-p", prompt, "-u", b.user, "--"}, argv...)
 	}
 	return argv
 }
 
-// sudoPrompt is what sudo prints (to stderr) when it wants the password.
-func sudoPrompt(marker string) string { return "[sudo-" + marker + "]" }
+// sudoPrompt is what sudo prints (to stderr) when it wants the password. It
+// is in sudo's argv, so it is derived from the marker one way.
+func sudoPrompt(marker string) string {
+	sum := sha256.Sum256([]byte("sudo-prompt:" + marker))
+	return "[sudo-" + hex.EncodeToString(sum[:12]) + "]"
+}
 
 // startShell waits until the shell started by p is ready, answering sudo's
 // password prompt on the way, and gives up at deadline.
 func startShell(p process, marker string, b *become, deadline time.Time) (*shell, error) {
+	errs := newPipeBuffer()
 	s := &shell{
 		p:      p,
 		marker: marker,
 		needle: []byte("\n" + marker + " "),
 		out:    &frameReader{r: p.stdout},
+		errOut: &frameReader{r: errs},
 		stderr: &tailBuffer{max: 4096},
 		done:   make(chan struct{}),
 	}
@@ -125,7 +148,8 @@ func startShell(p process, marker string, b *become, deadline time.Time) (*shell
 		s.stderr.seen = prompts
 	}
 	go func() {
-		io.Copy(s.stderr, p.stderr)
+		_, err := io.Copy(io.MultiWriter(s.stderr, errs), p.stderr)
+		errs.closeWithError(cmp.Or(err, io.EOF))
 	}()
 	go func() {
 		p.wait()
@@ -133,7 +157,20 @@ func startShell(p process, marker string, b *become, deadline time.Time) (*shell
 	}()
 	ready := make(chan error, 1)
 	go func() {
+		// Nothing the host's users control writes to stdout before the
+		// shell reads the marker.
+		if _, err := s.out.readUntil([]byte(helloLine)); err != nil {
+			ready <- err
+			return
+		}
+		if _, err := io.WriteString(p.stdin, marker+"\n"); err != nil {
+			ready <- err
+			return
+		}
 		_, err := s.out.readUntil([]byte(marker + " R\n"))
+		if err == nil {
+			_, err = s.errOut.readUntil([]byte("\n" + marker + " r\n"))
+		}
 		ready <- err
 	}()
 	timer := time.NewTimer(time.Until(deadline))
@@ -215,8 +252,8 @@ func (s *shell) close() {
 	s.once.Do(s.p.abort)
 }
 
-// closeGently lets the shell see the end of its input and clean up its
-// temporary directory before closing it.
+// closeGently lets the shell see the end of its input and exit before
+// closing it.
 func (s *shell) closeGently() {
 	s.p.stdin.Close()
 	select {
@@ -226,13 +263,17 @@ func (s *shell) closeGently() {
 	s.close()
 }
 
-// encodeBatch writes the batch script: payloads first (read into files
-// before any command runs, so no command can meet the protocol on stdin),
-// then each command in a subshell with its stdout passed through and its
-// stderr kept in a file that is only cat'ed when non-empty.
+// encodeBatch writes the batch script, wrapped in braces so that the shell
+// parses all of it before running any (a truncated batch runs nothing), and
+// the payloads that follow it. Each command runs in a subshell with its
+// stdout and stderr passed through. A command with a payload reads it from a
+// pipe fed by head -c from the shell's own stdin; what it leaves unread is
+// drained, and a skipped command's payload is skipped, so the next command
+// always starts at its own payload.
 func encodeBatch(cmds []Command) (script []byte, payload []byte, err error) {
 	var b bytes.Buffer
 	var stdin bytes.Buffer
+	b.WriteString("{\n")
 	for i, c := range cmds {
 		if strings.IndexByte(c.Script, 0) >= 0 {
 			return nil, nil, fmt.Errorf("command %d: a shell script cannot contain a NUL byte", i)
@@ -242,17 +283,14 @@ func encodeBatch(cmds []Command) (script []byte, payload []byte, err error) {
 				return nil, nil, fmt.Errorf("command %d: After names command %d, which does not come before it", i, a)
 			}
 		}
+		run := fmt.Sprintf("(eval %s\n) </dev/null", Quote(c.Script))
+		skip := ""
 		if c.Stdin != nil {
-			fmt.Fprintf(&b, "head -c %d >\"$_oD/i%d\"\n", len(c.Stdin), i)
 			stdin.Write(c.Stdin)
+			run = fmt.Sprintf("head -c %d | { (eval %s\n); _oz=$?; cat >/dev/null; exit $_oz; }", len(c.Stdin), Quote(c.Script))
+			skip = fmt.Sprintf("head -c %d >/dev/null; ", len(c.Stdin))
 		}
-	}
-	for i, c := range cmds {
-		in := "/dev/null"
-		if c.Stdin != nil {
-			in = fmt.Sprintf("\"$_oD/i%d\"", i)
-		}
-		run := fmt.Sprintf("(eval %s\n) <%s 2>\"$_oD/e\"; _os%d=$?; _or %d $_os%d\n", Quote(c.Script), in, i, i, i)
+		run += fmt.Sprintf("; _os%d=$?; _or %d $_os%d\n", i, i, i)
 		if len(c.After) == 0 {
 			b.WriteString(run)
 			continue
@@ -261,12 +299,9 @@ func encodeBatch(cmds []Command) (script []byte, payload []byte, err error) {
 		for _, a := range c.After {
 			cond = append(cond, fmt.Sprintf("[ \"$_os%d\" = 0 ]", a))
 		}
-		fmt.Fprintf(&b, "if %s; then\n%selse _os%d=K; printf '\\n%%s K %d\\n' \"$_oM\"; fi\n", strings.Join(cond, " && "), run, i, i)
+		fmt.Fprintf(&b, "if %s; then\n%selse _os%d=K; %sprintf '\\n%%s K %d\\n' \"$_oM\"; fi\n", strings.Join(cond, " && "), run, i, skip, i)
 	}
-	if stdin.Len() > 0 {
-		b.WriteString("rm -f \"$_oD\"/i*\n")
-	}
-	b.WriteString("printf '\\n%s D\\n' \"$_oM\"\n")
+	b.WriteString("printf '\\n%s D\\n' \"$_oM\"\n}\n")
 	return b.Bytes(), stdin.Bytes(), nil
 }
 
@@ -300,19 +335,37 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	msg = append(msg, '\n')
 	msg = append(msg, script...)
 	msg = append(msg, payload...)
-	if _, err := s.p.stdin.Write(msg); err != nil {
-		return nil, s.lost(ctx, 0, len(cmds), err)
+	// Commands read their payloads while they run and their output must be
+	// read meanwhile, so the batch is written while the results are read.
+	written := make(chan error, 1)
+	go func() {
+		_, err := s.p.stdin.Write(msg)
+		written <- err
+	}()
+	fail := func(done int, err error) ([]Result, error) {
+		select {
+		case werr := <-written:
+			if werr != nil && !s.dead() {
+				err = werr
+			}
+		default:
+		}
+		return nil, s.lost(ctx, done, len(cmds), err)
 	}
 	results := make([]Result, len(cmds))
 	for i := range cmds {
 		if err := s.readResult(i, &results[i]); err != nil {
-			return nil, s.lost(ctx, i, len(cmds), err)
+			return fail(i, err)
 		}
 	}
 	if body, err := s.out.readUntil(s.needle); err != nil {
-		return nil, s.lost(ctx, len(cmds), len(cmds), err)
+		return fail(len(cmds), err)
 	} else if line, err := s.out.readLine(); err != nil || len(body) != 0 || line != "D" {
 		return nil, s.protocolError(fmt.Sprintf("batch end expected, got %q", line))
+	}
+	// The shell has read the whole batch: the write has ended.
+	if err := <-written; err != nil {
+		return fail(len(cmds), err)
 	}
 	return results, nil
 }
@@ -326,14 +379,6 @@ func (s *shell) readResult(i int, r *Result) error {
 	if err != nil {
 		return err
 	}
-	if line == "E" {
-		if r.Stderr, err = s.out.readUntil(s.needle); err != nil {
-			return err
-		}
-		if line, err = s.out.readLine(); err != nil {
-			return err
-		}
-	}
 	f := strings.Fields(line)
 	switch {
 	case len(f) == 3 && f[0] == "S" && f[1] == strconv.Itoa(i):
@@ -342,6 +387,15 @@ func (s *shell) readResult(i int, r *Result) error {
 			return s.protocolError(fmt.Sprintf("bad exit status line %q", line))
 		}
 		r.Stdout, r.ExitCode = body, code
+		// The shell ended the command's stderr before printing its status.
+		if r.Stderr, err = s.errOut.readUntil(s.needle); err != nil {
+			return err
+		}
+		if line, err := s.errOut.readLine(); err != nil {
+			return err
+		} else if line != "e" {
+			return s.protocolError(fmt.Sprintf("end of the stderr of command %d expected, got %q", i, line))
+		}
 	case len(f) == 2 && f[0] == "K" && f[1] == strconv.Itoa(i):
 		r.Skipped, r.ExitCode = true, -1
 	default:
@@ -349,6 +403,9 @@ func (s *shell) readResult(i int, r *Result) error {
 	}
 	if len(r.Stdout) == 0 {
 		r.Stdout = nil
+	}
+	if len(r.Stderr) == 0 {
+		r.Stderr = nil
 	}
 	return nil
 }
@@ -424,6 +481,54 @@ func (f *frameReader) fill() error {
 		err = io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// pipeBuffer is an unbounded in-memory pipe: writes never block (so the
+// shell's stderr is always drained, even between batches), reads wait for
+// data or the end.
+type pipeBuffer struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	buf  []byte
+	err  error
+}
+
+func newPipeBuffer() *pipeBuffer {
+	p := &pipeBuffer{}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+func (p *pipeBuffer) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(p.buf, b...)
+	p.cond.Broadcast()
+	return len(b), nil
+}
+
+func (p *pipeBuffer) closeWithError(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.err = err
+	p.cond.Broadcast()
+}
+
+func (p *pipeBuffer) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.buf) == 0 && p.err == nil {
+		p.cond.Wait()
+	}
+	if len(p.buf) == 0 {
+		return 0, p.err
+	}
+	n := copy(b, p.buf)
+	p.buf = p.buf[n:]
+	if len(p.buf) == 0 {
+		p.buf = nil
+	}
+	return n, nil
 }
 
 // tailBuffer keeps the end of the shell's own stderr for error messages and

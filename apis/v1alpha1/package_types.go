@@ -1,6 +1,10 @@
 package v1alpha1
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // PackageSpec is a set of operating-system packages.
 type PackageSpec struct {
@@ -58,16 +62,22 @@ func (s *ServiceSpec) Default(m *ObjectMeta) {
 	}
 }
 
-// ExecSpec runs a command when a condition says it is needed.
+// ExecSpec runs a command when a condition says it is needed. Its unless and
+// onlyIf guards are user commands that run while observing, so optimus diff
+// runs them too.
 type ExecSpec struct {
 	Targeting `json:",inline"`
 	// Command is a shell command line run with /bin/sh -c.
 	Command string `json:"command" validate:"required"`
 	// Creates: the command is not run when this absolute path exists.
 	Creates string `json:"creates,omitempty" validate:"omitempty,abspath"`
-	// Unless: the command is not run when this shell command exits 0.
+	// Unless: the command is not run when this shell command exits 0. It runs
+	// as root while observing, in optimus diff and in every plan too: it must
+	// only read (observe is otherwise read-only), and what it does is yours.
 	Unless string `json:"unless,omitempty"`
-	// OnlyIf: the command is run only when this shell command exits 0.
+	// OnlyIf: the command is run only when this shell command exits 0. It runs
+	// as root while observing, in optimus diff and in every plan too: it must
+	// only read (observe is otherwise read-only), and what it does is yours.
 	OnlyIf string `json:"onlyIf,omitempty"`
 	// RefreshOnly runs the command only when a resource in restartOn changed in the same run.
 	RefreshOnly bool `json:"refreshOnly,omitempty"`
@@ -79,8 +89,24 @@ type ExecSpec struct {
 	Cwd string `json:"cwd,omitempty" validate:"omitempty,abspath"`
 	// Env are extra environment variables.
 	Env map[string]string `json:"env,omitempty" validate:"dive,keys,envname,endkeys"`
+	// EnvFrom are environment variables whose values are secrets, each read
+	// from {env: NAME} or {file: PATH} where optimus runs. The values reach
+	// the command through the shell's standard input, never a command line,
+	// a file, a plan or a log; unless and onlyIf do not see them.
+	EnvFrom map[string]*SecretSource `json:"envFrom,omitempty" validate:"dive,keys,envname,endkeys,required"`
 	// Timeout bounds the command's run time. Default 5m.
 	Timeout *Duration `json:"timeout,omitempty"`
+}
+
+var _ SecretChecker = (*ExecSpec)(nil)
+
+// CheckSecret refuses a secret environment value with a newline: each value
+// travels as one line.
+func (s *ExecSpec) CheckSecret(path, value string) error {
+	if strings.HasPrefix(path, "envFrom") && strings.ContainsAny(value, "\n\x00") {
+		return fmt.Errorf("holds a newline or NUL byte, which an environment variable from envFrom cannot")
+	}
+	return nil
 }
 
 // Default fills in defaults.

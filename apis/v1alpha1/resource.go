@@ -77,6 +77,14 @@ type Checker interface {
 	Check() []FieldError
 }
 
+// SecretChecker is implemented by specs whose secrets have a format: each
+// secret source, once read, is checked before any host is touched. path is
+// the field's JSON path below spec ("passwordHashFrom"); the value must
+// never appear in the error.
+type SecretChecker interface {
+	CheckSecret(path, value string) error
+}
+
 // FieldError is one problem with one field of a spec.
 type FieldError struct {
 	// Path below spec, in JSON names: "hostKey.policy", "groups[2]".
@@ -86,7 +94,8 @@ type FieldError struct {
 }
 
 // Resolve reads the secret. Relative file paths must already have been made
-// absolute by the loader.
+// absolute by the loader. An empty secret is an error: an empty password
+// is never what a manifest means.
 func (s *SecretSource) Resolve() (string, error) {
 	switch {
 	case s == nil:
@@ -96,13 +105,20 @@ func (s *SecretSource) Resolve() (string, error) {
 		if !ok {
 			return "", fmt.Errorf("environment variable %s is not set", s.Env)
 		}
+		if v == "" {
+			return "", fmt.Errorf("environment variable %s is empty", s.Env)
+		}
 		return v, nil
 	case s.File != "":
 		b, err := os.ReadFile(s.File)
 		if err != nil {
 			return "", fmt.Errorf("read secret file: %w", err)
 		}
-		return strings.TrimRight(string(b), "\r\n"), nil
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			return "", fmt.Errorf("secret file %s is empty", s.File)
+		}
+		return v, nil
 	}
 	return "", fmt.Errorf("secret source names neither env nor file")
 }

@@ -1,5 +1,10 @@
 package v1alpha1
 
+import (
+	"fmt"
+	"strings"
+)
+
 // UserSpec is a local account on a host.
 type UserSpec struct {
 	Targeting `json:",inline"`
@@ -11,7 +16,9 @@ type UserSpec struct {
 	UID *int `json:"uid,omitempty" validate:"omitempty,min=0,max=4294967294"`
 	// Group is the primary group. Absent: a group named like the user, as useradd does.
 	Group string `json:"group,omitempty" validate:"omitempty,max=32,unixname"`
-	// Groups are supplementary groups.
+	// Groups are the supplementary groups. Omitted: left as they are;
+	// listed (even "groups: []", which means none): enforced exactly, or
+	// only added with append.
 	Groups []string `json:"groups,omitempty" validate:"dive,max=32,unixname"`
 	// Append keeps supplementary groups not listed in groups; false makes groups exact.
 	Append bool `json:"append,omitempty"`
@@ -76,3 +83,29 @@ const (
 	StateRunning = "running"
 	StateStopped = "stopped"
 )
+
+var _ SecretChecker = (*UserSpec)(nil)
+
+// CheckSecret checks that the password hash looks like a crypt(3) hash.
+func (s *UserSpec) CheckSecret(path, value string) error {
+	if path == "passwordHashFrom" {
+		return CheckPasswordHash(value)
+	}
+	return nil
+}
+
+// CheckPasswordHash accepts what crypt(3) produces: "$id$" then fields of
+// printable characters without a colon ("$6$salt$hash",
+// "$y$j9T$salt$hash"). A colon or newline would add fields or lines to
+// the shadow file or to chpasswd's input.
+func CheckPasswordHash(h string) error {
+	if len(h) < 4 || h[0] != '$' || strings.Count(h, "$") < 3 {
+		return fmt.Errorf("does not look like a crypt(3) password hash ($id$salt$hash); generate one with mkpasswd or openssl passwd -6")
+	}
+	for _, c := range h {
+		if c <= ' ' || c == ':' || c > '~' {
+			return fmt.Errorf("a crypt(3) password hash holds no colon, space, newline or other control character")
+		}
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -28,17 +29,26 @@ var (
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.AuthorizedKeyKind.Kind }
 
-// queryFunc prints, per user, five NUL-terminated fields: user, state (ok or
-// nouser), "mode/owner" of ~/.ssh and of authorized_keys (empty when
-// missing), and the file's content in base64.
-const queryFunc = `optimus_keys() {
+// queryFunc prints, per user: the user, a state (ok or nouser) and, for ok,
+// the home directory, the PathsQuery records of every directory above
+// ~/.ssh/authorized_keys and of the file itself (so that plan applies the
+// rule of reconcilers.Guard), and the file's content in base64, read as the
+// owner of the home directory so that a link planted there reads nothing
+// that user could not read.
+var queryFunc = `optimus_keys() {
 	h=$(getent passwd "$1" | cut -d: -f6)
-	if [ -z "$h" ]; then printf '%s\0nouser\0\0\0\0' "$1"; return; fi
-	d=$(stat -c '%a/%U' -- "$h/.ssh" 2>/dev/null)
-	f=$(stat -c '%a/%U' -- "$h/.ssh/authorized_keys" 2>/dev/null)
+	if [ -z "$h" ]; then printf '%s\0nouser\0' "$1"; return; fi
+	printf '%s\0ok\0%s\0' "$1" "$h"
+	p=$h/.ssh/authorized_keys
+	(` + reconcilers.AncestorsShell + `
+	` + reconcilers.FindRecordsCommand(`"$@"`) + `)
 	c=
-	if [ -n "$f" ]; then c=$(base64 -w0 <"$h/.ssh/authorized_keys") || c=; fi
-	printf '%s\0ok\0%s\0%s\0%s\0' "$1" "$d" "$f" "$c"
+	if [ -f "$p" ] && [ ! -L "$p" ]; then
+		set -- $(stat -c '%u %g' -- "$h")
+		if [ "$1" = 0 ]; then c=$(base64 -w0 -- "$p") || c=
+		else c=$(setpriv --reuid="$1" --regid="$2" --clear-groups -- base64 -w0 -- "$p") || c=; fi
+	fi
+	printf '%s\0' "$c"
 }
 `
 
@@ -76,7 +86,8 @@ func (Reconciler) Dependencies(obj reconcilers.Object[v1alpha1.AuthorizedKeySpec
 // observed is what the query found for one user.
 type observed struct {
 	userExists bool
-	dir, file  string // "mode/owner", empty when missing
+	home       string
+	records    map[string]reconcilers.PathInfo
 	content    []byte
 }
 
@@ -87,23 +98,43 @@ func find(f *reconcilers.Facts, user string) (observed, error) {
 			return observed{}, err
 		}
 		b := []byte(out)
+		field := func() (string, error) {
+			j := bytes.IndexByte(b, 0)
+			if j < 0 {
+				return "", fmt.Errorf("query %s: truncated record", k)
+			}
+			v := string(b[:j])
+			b = b[j+1:]
+			return v, nil
+		}
 		for len(b) > 0 {
-			var fields [5]string
-			for i := range fields {
-				j := bytes.IndexByte(b, 0)
-				if j < 0 {
-					return observed{}, fmt.Errorf("query %s: truncated record", k)
+			name, err := field()
+			if err != nil {
+				return observed{}, err
+			}
+			state, err := field()
+			if err != nil {
+				return observed{}, err
+			}
+			o := observed{userExists: state == "ok"}
+			if o.userExists {
+				if o.home, err = field(); err != nil {
+					return observed{}, err
 				}
-				fields[i], b = string(b[:j]), b[j+1:]
+				if o.records, b, err = reconcilers.ParseFindRecords(b); err != nil {
+					return observed{}, fmt.Errorf("query %s: %w", k, err)
+				}
+				c, err := field()
+				if err != nil {
+					return observed{}, err
+				}
+				if o.content, err = base64.StdEncoding.DecodeString(c); err != nil {
+					return observed{}, fmt.Errorf("query %s: content of %s's authorized_keys: %w", k, user, err)
+				}
 			}
-			if fields[0] != user {
-				continue
+			if name == user {
+				return o, nil
 			}
-			o := observed{userExists: fields[1] == "ok", dir: fields[2], file: fields[3]}
-			if o.content, err = base64.StdEncoding.DecodeString(fields[4]); err != nil {
-				return observed{}, fmt.Errorf("query %s: content of %s's authorized_keys: %w", k, user, err)
-			}
-			return o, nil
 		}
 	}
 	return observed{}, fmt.Errorf("user %s was not observed: the reconciler did not declare it in its query", user)
@@ -142,6 +173,24 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	if err != nil {
 		return nil, err
 	}
+	// "mode/owner" of ~/.ssh and of the file, empty when missing.
+	var dirState, fileState string
+	if cur.userExists {
+		file := path.Join(cur.home, ".ssh", "authorized_keys")
+		info, err := reconcilers.CheckPathIn(cur.records, file)
+		if err != nil {
+			return nil, err
+		}
+		if info.Exists && info.Type != "file" {
+			return nil, fmt.Errorf("%s is %s, not a regular file; refusing to touch it", file, info.Describe())
+		}
+		if info.Exists {
+			fileState = fmt.Sprintf("%o/%s", info.Mode, info.Owner)
+		}
+		if d := cur.records[path.Dir(file)]; d.Exists {
+			dirState = fmt.Sprintf("%o/%s", d.Mode, d.Owner)
+		}
+	}
 	want := Line(s)
 	var lines []string // lines that hold the key
 	for _, l := range strings.Split(string(cur.content), "\n") {
@@ -165,11 +214,11 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	if len(lines) != 1 || lines[0] != want {
 		changes = append(changes, reconcilers.Change{Field: "key", Before: strings.Join(lines, "\n"), After: want})
 	}
-	if cur.userExists && cur.dir != "700/"+s.User {
-		changes = append(changes, reconcilers.Change{Field: "~/.ssh", Before: cur.dir, After: "700/" + s.User})
+	if cur.userExists && dirState != "700/"+s.User {
+		changes = append(changes, reconcilers.Change{Field: "~/.ssh", Before: dirState, After: "700/" + s.User})
 	}
-	if cur.userExists && cur.file != "" && cur.file != "600/"+s.User {
-		changes = append(changes, reconcilers.Change{Field: "authorized_keys", Before: cur.file, After: "600/" + s.User})
+	if cur.userExists && fileState != "" && fileState != "600/"+s.User {
+		changes = append(changes, reconcilers.Change{Field: "authorized_keys", Before: fileState, After: "600/" + s.User})
 	}
 	if len(changes) == 0 {
 		return nil, nil
@@ -212,18 +261,26 @@ const awkKeys = `{ for (i = 1; i <= NF; i++) if ($i == ENVIRON["O_BLOB"]) next; 
 END { if (ENVIRON["O_LINE"] != "") print ENVIRON["O_LINE"] }`
 
 // script rewrites the user's authorized_keys atomically, creating ~/.ssh
-// (0700) and the file (0600) owned by the user. The home directory is looked
-// up when the action runs: the user may be created in the same cycle.
+// (0700) and the file (0600) owned by the user, under the guard of
+// reconcilers.Guard: as the user when they own their home, so nothing they
+// planted there leads the write elsewhere. The home directory is looked up
+// when the action runs: the user may be created in the same cycle.
 func script(user, blob, line string) string {
-	return "u=" + reconcilers.ShellCommand(user) + "\n" +
+	setup := "u=" + reconcilers.ShellCommand(user) + "\n" +
 		`h=$(getent passwd "$u" | cut -d: -f6)` + "\n" +
 		`[ -n "$h" ] || { echo "optimus: user $u does not exist: create it first (a User resource)" >&2; exit 1; }` + "\n" +
-		`g=$(id -g "$u") || exit 1` + "\n" +
-		`mkdir -p "$h/.ssh" && chmod 700 "$h/.ssh" && chown "$u:$g" "$h/.ssh" || exit 1` + "\n" +
-		`f="$h/.ssh/authorized_keys"; [ -e "$f" ] || f=/dev/null` + "\n" +
-		`t=$(mktemp "$h/.ssh/.optimus.XXXXXX") || exit 1` + "\n" +
+		`g=$(id -g -- "$u") || exit 1` + "\n" + `f=$h/.ssh/authorized_keys` + "\n" +
+		"export u h g\n"
+	body := `d=$h/.ssh f=$h/.ssh/authorized_keys` + "\n" +
+		`[ -d "$d" ] || mkdir -- "$d" || exit 1` + "\n" +
+		`[ ! -L "$d" ] && [ ! -L "$f" ] || { echo "optimus: $d or $f is a symbolic link; refusing to follow it" >&2; exit 1; }` + "\n" +
+		`chmod 700 "$d" && chown "$u:$g" "$d" || exit 1` + "\n" +
+		`[ ! -e "$f" ] || [ -f "$f" ] || { echo "optimus: $f is not a regular file; refusing to touch it" >&2; exit 1; }` + "\n" +
+		`s=$f; [ -e "$f" ] || s=/dev/null` + "\n" +
+		`t=$(mktemp "$d/.optimus.XXXXXX") || exit 1` + "\n" +
 		`trap 'rm -f "$t"' EXIT` + "\n" +
 		"O_BLOB=" + reconcilers.ShellCommand(blob) + " O_LINE=" + reconcilers.ShellCommand(line) +
-		" awk " + reconcilers.ShellCommand(awkKeys) + ` "$f" >"$t" &&` + "\n" +
-		`chmod 600 "$t" && chown "$u:$g" "$t" && mv -f "$t" "$h/.ssh/authorized_keys" && trap - EXIT` + "\n"
+		" awk " + reconcilers.ShellCommand(awkKeys) + ` "$s" >"$t" &&` + "\n" +
+		`chmod 600 "$t" && chown "$u:$g" "$t" && mv -fT "$t" "$f" && trap - EXIT` + "\n"
+	return reconcilers.GuardExpr(setup, `"$f"`, `"$u"`, body)
 }

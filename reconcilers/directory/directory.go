@@ -46,6 +46,9 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	if cur.Exists && cur.Type != reconcilers.TypeDirectory {
 		return nil, fmt.Errorf("%s is %s, not a directory: remove it first (Directory does not replace it)", s.Path, cur.Describe())
 	}
+	if err := cur.CheckOwner(s.Owner); err != nil && s.State != v1alpha1.StateAbsent {
+		return nil, err
+	}
 	if s.State == v1alpha1.StateAbsent {
 		switch {
 		case !cur.Exists:
@@ -55,7 +58,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 				Op:          reconcilers.OpDelete,
 				Description: "delete directory " + s.Path,
 				Changes:     []reconcilers.Change{{Field: "state", Before: "present", After: "absent"}},
-				Script:      reconcilers.ShellCommand("rmdir", "--", s.Path),
+				Script:      reconcilers.GuardedCommand(s.Path, "rmdir", "--", s.Path),
 			}}, nil
 		case !s.Force:
 			return nil, fmt.Errorf("directory %s is not empty: set force: true to delete it with everything in it", s.Path)
@@ -64,7 +67,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 			Op:          reconcilers.OpDelete,
 			Description: "delete directory " + s.Path + " and everything in it",
 			Changes:     []reconcilers.Change{{Field: "state", Before: "present", After: "absent"}},
-			Script:      reconcilers.ShellCommand("rm", "-rf", "--", s.Path),
+			Script:      reconcilers.GuardedCommand(s.Path, "rm", "-rf", "--", s.Path),
 		}}, nil
 	}
 	if !cur.Exists {
@@ -84,10 +87,9 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		if s.Group != "" {
 			changes = append(changes, reconcilers.Change{Field: "group", After: s.Group})
 		}
-		// mkdir -p creates missing parents with the default mode; chmod
-		// afterwards because mkdir -m is filtered by the umask for setgid bits.
-		script := reconcilers.ShellCommand("mkdir", "-p", "--", s.Path) + " && " +
-			reconcilers.AttributesScript(s.Path, mode, reconcilers.Ownership(s.Owner, s.Group))
+		// Missing parents get the default mode; chmod afterwards because
+		// mkdir -m is filtered by the umask for setgid bits.
+		script := reconcilers.MkdirScript(s.Path, mode, reconcilers.Ownership(s.Owner, s.Group))
 		return []reconcilers.Action{{
 			Op:          reconcilers.OpCreate,
 			Description: "create directory " + s.Path,

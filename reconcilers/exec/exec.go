@@ -136,7 +136,11 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	if err != nil || d != Run {
 		return nil, err
 	}
-	return []reconcilers.Action{action(s, reason(s))}, nil
+	a, err := action(s, reason(s))
+	if err != nil {
+		return nil, err
+	}
+	return []reconcilers.Action{a}, nil
 }
 
 // Triggers implements reconcilers.Refresher.
@@ -155,7 +159,11 @@ func (Reconciler) Refresh(_ context.Context, req reconcilers.TypedRequest[v1alph
 	if err != nil || d != Run {
 		return nil, err
 	}
-	return []reconcilers.Action{action(s, "a resource it watches changed")}, nil
+	a, err := action(s, "a resource it watches changed")
+	if err != nil {
+		return nil, err
+	}
+	return []reconcilers.Action{a}, nil
 }
 
 func reason(s *v1alpha1.ExecSpec) string {
@@ -172,7 +180,31 @@ func reason(s *v1alpha1.ExecSpec) string {
 	return strings.Join(r, ", ")
 }
 
-func action(s *v1alpha1.ExecSpec, why string) reconcilers.Action {
+// secretEnv reads envFrom and returns the script that exports it, reading
+// one value per line from stdin, and that stdin.
+func secretEnv(s *v1alpha1.ExecSpec) (script string, stdin []byte, secrets []string, err error) {
+	keys := make([]string, 0, len(s.EnvFrom))
+	for k := range s.EnvFrom {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		v, err := s.EnvFrom[k].Resolve()
+		if err != nil {
+			return "", nil, nil, fmt.Errorf("spec.envFrom[%s]: %w", k, err)
+		}
+		if err := s.CheckSecret("envFrom["+k+"]", v); err != nil {
+			return "", nil, nil, fmt.Errorf("spec.envFrom[%s]: the secret %w", k, err)
+		}
+		fmt.Fprintf(&b, "IFS= read -r _ov || exit 1; %s=$_ov; export %s\n", k, k)
+		stdin = append(stdin, v+"\n"...)
+		secrets = append(secrets, v)
+	}
+	return b.String(), stdin, secrets, nil
+}
+
+func action(s *v1alpha1.ExecSpec, why string) (reconcilers.Action, error) {
 	cmd, _, multi := strings.Cut(s.Command, "\n")
 	if len(cmd) > 60 {
 		cmd, multi = cmd[:60], true
@@ -185,13 +217,24 @@ func action(s *v1alpha1.ExecSpec, why string) reconcilers.Action {
 		desc += " as " + s.User
 	}
 	timeout := time.Duration(seconds(s)) * time.Second
+	env, stdin, secrets, err := secretEnv(s)
+	if err != nil {
+		return reconcilers.Action{}, err
+	}
+	run := Wrap(s, s.Command)
+	if stdin != nil {
+		// The secrets were read from stdin; the command gets none.
+		run += " </dev/null"
+	}
 	return reconcilers.Action{
 		Op:          reconcilers.OpRun,
 		Description: desc + " (" + why + ")",
 		Changes:     []reconcilers.Change{{Field: "command", After: s.Command}},
-		Script: Wrap(s, s.Command) + "\nrc=$?\n" +
+		Script: env + run + "\nrc=$?\n" +
 			fmt.Sprintf("[ $rc -eq %d ] && echo %s >&2\n", timeoutCode,
 				reconcilers.ShellCommand("optimus: command timed out after "+timeout.String())) +
 			"exit $rc\n",
-	}
+		Stdin:   stdin,
+		Secrets: secrets,
+	}, nil
 }

@@ -55,7 +55,10 @@ func TestScriptsRunLocally(t *testing.T) {
 	if err != nil || string(out) != "e\trun\n" {
 		t.Fatalf("guard: %q %v", out, err)
 	}
-	a := action(s, "test")
+	a, err := action(s, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command("sh", "-c", a.Script)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -64,10 +67,44 @@ func TestScriptsRunLocally(t *testing.T) {
 		t.Errorf("action: %q %q %v", out, stderr.String(), err)
 	}
 	slow := &v1alpha1.ExecSpec{Command: "sleep 3", Timeout: &v1alpha1.Duration{Duration: 100 * time.Millisecond}}
-	cmd = exec.Command("sh", "-c", action(slow, "test").Script)
+	sa, err := action(slow, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command("sh", "-c", sa.Script)
 	stderr.Reset()
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), "timed out after 1s") {
 		t.Errorf("timeout: %v %q", err, stderr.String())
+	}
+}
+
+// TestEnvFrom: secret environment values reach the command through stdin,
+// never the script (which ends up in a shell's argv with su) or the plan.
+func TestEnvFrom(t *testing.T) {
+	t.Setenv("OPTIMUS_TEST_DB_PW", "s3cret 'quoted' $x")
+	s := &v1alpha1.ExecSpec{Command: `printf '%s|' "$DB_PASSWORD"; cat`, Creates: "/x",
+		EnvFrom: map[string]*v1alpha1.SecretSource{"DB_PASSWORD": {Env: "OPTIMUS_TEST_DB_PW"}}}
+	s.Default(nil)
+	a, err := action(s, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(a.Script, "s3cret") || strings.Contains(a.Description, "s3cret") || a.Changes[0].After != s.Command {
+		t.Errorf("the secret is in the script or plan: %+v", a)
+	}
+	if len(a.Secrets) != 1 || a.Secrets[0] != "s3cret 'quoted' $x" {
+		t.Errorf("secrets %q", a.Secrets)
+	}
+	cmd := exec.Command("sh", "-c", a.Script)
+	cmd.Stdin = strings.NewReader(string(a.Stdin))
+	out, err := cmd.Output()
+	// The command sees the value and no stdin of its own.
+	if err != nil || string(out) != "s3cret 'quoted' $x|" {
+		t.Errorf("command printed %q, %v", out, err)
+	}
+	t.Setenv("OPTIMUS_TEST_DB_PW", "a\nb")
+	if _, err := action(s, "test"); err == nil || !strings.Contains(err.Error(), "spec.envFrom[DB_PASSWORD]") {
+		t.Errorf("a newline in the value: %v", err)
 	}
 }

@@ -48,7 +48,7 @@ func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.F
 		}
 	}
 	return append(qs, reconcilers.QueryPaths(objs, func(s *v1alpha1.FileSpec) reconcilers.PathRequest {
-		req := reconcilers.PathRequest{Path: s.Path}
+		req := reconcilers.PathRequest{Path: s.Path, Sensitive: s.Sensitive}
 		if !s.Sensitive && s.State != v1alpha1.StateAbsent {
 			req.ContentLimit = DiffLimit
 		}
@@ -84,11 +84,14 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 			Op:          reconcilers.OpDelete,
 			Description: "delete file " + s.Path,
 			Changes:     []reconcilers.Change{{Field: "state", Before: "present", After: "absent"}},
-			Script:      reconcilers.ShellCommand("rm", "-f", "--", s.Path),
+			Script:      reconcilers.GuardedCommand(s.Path, "rm", "-f", "--", s.Path),
 		}}, nil
 	}
 	if cur.Exists && cur.Type != reconcilers.TypeFile {
 		return nil, fmt.Errorf("%s is %s, not a regular file: remove it first (File does not replace it)", s.Path, cur.Describe())
+	}
+	if err := cur.CheckOwner(s.Owner); err != nil {
+		return nil, err
 	}
 	var facts *v1alpha1.HostFacts
 	if s.Template {
@@ -101,10 +104,14 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		return nil, err
 	}
 	secrets := func() []string {
-		if s.Sensitive && len(content) > 0 && len(content) <= 4096 {
+		if s.Sensitive && len(content) > 0 {
 			return []string{string(content)}
 		}
 		return nil
+	}
+	inPlace := ""
+	if cur.MountPoint {
+		inPlace = " (in place: it is a mount point, which rename cannot replace)"
 	}
 
 	if !cur.Exists {
@@ -148,16 +155,18 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 			mode = cur.ModeString()
 		}
 		owner, group := s.Owner, s.Group
-		if owner == "" {
+		// Under a directory another user controls, the action runs as that
+		// user, who can give the new file only their own ownership.
+		if owner == "" && cur.Control.Root() {
 			owner = strconv.Itoa(cur.UID)
 		}
-		if group == "" {
+		if group == "" && cur.Control.Root() {
 			group = strconv.Itoa(cur.GID)
 		}
 		changes := append([]reconcilers.Change{contentChange(s, cur, content)}, attrs...)
 		return []reconcilers.Action{{
 			Op:          reconcilers.OpUpdate,
-			Description: "update " + reconcilers.ChangedFields(changes) + " of file " + s.Path + validated(s),
+			Description: "update " + reconcilers.ChangedFields(changes) + " of file " + s.Path + validated(s) + inPlace,
 			Changes:     changes,
 			Diff:        diff(s, cur, content),
 			Script:      reconcilers.ValidatedWriteScript(s.Path, mode, reconcilers.Ownership(owner, group), s.Validate),
@@ -167,6 +176,9 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	}
 	if len(attrs) == 0 {
 		return nil, nil
+	}
+	if err := cur.CheckAttributes(); err != nil {
+		return nil, err
 	}
 	return []reconcilers.Action{{
 		Op:          reconcilers.OpUpdate,

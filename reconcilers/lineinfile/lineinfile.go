@@ -71,6 +71,8 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		// so clearly if it still does not exist then.
 	case cur.Type != reconcilers.TypeFile:
 		return nil, fmt.Errorf("%s is %s, not a regular file", s.Path, cur.Describe())
+	case cur.Links > 1:
+		return nil, fmt.Errorf("%s has %d hard links (owned by %s): LineInFile does not edit a file that has other names", s.Path, cur.Links, cur.Owner)
 	case !cur.HasContent:
 		return nil, fmt.Errorf("%s is larger than %d bytes: LineInFile does not edit files that large", s.Path, ContentLimit)
 	case !reconcilers.IsText(cur.Content):
@@ -97,7 +99,29 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		a.Changes = []reconcilers.Change{{Field: "line", Before: strings.Join(e.delete, "\n")}}
 		a.Diff = "--- " + s.Path + "\n+++ " + s.Path + "\n-" + strings.Join(e.delete, "\n-") + "\n"
 	}
+	if cur.MountPoint {
+		a.Description += " (in place: it is a mount point, which rename cannot replace)"
+	}
+	// A File marks the path sensitive: none of its lines may be shown.
+	if cur.Sensitive {
+		for i := range a.Changes {
+			a.Changes[i].Before, a.Changes[i].After = redact(a.Changes[i].Before), redact(a.Changes[i].After)
+		}
+		a.Diff = ""
+		for _, l := range append([]string{e.line, e.old}, e.delete...) {
+			if strings.TrimSpace(l) != "" {
+				a.Secrets = append(a.Secrets, l)
+			}
+		}
+	}
 	return []reconcilers.Action{a}, nil
+}
+
+func redact(s string) string {
+	if s == "" {
+		return ""
+	}
+	return reconcilers.Redacted
 }
 
 // plan decides the edit the way Ansible's lineinfile does: the last line
@@ -196,7 +220,8 @@ END {
 	if (n == 0 && at == 0 && !present && mode != "delete") print line
 }`
 
-// script edits file in place atomically, keeping its mode and ownership.
+// script edits file atomically, keeping its mode and ownership, under the
+// guard of reconcilers.Guard.
 func script(file string, e *edit) string {
 	env := []string{"O_MODE=" + reconcilers.ShellCommand(e.mode), "O_LINE=" + reconcilers.ShellCommand(e.line),
 		"O_OLD=" + reconcilers.ShellCommand(e.old)}
@@ -206,10 +231,16 @@ func script(file string, e *edit) string {
 	if len(e.delete) > 0 {
 		env = append(env, fmt.Sprintf("O_NDEL=%d", len(e.delete)), "O_DEL="+reconcilers.ShellCommand(strings.Join(e.delete, "\n")))
 	}
-	return "f=" + reconcilers.ShellCommand(file) + "\n" +
-		`[ -f "$f" ] || { echo "optimus: $f does not exist: LineInFile edits an existing file (create it first, for example with a File resource)" >&2; exit 1; }` + "\n" +
+	edit := strings.Join(env, " ") + " awk " + reconcilers.ShellCommand(awkEdit) + ` "$f"`
+	body := "f=" + reconcilers.ShellCommand(file) + "\n" +
+		`[ -e "$f" ] || { echo "optimus: $f does not exist: LineInFile edits an existing file (create it first, for example with a File resource)" >&2; exit 1; }` + "\n" +
+		`[ -f "$f" ] && [ ! -L "$f" ] || { echo "optimus: $f is not a regular file" >&2; exit 1; }` + "\n" +
+		// A mount point (a bind-mounted /etc/hosts) cannot be replaced by
+		// rename: the edited text is written over it in place.
+		`if mountpoint -q -- "$f"; then c=$(` + edit + ` && echo .) && printf %s "${c%.}" >"$f"; exit; fi` + "\n" +
 		`t=$(mktemp "${f%/*}/.optimus.XXXXXX") || exit 1` + "\n" +
 		`trap 'rm -f "$t"' EXIT` + "\n" +
-		strings.Join(env, " ") + " awk " + reconcilers.ShellCommand(awkEdit) + ` "$f" >"$t" &&` + "\n" +
-		`chmod "$(stat -c %a "$f")" "$t" && chown "$(stat -c %u:%g "$f")" "$t" && mv -f "$t" "$f" && trap - EXIT` + "\n"
+		edit + ` >"$t" &&` + "\n" +
+		`chmod "$(stat -c %a "$f")" "$t" && chown "$(stat -c %u:%g "$f")" "$t" && mv -fT "$t" "$f" && trap - EXIT` + "\n"
+	return reconcilers.Guard(file, "", body)
 }

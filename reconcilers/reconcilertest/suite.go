@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/manifest"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -29,14 +31,11 @@ type Suite struct {
 	Snapshot string
 }
 
-// DefaultSnapshot lists path, size, mode, owner and mtime of every file,
-// and path, mode and owner of every directory, and hashes the list. A
-// directory's mtime is left out (an entry added and removed again moves it,
-// and the entries themselves are listed); so are logs, caches and temporary
-// files, which logging in over SSH writes.
-const DefaultSnapshot = `find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp ` +
-	`-o -path /var/tmp -o -path /var/log -o -path /var/cache -o -path /var/lib/apt/lists \) -prune ` +
-	`-o -type d -printf '%p %m %u %g\n' -o -printf '%p %s %m %u %g %T@\n' 2>/dev/null | LC_ALL=C sort | md5sum`
+// DefaultSnapshot is testhost.SnapshotScript: every path of the host
+// outside /proc, /sys, /dev and /run with its type, mode, owner, size and
+// mtime, and a hash of the files under /tmp, /var and /etc. Only the login
+// records an SSH login writes are left out.
+const DefaultSnapshot = testhost.SnapshotScript
 
 // Case is one scenario for the suite.
 type Case struct {
@@ -78,7 +77,7 @@ func (s Suite) runCase(ctx context.Context, t *testing.T, conn transport.Conn, c
 			t.Errorf("invalid[%d] was accepted:\n%s", i, bad)
 		}
 		if after := s.snapshot(ctx, t, conn); after != before {
-			t.Errorf("invalid[%d]: the host changed although validation failed", i)
+			t.Errorf("invalid[%d]: the host changed although validation failed:\n%s", i, snapshotDiff(before, after))
 		}
 	}
 	if c.Present == "" {
@@ -95,7 +94,7 @@ func (s Suite) runCase(ctx context.Context, t *testing.T, conn transport.Conn, c
 		t.Fatalf("present: a dry run before apply found nothing to do; the case proves nothing (is the host already converged?)")
 	}
 	if after := s.snapshot(ctx, t, conn); after != before {
-		t.Fatalf("observe changed the host: snapshot before %q, after %q", before, after)
+		t.Fatalf("observe changed the host:\n%s", snapshotDiff(before, after))
 	}
 
 	applied := s.run(ctx, t, present, false)
@@ -167,6 +166,31 @@ func (s Suite) snapshot(ctx context.Context, t *testing.T, conn transport.Conn) 
 		t.Fatalf("snapshot: %v %s", err, r.Stderr)
 	}
 	return strings.TrimSpace(string(r.Stdout))
+}
+
+// snapshotDiff lists the lines of two snapshots that differ.
+func snapshotDiff(before, after string) string {
+	count := func(s string) map[string]int {
+		m := map[string]int{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l]++
+		}
+		return m
+	}
+	b, a := count(before), count(after)
+	var d []string
+	for l, n := range b {
+		if a[l] != n {
+			d = append(d, "- "+l)
+		}
+	}
+	for l, n := range a {
+		if b[l] != n {
+			d = append(d, "+ "+l)
+		}
+	}
+	sort.Strings(d)
+	return strings.Join(d, "\n")
 }
 
 func describe(r *controller.Report) string {

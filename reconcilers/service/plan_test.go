@@ -73,8 +73,8 @@ func TestDependencies(t *testing.T) {
 	if got := registry(t).Dependencies(svc, []*v1alpha1.Resource{svc, web, tools}); len(got) != 1 || got[0].Name != "web" {
 		t.Errorf("named package: %v", got)
 	}
-	if got := registry(t).Dependencies(svc, []*v1alpha1.Resource{svc, tools}); len(got) != 1 || got[0].Name != "tools" {
-		t.Errorf("no named package: %v", got)
+	if got := registry(t).Dependencies(svc, []*v1alpha1.Resource{svc, tools}); len(got) != 0 {
+		t.Errorf("no named package: %v, want no dependency", got)
 	}
 }
 

@@ -123,24 +123,19 @@ func observe(f *reconcilers.Facts, name string) (string, Status, error) {
 }
 
 // Dependencies orders a service after the Package resources that install a
-// package of its name or, when none does, after every Package resource.
+// package of its name, and only those: a package that fails to install must
+// not hold back a service that does not need it. A service installed by a
+// package of another name says so with dependsOn.
 func (Reconciler) Dependencies(obj reconcilers.Object[v1alpha1.ServiceSpec], all []*v1alpha1.Resource) []v1alpha1.ResourceRef {
 	s := obj.Spec
-	var named, every []v1alpha1.ResourceRef
+	var named []v1alpha1.ResourceRef
 	for _, o := range all {
 		p, ok := reconcilers.SpecOf[v1alpha1.PackageSpec](o)
-		if !ok || p.State == v1alpha1.StateAbsent {
-			continue
-		}
-		every = append(every, o.Ref())
-		if slices.Contains(p.Names, s.Name) {
+		if ok && p.State != v1alpha1.StateAbsent && slices.Contains(p.Names, s.Name) {
 			named = append(named, o.Ref())
 		}
 	}
-	if len(named) > 0 {
-		return named
-	}
-	return every
+	return named
 }
 
 // Triggers implements reconcilers.Refresher.

@@ -53,10 +53,10 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 			Op:          reconcilers.OpDelete,
 			Description: "delete symbolic link " + s.Path,
 			Changes:     []reconcilers.Change{{Field: "target", Before: cur.Target}},
-			Script:      reconcilers.ShellCommand("rm", "-f", "--", s.Path),
+			Script:      reconcilers.GuardedCommand(s.Path, "rm", "-f", "--", s.Path),
 		}}, nil
 	}
-	link := reconcilers.ShellCommand("ln", "-s", "--", s.Target, s.Path)
+	link := reconcilers.GuardedCommand(s.Path, "ln", "-s", "--", s.Target, s.Path)
 	switch {
 	case !cur.Exists:
 		return []reconcilers.Action{{
@@ -73,21 +73,21 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 			Description: "point symbolic link " + s.Path + " to " + s.Target,
 			Changes:     []reconcilers.Change{{Field: "target", Before: cur.Target, After: s.Target}},
 			// -n: replace a link to a directory instead of creating a link inside it.
-			Script: reconcilers.ShellCommand("ln", "-sfn", "--", s.Target, s.Path),
+			Script: reconcilers.GuardedCommand(s.Path, "ln", "-sfn", "--", s.Target, s.Path),
 		}}, nil
 	case cur.Type == reconcilers.TypeDirectory && !cur.Empty:
 		return nil, fmt.Errorf("%s is a directory that is not empty: Symlink never replaces it, remove it first", s.Path)
 	case !s.Force:
 		return nil, fmt.Errorf("%s is %s: set force: true to replace it with a symbolic link to %s", s.Path, cur.Describe(), s.Target)
 	}
-	remove := reconcilers.ShellCommand("rm", "-f", "--", s.Path)
+	remove := []string{"rm", "-f", "--", s.Path}
 	if cur.Type == reconcilers.TypeDirectory {
-		remove = reconcilers.ShellCommand("rmdir", "--", s.Path)
+		remove = []string{"rmdir", "--", s.Path}
 	}
 	return []reconcilers.Action{{
 		Op:          reconcilers.OpUpdate,
 		Description: "replace " + cur.Describe() + " at " + s.Path + " with a symbolic link to " + s.Target,
 		Changes:     []reconcilers.Change{{Field: "type", Before: string(cur.Type), After: string(reconcilers.TypeSymlink)}, {Field: "target", After: s.Target}},
-		Script:      remove + " && " + link,
+		Script:      reconcilers.Guard(s.Path, "", reconcilers.ShellCommand(remove...)+" && "+reconcilers.ShellCommand("ln", "-s", "--", s.Target, s.Path)+"\n"),
 	}}, nil
 }

@@ -28,7 +28,7 @@ func plan(t *testing.T, s *v1alpha1.UserSpec, name string) []reconcilers.Action 
 	facts := reconcilers.NewFacts(map[string]transport.Result{
 		reconcilers.QueryPasswd.Key: transport.Result{Stdout: []byte(passwd)},
 		reconcilers.QueryGroup.Key:  transport.Result{Stdout: []byte(group)},
-		reconcilers.QueryShadow.Key: transport.Result{Stdout: []byte("alice:$6$old:1::::::\n")},
+		reconcilers.QueryShadow.Key: transport.Result{Stdout: []byte("alice:$6$old$oldhash:1::::::\n")},
 	})
 	actions, err := reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), reconcilers.Request{Resource: res, Facts: facts})
 	if err != nil {
@@ -63,6 +63,8 @@ func TestPlan(t *testing.T) {
 		{"append groups", "alice", v1alpha1.UserSpec{Groups: []string{"adm"}, Append: true},
 			"usermod -a -G adm alice"},
 		{"append satisfied", "alice", v1alpha1.UserSpec{Groups: []string{"sudo"}, Append: true}, ""},
+		{"groups omitted: left alone", "alice", v1alpha1.UserSpec{Shell: "/bin/sh"}, ""},
+		{"groups: [] means none", "alice", v1alpha1.UserSpec{Shell: "/bin/sh", Groups: []string{}}, "usermod -G '' alice"},
 		{"remove", "alice", v1alpha1.UserSpec{State: "absent", RemoveHome: true}, "userdel -r alice"},
 		{"remove missing", "oscar", v1alpha1.UserSpec{State: "absent"}, ""},
 		{"primary group", "alice", v1alpha1.UserSpec{Group: "adm", Groups: []string{"sudo"}}, "usermod -g adm alice"},
@@ -91,7 +93,7 @@ func TestPasswordHashTravelsOnStdinOnly(t *testing.T) {
 	if string(a.Stdin) != "alice:$6$new$secrethash\n" || a.Script != "chpasswd -e" {
 		t.Errorf("stdin %q script %q", a.Stdin, a.Script)
 	}
-	t.Setenv("ALICE_HASH", "$6$old")
+	t.Setenv("ALICE_HASH", "$6$old$oldhash")
 	if got := plan(t, &spec, "alice"); len(got) != 0 {
 		t.Errorf("same hash planned %v", got)
 	}

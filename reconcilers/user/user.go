@@ -84,6 +84,11 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	if err != nil {
 		return nil, fmt.Errorf("spec.passwordHashFrom: %w", err)
 	}
+	if s.PasswordHashFrom != nil {
+		if err := v1alpha1.CheckPasswordHash(hash); err != nil {
+			return nil, fmt.Errorf("spec.passwordHashFrom: the secret %w", err)
+		}
+	}
 	var actions []reconcilers.Action
 	if !exists {
 		actions = append(actions, create(s))
@@ -195,7 +200,10 @@ func modify(s *v1alpha1.UserSpec, cur reconcilers.PasswdEntry, groups map[string
 			changes = append(changes, reconcilers.Change{Field: "groups", Before: strings.Join(member, ","),
 				After: strings.Join(append(slices.Clone(member), missing...), ",")})
 		}
-	} else {
+	} else if s.Groups != nil {
+		// An omitted groups field leaves the supplementary groups alone
+		// (managing an existing admin must not drop it from sudo); only a
+		// listed one, "groups: []" included, is enforced.
 		want := slices.Clone(s.Groups)
 		sort.Strings(want)
 		want = slices.Compact(want)
