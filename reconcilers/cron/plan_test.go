@@ -24,7 +24,7 @@ func TestPlanWithCrontab(t *testing.T) {
 		{name: "update", out: "@@optimus-cron crontab\n@@optimus-crontab root\n# optimus: backup\n0 4 * * * /usr/local/bin/backup\n",
 			script: "| crontab -u root -\n", before: "0 4 * * * /usr/local/bin/backup"},
 		{name: "spool", out: "@@optimus-cron spool /var/spool/cron/crontabs crontab\n@@optimus-crontab root\n",
-			script: `chmod 0600 "$t" && chown root:crontab "$t" && mv -f "$t" /var/spool/cron/crontabs/root`},
+			script: `f=/var/spool/cron/crontabs/root d=/var/spool/cron/crontabs`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			facts := reconcilers.NewFacts(map[string]transport.Result{"cron": {Stdout: []byte(tc.out)}})

@@ -49,7 +49,7 @@ func TestPlan(t *testing.T) {
 	}{
 		{name: "converged", spec: v1alpha1.FileSpec{Content: str("a\n"), Mode: "0644"}, cur: existing("a\n", 0o644)},
 		{name: "create", spec: v1alpha1.FileSpec{Content: str("a\n"), Owner: "www"}, cur: absent,
-			script: `chmod 0644 "$t" && chown www "$t" && mv -fT "$t" "$f"`, stdin: "a\n", diff: "+a\n"},
+			script: `chmod 0644 "$t" && chown www "$t" || exit 1`, stdin: "a\n", diff: "+a\n"},
 		{name: "content keeps attributes", spec: v1alpha1.FileSpec{Content: str("b\n")}, cur: existing("a\n", 0o600),
 			script: `chmod 0600 "$t" && chown 0:0 "$t"`, stdin: "b\n", diff: "-a\n+b\n"},
 		{name: "mode only", spec: v1alpha1.FileSpec{Content: str("a\n"), Mode: "600"}, cur: existing("a\n", 0o644),

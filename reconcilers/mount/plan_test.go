@@ -33,7 +33,7 @@ func TestPlan(t *testing.T) {
 			want: []string{"mkdir -p -- /srv/cache || exit\nmount -- /srv/cache"}, avoid: []string{"awk"}},
 		{name: "cannot mount", spec: cache, out: fstab + "@@optimus-mounts\n", caps: unprivileged},
 		{name: "new options remount", spec: withOptions(cache, "size=32m"), out: fstab + mounted, caps: capable,
-			want: []string{"awk", "mv -f \"$t\" /etc/fstab", "mount -o remount -- /srv/cache"}},
+			want: []string{"awk", "f=/etc/fstab d=/etc", "mv -fT \"$t\" \"$f\"", "mount -o remount -- /srv/cache"}},
 		{name: "unmounted", spec: withState(cache, "unmounted"), out: fstab + mounted, caps: capable, want: []string{"umount -- /srv/cache"}, avoid: []string{"awk"}},
 		{name: "absent", spec: withState(cache, "absent"), out: fstab + mounted, caps: capable, want: []string{"umount -- /srv/cache || exit\np=/srv/cache"}},
 		{name: "absent unprivileged edits fstab only", spec: withState(cache, "absent"), out: fstab + mounted, caps: unprivileged,
