@@ -48,8 +48,9 @@ type Member struct {
 	args      []string
 	logPath   string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // Cluster is a set of members started together.
@@ -151,8 +152,9 @@ func (m *Member) Start() error {
 		_ = logf.Close()
 		return err
 	}
-	go func() { _ = cmd.Wait(); _ = logf.Close() }()
-	m.cmd = cmd
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); _ = logf.Close(); close(exited) }()
+	m.cmd, m.exited = cmd, exited
 	return nil
 }
 
@@ -165,12 +167,7 @@ func (m *Member) Stop() {
 		return
 	}
 	_ = m.cmd.Process.Signal(syscall.SIGKILL)
-	for range 100 {
-		if m.cmd.ProcessState != nil || m.cmd.Process.Signal(syscall.Signal(0)) != nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	<-m.exited
 	m.cmd = nil
 }
 
