@@ -111,22 +111,22 @@ type Replica struct {
 
 	kick chan struct{}
 
-	mu          sync.Mutex
-	state       State
-	message     string
-	lease       clientv3.LeaseID
-	since       time.Time
-	lastKA      time.Time // last keepalive etcd confirmed
-	digest      string
-	agreed      string
-	hosts       []string
-	assigned    map[string]bool
-	owned       map[string]ownership
-	acting      map[string]*sync.Mutex // held while a host is acted on
-	members     []Member
-	pending     map[string]json.RawMessage // status not yet written
-	statusKick  chan struct{}
-	lastErr     error
+	mu         sync.Mutex
+	state      State
+	message    string
+	lease      clientv3.LeaseID
+	since      time.Time
+	lastKA     time.Time // last keepalive etcd confirmed
+	digest     string
+	agreed     string
+	hosts      []string
+	assigned   map[string]bool
+	owned      map[string]ownership
+	acting     map[string]*sync.Mutex // held while a host is acted on
+	members    []Member
+	pending    map[string]json.RawMessage // status not yet written
+	statusKick chan struct{}
+	lastErr    error
 }
 
 // New checks the configuration; Run does the work.

@@ -273,4 +273,3 @@ func TestDuplicateIDRefused(t *testing.T) {
 		t.Fatal("a duplicate replica owns hosts")
 	}
 }
-
