@@ -86,14 +86,17 @@ not converge in --max-cycles.`,
 			}
 			p := newPrinter(out)
 			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles}
-			if f.output == "text" {
+			if f.output == "text" || f.output == "wide" {
 				eng.OnPlan = p.plan
 				eng.OnActed = p.acted
 			}
 			if !yes {
 				eng.Confirm = confirmPrompt(cmd.InOrStdin(), stderr)
 			}
+			prog := newProgress(cmd.ErrOrStderr(), len(hosts), f.output != "json")
+			prog.attach(eng)
 			report, err := eng.Run(ctx, hosts, set.Resources)
+			prog.Stop()
 			if err != nil {
 				rec.failed(ctx, exitInvalid, stderr, cfg.Name)
 				return err
@@ -106,7 +109,7 @@ not converge in --max-cycles.`,
 			case "junit":
 				err = writeJUnit(out, "optimus apply", run)
 			default:
-				printApplyOutcome(p, report)
+				printApplyOutcome(p, report, f.output == "wide")
 			}
 			rec.finish(ctx, run, stderr, cfg.Name)
 			if err != nil {
@@ -171,7 +174,7 @@ func applyExitCode(r *controller.Report) int {
 	return exitConverged
 }
 
-func printApplyOutcome(p *printer, r *controller.Report) {
+func printApplyOutcome(p *printer, r *controller.Report, wide bool) {
 	switch {
 	case r.Declined:
 		fmt.Fprintln(p.w, "Nothing changed: the plan was not confirmed.")
@@ -182,10 +185,13 @@ func printApplyOutcome(p *printer, r *controller.Report) {
 		for _, u := range r.Unconverged {
 			fmt.Fprintf(p.w, "  %s\n", u)
 		}
+	case len(r.Failed()) > 0:
+		failed := len(r.Failed())
+		fmt.Fprintf(p.w, "%d of %d %s failed (quarantined); the others converged.\n", failed, len(r.Hosts), plural(len(r.Hosts), "host", "hosts"))
 	case r.Converged && len(r.Plans) == 0:
 		fmt.Fprintln(p.w, "Nothing to do: every host has converged.")
 	}
-	p.summary(r)
+	p.summary(r, wide)
 	fmt.Fprintf(p.w, "%d %s in %d %s, %s\n", len(r.Hosts), plural(len(r.Hosts), "host", "hosts"),
 		r.Cycles, plural(r.Cycles, "cycle", "cycles"), r.Duration.Round(1e6))
 }

@@ -38,7 +38,10 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 				return &ExitError{Code: 2, Err: historyUnusable(err)}
 			}
 			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, DryRun: true}
+			prog := newProgress(cmd.ErrOrStderr(), len(hosts), f.output != "json")
+			prog.attach(eng)
 			report, err := eng.Run(cmd.Context(), hosts, set.Resources)
+			prog.Stop()
 			if err != nil {
 				rec.failed(cmd.Context(), 2, stderr, cfg.Name)
 				return &ExitError{Code: 2, Err: err}
@@ -66,7 +69,7 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 				case code == 2:
 					failed := len(report.Failed())
 					fmt.Fprintf(out, "Cannot tell: %d %s could not be observed or planned.\n", failed, plural(failed, "host", "hosts"))
-					p.summary(report)
+					p.summary(report, f.output == "wide")
 				case len(report.Plans) == 0:
 					fmt.Fprintln(out, "No differences: every host matches the manifests.")
 				}

@@ -117,9 +117,57 @@ func (p *printer) acted(plan *controller.Plan) {
 	}
 }
 
-// summary prints the per-host table. Colors are added after the columns are
+// compactAbove is the number of hosts above which the summary lists only
+// the hosts worth reading (failed, changed, not converged) unless -o wide.
+const compactAbove = 20
+
+// summary prints the per-host table: every host for a small run or with
+// wide, otherwise the counts first and then the failed hosts and those that
+// changed or did not converge, failed first.
+func (p *printer) summary(r *controller.Report, wide bool) {
+	if wide || len(r.Hosts) <= compactAbove {
+		p.table(r.Hosts)
+		return
+	}
+	counts := map[controller.HostState]int{}
+	var failed, others []controller.HostReport
+	changed := 0
+	for _, h := range r.Hosts {
+		counts[h.State]++
+		if h.Changed > 0 {
+			changed++
+		}
+		switch {
+		case h.State == controller.HostFailed:
+			failed = append(failed, h)
+		case h.State != controller.HostConverged || h.Changed > 0 || h.Failed > 0 || h.Skipped > 0:
+			others = append(others, h)
+		}
+	}
+	var parts []string
+	for _, st := range []controller.HostState{controller.HostConverged, controller.HostFailed} {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+		}
+	}
+	for st, n := range counts {
+		if st != controller.HostConverged && st != controller.HostFailed {
+			parts = append(parts, fmt.Sprintf("%d %s", n, st))
+		}
+	}
+	fmt.Fprintf(p.w, "%d hosts: %s; %d changed.\n", len(r.Hosts), strings.Join(parts, ", "), changed)
+	if listed := append(failed, others...); len(listed) > 0 {
+		p.table(listed)
+	}
+	if quiet := len(r.Hosts) - len(failed) - len(others); quiet > 0 {
+		fmt.Fprintf(p.w, "%d %s converged with nothing to change, not listed (-o wide lists every host).\n", quiet, plural(quiet, "host", "hosts"))
+	}
+}
+
+// table prints one row per host. Colors are added after the columns are
 // laid out, since escape codes would count as width.
-func (p *printer) summary(r *controller.Report) {
+func (p *printer) table(hosts []controller.HostReport) {
+	r := struct{ Hosts []controller.HostReport }{hosts}
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tSTATE\tCHANGED\tFAILED\tSKIPPED\tREASON")

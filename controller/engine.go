@@ -39,6 +39,9 @@ type Engine struct {
 	// OnActed, when set, is called with every cycle's plan after acting,
 	// each action's Status filled in.
 	OnActed func(plan *Plan)
+	// OnHostPhase, when set, is called from the host's goroutine when it
+	// starts and ends a phase, for progress displays.
+	OnHostPhase func(ev HostPhase)
 }
 
 // hostRun is the state of one host during a run.
@@ -97,7 +100,7 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 			break
 		}
 		report.Cycles = cycle
-		forEach(runs, parallel, func(r *hostRun) { e.observe(ctx, r, dial, red) })
+		forEach(runs, parallel, func(r *hostRun) { e.phase(r, PhaseObserve, func() { e.observe(ctx, r, dial, red) }) })
 		plan := collectPlan(cycle, runs, false)
 		if plan.Empty() {
 			report.Converged = ctx.Err() == nil
@@ -136,7 +139,7 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 			report.Plans = append(report.Plans, plan)
 			break
 		}
-		forEach(runs, parallel, func(r *hostRun) { e.act(ctx, r) })
+		forEach(runs, parallel, func(r *hostRun) { e.phase(r, PhaseAct, func() { e.act(ctx, r) }) })
 		plan = collectPlan(cycle, runs, true)
 		report.Plans = append(report.Plans, plan)
 		if e.OnActed != nil {
