@@ -28,6 +28,18 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 	if len(cmds) == 0 {
 		return
 	}
+	if e.Fence != nil {
+		if err := e.Fence(ctx, r.host.Metadata.Name); err != nil {
+			for i := range r.plan {
+				if r.plan[i].Status == StatusPlanned {
+					r.plan[i].Status = StatusSkipped
+					r.plan[i].Err = err
+				}
+			}
+			r.quarantine = err
+			return
+		}
+	}
 	r.roundTrips++
 	// Actions already on their way finish even when the run is interrupted.
 	results, err := r.conn.Batch(context.WithoutCancel(ctx), cmds)

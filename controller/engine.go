@@ -42,6 +42,11 @@ type Engine struct {
 	// OnHostPhase, when set, is called from the host's goroutine when it
 	// starts and ends a phase, for progress displays.
 	OnHostPhase func(ev HostPhase)
+	// Fence, when set, is asked right before each act on a host; an error
+	// refuses the act: the host's planned actions are skipped and the host
+	// fails with that error (replicas sharing a fleet fence every act on
+	// their ownership of the host).
+	Fence func(ctx context.Context, host string) error
 }
 
 // hostRun is the state of one host during a run.

@@ -109,7 +109,8 @@ type Replica struct {
 	started time.Time
 	log     *slog.Logger
 
-	kick chan struct{}
+	kick    chan struct{}
+	changes chan struct{}
 
 	mu         sync.Mutex
 	state      State
@@ -136,7 +137,7 @@ func New(cfg Config) (*Replica, error) {
 		return nil, errors.New("cluster: Client is required")
 	}
 	return &Replica{cfg: cfg, cli: cfg.Client, k: keys{cfg.Prefix}, started: time.Now(), log: cfg.Logger.With("replica", cfg.ID),
-		kick: make(chan struct{}, 1), statusKick: make(chan struct{}, 1), state: StateJoining,
+		kick: make(chan struct{}, 1), changes: make(chan struct{}, 1), statusKick: make(chan struct{}, 1), state: StateJoining,
 		message: "waiting for a lease", assigned: map[string]bool{}, owned: map[string]ownership{},
 		acting: map[string]*sync.Mutex{}, pending: map[string]json.RawMessage{}}, nil
 }
@@ -166,6 +167,17 @@ func (r *Replica) SetHosts(hosts []string) {
 	r.hosts = hs
 	r.mu.Unlock()
 	r.poke()
+}
+
+// Changes signals (coalesced) that the owned hosts or the state changed.
+func (r *Replica) Changes() <-chan struct{} { return r.changes }
+
+func (r *Replica) changed() {
+	select {
+	case r.changes <- struct{}{}:
+	default:
+	}
+	r.cfg.OnChange()
 }
 
 func (r *Replica) poke() {
@@ -370,7 +382,7 @@ func (r *Replica) lost(lease clientv3.LeaseID, why string) {
 	r.state, r.message = StateEtcdUnavailable, why
 	r.mu.Unlock()
 	r.log.Warn("lost the lease; stopped acting", "lease", fmt.Sprintf("%x", int64(lease)), "hosts_dropped", n, "why", why)
-	r.cfg.OnChange()
+	r.changed()
 }
 
 // leave is a clean stop: the lease is revoked, which deletes the member and
@@ -394,7 +406,7 @@ func (r *Replica) setState(s State, msg string) {
 	r.mu.Unlock()
 	if changed {
 		r.log.Info("replica state", "state", string(s), "message", msg)
-		r.cfg.OnChange()
+		r.changed()
 	}
 }
 
@@ -477,7 +489,7 @@ func (r *Replica) step(ctx context.Context) {
 		changed = changed || ok
 	}
 	if changed {
-		r.cfg.OnChange()
+		r.changed()
 	}
 }
 
@@ -653,3 +665,6 @@ func (r *Replica) actingLock(host string) *sync.Mutex {
 	}
 	return l
 }
+
+// Client is the etcd client the replica uses.
+func (r *Replica) Client() *clientv3.Client { return r.cli }

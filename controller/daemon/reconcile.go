@@ -31,6 +31,13 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		return
 	}
 	gen := want.generation
+	hold, mine := d.acquire(name)
+	if !mine {
+		return
+	}
+	if hold != nil {
+		defer hold.Release()
+	}
 	var previousGen string
 	var wasReady bool
 	if !d.status.UpdateHost(name, time.Now(), func(h *status.Host) {
@@ -45,6 +52,9 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	log := d.log.With("host", name)
 	log.Debug("reconcile start", "generation", gen)
 	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.dial}
+	if hold != nil {
+		eng.Fence = func(ctx context.Context, _ string) error { return hold.Fence(ctx) }
+	}
 	start := time.Now()
 	// The engine gets this host's resources only: matching the whole set
 	// against one host on every reconcile would cost the fleet's size.
@@ -91,6 +101,16 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		}
 	}
 	states := resourceStates(want, rep, result)
+	if fenced(hostErr) {
+		// Another replica owns the host now, or this one may no longer act:
+		// no fault of the host, so no backoff; its owner reports it.
+		log.Warn("act refused; not reconciling this host", "why", hostErr.Error())
+		d.status.UpdateHost(name, time.Now(), func(h *status.Host) {
+			h.Status.Conditions = v1alpha1.SetCondition(h.Status.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionReconciling,
+				Status: v1alpha1.ConditionFalse, Reason: "Fenced", Message: hostErr.Error(), ObservedGeneration: gen}, time.Now())
+		})
+		return
+	}
 
 	now := time.Now()
 	var delay time.Duration
@@ -136,6 +156,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		log.Warn("reconcile failed; retrying with backoff", "result", result, "reason", why, "terminal", terminal, "err", reason, "retry_in", delay.Round(time.Millisecond), "failures", failures)
 		d.q.AddAfter(name, delay)
 	}
+	d.publishStatus(name)
 	d.updateReady(now)
 }
 
