@@ -29,7 +29,8 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 		return
 	}
 	if e.Fence != nil {
-		if err := e.Fence(ctx, r.host.Metadata.Name); err != nil {
+		env, err := e.Fence(ctx, r.host.Metadata.Name)
+		if err != nil {
 			for i := range r.plan {
 				if r.plan[i].Status == StatusPlanned {
 					r.plan[i].Status = StatusSkipped
@@ -38,6 +39,15 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 			}
 			r.quarantine = err
 			return
+		}
+		if len(env) > 0 {
+			var prefix strings.Builder
+			for _, v := range env {
+				fmt.Fprintf(&prefix, "export %s=%s; ", v.Name, transport.Quote(v.Value))
+			}
+			for i := range cmds {
+				cmds[i].Script = prefix.String() + cmds[i].Script
+			}
 		}
 	}
 	r.roundTrips++

@@ -53,7 +53,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	log.Debug("reconcile start", "generation", gen)
 	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.dial}
 	if hold != nil {
-		eng.Fence = func(ctx context.Context, _ string) error { return hold.Fence(ctx) }
+		eng.Fence = func(ctx context.Context, _ string) ([]controller.EnvVar, error) { return d.fence(ctx, hold) }
 	}
 	start := time.Now()
 	// The engine gets this host's resources only: matching the whole set

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/controller/cluster"
 	"github.com/optimus-cm/optimus/controller/status"
 	"github.com/optimus-cm/optimus/history"
@@ -119,6 +121,18 @@ func (d *Daemon) acquire(name string) (hold *cluster.Hold, ok bool) {
 		return nil, false
 	}
 	return hold, true
+}
+
+// fence checks the ownership right before an act and gives the act's
+// commands the replica's name and fencing token (OPTIMUS_REPLICA,
+// OPTIMUS_FENCING_TOKEN): a command on the host may record them, or refuse
+// a token lower than one it has seen.
+func (d *Daemon) fence(ctx context.Context, hold *cluster.Hold) ([]controller.EnvVar, error) {
+	if err := hold.Fence(ctx); err != nil {
+		return nil, err
+	}
+	return []controller.EnvVar{{Name: "OPTIMUS_REPLICA", Value: d.opts.Replica.ID()},
+		{Name: "OPTIMUS_FENCING_TOKEN", Value: strconv.FormatInt(hold.Token(), 10)}}, nil
 }
 
 // fenced says whether a reconcile's failure is a refused act: the host
