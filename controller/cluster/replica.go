@@ -444,12 +444,12 @@ func (r *Replica) step(ctx context.Context) {
 	r.mu.Unlock()
 	if mine == "" {
 		r.setState(StateJoining, "manifests not loaded yet")
-		r.releaseAll(cctx)
+		r.releaseAll()
 		return
 	}
 	if mine != agreed {
 		r.setState(StateConfigOutOfSync, fmt.Sprintf("manifests digest %s differs from the fleet's agreed %s; acting on nothing until they match", mine, agreed))
-		r.releaseAll(cctx)
+		r.releaseAll()
 		return
 	}
 	r.setState(StateActive, "")
@@ -477,16 +477,15 @@ func (r *Replica) step(ctx context.Context) {
 	sort.Strings(claim)
 	changed := false
 	for _, h := range release {
-		r.release(cctx, h)
+		r.release(h)
 		changed = true
 	}
-	for _, h := range claim {
-		ok, err := r.claim(cctx, h)
+	if len(claim) > 0 {
+		n, err := r.claim(cctx, claim)
 		if err != nil {
 			r.noteErr(err)
-			break
 		}
-		changed = changed || ok
+		changed = changed || n > 0
 	}
 	if changed {
 		r.changed()
@@ -589,47 +588,65 @@ func (r *Replica) agree(ctx context.Context, members []Member, gen *Generation, 
 	return mine, nil
 }
 
-// claim takes a host's ownership if nobody holds it. The owner key is
-// created under this replica's lease; its revision is the fencing token.
-func (r *Replica) claim(ctx context.Context, host string) (bool, error) {
+// claimBatch is how many hosts one claiming transaction carries: each is a
+// nested transaction, within etcd's default limit of 128 operations.
+const claimBatch = 64
+
+// claim takes the ownership of hosts nobody holds, claimBatch hosts per
+// transaction, each host in a nested create-if-absent transaction. The
+// owner key is created under this replica's lease; its revision is the
+// fencing token. It reports how many hosts it took.
+func (r *Replica) claim(ctx context.Context, hosts []string) (int, error) {
 	r.mu.Lock()
 	lease := r.lease
 	r.mu.Unlock()
 	if lease == clientv3.NoLease {
-		return false, nil
+		return 0, nil
 	}
-	key := r.k.owner(host)
-	resp, err := r.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, r.cfg.ID, clientv3.WithLease(lease))).
-		Else(clientv3.OpGet(key)).Commit()
-	if err != nil {
-		return false, fmt.Errorf("claim %s: %w", host, err)
-	}
-	var token int64
-	if resp.Succeeded {
-		token = resp.Header.Revision
-	} else {
-		kvs := resp.Responses[0].GetResponseRange().Kvs
-		if len(kvs) != 1 || clientv3.LeaseID(kvs[0].Lease) != lease {
-			return false, nil // held by another replica until it lets go or its lease expires
+	taken := 0
+	for start := 0; start < len(hosts); start += claimBatch {
+		batch := hosts[start:min(start+claimBatch, len(hosts))]
+		ops := make([]clientv3.Op, len(batch))
+		for i, h := range batch {
+			key := r.k.owner(h)
+			ops[i] = clientv3.OpTxn(
+				[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)},
+				[]clientv3.Op{clientv3.OpPut(key, r.cfg.ID, clientv3.WithLease(lease))},
+				[]clientv3.Op{clientv3.OpGet(key)})
 		}
-		token = kvs[0].ModRevision // ours already (a step repeated after an error)
+		resp, err := r.cli.Txn(ctx).Then(ops...).Commit()
+		if err != nil {
+			return taken, fmt.Errorf("claim %d hosts: %w", len(batch), err)
+		}
+		r.mu.Lock()
+		for i, h := range batch {
+			sub := resp.Responses[i].GetResponseTxn()
+			var token int64
+			if sub.Succeeded {
+				token = resp.Header.Revision
+			} else {
+				kvs := sub.Responses[0].GetResponseRange().Kvs
+				if len(kvs) != 1 || clientv3.LeaseID(kvs[0].Lease) != lease {
+					continue // held by another replica until it lets go or its lease expires
+				}
+				token = kvs[0].ModRevision // ours already (a step repeated after an error)
+			}
+			if r.lease == lease {
+				r.owned[h] = ownership{token: token, lease: lease}
+				taken++
+			}
+		}
+		r.mu.Unlock()
 	}
-	r.mu.Lock()
-	if r.lease == lease {
-		r.owned[host] = ownership{token: token, lease: lease}
-	}
-	r.mu.Unlock()
-	r.log.Debug("claimed", "host", host, "token", token)
-	return true, nil
+	return taken, nil
 }
 
-// release gives a host up once no act on it is in flight: the owner key is
-// deleted only if it is still this ownership.
-func (r *Replica) release(ctx context.Context, host string) {
-	lock := r.actingLock(host)
-	lock.Lock()
-	defer lock.Unlock()
+// release gives a host up: it is forgotten at once, so no new act starts
+// and an act in flight is refused at its next fence; once that reconcile
+// has ended, the owner key is deleted, only if it is still this ownership.
+// The deletion runs in the background so that one slow reconcile does not
+// hold up the replica's other changes.
+func (r *Replica) release(host string) {
 	r.mu.Lock()
 	o, ok := r.owned[host]
 	delete(r.owned, host)
@@ -637,18 +654,26 @@ func (r *Replica) release(ctx context.Context, host string) {
 	if !ok {
 		return
 	}
-	key := r.k.owner(host)
-	if _, err := r.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", o.token)).
-		Then(clientv3.OpDelete(key)).Commit(); err != nil {
-		// The key stays until our lease expires; no harm, only a delay.
-		r.log.Warn("release", "host", host, "err", err)
-	}
-	r.log.Debug("released", "host", host)
+	lock := r.actingLock(host)
+	go func() {
+		lock.Lock()
+		defer lock.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TTL)
+		defer cancel()
+		key := r.k.owner(host)
+		if _, err := r.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", o.token)).
+			Then(clientv3.OpDelete(key)).Commit(); err != nil {
+			// The key stays until the lease expires: a delay, not a conflict.
+			r.log.Warn("release", "host", host, "err", err)
+			return
+		}
+		r.log.Debug("released", "host", host)
+	}()
 }
 
-func (r *Replica) releaseAll(ctx context.Context) {
+func (r *Replica) releaseAll() {
 	for _, h := range r.Owned() {
-		r.release(ctx, h)
+		r.release(h)
 	}
 	r.mu.Lock()
 	r.assigned = map[string]bool{}
