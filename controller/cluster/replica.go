@@ -123,6 +123,7 @@ type Replica struct {
 	hosts      []string
 	assigned   map[string]bool
 	owned      map[string]ownership
+	observing  map[string]bool        // owned when etcd was lost: observed, not acted on
 	acting     map[string]*sync.Mutex // held while a host is acted on
 	members    []Member
 	pending    map[string]json.RawMessage // status not yet written
@@ -138,7 +139,7 @@ func New(cfg Config) (*Replica, error) {
 	}
 	return &Replica{cfg: cfg, cli: cfg.Client, k: keys{cfg.Prefix}, started: time.Now(), log: cfg.Logger.With("replica", cfg.ID),
 		kick: make(chan struct{}, 1), changes: make(chan struct{}, 1), statusKick: make(chan struct{}, 1), state: StateJoining,
-		message: "waiting for a lease", assigned: map[string]bool{}, owned: map[string]ownership{},
+		message: "waiting for a lease", assigned: map[string]bool{}, owned: map[string]ownership{}, observing: map[string]bool{},
 		acting: map[string]*sync.Mutex{}, pending: map[string]json.RawMessage{}}, nil
 }
 
@@ -216,6 +217,19 @@ func (r *Replica) Owns(host string) bool {
 	defer r.mu.Unlock()
 	_, ok := r.owned[host]
 	return ok && r.state == StateActive && r.leaseFreshLocked(time.Now())
+}
+
+// Observes says whether host was this replica's when it lost etcd: it may
+// not act on it, but keeps observing it until it rejoins, so that its
+// status still shows drift.
+func (r *Replica) Observes(host string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.observing[host] {
+		return true
+	}
+	_, owned := r.owned[host]
+	return owned && !r.leaseFreshLocked(time.Now())
 }
 
 // leaseFreshLocked: etcd confirmed the lease recently enough that it cannot
@@ -340,6 +354,9 @@ func (r *Replica) serve(ctx context.Context, sess *concurrency.Session) {
 	genEvents := r.cli.Watch(watchCtx, r.k.generation())
 	tick := time.NewTicker(r.cfg.TTL / 4)
 	defer tick.Stop()
+	r.mu.Lock()
+	r.observing = map[string]bool{}
+	r.mu.Unlock()
 	r.setState(StateActive, "")
 	r.step(ctx)
 	for {
@@ -376,6 +393,9 @@ func (r *Replica) serve(ctx context.Context, sess *concurrency.Session) {
 func (r *Replica) lost(lease clientv3.LeaseID, why string) {
 	r.mu.Lock()
 	n := len(r.owned)
+	for h := range r.owned {
+		r.observing[h] = true
+	}
 	r.owned = map[string]ownership{}
 	r.assigned = map[string]bool{}
 	r.lease = clientv3.NoLease

@@ -33,6 +33,9 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	gen := want.generation
 	hold, mine := d.acquire(name)
 	if !mine {
+		if d.opts.Replica != nil && d.opts.Replica.Observes(name) {
+			d.observeOnly(ctx, name, want)
+		}
 		return
 	}
 	if hold != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"sync"
@@ -133,6 +134,32 @@ func (d *Daemon) fence(ctx context.Context, hold *cluster.Hold) ([]controller.En
 	}
 	return []controller.EnvVar{{Name: "OPTIMUS_REPLICA", Value: d.opts.Replica.ID()},
 		{Name: "OPTIMUS_FENCING_TOKEN", Value: strconv.FormatInt(hold.Token(), 10)}}, nil
+}
+
+// observeOnly observes a host this replica held when it lost etcd, without
+// acting: its status says whether it has drifted meanwhile.
+func (d *Daemon) observeOnly(ctx context.Context, name string, want *desiredHost) {
+	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: 1, Dial: d.dial, DryRun: true}
+	rep, err := eng.Run(ctx, []*v1alpha1.Host{want.host}, want.resources)
+	pending := 0
+	if err == nil {
+		for _, p := range rep.Plans {
+			pending += p.Pending()
+		}
+	}
+	if err == nil && pending == 0 {
+		return
+	}
+	msg := fmt.Sprintf("%d differences observed; not acting until etcd answers", pending)
+	if err != nil {
+		msg = "observe: " + err.Error()
+	}
+	d.log.Info("observed without acting (etcd unavailable)", "host", name, "differences", pending)
+	now := time.Now()
+	d.status.UpdateHost(name, now, func(h *status.Host) {
+		h.Status.Conditions = v1alpha1.SetCondition(h.Status.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionReady,
+			Status: v1alpha1.ConditionFalse, Reason: string(cluster.StateEtcdUnavailable), Message: msg, ObservedGeneration: want.generation}, now)
+	})
 }
 
 // fenced says whether a reconcile's failure is a refused act: the host
