@@ -55,11 +55,8 @@ type Config struct {
 	StatusBatch    int
 	StatusDebounce time.Duration
 	// Addr is published so that others can find this replica's status API.
-	Addr string
-	// OnChange is called (without locks held) when the hosts this replica
-	// owns or its state change.
-	OnChange func()
-	Logger   *slog.Logger
+	Addr   string
+	Logger *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -88,9 +85,6 @@ func (c *Config) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.OnChange == nil {
-		c.OnChange = func() {}
 	}
 }
 
@@ -128,7 +122,6 @@ type Replica struct {
 	members    []Member
 	pending    map[string]json.RawMessage // status not yet written
 	statusKick chan struct{}
-	lastErr    error
 }
 
 // New checks the configuration; Run does the work.
@@ -178,7 +171,6 @@ func (r *Replica) changed() {
 	case r.changes <- struct{}{}:
 	default:
 	}
-	r.cfg.OnChange()
 }
 
 func (r *Replica) poke() {
@@ -513,9 +505,6 @@ func (r *Replica) step(ctx context.Context) {
 }
 
 func (r *Replica) noteErr(err error) {
-	r.mu.Lock()
-	r.lastErr = err
-	r.mu.Unlock()
 	r.log.Warn("etcd", "err", err)
 }
 

@@ -3,7 +3,9 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -128,6 +130,18 @@ func noOverlap(t *testing.T, all map[string][]auditLine) {
 	}
 }
 
+func hostConditionFull(st *v1alpha1.ControllerStatus, host, cond string) *v1alpha1.Condition {
+	if st == nil {
+		return nil
+	}
+	for _, h := range st.Hosts {
+		if h.Name == host {
+			return v1alpha1.FindCondition(h.Conditions, cond)
+		}
+	}
+	return nil
+}
+
 func replicaCondition(st *v1alpha1.ControllerStatus) (status, reason, msg string) {
 	if st == nil {
 		return "", "", ""
@@ -238,6 +252,27 @@ func TestReplicasShareTheFleet(t *testing.T) {
 	t.Logf("shares: %v (bound %d)", share, bound)
 	noOverlap(t, audits(t, hosts))
 
+	// Any replica shows the whole fleet with each host's owner, and the replicas.
+	out, err := exec.Command(filepath.Join(bin, "optimus"), "get", "hosts", "--controller", replicas["r2"].addr).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "REPLICA") {
+		t.Fatalf("optimus get hosts: %v\n%s", err, out)
+	}
+	for _, h := range hosts {
+		if !regexp.MustCompile(`(?m)^` + h.name + `\s.*\s` + own[h.name] + `\s*$`).Match(out) {
+			t.Fatalf("optimus get hosts does not show %s owned by %s:\n%s", h.name, own[h.name], out)
+		}
+	}
+	out, err = exec.Command(filepath.Join(bin, "optimus"), "get", "replicas", "--controller", replicas["r1"].addr).CombinedOutput()
+	if err != nil {
+		t.Fatalf("optimus get replicas: %v\n%s", err, out)
+	}
+	for id, n := range share {
+		if !regexp.MustCompile(`(?m)^` + id + `\s+` + strconv.Itoa(n) + `\s+\d+s\s+\d+s\s+true\s`).Match(out) {
+			t.Fatalf("optimus get replicas does not list %s with %d hosts:\n%s", id, n, out)
+		}
+	}
+	t.Logf("optimus get replicas:\n%s", out)
+
 	// A replica with a different copy of the manifests acts on nothing.
 	other := t.TempDir()
 	replicaManifests(t, other, hosts, "v2")
@@ -346,8 +381,10 @@ func TestReplicasShareTheFleet(t *testing.T) {
 			share[id]++
 		}
 		b := cluster.LoadBound(replicaHostCount, 2, cluster.DefaultLoadFactor)
+		seen = fmt.Sprintf("shares after SIGCONT %v (bound %d)", share, b)
 		return share["r2"] > 0 && share["r2"] <= b && share["r3"] <= b && share["r2"]+share["r3"] == replicaHostCount
 	})
+	t.Log(seen)
 	noOverlap(t, audits(t, hosts))
 
 	// etcd entirely down: nobody acts, everybody says EtcdUnavailable, and
@@ -362,9 +399,17 @@ func TestReplicasShareTheFleet(t *testing.T) {
 		})
 	}
 	victim = hosts[2]
+	owner := owners(replicas["r3"].status(t))[victim.name]
 	before = len(audits(t, hosts)[victim.name])
 	victim.th.Exec(t, "rm -f "+victim.trigger())
-	time.Sleep(2 * leaseTTL)
+	// Its last owner keeps observing it and reports the drift it may not fix.
+	if owner != "" {
+		eventually(t, 6*leaseTTL, owner+" reports the drift it observes without acting", func() bool {
+			c := hostConditionFull(replicas[owner].status(t), victim.name, v1alpha1.ConditionReady)
+			return c != nil && c.Status == v1alpha1.ConditionFalse && c.Reason == string(cluster.StateEtcdUnavailable)
+		})
+	}
+	time.Sleep(leaseTTL)
 	if got := victim.th.Exec(t, "test -e "+victim.trigger()+" && echo present || echo absent"); strings.TrimSpace(got) != "absent" {
 		t.Fatalf("a replica acted on %s with etcd down", victim.name)
 	}
@@ -376,9 +421,10 @@ func TestReplicasShareTheFleet(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 60*time.Second, "replicas resume and correct the drift", func() bool {
+	took = eventually(t, 60*time.Second, "replicas resume and correct the drift", func() bool {
 		a := audits(t, hosts)[victim.name]
 		return len(a) == before+1
 	})
+	t.Logf("etcd back: drift corrected %s after its members started", took.Round(time.Millisecond))
 	noOverlap(t, audits(t, hosts))
 }
