@@ -341,9 +341,21 @@ func (r *Replica) serve(ctx context.Context, sess *concurrency.Session) {
 	defer stopWatch()
 	// Status writes are frequent and change nothing here, so only members,
 	// released or expired owners, and the generation wake the replica.
-	memberEvents := r.cli.Watch(watchCtx, r.k.replicas(), clientv3.WithPrefix())
-	ownerEvents := r.cli.Watch(watchCtx, r.k.owners(), clientv3.WithPrefix(), clientv3.WithFilterPut())
-	genEvents := r.cli.Watch(watchCtx, r.k.generation())
+	// A watch closes when the cluster loses its leader; it is opened again
+	// on the next tick rather than spun on.
+	var memberEvents, ownerEvents, genEvents clientv3.WatchChan
+	openWatches := func() {
+		if memberEvents == nil {
+			memberEvents = r.cli.Watch(watchCtx, r.k.replicas(), clientv3.WithPrefix())
+		}
+		if ownerEvents == nil {
+			ownerEvents = r.cli.Watch(watchCtx, r.k.owners(), clientv3.WithPrefix(), clientv3.WithFilterPut())
+		}
+		if genEvents == nil {
+			genEvents = r.cli.Watch(watchCtx, r.k.generation())
+		}
+	}
+	openWatches()
 	tick := time.NewTicker(r.cfg.TTL / 4)
 	defer tick.Stop()
 	r.mu.Lock()
@@ -370,10 +382,20 @@ func (r *Replica) serve(ctx context.Context, sess *concurrency.Session) {
 				r.mu.Unlock()
 			}
 			continue
-		case <-memberEvents:
-		case <-ownerEvents:
-		case <-genEvents:
+		case _, ok := <-memberEvents:
+			if !ok {
+				memberEvents = nil
+			}
+		case _, ok := <-ownerEvents:
+			if !ok {
+				ownerEvents = nil
+			}
+		case _, ok := <-genEvents:
+			if !ok {
+				genEvents = nil
+			}
 		case <-tick.C:
+			openWatches()
 		case <-r.kick:
 		}
 		r.step(ctx)

@@ -64,14 +64,16 @@ func fleet(t *testing.T, cli *clientv3.Client) *Fleet {
 	return f
 }
 
-// ownedBy checks that the replicas' own view and etcd's owner keys agree,
-// that every host has exactly one owner, and returns host -> owner.
+// settled reports whether every host has exactly one owner, the same in
+// the replicas' own views and in etcd's owner keys, and returns host ->
+// owner. The replicas are read one after the other, so a host handed over
+// between two reads may show twice: that is "not settled yet", not a fault.
 func settled(t *testing.T, cli *clientv3.Client, hosts []string, rs ...*running) (map[string]string, bool) {
 	own := map[string]string{}
 	for _, r := range rs {
 		for _, h := range r.Owned() {
-			if prev, dup := own[h]; dup {
-				t.Fatalf("host %s owned by both %s and %s", h, prev, r.ID())
+			if _, dup := own[h]; dup {
+				return own, false
 			}
 			own[h] = r.ID()
 		}
