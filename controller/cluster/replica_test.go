@@ -289,3 +289,58 @@ func TestLeaseFreshness(t *testing.T) {
 		t.Error("fresh without a lease")
 	}
 }
+
+// Two replicas claiming the same hosts at the same moment: each host goes
+// to exactly one of them, and the other's claim leaves it alone.
+func TestClaimIsExclusive(t *testing.T) {
+	cli := etcdtest.Start(t).Client(t)
+	ctx := context.Background()
+	hosts := hostNames(200)
+	var rs []*Replica
+	for _, id := range []string{"a", "b"} {
+		r, err := New(Config{Client: cli, Prefix: "/test", ID: id, TTL: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		grant, err := cli.Grant(ctx, 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.lease = grant.ID
+		rs = append(rs, r)
+	}
+	// b claims in the opposite order, so the two meet in the middle.
+	reversed := make([]string, len(hosts))
+	for i, h := range hosts {
+		reversed[len(hosts)-1-i] = h
+	}
+	errs := make(chan error, 2)
+	for i, r := range rs {
+		order := hosts
+		if i == 1 {
+			order = reversed
+		}
+		go func() { _, err := r.claim(ctx, order); errs <- err }()
+	}
+	for range rs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := fleet(t, cli)
+	for _, h := range hosts {
+		_, inA := rs[0].owned[h]
+		_, inB := rs[1].owned[h]
+		if inA == inB {
+			t.Fatalf("host %s: owned by a=%v b=%v", h, inA, inB)
+		}
+		want := "a"
+		if inB {
+			want = "b"
+		}
+		if f.Owners[h] != want {
+			t.Fatalf("host %s: etcd says %q, replicas say %s", h, f.Owners[h], want)
+		}
+	}
+	t.Logf("a took %d, b took %d", len(rs[0].owned), len(rs[1].owned))
+}
