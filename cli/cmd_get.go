@@ -18,10 +18,10 @@ func newGetCmd(_ Config) *cobra.Command {
 		output string
 	)
 	cmd := &cobra.Command{
-		Use:       "get hosts|resources",
+		Use:       "get hosts|resources|replicas",
 		Short:     "List hosts or resources with their status, from optimus-controller",
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"hosts", "resources"},
+		ValidArgs: []string{"hosts", "resources", "replicas"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "" && output != "wide" && output != "yaml" && output != "json" && output != "name" {
 				return exitf(1, "--output must be wide, yaml, json or name, not %q", output)
@@ -32,8 +32,10 @@ func newGetCmd(_ Config) *cobra.Command {
 				what = "hosts"
 			case "resource", "resources":
 				what = "resources"
+			case "replica", "replicas":
+				what = "replicas"
 			default:
-				return exitf(1, "cannot get %q: use hosts or resources", args[0])
+				return exitf(1, "cannot get %q: use hosts, resources or replicas", args[0])
 			}
 			st, err := src.fetch()
 			if err != nil {
@@ -41,8 +43,11 @@ func newGetCmd(_ Config) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			var items any = st.Hosts
-			if what == "resources" {
+			switch what {
+			case "resources":
 				items = st.Resources
+			case "replicas":
+				items = st.Replicas
 			}
 			switch output {
 			case "json":
@@ -57,20 +62,32 @@ func newGetCmd(_ Config) *cobra.Command {
 				_, err = out.Write(b)
 				return err
 			case "name":
-				if what == "hosts" {
+				switch what {
+				case "hosts":
 					for _, h := range st.Hosts {
 						fmt.Fprintf(out, "host/%s\n", h.Name)
 					}
-				} else {
+				case "replicas":
+					for _, r := range st.Replicas {
+						fmt.Fprintf(out, "replica/%s\n", r.ID)
+					}
+				default:
 					for _, r := range st.Resources {
 						fmt.Fprintf(out, "%s/%s\n", r.Kind, r.Name)
 					}
 				}
 				return nil
 			}
-			if what == "hosts" {
+			switch what {
+			case "hosts":
 				printHosts(out, st.Hosts, output == "wide")
-			} else {
+			case "replicas":
+				if len(st.Replicas) == 0 {
+					fmt.Fprintln(cmd.ErrOrStderr(), "no replicas: the controller runs alone (no --etcd-endpoints)")
+					return nil
+				}
+				printReplicas(out, st.Replicas)
+			default:
 				printResources(out, st.Resources, output == "wide")
 			}
 			return nil
@@ -83,7 +100,14 @@ func newGetCmd(_ Config) *cobra.Command {
 
 func printHosts(w io.Writer, hosts []v1alpha1.HostStatus, wide bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	shared := false
+	for _, h := range hosts {
+		shared = shared || h.Replica != ""
+	}
 	header := "NAME\tREADY\tSTATUS\tRESOURCES\tLAST RUN"
+	if shared {
+		header += "\tREPLICA"
+	}
 	if wide {
 		header += "\tADDRESS\tGENERATION\tNEXT RETRY\tMESSAGE"
 	}
@@ -105,6 +129,9 @@ func printHosts(w io.Writer, hosts []v1alpha1.HostStatus, wide bool) {
 			last = ago(h.LastRun.Start)
 		}
 		line := fmt.Sprintf("%s\t%s\t%s\t%d\t%s", h.Name, ready, orNone(reason), h.Resources, last)
+		if shared {
+			line += "\t" + orNone(h.Replica)
+		}
 		if wide {
 			next := "<none>"
 			if h.NextRetry != nil {
@@ -113,6 +140,21 @@ func printHosts(w io.Writer, hosts []v1alpha1.HostStatus, wide bool) {
 			line += fmt.Sprintf("\t%s\t%s\t%s\t%s", orNone(h.Address), orNone(h.ObservedGeneration), next, msg)
 		}
 		fmt.Fprintln(tw, line)
+	}
+	_ = tw.Flush()
+}
+
+// printReplicas lists the replicas sharing the fleet: hosts owned, how
+// long each has held its lease and how much of it is left.
+func printReplicas(w io.Writer, replicas []v1alpha1.ReplicaStatus) {
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "ID\tHOSTS\tLEASE AGE\tLEASE TTL\tIN SYNC\tDIGEST")
+	for _, r := range replicas {
+		digest := r.Digest
+		if len(digest) > 12 {
+			digest = digest[:12]
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%ds\t%t\t%s\n", r.ID, r.Hosts, ago(r.Since), r.LeaseTTL, r.InSync, orNone(digest))
 	}
 	_ = tw.Flush()
 }

@@ -47,6 +47,7 @@ func newControllerCmd(cfg Config, use string) *cobra.Command {
 	opts := daemon.Options{Scheme: cfg.Scheme, Registry: cfg.Registry, Declare: cfg.Declare, Dial: cfg.dial()}
 	var logFormat, logLevel string
 	var sf setFlags
+	var rf replicaFlags
 	cmd := &cobra.Command{
 		Use:   use + " --watch DIR",
 		Short: "Reconcile a manifest directory continuously, correcting drift",
@@ -70,7 +71,13 @@ optimus apply. --prune removes from the hosts what left the manifests,
 through each kind's absent state, without asking.
 
 SIGTERM or SIGINT: stop taking work, let work in flight finish, save status,
-exit 0. SIGHUP: reload the manifests now.`,
+exit 0. SIGHUP: reload the manifests now.
+
+--etcd-endpoints shares the fleet with other replicas running on copies of
+the same manifests: each host is reconciled by exactly one replica, every act
+is fenced on the replica's etcd lease, a replica that loses etcd stops acting
+(EtcdUnavailable), one whose manifests differ acts on nothing
+(ConfigOutOfSync), and the status API of any replica shows the whole fleet.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -86,6 +93,12 @@ exit 0. SIGHUP: reload the manifests now.`,
 					return err
 				}
 			}
+			replica, closeEtcd, err := rf.replica(opts.Listen, logger)
+			if err != nil {
+				return exitf(1, "%v", err)
+			}
+			defer closeEtcd()
+			opts.Replica = replica
 			d, err := daemon.New(opts)
 			if err != nil {
 				return exitf(1, "%v", err)
@@ -125,6 +138,7 @@ exit 0. SIGHUP: reload the manifests now.`,
 	f.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 60*time.Second, "how long work in flight may take after SIGTERM")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	rf.register(f)
 	_ = cmd.MarkFlagRequired("watch")
 	return cmd
 }

@@ -28,10 +28,33 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 	if len(cmds) == 0 {
 		return
 	}
+	var env []EnvVar
+	if e.Fence != nil {
+		var err error
+		if env, err = e.Fence(ctx, r.host.Metadata.Name); err != nil {
+			for i := range r.plan {
+				if r.plan[i].Status == StatusPlanned {
+					r.plan[i].Status = StatusSkipped
+					r.plan[i].Err = err
+				}
+			}
+			r.quarantine = err
+			return
+		}
+	}
 	post := 0
 	if e.Inventory != nil && r.inv != nil {
 		cmds, slot, post = e.withInventory(r, cmds, slot)
 		defer r.notePruned()
+	}
+	if len(env) > 0 {
+		var prefix strings.Builder
+		for _, v := range env {
+			fmt.Fprintf(&prefix, "export %s=%s; ", v.Name, transport.Quote(v.Value))
+		}
+		for i := range cmds {
+			cmds[i].Script = prefix.String() + cmds[i].Script
+		}
 	}
 	r.roundTrips++
 	// Actions already on their way finish even when the run is interrupted.

@@ -52,7 +52,17 @@ type Engine struct {
 	// OnObserved, when set, is called with the first cycle's observation of
 	// every host that could be observed, before anything changes.
 	OnObserved func(obs []Observation)
+	// Fence, when set, is asked right before each act on a host; an error
+	// refuses the act: the host's planned actions are skipped and the host
+	// fails with that error (replicas sharing a fleet fence every act on
+	// their ownership of the host). The variables it returns are exported
+	// to the act's commands (the replica and its fencing token, so that a
+	// command on the host can record or check them).
+	Fence func(ctx context.Context, host string) (env []EnvVar, err error)
 }
+
+// EnvVar is an environment variable exported to a host's act commands.
+type EnvVar struct{ Name, Value string }
 
 // hostRun is the state of one host during a run.
 type hostRun struct {

@@ -8,6 +8,10 @@ const (
 	ConditionReconciling = "Reconciling"
 	ConditionQuarantined = "Quarantined"
 	ConditionConfigValid = "ConfigValid"
+	// ConditionReplica is a replica's standing in a fleet shared through
+	// etcd: True when it may act; reason EtcdUnavailable or ConfigOutOfSync
+	// when it may not.
+	ConditionReplica = "Replica"
 )
 
 // ControllerStatus is everything optimus-controller reports: served at
@@ -21,12 +25,33 @@ type ControllerStatus struct {
 	Resources []ResourceStatus `json:"resources"`
 	// UpdatedAt is when the status last changed.
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Replicas lists the live replicas when the fleet is shared through etcd.
+	Replicas []ReplicaStatus `json:"replicas,omitempty"`
+}
+
+// ReplicaStatus is one controller replica of a fleet shared through etcd.
+type ReplicaStatus struct {
+	ID string `json:"id"`
+	// Hosts is how many hosts the replica owns now.
+	Hosts int `json:"hosts"`
+	// Since is when the replica's current lease was granted; LeaseTTL the
+	// seconds left on it at the time of reading.
+	Since    time.Time `json:"since"`
+	LeaseTTL int64     `json:"leaseTTLSeconds"`
+	// Digest is the digest of the replica's manifests; InSync says whether
+	// it is the fleet's agreed generation.
+	Digest string `json:"digest"`
+	InSync bool   `json:"inSync"`
+	Addr   string `json:"addr,omitempty"`
 }
 
 // HostStatus is the observed state of one host.
 type HostStatus struct {
 	Name    string `json:"name"`
 	Address string `json:"address,omitempty"`
+	// Replica is the controller replica that owns the host, when the fleet
+	// is shared through etcd.
+	Replica string `json:"replica,omitempty"`
 	// Conditions: Ready, Reconciling, Quarantined.
 	Conditions []Condition `json:"conditions"`
 	// ObservedGeneration is the hash of the host's spec and of every resource

@@ -15,6 +15,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/controller/cluster"
 	"github.com/optimus-cm/optimus/controller/status"
 	"github.com/optimus-cm/optimus/controller/web"
 	"github.com/optimus-cm/optimus/history"
@@ -74,6 +75,10 @@ type Options struct {
 	// Inventory, when set, keeps each host's inventory of the set (and
 	// prunes with Inventory.Prune), as optimus apply does.
 	Inventory *controller.Inventory
+	// Replica, when set, shares the fleet with other replicas through etcd:
+	// this daemon reconciles only the hosts it owns, fences every act, and
+	// serves the whole fleet's status. Nil runs alone.
+	Replica *cluster.Replica
 }
 
 func (o *Options) defaults() {
@@ -136,6 +141,8 @@ type Daemon struct {
 
 	listener    net.Listener
 	listenReady chan struct{}
+
+	rs replicaState
 }
 
 // desiredHost is what one host should look like, computed once per load.
@@ -229,6 +236,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	writerDone := make(chan struct{})
 	go func() { defer close(writerDone); d.writeStatus(writerCtx) }()
 	d.reload()
+	stopReplica := d.startReplica()
 
 	// Work gets its own context: a stop signal ends the queue, and work in
 	// flight is cancelled only after the grace period.
@@ -278,6 +286,7 @@ loop:
 		cancelWork()
 		<-done
 	}
+	stopReplica()
 	d.pool.Close()
 	stopWriter()
 	<-writerDone

@@ -31,6 +31,16 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		return
 	}
 	gen := want.generation
+	hold, mine := d.acquire(name)
+	if !mine {
+		if d.opts.Replica != nil && d.opts.Replica.Observes(name) {
+			d.observeOnly(ctx, name, want)
+		}
+		return
+	}
+	if hold != nil {
+		defer hold.Release()
+	}
 	var previousGen string
 	var wasReady bool
 	if !d.status.UpdateHost(name, time.Now(), func(h *status.Host) {
@@ -46,6 +56,9 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	log.Debug("reconcile start", "generation", gen)
 	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.dial,
 		Inventory: d.opts.Inventory}
+	if hold != nil {
+		eng.Fence = func(ctx context.Context, _ string) ([]controller.EnvVar, error) { return d.fence(ctx, hold) }
+	}
 	start := time.Now()
 	// The engine gets this host's resources only: matching the whole set
 	// against one host on every reconcile would cost the fleet's size.
@@ -92,6 +105,16 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		}
 	}
 	states := resourceStates(want, rep, result)
+	if fenced(hostErr) {
+		// Another replica owns the host now, or this one may no longer act:
+		// no fault of the host, so no backoff; its owner reports it.
+		log.Warn("act refused; not reconciling this host", "why", hostErr.Error())
+		d.status.UpdateHost(name, time.Now(), func(h *status.Host) {
+			h.Status.Conditions = v1alpha1.SetCondition(h.Status.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionReconciling,
+				Status: v1alpha1.ConditionFalse, Reason: "Fenced", Message: hostErr.Error(), ObservedGeneration: gen}, time.Now())
+		})
+		return
+	}
 
 	now := time.Now()
 	var delay time.Duration
@@ -137,6 +160,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		log.Warn("reconcile failed; retrying with backoff", "result", result, "reason", why, "terminal", terminal, "err", reason, "retry_in", delay.Round(time.Millisecond), "failures", failures)
 		d.q.AddAfter(name, delay)
 	}
+	d.publishStatus(name)
 	d.updateReady(now)
 }
 

@@ -56,6 +56,7 @@ func (d *Daemon) reload() {
 	old, first := d.desired, !d.loaded
 	d.set, d.desired, d.loaded = set, desired, true
 	d.mu.Unlock()
+	d.replicaManifests(set)
 
 	removed := d.status.SetManifests(targets, resources, now)
 	d.status.SetCondition(v1alpha1.Condition{Type: v1alpha1.ConditionConfigValid,

@@ -27,8 +27,14 @@ func (d *Daemon) handler() http.Handler {
 	for _, r := range d.routes {
 		mux.Handle(r.pattern, r.handler)
 	}
-	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, _ *http.Request) {
-		b, err := d.api.get(d)
+	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, req *http.Request) {
+		var b []byte
+		var err error
+		if d.opts.Replica != nil {
+			b, err = d.fleetStatus(req.Context())
+		} else {
+			b, err = d.api.get(d)
+		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

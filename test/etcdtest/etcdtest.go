@@ -1,0 +1,205 @@
+package etcdtest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Binary is the etcd server the helpers run; ETCD_BIN overrides it.
+func Binary() string {
+	if b := os.Getenv("ETCD_BIN"); b != "" {
+		return b
+	}
+	return "etcd"
+}
+
+// Require skips the test when no etcd server is installed, except under
+// CI=true, where a missing server is a failure: CI must run these tests.
+func Require(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath(Binary())
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("etcd server not found (CI=true, so this is not skipped; hack/test.sh installs etcd-server): %v", err)
+	}
+	t.Skipf("etcd server not found (apt-get install etcd-server): %v", err)
+	return ""
+}
+
+// Member is one etcd server process.
+type Member struct {
+	Name      string
+	ClientURL string
+	PeerURL   string
+	dir       string
+	args      []string
+	logPath   string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// Cluster is a set of members started together.
+type Cluster struct {
+	Members []*Member
+}
+
+// Endpoints lists the client URLs of every member.
+func (c *Cluster) Endpoints() []string {
+	var eps []string
+	for _, m := range c.Members {
+		eps = append(eps, m.ClientURL)
+	}
+	return eps
+}
+
+// Client returns a client of the whole cluster, closed when the test ends.
+func (c *Cluster) Client(t testing.TB) *clientv3.Client {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("etcd client: %v", err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	return cli
+}
+
+// Start starts a single-member etcd.
+func Start(t testing.TB) *Cluster { return StartCluster(t, 1) }
+
+// StartCluster starts an n-member etcd cluster and waits until it answers.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	bin := Require(t)
+	base := t.TempDir()
+	c := &Cluster{}
+	var initial []string
+	for i := range n {
+		name := fmt.Sprintf("m%d", i+1)
+		cport, pport := freePort(t), freePort(t)
+		m := &Member{Name: name, ClientURL: fmt.Sprintf("http://127.0.0.1:%d", cport),
+			PeerURL: fmt.Sprintf("http://127.0.0.1:%d", pport), dir: filepath.Join(base, name),
+			logPath: filepath.Join(base, name+".log")}
+		initial = append(initial, name+"="+m.PeerURL)
+		c.Members = append(c.Members, m)
+	}
+	for _, m := range c.Members {
+		m.args = []string{bin, "--name", m.Name, "--data-dir", m.dir,
+			"--listen-client-urls", m.ClientURL, "--advertise-client-urls", m.ClientURL,
+			"--listen-peer-urls", m.PeerURL, "--initial-advertise-peer-urls", m.PeerURL,
+			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
+			"--initial-cluster-token", "optimus-test",
+			// Short raft timings: a test cluster on loopback elects a leader fast.
+			"--heartbeat-interval", "50", "--election-timeout", "500",
+			"--log-level", "warn"}
+		if err := m.Start(); err != nil {
+			t.Fatalf("start etcd %s: %v", m.Name, err)
+		}
+		t.Cleanup(func() { m.Stop() })
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, m := range c.Members {
+				if b, err := os.ReadFile(m.logPath); err == nil && len(b) > 0 {
+					t.Logf("etcd %s log (tail):\n%s", m.Name, tail(b, 3000))
+				}
+			}
+		}
+	})
+	for _, m := range c.Members {
+		if err := m.WaitReady(30 * time.Second); err != nil {
+			t.Fatalf("etcd %s: %v", m.Name, err)
+		}
+	}
+	return c
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
+
+// Start (re)starts the member's process with its data directory.
+func (m *Member) Start() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd != nil {
+		return nil
+	}
+	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(m.args[0], m.args[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		_ = logf.Close()
+		return err
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); _ = logf.Close(); close(exited) }()
+	m.cmd, m.exited = cmd, exited
+	return nil
+}
+
+// Stop kills the member's process (SIGKILL: a crash, not a clean leave) and
+// keeps its data directory so that Start brings it back.
+func (m *Member) Stop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd == nil {
+		return
+	}
+	_ = m.cmd.Process.Signal(syscall.SIGKILL)
+	<-m.exited
+	m.cmd = nil
+}
+
+// WaitReady waits until the member answers a read.
+func (m *Member) WaitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{m.ClientURL}, DialTimeout: time.Second})
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := cli.Get(ctx, "health")
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after %s: %w", timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
