@@ -54,12 +54,14 @@ func atomicWriteScript(file, mode, ownership, check string) string {
 	}
 	// A mount point (a bind-mounted /etc/hosts) cannot be replaced by
 	// rename: its content is written in place instead.
+	// No exit on success: callers may append commands to this script.
 	body += `if mountpoint -q -- "$f"; then` + "\n" +
 		`	[ -f "$f" ] && [ ! -L "$f" ] || { echo "optimus: $f is a mount point and not a regular file" >&2; exit 1; }` + "\n" +
-		`	cat "$t" >"$f"` + attrs(`"$f"`) + "\n" +
-		`	exit` + "\n" +
-		`fi` + "\n" +
-		`mv -fT "$t" "$f" && trap - EXIT` + "\n"
+		`	cat "$t" >"$f"` + attrs(`"$f"`) + " || exit 1\n" +
+		`	rm -f "$t"; trap - EXIT` + "\n" +
+		`else` + "\n" +
+		`	mv -fT "$t" "$f" && trap - EXIT` + "\n" +
+		`fi` + "\n"
 	return Guard(file, owner(ownership), body)
 }
 

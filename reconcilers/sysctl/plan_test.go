@@ -24,7 +24,7 @@ func TestPlan(t *testing.T) {
 	}{
 		{name: "converged", line: "net.ipv4.ip_forward\t" + file + "\t1\tw"},
 		{name: "live only", line: "net.ipv4.ip_forward\t" + file + "\t0\tw", want: []string{"sysctl -q -w 'net.ipv4.ip_forward=1'"}},
-		{name: "both", line: "net.ipv4.ip_forward\t-\t0\tw", want: []string{"/etc/sysctl.d/90-optimus-net.ipv4.ip_forward.conf && trap - EXIT || exit 1\nsysctl -q -w"}},
+		{name: "both", line: "net.ipv4.ip_forward\t-\t0\tw", want: []string{"f=/etc/sysctl.d/90-optimus-net.ipv4.ip_forward.conf", "eval \"$_ob\" || exit 1\nsysctl -q -w"}},
 		{name: "read-only live", line: "net.ipv4.ip_forward\t" + file + "\t0\tr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
