@@ -181,27 +181,36 @@ func (d *Daemon) publishStatus(name string) {
 	}
 }
 
-// fleetStatus is the status of the whole fleet: this replica's own hosts
-// from its tracker, the others' as their owners wrote them into etcd, the
-// owner of every host, and the live replicas.
+// fleetStatus is controllerStatus encoded for the status API.
 func (d *Daemon) fleetStatus(ctx context.Context) ([]byte, error) {
-	r := d.opts.Replica
-	cs := d.status.Snapshot().ControllerStatus()
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	f, err := cluster.ReadFleet(ctx, r.Client(), r.Prefix())
-	if err == nil {
-		mergeFleet(cs, f, r.ID())
-	} else {
-		d.log.Warn("fleet status from etcd", "err", err)
-	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(cs); err != nil {
+	if err := enc.Encode(d.controllerStatus(ctx)); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// controllerStatus is the status of the whole fleet: this replica's own
+// hosts from its tracker and, when it shares the fleet, the others' as their
+// owners wrote them into etcd, the owner of every host, and the live
+// replicas. The status API and the status page both read it.
+func (d *Daemon) controllerStatus(ctx context.Context) *v1alpha1.ControllerStatus {
+	cs := d.status.Snapshot().ControllerStatus()
+	r := d.opts.Replica
+	if r == nil {
+		return cs
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	f, err := cluster.ReadFleet(ctx, r.Client(), r.Prefix())
+	if err != nil {
+		d.log.Warn("fleet status from etcd", "err", err)
+		return cs
+	}
+	mergeFleet(cs, f, r.ID())
+	return cs
 }
 
 func mergeFleet(cs *v1alpha1.ControllerStatus, f *cluster.Fleet, self string) {

@@ -144,7 +144,7 @@ func (w *webSource) recordRun(host string, rep *controller.Report, at time.Time)
 
 // Snapshot implements web.Source from the status /api/v1/status serves.
 func (w *webSource) Snapshot() *web.Fleet {
-	st := w.d.status.Snapshot().ControllerStatus()
+	st := w.d.controllerStatus(context.Background())
 	w.d.mu.Lock()
 	set := w.d.set
 	w.d.mu.Unlock()
