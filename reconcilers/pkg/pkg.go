@@ -80,7 +80,7 @@ func QueryScript(names []string, latest bool) string {
 	if !latest {
 		policy = notInstalled("i")
 	}
-	b.WriteString("if command -v apt-cache >/dev/null 2>&1; then echo @apt-policy; p=" + policy + "; [ -z \"$p\" ] || apt-cache policy $p 2>/dev/null; fi\n")
+	b.WriteString("if command -v apt-cache >/dev/null 2>&1; then echo @apt-policy; p=" + policy + "; [ -z \"$p\" ] || apt-cache " + aptNoCacheFiles + " policy $p 2>/dev/null; fi\n")
 	b.WriteString("if command -v dnf >/dev/null 2>&1; then echo @dnf-available; p=" + notInstalled("ri") + "; [ -z \"$p\" ] || dnf -q -C list --available $p 2>/dev/null; fi\n")
 	b.WriteString("if command -v apk >/dev/null 2>&1; then echo @apk-available; p=" + notInstalled("ai") + "; [ -z \"$p\" ] || apk policy $p 2>/dev/null; fi\n")
 	b.WriteString(listsQueryScript())
@@ -91,6 +91,11 @@ func QueryScript(names []string, latest bool) string {
 	b.WriteString("exit 0\n")
 	return b.String()
 }
+
+// aptNoCacheFiles keeps apt-cache's binary caches in memory: without it,
+// apt-cache writes /var/cache/apt/*pkgcache.bin where they are missing or
+// older than the lists, and observing must change nothing.
+const aptNoCacheFiles = "-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache="
 
 // State is what the query found on a host.
 type State struct {

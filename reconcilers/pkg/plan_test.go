@@ -140,7 +140,7 @@ func TestQueryOnlyAsksUpgradesForLatest(t *testing.T) {
 		return &v1alpha1.Resource{Spec: s}
 	}
 	if q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("present")}); strings.Contains(q[0].Script, "dnf -q -C list --upgrades") ||
-		!strings.Contains(q[0].Script, "apt-cache policy $p") || !strings.Contains(q[0].Script, "for (p in want) print p }' nginx)") {
+		!strings.Contains(q[0].Script, "apt-cache "+aptNoCacheFiles+" policy $p") || !strings.Contains(q[0].Script, "for (p in want) print p }' nginx)") {
 		t.Error("present asks for upgrades, or not for apt's candidates (which say whether the lists know the package)")
 	}
 	if q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("latest")}); !strings.Contains(q[0].Script, "dnf -q -C list --upgrades nginx") {
