@@ -236,6 +236,7 @@ func printApplyOutcome(p *printer, r *controller.Report, wide bool) {
 	case r.Converged && len(r.Plans) == 0:
 		fmt.Fprintln(p.w, "Nothing to do: every host has converged.")
 	}
+	printNotes(p, r)
 	printPruneNotes(p, r)
 	p.summary(r, wide)
 	fmt.Fprintf(p.w, "%d %s in %d %s, %s\n", len(r.Hosts), plural(len(r.Hosts), "host", "hosts"),

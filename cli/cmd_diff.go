@@ -105,6 +105,7 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 				case len(report.Plans) == 0:
 					fmt.Fprintln(out, "No differences: every host matches the manifests.")
 				}
+				printNotes(p, report)
 				printPruneNotes(p, report)
 			}
 			rec.finish(cmd.Context(), run, stderr, cfg.Name)

@@ -93,6 +93,14 @@ func printPruneNotes(p *printer, r *controller.Report) {
 	}
 }
 
+// printNotes lists what the plan noted but no action can change, such as
+// a live value the host withholds: shown every run, never counted as drift.
+func printNotes(p *printer, r *controller.Report) {
+	for _, n := range r.Notes {
+		fmt.Fprintf(p.w, "%s %s: %s: %s\n", p.paint(yellow, "note:"), n.Host, n.Resource, n.Text)
+	}
+}
+
 // savedPlan is what diff --out writes and apply --plan reads. It holds no
 // secret: actions are stored as shown (redacted), and what they send only
 // as digests.

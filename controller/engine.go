@@ -80,6 +80,8 @@ type hostRun struct {
 	inv *inventory
 	// notes lists what left the manifests, by resource, since the first cycle.
 	notes []PruneNote
+	// planNotes are the notes of the latest observe's plan.
+	planNotes []Note
 	// observed is the digest of this cycle's query results.
 	observed string
 }
@@ -193,6 +195,7 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 	report.Hosts = summarise(runs, e.DryRun, red)
 	for _, r := range runs {
 		report.Prune = append(report.Prune, r.notes...)
+		report.Notes = append(report.Notes, r.planNotes...)
 	}
 	report.Duration = time.Since(start)
 	return report, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -509,5 +510,49 @@ func TestPrivateQueryKeysOfKindsDoNotClash(t *testing.T) {
 	}
 	if fleet["h"].values["m"] != "1" {
 		t.Errorf("Marker/m was not converged next to the faulty kind: %v", fleet["h"].values)
+	}
+}
+
+// notingReconciler is the marker plus a note on every plan: a difference
+// the host withholds.
+type notingReconciler struct{ markerReconciler }
+
+func (notingReconciler) Kind() string { return "Noting" }
+
+func (n notingReconciler) Plan(ctx context.Context, req reconcilers.Request) ([]reconcilers.Action, error) {
+	actions, err := n.markerReconciler.Plan(ctx, req)
+	return append(actions, reconcilers.Note("live value withheld")), err
+}
+
+func TestNotesAreReportedNeverActedOn(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}}}
+	reg, err := reconcilers.NewRegistry(notingReconciler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &Engine{Registry: reg, Dial: fleet.dial}
+	res := marker("n1", "x", nil)
+	res.Kind = "Noting"
+	want := []Note{{Host: "a", Resource: v1alpha1.ResourceRef{Kind: "Noting", Name: "n1"}, Text: "live value withheld"}}
+	for i, dryRun := range []bool{false, false, true} {
+		eng.DryRun = dryRun
+		rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, []*v1alpha1.Resource{res})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first run acts once and converges; the note is neither an
+		// action nor a change, so later runs have no plan at all.
+		wantPlans := 0
+		if i == 0 {
+			wantPlans = 1
+		}
+		if !rep.Converged || len(rep.Plans) != wantPlans || !slices.Equal(rep.Notes, want) {
+			t.Errorf("run %d: converged=%v plans=%d notes=%+v; want converged, %d plans, %+v", i, rep.Converged, len(rep.Plans), rep.Notes, wantPlans, want)
+		}
+		for _, p := range rep.Plans {
+			if p.Count() != 1 || p.Hosts[0].Actions[0].Op == reconcilers.OpNote {
+				t.Errorf("run %d: plan holds %d actions, first %+v", i, p.Count(), p.Hosts[0].Actions[0])
+			}
+		}
 	}
 }

@@ -39,7 +39,7 @@ func (e *Engine) broken(r *hostRun) {
 
 // observe reads the host in one round trip and plans every resource on it.
 func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *redactor) {
-	r.plan, r.planErr = nil, nil
+	r.plan, r.planErr, r.planNotes = nil, nil, nil
 	// With an inventory, a host that no longer has any resource is still
 	// read: what it held may have to be pruned.
 	if len(r.resources) == 0 && e.Inventory == nil {
@@ -111,6 +111,13 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		var actions []reconcilers.Action
 		if err == nil {
 			actions, err = rec.Plan(ctx, req)
+		}
+		if err == nil {
+			var notes []string
+			actions, notes = reconcilers.SplitNotes(actions)
+			for _, n := range notes {
+				r.planNotes = append(r.planNotes, Note{Host: r.host.Metadata.Name, Resource: res.Ref(), Text: red.scrub(n)})
+			}
 		}
 		refreshes := 0
 		if err == nil {

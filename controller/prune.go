@@ -141,6 +141,8 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 		res := byRef[n.Resource]
 		rec, _ := e.Registry.For(res.Kind)
 		actions, err := rec.Plan(ctx, reconcilers.Request{Host: r.host, Resource: res, Facts: facts.For(res.Kind)})
+		// A note says what pruning cannot change; the removal goes on.
+		actions, _ = reconcilers.SplitNotes(actions)
 		if err != nil {
 			deferred = append(deferred, &PlanError{Resource: res.Ref(), Err: err})
 			continue

@@ -145,10 +145,21 @@ type Report struct {
 	// Prune lists, per host, what left the manifests since the set's last
 	// act on it: pruned, forgotten, or (without Inventory.Prune) to be.
 	Prune []PruneNote `json:"prune,omitempty"`
+	// Notes are what the latest plan of each host noted but cannot change
+	// (reconcilers.OpNote): not actions, not drift.
+	Notes []Note `json:"notes,omitempty"`
 	// Unconverged names the resources that kept changing.
 	Unconverged []HostResource `json:"unconverged,omitempty"`
 	// Duration of the whole run.
 	Duration time.Duration `json:"durationNs"`
+}
+
+// Note is a difference the plan reports that no action can remove on the
+// host, such as a live value the host withholds.
+type Note struct {
+	Host     string               `json:"host"`
+	Resource v1alpha1.ResourceRef `json:"resource"`
+	Text     string               `json:"text"`
 }
 
 // HostReport summarises one host.

@@ -163,7 +163,28 @@ const (
 	OpDelete  Op = "delete"
 	OpRun     Op = "run"
 	OpRestart Op = "restart"
+	// OpNote is not an action but a note for the plan: a difference no
+	// action can remove on this host, such as a live value the host
+	// withholds. It has no Script; the engine reports it apart, never runs
+	// it and never counts it as a change, so it cannot keep a run from
+	// converging nor make diff report drift.
+	OpNote Op = "note"
 )
+
+// Note is an OpNote action with its text.
+func Note(text string) Action { return Action{Op: OpNote, Description: text} }
+
+// SplitNotes separates the notes from the actions that change something.
+func SplitNotes(planned []Action) (actions []Action, notes []string) {
+	for _, a := range planned {
+		if a.Op == OpNote {
+			notes = append(notes, a.Description)
+		} else {
+			actions = append(actions, a)
+		}
+	}
+	return actions, notes
+}
 
 // Change is one field's before and after, already redacted where secret.
 type Change struct {

@@ -59,7 +59,7 @@ func (s *CronSpec) Check() []FieldError {
 // SysctlSpec is a kernel parameter, persisted in
 // /etc/sysctl.d/90-optimus-NAME.conf and applied to the running kernel.
 // Where /proc/sys is read-only (in a container), the persisted value
-// converges and the live value is left alone.
+// converges and a live value that differs is noted in every plan.
 type SysctlSpec struct {
 	Targeting `json:",inline"`
 	// Name is the parameter, such as net.ipv4.ip_forward. Default: metadata.name.
@@ -105,7 +105,8 @@ type MountSpec struct {
 	// created), unmounted (in fstab, not mounted), present (in fstab, the
 	// mounted state left alone) or absent (unmounted and removed from fstab).
 	// Mounting and unmounting need CAP_SYS_ADMIN: where the host withholds it
-	// (an unprivileged container) only fstab converges, and the plan says so.
+	// (an unprivileged container) only fstab converges, and every plan notes
+	// the mounted state it cannot change.
 	State string `json:"state,omitempty" validate:"omitempty,oneof=mounted unmounted present absent"`
 }
 
@@ -127,7 +128,8 @@ func (s *MountSpec) Default(_ *ObjectMeta) {
 
 // HostnameSpec is the host's name: /etc/hostname and the running kernel's
 // name. Setting the running name needs CAP_SYS_ADMIN; without it (an
-// unprivileged container) only /etc/hostname converges.
+// unprivileged container) only /etc/hostname converges and a running name
+// that differs is noted in every plan.
 type HostnameSpec struct {
 	Targeting `json:",inline"`
 	// Name is the host name, such as web1 or web1.example.com. Default: metadata.name.

@@ -87,24 +87,25 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		changes = append(changes, reconcilers.Change{Field: File, Before: o.file, After: s.Name})
 		scripts = append(scripts, writeScript(s.Name))
 	}
-	note := ""
+	var notes []reconcilers.Action
 	if o.live != s.Name {
 		if capable {
 			changes = append(changes, reconcilers.Change{Field: "running name", Before: o.live, After: s.Name})
 			scripts = append(scripts, reconcilers.ShellCommand("hostname", s.Name))
 		} else {
 			// Without CAP_SYS_ADMIN (an unprivileged container) the
-			// running name cannot converge: asking again would never end.
-			note = " (running name " + o.live + " not settable: the host withholds CAP_SYS_ADMIN)"
+			// running name cannot converge: it is noted in every plan,
+			// not asked for again.
+			notes = append(notes, reconcilers.Note("running name "+o.live+", not "+s.Name+": the host withholds CAP_SYS_ADMIN, so only "+File+" converges"))
 		}
 	}
 	if len(changes) == 0 {
-		return nil, nil
+		return notes, nil
 	}
-	return []reconcilers.Action{{
+	return append([]reconcilers.Action{{
 		Op:          reconcilers.OpUpdate,
-		Description: "set host name " + s.Name + note,
+		Description: "set host name " + s.Name,
 		Changes:     changes,
 		Script:      strings.Join(scripts, ""),
-	}}, nil
+	}}, notes...), nil
 }

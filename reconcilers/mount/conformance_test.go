@@ -46,7 +46,7 @@ func TestConformance(t *testing.T) {
 			},
 		},
 		reconcilertest.Case{
-			Name:    "mounted: fstab converges, mounting reported as not possible",
+			Name:    "mounted: fstab converges, mounting noted as not possible",
 			Present: doc("Mount", "cache") + "  path: /srv/optimus-cache\n  source: tmpfs\n  fstype: tmpfs\n  options: size=16m,mode=1777\n",
 			Absent:  doc("Mount", "cache") + "  path: /srv/optimus-cache\n  state: absent\n",
 			Verify: func(t *testing.T, conn transport.Conn) {
@@ -59,15 +59,20 @@ func TestConformance(t *testing.T) {
 
 	t.Run("plan says mounting needs CAP_SYS_ADMIN; drift repaired", func(t *testing.T) {
 		res := doc("Mount", "cache") + "  path: /srv/optimus-cache\n  source: tmpfs\n  fstype: tmpfs\n  options: size=16m\n"
-		acts := testenv.Actions(testenv.Run(t, s, res, true))
-		if len(acts) != 1 || !strings.Contains(acts[0].Description, "mount /srv/optimus-cache not possible: the host withholds CAP_SYS_ADMIN") {
-			t.Fatalf("plan %+v", acts)
+		const note = "cannot mount /srv/optimus-cache: the host withholds CAP_SYS_ADMIN"
+		rep := testenv.Run(t, s, res, true)
+		if acts := testenv.Actions(rep); len(acts) != 1 || !strings.Contains(testenv.Notes(rep), note) {
+			t.Fatalf("plan %+v, notes %q", acts, testenv.Notes(rep))
 		}
 		if rep := testenv.Run(t, s, res, false); !rep.Converged {
 			t.Fatalf("not converged: %+v", rep.Hosts)
 		}
+		// Converged, the note stays visible in every plan, with no action.
+		if rep := testenv.Run(t, s, res, true); len(rep.Plans) != 0 || !strings.Contains(testenv.Notes(rep), note) {
+			t.Fatalf("converged plan %+v, notes %q", testenv.Actions(rep), testenv.Notes(rep))
+		}
 		h.Exec(t, "sed -i 's/size=16m/size=32m/' /etc/fstab")
-		acts = testenv.Actions(testenv.Run(t, s, res, true))
+		acts := testenv.Actions(testenv.Run(t, s, res, true))
 		if len(acts) != 1 || acts[0].Changes[0].Before != "tmpfs /srv/optimus-cache tmpfs size=32m 0 0" {
 			t.Fatalf("plan %+v", acts)
 		}

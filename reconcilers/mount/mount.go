@@ -122,14 +122,18 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	var changes []reconcilers.Change
 	var scripts []string
 	var stdin []byte
-	var notes []string
+	var notes []reconcilers.Action
 	q := reconcilers.ShellCommand
 	// mount runs a mount command and records change, where the host allows.
 	mount := func(change *reconcilers.Change, args ...string) {
 		if !capable {
-			// Without CAP_SYS_ADMIN the mounted state cannot converge:
-			// asking again in every cycle would never end.
-			notes = append(notes, args[0]+" "+s.Path+" not possible: the host withholds CAP_SYS_ADMIN")
+			// Without CAP_SYS_ADMIN the mounted state cannot converge: it
+			// is noted in every plan, not asked for again.
+			what := args[0]
+			if args[1] == "-o" {
+				what = "remount"
+			}
+			notes = append(notes, reconcilers.Note("cannot "+what+" "+s.Path+": the host withholds CAP_SYS_ADMIN, so only "+Fstab+" converges"))
 			return
 		}
 		if change != nil {
@@ -178,15 +182,12 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		}
 	}
 	if len(scripts) == 0 {
-		return nil, nil
+		return notes, nil
 	}
 	desc := map[string]string{
 		v1alpha1.StateAbsent: "remove mount " + s.Path, v1alpha1.StateMounted: "mount " + s.Path,
 		v1alpha1.StateUnmounted: "unmount " + s.Path, v1alpha1.StatePresent: "add " + s.Path + " to " + Fstab,
 	}[s.State]
-	if len(notes) > 0 {
-		desc += " (" + strings.Join(notes, "; ") + ")"
-	}
 	op := reconcilers.OpUpdate
 	switch {
 	case s.State == v1alpha1.StateAbsent:
@@ -202,5 +203,5 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		b.WriteString(strings.TrimSuffix(sc, "\n"))
 	}
 	b.WriteString("\n")
-	return []reconcilers.Action{{Op: op, Description: desc, Changes: changes, Script: b.String(), Stdin: stdin}}, nil
+	return append([]reconcilers.Action{{Op: op, Description: desc, Changes: changes, Script: b.String(), Stdin: stdin}}, notes...), nil
 }

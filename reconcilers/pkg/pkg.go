@@ -65,18 +65,24 @@ func QueryScript(names []string, latest bool) string {
 	b.WriteString("if command -v dpkg-query >/dev/null 2>&1; then echo @apt-installed; " +
 		"i=$(dpkg-query -W -f='${Package}\\t${Version}\\t${db:Status-Abbrev}\\n' " + args + " 2>/dev/null); printf '%s\\n' \"$i\"; fi\n")
 	b.WriteString("if command -v dnf >/dev/null 2>&1; then echo @dnf-installed; " +
-		"rpm -q --qf '%{NAME}\\t%{EPOCH}:%{VERSION}-%{RELEASE}\\tii\\n' " + args + " 2>/dev/null | grep '\t'; fi\n")
+		"ri=$(rpm -q --qf '%{NAME}\\t%{EPOCH}:%{VERSION}-%{RELEASE}\\tii\\n' " + args + " 2>/dev/null | grep '\t'); printf '%s\\n' \"$ri\"; fi\n")
 	b.WriteString("if command -v apk >/dev/null 2>&1; then echo @apk-installed; " +
-		"for p in " + args + "; do apk info -e \"$p\" >/dev/null 2>&1 && printf '%s\\t\\tii\\n' \"$p\"; done; fi\n")
-	// apt's candidates also say which packages the lists do not know: they
-	// are asked for the packages not installed (all of them for latest), so
-	// that a converged host pays nothing for them.
-	policy := "$(printf '%s\\n' " + args + ")"
-	if !latest {
-		policy = "$(printf '%s\\n' \"$i\" | awk -F'\\t' 'BEGIN { for (n = 1; n < ARGC; n++) want[ARGV[n]] = 1; ARGC = 1 } " +
+		"ai=$(for p in " + args + "; do apk info -e \"$p\" >/dev/null 2>&1 && printf '%s\\t\\tii\\n' \"$p\"; done); printf '%s\\n' \"$ai\"; fi\n")
+	// What the lists offer also says which packages they do not know. It is
+	// asked for the packages not installed only (apt: all of them for
+	// latest, its candidates being its upgrades), so that a converged host
+	// pays nothing for it. Every read is local: dnf's -C never downloads.
+	notInstalled := func(v string) string {
+		return "$(printf '%s\\n' \"$" + v + "\" | awk -F'\\t' 'BEGIN { for (n = 1; n < ARGC; n++) want[ARGV[n]] = 1; ARGC = 1 } " +
 			"substr($3, 2, 1) ~ /[iWt]/ { delete want[$1] } END { for (p in want) print p }' " + args + ")"
 	}
-	b.WriteString("if command -v apt-cache >/dev/null 2>&1; then echo @apt-policy; p=" + policy + "; [ -z \"$p\" ] || apt-cache policy $p 2>/dev/null; fi\n")
+	policy := "$(printf '%s\\n' " + args + ")"
+	if !latest {
+		policy = notInstalled("i")
+	}
+	b.WriteString("if command -v apt-cache >/dev/null 2>&1; then echo @apt-policy; p=" + policy + "; [ -z \"$p\" ] || apt-cache " + aptNoCacheFiles + " policy $p 2>/dev/null; fi\n")
+	b.WriteString("if command -v dnf >/dev/null 2>&1; then echo @dnf-available; p=" + notInstalled("ri") + "; [ -z \"$p\" ] || dnf -q -C list --available $p 2>/dev/null; fi\n")
+	b.WriteString("if command -v apk >/dev/null 2>&1; then echo @apk-available; p=" + notInstalled("ai") + "; [ -z \"$p\" ] || apk policy $p 2>/dev/null; fi\n")
 	b.WriteString(listsQueryScript())
 	if latest {
 		b.WriteString("if command -v dnf >/dev/null 2>&1; then echo @dnf-upgrades; dnf -q -C list --upgrades " + args + " 2>/dev/null; fi\n")
@@ -85,6 +91,11 @@ func QueryScript(names []string, latest bool) string {
 	b.WriteString("exit 0\n")
 	return b.String()
 }
+
+// aptNoCacheFiles keeps apt-cache's binary caches in memory: without it,
+// apt-cache writes /var/cache/apt/*pkgcache.bin where they are missing or
+// older than the lists, and observing must change nothing.
+const aptNoCacheFiles = "-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache="
 
 // State is what the query found on a host.
 type State struct {
@@ -98,6 +109,10 @@ type State struct {
 	Upgradable map[string]map[string]string
 	// Candidates (apt) by package name; "(none)" when there is none.
 	Candidates map[string]string
+	// Available per manager (dnf, apk): the version the package lists offer,
+	// by name, for packages not installed; a name missing is unknown to
+	// the lists.
+	Available map[string]map[string]string
 	// ListsRefreshed is when each manager's package lists were last
 	// refreshed (Unix seconds); absent when they never were.
 	ListsRefreshed map[string]int64
@@ -108,11 +123,11 @@ type State struct {
 // ParseState parses the output of QueryScript.
 func ParseState(out string) State {
 	st := State{Installed: map[string]map[string]string{}, Upgradable: map[string]map[string]string{}, Candidates: map[string]string{},
-		ListsRefreshed: map[string]int64{}}
+		Available: map[string]map[string]string{}, ListsRefreshed: map[string]int64{}}
 	for _, m := range Managers {
-		st.Installed[m], st.Upgradable[m] = map[string]string{}, map[string]string{}
+		st.Installed[m], st.Upgradable[m], st.Available[m] = map[string]string{}, map[string]string{}, map[string]string{}
 	}
-	section, policyPkg := "", ""
+	section, policyPkg, apkPkg := "", "", ""
 	for _, line := range strings.Split(out, "\n") {
 		if m, ok := strings.CutPrefix(line, "@manager "); ok {
 			st.Managers = append(st.Managers, m)
@@ -141,6 +156,23 @@ func ParseState(out string) State {
 			} else if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Candidate: "); ok && policyPkg != "" {
 				st.Candidates[policyPkg] = v
 			}
+		case "dnf-available":
+			// "git.x86_64   2.39.3-1.el9   appstream", after a header.
+			if f := strings.Fields(line); len(f) >= 2 {
+				if i := strings.LastIndexByte(f[0], '.'); i > 0 {
+					st.Available["dnf"][f[0][:i]] = f[1]
+				}
+			}
+		case "apk-available":
+			// "git policy:", then "  2.40.1-r0:" per version (the first
+			// preferred), then its repositories, further indented.
+			switch {
+			case strings.HasSuffix(line, " policy:") && line[0] != ' ':
+				apkPkg = strings.TrimSuffix(line, " policy:")
+			case apkPkg != "" && strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   ") && strings.HasSuffix(line, ":"):
+				st.Available["apk"][apkPkg] = strings.TrimSuffix(strings.TrimSpace(line), ":")
+				apkPkg = ""
+			}
 		case "dnf-upgrades":
 			f := strings.Fields(line)
 			if len(f) >= 2 {
@@ -166,6 +198,17 @@ func ParseState(out string) State {
 		}
 	}
 	return st
+}
+
+// candidate is the version the lists of mgr offer for a package that is
+// not installed, and whether they know the package at all.
+func (st State) candidate(mgr, name string) (string, bool) {
+	if mgr == "apt" {
+		c := st.Candidates[name]
+		return c, c != "" && c != "(none)"
+	}
+	c, ok := st.Available[mgr][name]
+	return c, ok
 }
 
 // apkName strips "-VERSION-rN" from an apk package id.
@@ -218,10 +261,10 @@ func plan(req reconcilers.TypedRequest[v1alpha1.PackageSpec]) (diff, error) {
 		case !ok:
 			d.missing = append(d.missing, n)
 			after := "installed"
-			if c := st.Candidates[n]; c != "" && c != "(none)" {
-				after = c
-			} else if d.mgr == "apt" {
+			if c, known := st.candidate(d.mgr, n); !known {
 				unknown = append(unknown, n)
+			} else if c != "" {
+				after = c
 			}
 			d.changes = append(d.changes, reconcilers.Change{Field: n, After: after})
 		case s.State == v1alpha1.StateLatest:

@@ -43,6 +43,12 @@ const aptRefresh = `_ol=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp 
 	`if [ "${_ol:-0}" -le 99000 ]; then env 'DEBIAN_FRONTEND=noninteractive' apt-get update -q -o 'APT::Update::Error-Mode=any' >&2 && ` +
 	`mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp || exit; fi && `
 
+// What dnf -q -C list --available and apk policy print for git.
+const (
+	dnfAvailable = "@dnf-available\nAvailable Packages\ngit.x86_64   2.39.3-1.el9   appstream\n"
+	apkAvailable = "@apk-available\ngit policy:\n  2.40.1-r0:\n    https://dl-cdn.alpinelinux.org/alpine/v3.18/main\n"
+)
+
 func TestPlan(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -65,10 +71,14 @@ func TestPlan(t *testing.T) {
 		{"stale lists but nothing to install", v1alpha1.PackageSpec{Names: []string{"curl"}, CacheValidTime: &v1alpha1.Duration{Duration: 100}}, aptHost, "", ""},
 		{"remove", v1alpha1.PackageSpec{Names: []string{"curl", "git"}, State: "absent"}, aptHost,
 			apt + "remove curl", ""},
-		{"dnf", v1alpha1.PackageSpec{Names: []string{"git"}}, "@manager dnf\n@dnf-installed\n" + fresh, "dnf -y install git", ""},
+		{"dnf", v1alpha1.PackageSpec{Names: []string{"git"}}, "@manager dnf\n@dnf-installed\n" + fresh + dnfAvailable, "dnf -y install git", ""},
+		{"dnf unknown package refreshes", v1alpha1.PackageSpec{Names: []string{"git", "nginx"}}, "@manager dnf\n@dnf-installed\n" + fresh + dnfAvailable,
+			`_ol=$(stat -c %Y /var/cache/dnf/last_makecache /var/cache/dnf/*.solv 2>/dev/null | sort -n | tail -n 1); if [ "${_ol:-0}" -le 99000 ]; then dnf -q -y makecache >&2 || exit; fi && dnf -y install git nginx`, ""},
 		{"dnf latest", v1alpha1.PackageSpec{Names: []string{"git"}, State: "latest"},
 			"@manager dnf\n@dnf-installed\ngit\t0:2.1-1\tii\n" + fresh + "@dnf-upgrades\ngit.x86_64   2.2-1   updates\n", "dnf -y upgrade git", ""},
-		{"apk", v1alpha1.PackageSpec{Names: []string{"git", "curl"}}, "@manager apk\n@apk-installed\ncurl\t\tii\n" + fresh, "apk add git", ""},
+		{"apk", v1alpha1.PackageSpec{Names: []string{"git", "curl"}}, "@manager apk\n@apk-installed\ncurl\t\tii\n" + fresh + apkAvailable, "apk add git", ""},
+		{"apk unknown package refreshes", v1alpha1.PackageSpec{Names: []string{"git", "nginx"}}, "@manager apk\n@apk-installed\n" + fresh + apkAvailable,
+			`_ol=$(stat -c %Y /var/cache/apk/APKINDEX.* /etc/apk/cache/APKINDEX.* 2>/dev/null | sort -n | tail -n 1); if [ "${_ol:-0}" -le 99000 ]; then apk update -q >&2 || exit; fi && apk add git nginx`, ""},
 		{"apk latest", v1alpha1.PackageSpec{Names: []string{"git"}, State: "latest"},
 			"@manager apk\n@apk-installed\ngit\t\tii\n" + fresh + "@apk-upgrades\ngit-2.40.1-r0 < 2.41.0-r0\n", "apk add --upgrade git", ""},
 		{"explicit manager missing", v1alpha1.PackageSpec{Names: []string{"git"}, Manager: "dnf"}, aptHost, "", "host has no dnf"},
@@ -130,7 +140,7 @@ func TestQueryOnlyAsksUpgradesForLatest(t *testing.T) {
 		return &v1alpha1.Resource{Spec: s}
 	}
 	if q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("present")}); strings.Contains(q[0].Script, "dnf -q -C list --upgrades") ||
-		!strings.Contains(q[0].Script, "apt-cache policy $p") || !strings.Contains(q[0].Script, "for (p in want) print p }' nginx)") {
+		!strings.Contains(q[0].Script, "apt-cache "+aptNoCacheFiles+" policy $p") || !strings.Contains(q[0].Script, "for (p in want) print p }' nginx)") {
 		t.Error("present asks for upgrades, or not for apt's candidates (which say whether the lists know the package)")
 	}
 	if q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("latest")}); !strings.Contains(q[0].Script, "dnf -q -C list --upgrades nginx") {
@@ -167,5 +177,15 @@ func TestCombinable(t *testing.T) {
 				t.Errorf("Combine = %q", got)
 			}
 		})
+	}
+}
+
+func TestParseAvailable(t *testing.T) {
+	st := ParseState("@manager dnf\n" + dnfAvailable + apkAvailable + "curl policy:\n  8.1.2-r0:\n    lib/apk/db/installed\n  8.0.1-r0:\n    https://repo\n")
+	if got := st.Available["dnf"]; len(got) != 1 || got["git"] != "2.39.3-1.el9" {
+		t.Errorf("dnf available %v", got)
+	}
+	if got := st.Available["apk"]; len(got) != 2 || got["git"] != "2.40.1-r0" || got["curl"] != "8.1.2-r0" {
+		t.Errorf("apk available %v", got)
 	}
 }

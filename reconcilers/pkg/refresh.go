@@ -63,7 +63,7 @@ func (st *State) parseLists(line string) {
 
 // refreshReason says why the lists of mgr must be refreshed before
 // installing toInstall, or "" when they need not be. unknown are the
-// packages of toInstall the lists do not know (apt only).
+// packages of toInstall the lists do not know.
 func (st State) refreshReason(mgr string, maxAge time.Duration, unknown []string) string {
 	stamp := st.ListsRefreshed[mgr]
 	switch {

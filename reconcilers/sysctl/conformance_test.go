@@ -47,9 +47,18 @@ func TestConformance(t *testing.T) {
 	})
 
 	t.Run("plan notes the read-only live value", func(t *testing.T) {
-		acts := testenv.Actions(testenv.Run(t, s, doc("Sysctl", "net.ipv4.ip_forward")+"  value: \""+want+"\"\n", true))
-		if len(acts) != 1 || !strings.Contains(acts[0].Description, "not settable: /proc/sys is read-only") {
-			t.Fatalf("plan %+v", acts)
+		res := doc("Sysctl", "net.ipv4.ip_forward") + "  value: \"" + want + "\"\n"
+		note := "live value " + live + ", not " + want + ": /proc/sys is read-only here"
+		rep := testenv.Run(t, s, res, true)
+		if acts := testenv.Actions(rep); len(acts) != 1 || !strings.Contains(testenv.Notes(rep), note) {
+			t.Fatalf("plan %+v, notes %q", acts, testenv.Notes(rep))
+		}
+		if rep := testenv.Run(t, s, res, false); !rep.Converged {
+			t.Fatalf("not converged: %+v", rep.Hosts)
+		}
+		// Persisted, the live value stays noted in every plan, with no action.
+		if rep := testenv.Run(t, s, res, true); len(rep.Plans) != 0 || !strings.Contains(testenv.Notes(rep), note) {
+			t.Fatalf("converged plan %+v, notes %q", testenv.Actions(rep), testenv.Notes(rep))
 		}
 	})
 

@@ -131,19 +131,19 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		changes = append(changes, reconcilers.Change{Field: "persisted", Before: before, After: s.Value})
 		scripts = append(scripts, strings.TrimSuffix(reconcilers.AtomicWriteScript(file, "0644", "root:root"), "\n")+" || exit 1\n")
 	}
-	note := ""
+	var notes []reconcilers.Action
 	if cur.live != s.Value {
 		if cur.writable {
 			changes = append(changes, reconcilers.Change{Field: "live", Before: cur.live, After: s.Value})
 			scripts = append(scripts, reconcilers.ShellCommand("sysctl", "-q", "-w", s.Name+"="+s.Value))
 		} else {
 			// A container's read-only /proc/sys: the live value cannot
-			// converge, so asking for it again would never end.
-			note = " (live value " + cur.live + " not settable: /proc/sys is read-only here)"
+			// converge, so it is noted in every plan, not asked for again.
+			notes = append(notes, reconcilers.Note("live value "+cur.live+", not "+s.Value+": /proc/sys is read-only here, so only the persisted value converges"))
 		}
 	}
 	if len(changes) == 0 {
-		return nil, nil
+		return notes, nil
 	}
 	op := reconcilers.OpUpdate
 	if !cur.hasFile {
@@ -151,14 +151,14 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	}
 	a := reconcilers.Action{
 		Op:          op,
-		Description: "set " + s.Name + " = " + s.Value + note,
+		Description: "set " + s.Name + " = " + s.Value,
 		Changes:     changes,
 		Script:      strings.Join(scripts, ""),
 	}
 	if !cur.hasFile || string(cur.file) != want {
 		a.Stdin = []byte(want)
 	}
-	return []reconcilers.Action{a}, nil
+	return append([]reconcilers.Action{a}, notes...), nil
 }
 
 // persisted finds the value of name in a sysctl.d file, for the plan.

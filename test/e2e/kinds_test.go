@@ -111,6 +111,24 @@ func TestDayOneKinds(t *testing.T) {
 	if hr := rep.Hosts[0]; r.code != 0 || len(rep.Plans) != 0 || hr.RoundTrips != 1 || hr.Connects != 1 {
 		t.Errorf("second apply: want a no-op in 1 round trip over 1 connection\n%s", r)
 	}
+	// What the container withholds is noted in every plan, as no change:
+	// the running name, and the live sysctl value where it differs.
+	notes := []string{"note: " + h.Name + ": Hostname/web-renamed: running name " + h.Name + ", not web-renamed: the host withholds CAP_SYS_ADMIN"}
+	if live := strings.TrimSpace(h.Exec(t, "cat /proc/sys/net/ipv4/ip_forward")); live != "1" {
+		notes = append(notes, "note: "+h.Name+": Sysctl/net.ipv4.ip_forward: live value "+live+", not 1: /proc/sys is read-only here")
+	}
+	if len(rep.Notes) != len(notes) {
+		t.Errorf("second apply: notes %+v, want %d", rep.Notes, len(notes))
+	}
+	r = run(t, nil, "diff", "-f", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "No differences") {
+		t.Errorf("diff after apply: want exit 0, no differences\n%s", r)
+	}
+	for _, n := range notes {
+		if !strings.Contains(r.stdout, n) {
+			t.Errorf("diff after apply does not say %q:\n%s", n, r)
+		}
+	}
 
 	h.Exec(t, `sed -i 's/^30 2 /0 3 /' /var/spool/cron/crontabs/root; echo '@daily root true' >/etc/cron.d/optimus-rotate
 echo 'net.ipv4.ip_forward = 0' >/etc/sysctl.d/90-optimus-net.ipv4.ip_forward.conf; sed -i 's/size=16m/size=1g/' /etc/fstab; echo other >/etc/hostname`)
@@ -145,6 +163,7 @@ type report struct {
 	Converged bool
 	Cycles    int
 	Plans     []json.RawMessage
+	Notes     []struct{ Host, Text string }
 	Hosts     []struct {
 		Host       string
 		RoundTrips int

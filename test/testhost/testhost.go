@@ -58,7 +58,17 @@ type Options struct {
 	// PID, and Start and Pool remove them once it is gone (a test binary
 	// killed by its timeout runs no cleanup).
 	Persistent bool
+	// RunArgs are added to each container's docker run, such as
+	// CapSysAdmin for a test that mounts file systems.
+	RunArgs []string
 }
+
+// CapSysAdmin is the docker run arguments a test host needs to mount file
+// systems and set its running host name: CAP_SYS_ADMIN, and no AppArmor
+// profile, since Docker's default one denies mount(2) where AppArmor is
+// enforced (elsewhere the option changes nothing). It is not --privileged:
+// the container still sees no host devices and keeps its other limits.
+var CapSysAdmin = []string{"--cap-add", "SYS_ADMIN", "--security-opt", "apparmor=unconfined"}
 
 // Host is one running test host.
 type Host struct {
@@ -161,7 +171,7 @@ func Create(ctx context.Context, opts Options) ([]*Host, error) {
 	errs := make([]error, len(set.hosts))
 	var wg sync.WaitGroup
 	for i, h := range set.hosts {
-		wg.Go(func() { errs[i] = h.create(ctx, image, pub, opts.Network, opts.Labels, opts.Persistent) })
+		wg.Go(func() { errs[i] = h.create(ctx, image, pub, opts) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -175,7 +185,7 @@ func Create(ctx context.Context, opts Options) ([]*Host, error) {
 	return set.hosts, nil
 }
 
-func (h *Host) create(ctx context.Context, image string, pub []byte, network string, labels map[string]string, persistent bool) error {
+func (h *Host) create(ctx context.Context, image string, pub []byte, opts Options) error {
 	publish := "127.0.0.1::22"
 	if h.fixedPort != 0 {
 		publish = fmt.Sprintf("127.0.0.1:%d:22", h.fixedPort)
@@ -184,8 +194,8 @@ func (h *Host) create(ctx context.Context, image string, pub []byte, network str
 	if !h.Private {
 		args = append(args, "-p", publish)
 	}
-	if network != "" {
-		args = append(args, "--network", network)
+	if opts.Network != "" {
+		args = append(args, "--network", opts.Network)
 	}
 	args = append(args,
 		// Closer to a real machine, where performance is measured: Docker's
@@ -193,12 +203,13 @@ func (h *Host) create(ctx context.Context, image string, pub []byte, network str
 		// creating files on overlayfs is slow too (the shell keeps its
 		// temporary files in /tmp).
 		"--security-opt", "seccomp=unconfined", "--tmpfs", "/tmp:rw,exec,mode=1777")
-	if !persistent {
+	if !opts.Persistent {
 		args = append(args, "--label", LabelPID+"="+strconv.Itoa(os.Getpid()))
 	}
-	for k, v := range labels {
+	for k, v := range opts.Labels {
 		args = append(args, "--label", k+"="+v)
 	}
+	args = append(args, opts.RunArgs...)
 	if _, err := docker(ctx, nil, append(args, image)...); err != nil {
 		return err
 	}

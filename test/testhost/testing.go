@@ -43,6 +43,13 @@ func RequireDocker(t testing.TB) {
 // Start starts n hosts for one test and removes them when it ends.
 func Start(t testing.TB, n int) []*Host {
 	t.Helper()
+	return StartWith(t, n)
+}
+
+// StartWith is Start with extra docker run arguments for every host, such
+// as CapSysAdmin.
+func StartWith(t testing.TB, n int, runArgs ...string) []*Host {
+	t.Helper()
 	RequireDocker(t)
 	prefix := containerPrefix(t.Name())
 	names := make([]string, n)
@@ -55,7 +62,7 @@ func Start(t testing.TB, n int) []*Host {
 		}
 	})
 	reapOrphans(context.Background())
-	hosts, err := Create(context.Background(), Options{N: n, Prefix: prefix, KeyDir: t.TempDir(), Log: logWriter{t}})
+	hosts, err := Create(context.Background(), Options{N: n, Prefix: prefix, KeyDir: t.TempDir(), Log: logWriter{t}, RunArgs: runArgs})
 	if err != nil {
 		t.Fatalf("start test hosts: %v", err)
 	}

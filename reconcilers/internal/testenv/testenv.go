@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
@@ -81,6 +82,15 @@ func Actions(rep *controller.Report) []controller.PlannedAction {
 		}
 	}
 	return out
+}
+
+// Notes joins the texts of rep's notes, one a line.
+func Notes(rep *controller.Report) string {
+	var out []string
+	for _, n := range rep.Notes {
+		out = append(out, n.Text)
+	}
+	return strings.Join(out, "\n")
 }
 
 // Sh runs script on the host through conn and returns its stdout; a failure
