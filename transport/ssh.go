@@ -251,7 +251,7 @@ func (o *sshOpener) open(ctx context.Context) (*shell, error) {
 	o.mu.Lock()
 	o.client, o.release = client, release
 	o.mu.Unlock()
-	go keepalive(client, ended, o.keepalive)
+	keepalive(client, ended, o.keepalive)
 	return sh, nil
 }
 
@@ -292,15 +292,14 @@ func (o *sshOpener) startShell(client *ssh.Client, deadline time.Time) (*shell, 
 		sess.Close()
 		return nil, nil, o.ep.fail(ReasonUnreachable, "start the remote shell: %v", err)
 	}
+	// The session also ends when the connection does: x/crypto/ssh closes
+	// every channel of a connection that ends.
 	ended := make(chan struct{})
-	var endOnce sync.Once
-	end := func() { endOnce.Do(func() { close(ended) }) }
-	go func() { sess.Wait(); end() }()
-	go func() { client.Wait(); end() }()
+	go func() { sess.Wait(); close(ended) }()
 	p := process{
 		stdin: stdin, stdout: stdout, stderr: stderr,
 		abort: func() { sess.Close(); client.Close() },
-		wait:  func() error { <-ended; return nil },
+		done:  ended,
 	}
 	sh, err := startShell(p, marker, b, deadline)
 	if err != nil {
@@ -341,33 +340,26 @@ func (e *sshEndpoint) handshake(nc net.Conn) (*ssh.Client, error) {
 }
 
 // keepalive drops a connection whose peer stopped answering, so that a
-// batch on it fails instead of hanging.
+// batch on it fails instead of hanging. It runs on timers, not in a
+// goroutine of its own: a controller keeps one mostly idle connection per
+// host, and a parked goroutine per connection is memory for nothing.
 func keepalive(client *ssh.Client, ended <-chan struct{}, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	var probe func()
+	probe = func() {
 		select {
 		case <-ended:
 			return
-		case <-t.C:
+		default:
 		}
-		reply := make(chan error, 1)
-		go func() {
-			_, _, err := client.SendRequest("keepalive@openssh.com", true, nil)
-			reply <- err
-		}()
-		select {
-		case err := <-reply:
-			if err == nil {
-				continue
-			}
-		case <-time.After(interval):
-		case <-ended:
+		silent := time.AfterFunc(interval, func() { client.Close() })
+		_, _, err := client.SendRequest("keepalive@openssh.com", true, nil)
+		if !silent.Stop() || err != nil {
+			client.Close()
 			return
 		}
-		client.Close()
-		return
+		time.AfterFunc(interval, probe)
 	}
+	time.AfterFunc(interval, probe)
 }
 
 // authMethods lists what to offer, in order: the key file and the agent's
