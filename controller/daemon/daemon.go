@@ -155,8 +155,8 @@ func New(opts Options) (*Daemon, error) {
 		opts: opts, log: opts.Logger, q: newQueue(), pool: &controller.Pool{}, status: status.New(),
 		desired: map[string]*desiredHost{}, restored: map[string]bool{}, listenReady: make(chan struct{}),
 	}
-	d.dial = boundedDial(opts.Dial, opts.MaxConcurrentDials, d.log)
 	d.m = newMetrics(d.q.Len)
+	d.dial = boundedDial(opts.Dial, opts.MaxConcurrentDials, d.log, d.m.dials.Inc)
 	d.web = newWebSource(d)
 	page, err := newStatusPage(d)
 	if err != nil {

@@ -38,6 +38,7 @@ func main() {
 	jsonPath := flag.String("json", "", "also write the BENCH document to this file")
 	ctrl := flag.Int("controller", 0, "controller mode: run optimus-controller against this many Host resources (a HostGroup over the containers) next to optimus apply, and nothing else")
 	ctrlResources := flag.Int("controller-resources", 10, "controller mode: resources per host")
+	ctrlProfile := flag.String("controller-profile", "", "controller mode: save the controller's heap profiles, its log and GC trace (GODEBUG=gctrace=1) in this directory")
 	ctrlMaxHosts := flag.Int("max-concurrent-hosts", 0, "controller mode: --max-concurrent-hosts (0: the controller's default)")
 	flag.Parse()
 
@@ -46,7 +47,7 @@ func main() {
 	b := &bench{nHosts: *hosts, keep: *keep, prefix: *prefix}
 	var err error
 	if *ctrl > 0 {
-		err = b.controllerMode(ctx, *ctrl, max(*ctrlResources, 2), *ctrlMaxHosts, *jsonPath)
+		err = b.controllerMode(ctx, *ctrl, max(*ctrlResources, 2), *ctrlMaxHosts, *jsonPath, *ctrlProfile)
 	} else {
 		err = b.run(ctx, *scale, *jsonPath)
 	}
