@@ -89,6 +89,7 @@ type shell struct {
 	done   <-chan struct{} // closed when the shell ended
 	once   sync.Once
 	closed atomic.Bool
+	busy   atomic.Bool // a batch is in flight
 }
 
 func newMarker() string {
@@ -280,6 +281,8 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.busy.Store(true)
+	defer s.busy.Store(false)
 	stop := context.AfterFunc(ctx, s.close)
 	defer stop()
 	// A shell that dies mid-batch may leave its stdout open in a command's
