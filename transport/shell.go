@@ -70,6 +70,11 @@ type process struct {
 	// done is closed when the shell has ended. A channel rather than a
 	// blocking call, so that no goroutine per connection waits on it.
 	done <-chan struct{}
+	// stderrEnded, when set, is called once the shell's stderr is read to
+	// its end, from the goroutine that reads it: an opener whose stderr
+	// ends with the shell can wait for the end there rather than in a
+	// goroutine of its own.
+	stderrEnded func()
 }
 
 // become says how to start the shell under sudo.
@@ -133,6 +138,9 @@ func startShell(p process, marker string, b *become, deadline time.Time) (*shell
 		// would allocate that buffer anyway, out of the way.
 		buf := make([]byte, 512)
 		_, _ = io.CopyBuffer(s.stderr, struct{ io.Reader }{p.stderr}, buf)
+		if p.stderrEnded != nil {
+			p.stderrEnded()
+		}
 	}()
 	ready := make(chan error, 1)
 	go func() {

@@ -293,14 +293,16 @@ func (o *sshOpener) startShell(client *ssh.Client, deadline time.Time) (*shell, 
 		sess.Close()
 		return nil, nil, o.ep.fail(ReasonUnreachable, "start the remote shell: %v", err)
 	}
-	// The session also ends when the connection does: x/crypto/ssh closes
-	// every channel of a connection that ends.
+	// The session's stderr reaches its end when the session ends, as when
+	// the connection does (x/crypto/ssh closes every channel of a
+	// connection that ends): the goroutine that reads it waits for the
+	// session, instead of one more goroutine per connection.
 	ended := make(chan struct{})
-	go func() { sess.Wait(); close(ended) }()
 	p := process{
 		stdin: stdin, stdout: stdout, stderr: stderr,
-		abort: func() { sess.Close(); client.Close() },
-		done:  ended,
+		abort:       func() { sess.Close(); client.Close() },
+		done:        ended,
+		stderrEnded: func() { sess.Wait(); close(ended) },
 	}
 	sh, err := startShell(p, marker, b, deadline)
 	if err != nil {

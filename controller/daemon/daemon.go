@@ -55,7 +55,8 @@ type Options struct {
 	// sshd's MaxStartups on a shared endpoint. Default 8.
 	MaxConcurrentDials int
 	// StatusWriteDelay groups status changes into one write of the state
-	// file. Default 1s.
+	// file. Default 1s; a write that took longer than a tenth of it spaces
+	// the next one further.
 	StatusWriteDelay time.Duration
 	// MaxCycles bounds the cycles of one reconcile. Default 5.
 	MaxCycles int
