@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -45,7 +48,7 @@ func NewControllerRoot(cfg Config) *cobra.Command {
 func newControllerCmd(cfg Config, use string) *cobra.Command {
 	name := cfg.Name + "-controller"
 	opts := daemon.Options{Scheme: cfg.Scheme, Registry: cfg.Registry, Declare: cfg.Declare, Dial: cfg.dial()}
-	var logFormat, logLevel string
+	var logFormat, logLevel, pprofAddr string
 	var sf setFlags
 	var rf replicaFlags
 	cmd := &cobra.Command{
@@ -99,6 +102,13 @@ is fenced on the replica's etcd lease, a replica that loses etcd stops acting
 			}
 			defer closeEtcd()
 			opts.Replica = replica
+			if pprofAddr != "" {
+				stopProfiler, err := serveProfiler(pprofAddr, logger)
+				if err != nil {
+					return exitf(1, "%v", err)
+				}
+				defer stopProfiler()
+			}
 			d, err := daemon.New(opts)
 			if err != nil {
 				return exitf(1, "%v", err)
@@ -136,6 +146,7 @@ is fenced on the replica's etcd lease, a replica that loses etcd stops acting
 	f.DurationVar(&opts.BackoffInitial, "backoff-initial", 5*time.Second, "first retry delay of a failing host")
 	f.DurationVar(&opts.BackoffMax, "backoff-max", 5*time.Minute, "longest retry delay of a failing host")
 	f.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 60*time.Second, "how long work in flight may take after SIGTERM")
+	f.StringVar(&pprofAddr, "debug-pprof", "", "serve Go's profiles (/debug/pprof/) on this loopback address, to investigate CPU and memory")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	rf.register(f)
@@ -165,4 +176,30 @@ func RunController(ctx context.Context, cfg Config, args []string, stdout, stder
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	return exitCode(cfg.Name+"-controller", cmd.ExecuteContext(ctx), stderr)
+}
+
+// serveProfiler serves net/http/pprof on addr, which must be a loopback
+// address: profiles show the process's memory and must not leave the machine.
+func serveProfiler(addr string, log *slog.Logger) (stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-pprof %s: want host:port on loopback, e.g. 127.0.0.1:6060: %v", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("--debug-pprof %s: only a loopback address is allowed (profiles expose the process's memory); use 127.0.0.1:PORT", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-pprof %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("serving profiles", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }

@@ -93,7 +93,7 @@ func (p *bastionPool) put(k string, c *bastionConn) {
 func (p *bastionPool) watch(k string, c *bastionConn) {
 	ended := make(chan struct{})
 	go func() { c.client.Wait(); close(ended) }()
-	keepalive(c.client, ended, keepaliveInterval)
+	keepalive(c.client, ended, keepaliveInterval, nil)
 	<-ended
 	p.mu.Lock()
 	if p.conns[k] == c {

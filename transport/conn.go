@@ -205,9 +205,6 @@ func startProcess(cmd *exec.Cmd) (process, error) {
 			outR.Close()
 			errR.Close()
 		},
-		wait: func() error {
-			<-exited
-			return nil
-		},
+		done: exited,
 	}, nil
 }

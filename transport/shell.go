@@ -82,8 +82,14 @@ type process struct {
 	stderr io.Reader
 	// abort ends the shell at once (kills it or closes its connection).
 	abort func()
-	// wait returns when the shell has ended.
-	wait func() error
+	// done is closed when the shell has ended. A channel rather than a
+	// blocking call, so that no goroutine per connection waits on it.
+	done <-chan struct{}
+	// stderrEnded, when set, is called once the shell's stderr is read to
+	// its end, from the goroutine that reads it: an opener whose stderr
+	// ends with the shell can wait for the end there rather than in a
+	// goroutine of its own.
+	stderrEnded func()
 }
 
 // become says how to start the shell under sudo.
@@ -101,9 +107,10 @@ type shell struct {
 	out    *frameReader
 	errOut *frameReader // the shell's stderr: each command's, then a frame line
 	stderr *tailBuffer
-	done   chan struct{} // closed when the shell ended
+	done   <-chan struct{} // closed when the shell ended
 	once   sync.Once
 	closed atomic.Bool
+	busy   atomic.Bool // a batch is in flight
 }
 
 func newMarker() string {
@@ -140,7 +147,7 @@ func startShell(p process, marker string, b *become, deadline time.Time) (*shell
 		out:    &frameReader{r: p.stdout},
 		errOut: &frameReader{r: errs},
 		stderr: &tailBuffer{max: 4096},
-		done:   make(chan struct{}),
+		done:   p.done,
 	}
 	prompts := make(chan struct{}, 4)
 	if b != nil {
@@ -148,12 +155,17 @@ func startShell(p process, marker string, b *become, deadline time.Time) (*shell
 		s.stderr.seen = prompts
 	}
 	go func() {
-		_, err := io.Copy(io.MultiWriter(s.stderr, errs), p.stderr)
+		// The shell's stderr carries each command's stderr during a batch
+		// and the shell's own (sudo's prompt) between batches: a small
+		// buffer, instead of io.Copy's 32 KiB held for the life of every
+		// connection. The wrapper keeps an *os.File's WriteTo, which would
+		// allocate that buffer anyway, out of the way.
+		buf := make([]byte, 512)
+		_, err := io.CopyBuffer(io.MultiWriter(s.stderr, errs), struct{ io.Reader }{p.stderr}, buf)
 		errs.closeWithError(cmp.Or(err, io.EOF))
-	}()
-	go func() {
-		p.wait()
-		close(s.done)
+		if p.stderrEnded != nil {
+			p.stderrEnded()
+		}
 	}()
 	ready := make(chan error, 1)
 	go func() {
@@ -185,6 +197,7 @@ func startShell(p process, marker string, b *become, deadline time.Time) (*shell
 		select {
 		case err := <-ready:
 			if err == nil {
+				s.out.release()
 				return s, nil
 			}
 			// The shell ended; let its stderr arrive before quoting it.
@@ -312,6 +325,8 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.busy.Store(true)
+	defer s.busy.Store(false)
 	stop := context.AfterFunc(ctx, s.close)
 	defer stop()
 	// A shell that dies mid-batch may leave its stdout open in a command's
@@ -367,6 +382,8 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	if err := <-written; err != nil {
 		return fail(len(cmds), err)
 	}
+	s.out.release()
+	s.errOut.release()
 	return results, nil
 }
 
@@ -431,23 +448,40 @@ func (s *shell) lost(ctx context.Context, done, total int, err error) error {
 	return &startError{reason: ReasonLost, err: fmt.Errorf("connection lost during a batch, after %d of %d commands had finished; the batch may have partly run and was not retried (%v)%s", done, total, err, s.stderrSuffix())}
 }
 
-// frameReader reads a byte stream cut by marker lines.
+// frameReader reads a byte stream cut by marker lines. Its buffer is
+// borrowed from readBuffers while a batch is read and given back after it,
+// so that an idle connection (optimus-controller keeps one per host) holds
+// no read buffer.
 type frameReader struct {
-	r       io.Reader
-	pending []byte
+	r          io.Reader
+	buf        []byte // buf[start:end] is read and not yet consumed
+	start, end int
 }
+
+// readBufferSize is the size of a pooled read buffer: a host's observe
+// output usually fits, and a larger one grows a buffer of its own.
+const readBufferSize = 32 << 10
+
+// minRead is the least free space a read is given.
+const minRead = 4 << 10
+
+var readBuffers = sync.Pool{New: func() any {
+	b := make([]byte, readBufferSize)
+	return &b
+}}
 
 // readUntil returns the bytes before sep and consumes sep.
 func (f *frameReader) readUntil(sep []byte) ([]byte, error) {
-	from := 0
+	searched := 0 // bytes of the pending data known not to hold sep
 	for {
-		if i := bytes.Index(f.pending[from:], sep); i >= 0 {
-			n := from + i
-			out := bytes.Clone(f.pending[:n])
-			f.pending = f.pending[n+len(sep):]
+		pending := f.buf[f.start:f.end]
+		if i := bytes.Index(pending[searched:], sep); i >= 0 {
+			n := searched + i
+			out := bytes.Clone(pending[:n])
+			f.start += n + len(sep)
 			return out, nil
 		}
-		from = max(0, len(f.pending)-len(sep)+1)
+		searched = max(0, len(pending)-len(sep)+1)
 		if err := f.fill(); err != nil {
 			return nil, err
 		}
@@ -460,17 +494,25 @@ func (f *frameReader) readLine() (string, error) {
 	return string(b), err
 }
 
+// fill reads more of the stream after the pending bytes, moving them to the
+// front of the buffer or into a larger one when there is no room.
 func (f *frameReader) fill() error {
-	if len(f.pending) == 0 {
-		f.pending = f.pending[:0:0]
+	if f.buf == nil {
+		f.buf = *readBuffers.Get().(*[]byte)
 	}
-	if cap(f.pending)-len(f.pending) < 32<<10 {
-		grown := make([]byte, len(f.pending), 2*cap(f.pending)+64<<10)
-		copy(grown, f.pending)
-		f.pending = grown
+	if len(f.buf)-f.end < minRead {
+		pending := f.end - f.start
+		if len(f.buf)-pending < minRead {
+			grown := make([]byte, 2*len(f.buf))
+			copy(grown, f.buf[f.start:f.end])
+			f.buf = grown
+		} else {
+			copy(f.buf, f.buf[f.start:f.end])
+		}
+		f.start, f.end = 0, pending
 	}
-	n, err := f.r.Read(f.pending[len(f.pending):cap(f.pending)])
-	f.pending = f.pending[:len(f.pending)+n]
+	n, err := f.r.Read(f.buf[f.end:])
+	f.end += n
 	if n > 0 {
 		return nil
 	}
@@ -529,6 +571,19 @@ func (p *pipeBuffer) Read(b []byte) (int, error) {
 		p.buf = nil
 	}
 	return n, nil
+}
+
+// release gives the buffer back once everything read has been consumed,
+// as at the end of a batch.
+func (f *frameReader) release() {
+	if f.buf == nil || f.start < f.end {
+		return
+	}
+	if len(f.buf) == readBufferSize {
+		b := f.buf
+		readBuffers.Put(&b)
+	}
+	f.buf, f.start, f.end = nil, 0, 0
 }
 
 // tailBuffer keeps the end of the shell's own stderr for error messages and

@@ -20,8 +20,9 @@ import (
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 )
 
-// keepaliveInterval is how often an idle or busy connection is checked; a
-// peer that does not answer within it is dropped.
+// keepaliveInterval is how often a connection running a batch is checked
+// (an idle one less often, see idleProbes); a peer that does not answer
+// within it is dropped.
 var keepaliveInterval = 15 * time.Second
 
 // sshEndpoint is one SSH server on the way to a host: the host itself, or
@@ -251,7 +252,7 @@ func (o *sshOpener) open(ctx context.Context) (*shell, error) {
 	o.mu.Lock()
 	o.client, o.release = client, release
 	o.mu.Unlock()
-	go keepalive(client, ended, o.keepalive)
+	keepalive(client, ended, o.keepalive, sh.busy.Load)
 	return sh, nil
 }
 
@@ -292,15 +293,16 @@ func (o *sshOpener) startShell(client *ssh.Client, deadline time.Time) (*shell, 
 		sess.Close()
 		return nil, nil, o.ep.fail(ReasonUnreachable, "start the remote shell: %v", err)
 	}
+	// The session's stderr reaches its end when the session ends, as when
+	// the connection does (x/crypto/ssh closes every channel of a
+	// connection that ends): the goroutine that reads it waits for the
+	// session, instead of one more goroutine per connection.
 	ended := make(chan struct{})
-	var endOnce sync.Once
-	end := func() { endOnce.Do(func() { close(ended) }) }
-	go func() { sess.Wait(); end() }()
-	go func() { client.Wait(); end() }()
 	p := process{
 		stdin: stdin, stdout: stdout, stderr: stderr,
-		abort: func() { sess.Close(); client.Close() },
-		wait:  func() error { <-ended; return nil },
+		abort:       func() { sess.Close(); client.Close() },
+		done:        ended,
+		stderrEnded: func() { sess.Wait(); close(ended) },
 	}
 	sh, err := startShell(p, marker, b, deadline)
 	if err != nil {
@@ -340,34 +342,39 @@ func (e *sshEndpoint) handshake(nc net.Conn) (*ssh.Client, error) {
 	return ssh.NewClient(c, chans, reqs), nil
 }
 
+// idleProbes is one in how many keepalive intervals an idle connection is
+// probed. While a batch runs every interval is probed, so that a silent host
+// fails its batch within two intervals; an idle connection needs probing
+// only to notice a host gone before the next batch is sent (then the batch
+// reconnects instead of failing), and a controller keeps hundreds of them.
+const idleProbes = 4
+
 // keepalive drops a connection whose peer stopped answering, so that a
-// batch on it fails instead of hanging.
-func keepalive(client *ssh.Client, ended <-chan struct{}, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+// batch on it fails instead of hanging. busy reports whether a batch is in
+// flight; nil counts as always. It runs on timers, not in a goroutine of
+// its own: a controller keeps one mostly idle connection per host, and a
+// parked goroutine per connection is memory for nothing.
+func keepalive(client *ssh.Client, ended <-chan struct{}, interval time.Duration, busy func() bool) {
+	var probe func(idle int)
+	probe = func(idle int) {
 		select {
 		case <-ended:
 			return
-		case <-t.C:
+		default:
 		}
-		reply := make(chan error, 1)
-		go func() {
-			_, _, err := client.SendRequest("keepalive@openssh.com", true, nil)
-			reply <- err
-		}()
-		select {
-		case err := <-reply:
-			if err == nil {
-				continue
-			}
-		case <-time.After(interval):
-		case <-ended:
+		if busy != nil && !busy() && idle+1 < idleProbes {
+			time.AfterFunc(interval, func() { probe(idle + 1) })
 			return
 		}
-		client.Close()
-		return
+		silent := time.AfterFunc(interval, func() { client.Close() })
+		_, _, err := client.SendRequest("keepalive@openssh.com", true, nil)
+		if !silent.Stop() || err != nil {
+			client.Close()
+			return
+		}
+		time.AfterFunc(interval, func() { probe(0) })
 	}
+	time.AfterFunc(interval, func() { probe(0) })
 }
 
 // authMethods lists what to offer, in order: the key file and the agent's

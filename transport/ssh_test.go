@@ -278,6 +278,30 @@ func TestPausedMidBatch(t *testing.T) {
 	}
 }
 
+// TestPausedWhileIdle: an idle connection is probed less often than a busy
+// one, but a host that stopped answering is still noticed between batches,
+// so that the next batch reconnects instead of failing.
+func TestPausedWhileIdle(t *testing.T) {
+	s := scratch(t)
+	defer func(d time.Duration) { keepaliveInterval = d }(keepaliveInterval)
+	keepaliveInterval = 200 * time.Millisecond
+	c := dial(t, s.Resource())
+	run(t, c, "true")
+	s.Pause(t)
+	start := time.Now()
+	select {
+	case <-c.(*conn).sh.done:
+	case <-time.After(10 * time.Second):
+		s.Unpause(t)
+		t.Fatal("the idle connection to a silent host was not dropped")
+	}
+	t.Logf("idle connection to a paused host dropped after %s (keepalive interval %s, idle probe every %d)", time.Since(start).Round(time.Millisecond), keepaliveInterval, idleProbes)
+	s.Unpause(t)
+	if r := run(t, c, "echo again"); string(r.Stdout) != "again\n" {
+		t.Errorf("the next batch did not reconnect: %+v", r)
+	}
+}
+
 func TestCancelMidBatch(t *testing.T) {
 	for name, h := range map[string]func(t *testing.T) *v1alpha1.Host{
 		"local": func(*testing.T) *v1alpha1.Host { return localHost() },

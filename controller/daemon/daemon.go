@@ -56,7 +56,8 @@ type Options struct {
 	// sshd's MaxStartups on a shared endpoint. Default 8.
 	MaxConcurrentDials int
 	// StatusWriteDelay groups status changes into one write of the state
-	// file. Default 1s.
+	// file. Default 1s; a write that took longer than a tenth of it spaces
+	// the next one further.
 	StatusWriteDelay time.Duration
 	// MaxCycles bounds the cycles of one reconcile. Default 5.
 	MaxCycles int
@@ -165,8 +166,8 @@ func New(opts Options) (*Daemon, error) {
 		opts: opts, log: opts.Logger, q: newQueue(), pool: &controller.Pool{}, status: status.New(),
 		desired: map[string]*desiredHost{}, restored: map[string]bool{}, listenReady: make(chan struct{}),
 	}
-	d.dial = boundedDial(opts.Dial, opts.MaxConcurrentDials, d.log)
 	d.m = newMetrics(d.q.Len)
+	d.dial = boundedDial(opts.Dial, opts.MaxConcurrentDials, d.log, d.m.dials.Inc)
 	d.web = newWebSource(d)
 	page, err := newStatusPage(d)
 	if err != nil {

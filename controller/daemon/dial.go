@@ -21,8 +21,8 @@ const dialAttempts = 4
 // sshd drops (MaxStartups closes the connection before its banner) or
 // refuses is tried again after a short jittered pause instead of
 // quarantining the host. Reconciles over kept connections never dial and
-// are not held up by this bound.
-func boundedDial(dial controller.DialFunc, limit int, log *slog.Logger) controller.DialFunc {
+// are not held up by this bound. dialled, when set, counts every attempt.
+func boundedDial(dial controller.DialFunc, limit int, log *slog.Logger, dialled func()) controller.DialFunc {
 	if dial == nil {
 		dial = transport.Dial
 	}
@@ -34,6 +34,9 @@ func boundedDial(dial controller.DialFunc, limit int, log *slog.Logger) controll
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				return nil, ctx.Err()
+			}
+			if dialled != nil {
+				dialled()
 			}
 			conn, err := dial(ctx, h)
 			<-sem

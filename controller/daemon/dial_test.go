@@ -24,11 +24,11 @@ func TestBoundedDialRetriesDroppedHandshakesOnly(t *testing.T) {
 		{transport.ReasonHostKey, 1},
 		{transport.ReasonTimeout, 1},
 	} {
-		var calls atomic.Int32
+		var calls, counted atomic.Int32
 		dial := boundedDial(func(context.Context, *v1alpha1.Host) (transport.Conn, error) {
 			calls.Add(1)
 			return nil, &transport.ConnectError{Host: "h", Reason: tc.reason, Err: errors.New("no")}
-		}, 2, slog.New(slog.DiscardHandler))
+		}, 2, slog.New(slog.DiscardHandler), func() { counted.Add(1) })
 		_, err := dial(context.Background(), host)
 		var ce *transport.ConnectError
 		if !errors.As(err, &ce) || ce.Reason != tc.reason {
@@ -36,6 +36,9 @@ func TestBoundedDialRetriesDroppedHandshakesOnly(t *testing.T) {
 		}
 		if int(calls.Load()) != tc.attempts {
 			t.Errorf("%s: %d attempts, want %d", tc.reason, calls.Load(), tc.attempts)
+		}
+		if counted.Load() != calls.Load() {
+			t.Errorf("%s: %d attempts counted, %d made", tc.reason, counted.Load(), calls.Load())
 		}
 	}
 }
@@ -54,7 +57,7 @@ func TestBoundedDialBoundsHandshakesInFlight(t *testing.T) {
 		<-release
 		inFlight.Add(-1)
 		return nil, errors.New("done")
-	}, 3, slog.New(slog.DiscardHandler))
+	}, 3, slog.New(slog.DiscardHandler), nil)
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Add(1)

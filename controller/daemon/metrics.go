@@ -12,6 +12,7 @@ type metrics struct {
 	duration    prometheus.Histogram
 	hosts       *prometheus.GaugeVec
 	drift       prometheus.Counter
+	dials       prometheus.Counter
 	queueDepth  prometheus.GaugeFunc
 	configValid prometheus.Gauge
 }
@@ -32,6 +33,9 @@ func newMetrics(queueLen func() int) *metrics {
 		drift: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "optimus_drift_corrections_total", Help: "Reconciles that changed a host whose manifests had not changed.",
 		}),
+		dials: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "optimus_dials_total", Help: "SSH (or other transport) connections opened to hosts, retries included; kept connections are not counted again.",
+		}),
 		configValid: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "optimus_config_valid", Help: "1 when the last manifest load was valid.",
 		}),
@@ -39,7 +43,7 @@ func newMetrics(queueLen func() int) *metrics {
 	m.queueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "optimus_queue_depth", Help: "Hosts waiting to be reconciled.",
 	}, func() float64 { return float64(queueLen()) })
-	m.registry.MustRegister(m.reconciles, m.duration, m.hosts, m.drift, m.queueDepth, m.configValid,
+	m.registry.MustRegister(m.reconciles, m.duration, m.hosts, m.drift, m.dials, m.queueDepth, m.configValid,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

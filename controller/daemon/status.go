@@ -35,13 +35,15 @@ func (d *Daemon) updateReady(now time.Time) {
 }
 
 // writeStatus saves the status to the state directory after changes,
-// at most once per StatusWriteDelay, from a snapshot: no worker and no
-// reader of the status API waits for the disk.
+// at most once per StatusWriteDelay (or ten times the last write's
+// duration, when longer), from a snapshot: no worker and no reader of the
+// status API waits for the disk.
 func (d *Daemon) writeStatus(ctx context.Context) {
 	if d.opts.StateDir == "" {
 		return
 	}
 	var written uint64
+	delay := d.opts.StatusWriteDelay
 	for {
 		select {
 		case <-ctx.Done():
@@ -51,13 +53,19 @@ func (d *Daemon) writeStatus(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(d.opts.StatusWriteDelay):
+		case <-time.After(delay):
 		}
 		snap := d.status.Snapshot()
 		if snap.Version == written {
 			continue
 		}
-		if err := saveStatus(d.opts.StateDir, snap.ControllerStatus()); err != nil {
+		start := time.Now()
+		err := saveStatus(d.opts.StateDir, snap.ControllerStatus())
+		// A large fleet's file takes a while to encode and sync, and its
+		// garbage counts in the controller's peak memory: space the
+		// writes so that they stay a tenth of the time at most.
+		delay = max(d.opts.StatusWriteDelay, 10*time.Since(start))
+		if err != nil {
 			d.log.Error("cannot save status", "dir", d.opts.StateDir, "err", err)
 			continue
 		}

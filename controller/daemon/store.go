@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -19,16 +21,17 @@ func saveStatus(dir string, st *v1alpha1.ControllerStatus) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
 	tmp, err := os.CreateTemp(dir, ".status-*.json")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
+	w := bufio.NewWriterSize(tmp, 64<<10)
+	if err := encodeStatus(w, st); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -40,6 +43,66 @@ func saveStatus(dir string, st *v1alpha1.ControllerStatus) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), filepath.Join(dir, StatusFile))
+}
+
+// encodeStatus writes st as the JSON object encoding/json would, one host
+// and one resource at a time: at a thousand hosts of sixty resources the
+// whole document is megabytes, and encoding it in one piece would hold all
+// of it in memory (twice, indented) at every write.
+func encodeStatus(w io.Writer, st *v1alpha1.ControllerStatus) error {
+	bw := &errWriter{w: w}
+	enc := json.NewEncoder(bw)
+	field := func(name string, v any) {
+		bw.write(name)
+		bw.encode(enc, v)
+	}
+	field(`{"conditions":`, st.Conditions)
+	bw.write(`,"hosts":`)
+	writeArray(bw, enc, st.Hosts)
+	bw.write(`,"resources":`)
+	writeArray(bw, enc, st.Resources)
+	field(`,"updatedAt":`, st.UpdatedAt)
+	bw.write("}\n")
+	return bw.err
+}
+
+// writeArray writes items as a JSON array, encoding one item at a time.
+func writeArray[T any](bw *errWriter, enc *json.Encoder, items []T) {
+	if items == nil {
+		bw.write("null")
+		return
+	}
+	bw.write("[")
+	for i := range items {
+		if i > 0 {
+			bw.write(",")
+		}
+		bw.encode(enc, &items[i])
+	}
+	bw.write("]")
+}
+
+// errWriter keeps the first write error, so that encodeStatus checks once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) write(s string) { _, _ = io.WriteString(e, s) }
+
+func (e *errWriter) encode(enc *json.Encoder, v any) {
+	if err := enc.Encode(v); err != nil && e.err == nil {
+		e.err = err
+	}
 }
 
 // LoadStatus reads the status saved in a state directory.

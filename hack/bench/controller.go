@@ -48,6 +48,15 @@ type ControllerResult struct {
 	CPUMsPerHostPass float64 `json:"cpuMsPerHostPerPass"`
 	PeakRSSMiB       float64 `json:"peakRSSMiB"`
 	RSSKiBPerHost    float64 `json:"rssKiBPerHost"`
+	// HeapKiBPerHost is the controller's live heap after the first pass
+	// (Go's heap in use, from /metrics) divided by the hosts.
+	HeapKiBPerHost float64 `json:"heapKiBPerHost"`
+	// IdleCPUMsPerS is the controller's CPU over a quiet 10 s after the
+	// first pass (nothing polls it then), per second.
+	IdleCPUMsPerS float64 `json:"idleCPUMsPerS"`
+	// ResyncDials is the connections opened during the resync pass: zero
+	// when every reconcile used its kept connection.
+	ResyncDials float64 `json:"resyncDials"`
 	// SshdCPUS is the CPU the test containers used during the resync pass,
 	// and ResyncCPUShare that over the pass's wall time on all cores.
 	SshdCPUS       float64  `json:"containersCPUDuringResyncS"`
@@ -70,7 +79,7 @@ func firstLine(s, sub string) string {
 // HostGroup of n members round-robin over them (distinct names, one File of
 // its own each plus perHost-1 files shared by every host), optimus apply
 // cold then no-op, then optimus-controller from a cold start.
-func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, jsonPath string) error {
+func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, jsonPath, profileDir string) error {
 	var err error
 	if b.work, err = os.MkdirTemp("", "optimus-bench-"); err != nil {
 		return err
@@ -116,13 +125,24 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	r.ApplyColdS, r.ApplyNoopS, r.ApplyNoopCPU, r.ApplyRSSMiB = cold.wall.Seconds(), noop.wall.Seconds(), noop.cpu.Seconds(), noop.maxRSSMiB
 
 	// The resync period leaves the first pass room to finish first.
-	resync := time.Duration(max(3*r.ApplyNoopS, 20)*float64(time.Second)) + 30*time.Second
+	resync := time.Duration(max(2*r.ApplyNoopS, 20)*float64(time.Second)) + 30*time.Second
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort())
 	args := []string{"--watch", dir, "--listen", addr, "--state-dir", filepath.Join(b.work, "state"), "--resync", resync.String(), "--log-level", "warn"}
 	if maxHosts > 0 {
 		args = append(args, "--max-concurrent-hosts", strconv.Itoa(maxHosts))
 	}
+	pprofAddr := ""
+	if profileDir != "" {
+		pprofAddr = fmt.Sprintf("127.0.0.1:%d", freePort())
+		args = append(args, "--debug-pprof", pprofAddr)
+		if err := os.MkdirAll(profileDir, 0o755); err != nil {
+			return err
+		}
+	}
 	cmd := exec.CommandContext(ctx, filepath.Join(b.work, "optimus-controller"), args...)
+	if profileDir != "" {
+		cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
+	}
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	start := time.Now()
@@ -144,6 +164,18 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	r.FirstPassS = time.Since(start).Seconds()
 	readyAt := time.Now()
 	logf("first pass: every host Ready after %.2fs (optimus apply no-op: %.2fs)", r.FirstPassS, r.ApplyNoopS)
+	r.HeapKiBPerHost = metric(api, "go_memstats_heap_inuse_bytes") / 1024 / float64(n)
+	saveProfile(pprofAddr, profileDir, "heap-first-pass")
+
+	// Idle: every host connected, nothing to do, nobody polling.
+	idle0, idleAt := procCPU(pid), time.Now()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(10 * time.Second):
+	}
+	r.IdleCPUMsPerS = float64((procCPU(pid) - idle0).Milliseconds()) / time.Since(idleAt).Seconds()
+	logf("idle: controller CPU %.1f ms/s", r.IdleCPUMsPerS)
 
 	// The resync pass: wait for its first reconcile, then write a change to
 	// one host while the pass runs.
@@ -152,6 +184,7 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 		return fmt.Errorf("no resync: %w", err)
 	}
 	cpu0, sshd0, t0 := procCPU(pid), containersCPU(ctx, b.hosts), time.Now()
+	dials0 := metric(api, "optimus_dials_total")
 	changed := n / 2
 	target := b.hosts[changed%len(b.hosts)]
 	if err := write(changed); err != nil {
@@ -167,13 +200,20 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	}
 	r.ChangeS = time.Since(wrote).Seconds()
 	logf("change to one host applied %.2fs after the write, during the resync pass", r.ChangeS)
-	if err := waitFor(ctx, 30*time.Minute, func() bool { return metric(api, converged) >= before+float64(n)+1 }); err != nil {
+	// The changed host is reconciled once more, unless it was still queued
+	// for the resync when the change came: then one reconcile does both.
+	// So count hosts that passed, not reconciles.
+	if err := waitFor(ctx, 30*time.Minute, func() bool { return metric(api, converged) >= before+float64(n) }); err != nil {
 		return fmt.Errorf("resync pass: %w", err)
 	}
-	st := getStatus(api)
-	if st == nil || passedSince(st, readyAt) != n {
-		return fmt.Errorf("resync pass: not every host was reconciled after the first pass")
+	var st *v1alpha1.ControllerStatus
+	if err := waitFor(ctx, 10*time.Minute, func() bool {
+		st = getStatus(api)
+		return st != nil && passedSince(st, readyAt) == n
+	}); err != nil {
+		return fmt.Errorf("resync pass: not every host was reconciled after the first pass: %w", err)
 	}
+	r.ResyncDials = metric(api, "optimus_dials_total") - dials0
 	first, last := passWindow(st, readyAt)
 	r.ResyncS = last.Sub(first).Seconds()
 	cpu1, sshd1 := procCPU(pid), containersCPU(ctx, b.hosts)
@@ -182,6 +222,10 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	r.NProc = r.Machine.NProc
 	r.PeakRSSMiB = procPeakRSS(pid)
 	r.RSSKiBPerHost = r.PeakRSSMiB * 1024 / float64(n)
+	saveProfile(pprofAddr, profileDir, "heap-after-resync")
+	if profileDir != "" {
+		_ = os.WriteFile(filepath.Join(profileDir, "controller.log"), logs.Bytes(), 0o644)
+	}
 	logf("resync pass: %.2fs (measured over %s); controller CPU %.2fs, containers' CPU %.2fs", r.ResyncS, time.Since(t0).Round(time.Millisecond), r.ControllerCPUS, r.SshdCPUS)
 
 	printController(os.Stdout, r)
@@ -206,6 +250,9 @@ func printController(w io.Writer, r ControllerResult) {
 	fmt.Fprintf(tw, "change → applied during resync\t%.2f s\t≤ 2 s\t\n", r.ChangeS)
 	fmt.Fprintf(tw, "controller CPU per host per pass\t%.2f ms\t≤ 3 ms\t\n", r.CPUMsPerHostPass)
 	fmt.Fprintf(tw, "controller peak RSS\t%.0f MiB (%.0f KiB/host)\t≤ 150 MB\t\n", r.PeakRSSMiB, r.RSSKiBPerHost)
+	fmt.Fprintf(tw, "controller Go heap in use after the first pass, per host\t%.0f KiB\t\t\n", r.HeapKiBPerHost)
+	fmt.Fprintf(tw, "controller CPU while idle (every host connected)\t%.1f ms/s\t\t\n", r.IdleCPUMsPerS)
+	fmt.Fprintf(tw, "connections opened during the resync pass\t%.0f\t0\t\n", r.ResyncDials)
 	fmt.Fprintf(tw, "during the resync: controller CPU / containers' CPU\t%.1f s / %.1f s\t\t\n", r.ControllerCPUS, r.SshdCPUS)
 	tw.Flush()
 	for _, n := range r.Notes {
@@ -268,6 +315,27 @@ func fleetContent(i int, changed bool) string {
 		return fmt.Sprintf("host %d, changed\n", i)
 	}
 	return fmt.Sprintf("host %d\n", i)
+}
+
+// saveProfile writes the controller's heap profile (from --debug-pprof at
+// addr) to dir/name.pprof; nothing when profiling is off.
+func saveProfile(addr, dir, name string) {
+	if addr == "" {
+		return
+	}
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		logf("heap profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name+".pprof"), b, 0o644)
+	}
+	if err != nil {
+		logf("heap profile: %v", err)
+	}
 }
 
 func freePort() int {

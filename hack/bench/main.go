@@ -23,7 +23,8 @@ import (
 	"github.com/optimus-cm/optimus/test/testhost"
 )
 
-const prefix = "optimus-bench"
+// defaultPrefix names the benchmark's containers: PREFIX-1, PREFIX-2, ...
+const defaultPrefix = "optimus-bench"
 
 // coldLimit is how long a scale cold run may take before it is reported as
 // too slow; the no-op is still measured on whatever state it reached.
@@ -32,19 +33,21 @@ const coldLimit = 3 * time.Minute
 func main() {
 	hosts := flag.Int("hosts", 3, "number of test containers")
 	scale := flag.String("scale", "30,300", "comma-separated Host resource counts for the Optimus scale runs; empty skips them")
+	prefix := flag.String("prefix", defaultPrefix, "container name prefix (containers of that name are replaced), so that two benchmarks can run side by side")
 	keep := flag.Bool("keep", false, "leave the containers and the work directory for debugging")
 	jsonPath := flag.String("json", "", "also write the BENCH document to this file")
 	ctrl := flag.Int("controller", 0, "controller mode: run optimus-controller against this many Host resources (a HostGroup over the containers) next to optimus apply, and nothing else")
 	ctrlResources := flag.Int("controller-resources", 10, "controller mode: resources per host")
+	ctrlProfile := flag.String("controller-profile", "", "controller mode: save the controller's heap profiles, its log and GC trace (GODEBUG=gctrace=1) in this directory")
 	ctrlMaxHosts := flag.Int("max-concurrent-hosts", 0, "controller mode: --max-concurrent-hosts (0: the controller's default)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b := &bench{nHosts: *hosts, keep: *keep}
+	b := &bench{nHosts: *hosts, keep: *keep, prefix: *prefix}
 	var err error
 	if *ctrl > 0 {
-		err = b.controllerMode(ctx, *ctrl, max(*ctrlResources, 2), *ctrlMaxHosts, *jsonPath)
+		err = b.controllerMode(ctx, *ctrl, max(*ctrlResources, 2), *ctrlMaxHosts, *jsonPath, *ctrlProfile)
 	} else {
 		err = b.run(ctx, *scale, *jsonPath)
 	}
@@ -58,6 +61,7 @@ func main() {
 // bench holds the state of one benchmark run.
 type bench struct {
 	nHosts int
+	prefix string
 	keep   bool
 	work   string // temporary directory
 	bin    string // the optimus binary
@@ -270,7 +274,7 @@ func (b *bench) scaleRun(ctx context.Context, n int) (ScaleResult, []PhaseReport
 func (b *bench) freshHosts(ctx context.Context) error {
 	logf("creating %d fresh containers", b.nHosts)
 	hosts, err := testhost.Create(ctx, testhost.Options{
-		N: b.nHosts, Prefix: prefix, KeyDir: filepath.Join(b.work, "keys"),
+		N: b.nHosts, Prefix: b.prefix, KeyDir: filepath.Join(b.work, "keys"),
 		Log: os.Stderr, Persistent: b.keep,
 	})
 	if err != nil {
@@ -282,12 +286,12 @@ func (b *bench) freshHosts(ctx context.Context) error {
 
 func (b *bench) cleanup() {
 	if b.keep {
-		fmt.Fprintf(os.Stderr, "bench: -keep: containers %s-1..%d and %s left in place\n", prefix, b.nHosts, b.work)
+		fmt.Fprintf(os.Stderr, "bench: -keep: containers %s-1..%d and %s left in place\n", b.prefix, b.nHosts, b.work)
 		return
 	}
 	names := make([]string, b.nHosts)
 	for i := range names {
-		names[i] = fmt.Sprintf("%s-%d", prefix, i+1)
+		names[i] = fmt.Sprintf("%s-%d", b.prefix, i+1)
 	}
 	if err := testhost.Remove(context.Background(), names...); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: remove containers:", err)
