@@ -229,7 +229,9 @@ var ErrDependencyFailed = errors.New("skipped: a resource it depends on failed")
 type ActionError struct {
 	ExitCode int
 	// Output is the command's standard error (or, when empty, its standard
-	// output), trimmed to 500 bytes. It may echo a secret: show it scrubbed.
+	// output), its last 500 bytes when longer: tools print the error that
+	// made them fail last (apt's "E:" lines after its progress). It may echo
+	// a secret: show it scrubbed.
 	Output string
 }
 
@@ -239,7 +241,11 @@ func newActionError(res transport.Result) *ActionError {
 		msg = strings.TrimSpace(string(res.Stdout))
 	}
 	if len(msg) > 500 {
-		msg = msg[:500] + "..."
+		tail := msg[len(msg)-500:]
+		if i := strings.IndexByte(tail, '\n'); i >= 0 && i < len(tail)-1 {
+			tail = tail[i+1:] // start at a whole line
+		}
+		msg = "..." + tail
 	}
 	return &ActionError{ExitCode: res.ExitCode, Output: msg}
 }
