@@ -99,7 +99,7 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 		own := append([]transport.Result{results[0]}, results[len(results)-post:]...)
 		for _, res := range own {
 			if !res.Skipped && res.ExitCode != 0 && firstFailure == nil {
-				firstFailure = fmt.Errorf("inventory %s: %w", InventoryPath(e.Inventory.Set), newActionError(res))
+				firstFailure = fmt.Errorf("inventory %s: %w", e.inventoryPath(r), newActionError(res))
 			}
 		}
 	}

@@ -46,8 +46,19 @@ func CheckSetName(name string) error {
 	return nil
 }
 
-// InventoryPath is the file that holds set's inventory on a host.
-func InventoryPath(set string) string { return InventoryDir + "/" + set + ".inventory" }
+// InventoryPath is the file that holds set's inventory for the Host named
+// host. It is one file per set and Host resource, not per machine: Host
+// resources that reach the same machine (test fleets, a machine managed
+// under two names) keep their own inventories instead of overwriting, and
+// pruning, each other's.
+func InventoryPath(set, host string) string {
+	return InventoryDir + "/" + set + "@" + host + ".inventory"
+}
+
+// inventoryPath is the inventory file of the host of r.
+func (e *Engine) inventoryPath(r *hostRun) string {
+	return InventoryPath(e.Inventory.Set, r.host.Metadata.Name)
+}
 
 // OpForget drops a resource from the inventory and leaves it on the host.
 const OpForget reconcilers.Op = "forget"
@@ -79,9 +90,9 @@ func newInventory() *inventory {
 // inventoryQuery prints the inventory file, nothing when there is none. An
 // inventory says what to remove, so one that anyone but root could have
 // written is refused rather than believed.
-func inventoryQuery(set string) reconcilers.Query {
+func inventoryQuery(path string) reconcilers.Query {
 	return reconcilers.Query{Key: "optimus.inventory", Script: "d=" + reconcilers.ShellCommand(InventoryDir) +
-		" f=" + reconcilers.ShellCommand(InventoryPath(set)) + `
+		" f=" + reconcilers.ShellCommand(path) + `
 [ -e "$f" ] || [ -L "$f" ] || exit 0
 if [ "$(stat -c '%u %a %F' -- "$d" "$f" 2>&1)" != "0 700 directory
 0 600 regular file" ]; then
@@ -94,7 +105,7 @@ while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$f"
 }
 
 // parseInventory reads an inventory file; an empty one is an empty inventory.
-func parseInventory(set, text string) (*inventory, error) {
+func parseInventory(path, text string) (*inventory, error) {
 	inv := newInventory()
 	for i, line := range strings.Split(text, "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -102,7 +113,7 @@ func parseInventory(set, text string) (*inventory, error) {
 		}
 		f := strings.Split(line, "\t")
 		bad := func() (*inventory, error) {
-			return nil, fmt.Errorf("inventory %s line %d is not understood: move the file aside to start a new inventory (pruning then forgets what it listed)", InventoryPath(set), i+1)
+			return nil, fmt.Errorf("inventory %s line %d is not understood: move the file aside to start a new inventory (pruning then forgets what it listed)", path, i+1)
 		}
 		switch {
 		case f[0] == "resource" && len(f) == 5 && f[1] != "" && f[2] != "" && json.Valid([]byte(f[4])):
@@ -228,7 +239,7 @@ func SchemeAbsent(scheme *v1alpha1.Scheme) func(kind, name string, spec json.Raw
 			return nil, false
 		}
 		return &v1alpha1.Resource{TypeMeta: v1alpha1.TypeMeta{APIVersion: kt.APIVersion, Kind: kind}, Metadata: meta, Spec: s,
-			Origin: v1alpha1.Origin{File: InventoryPath("<set>")}}, true
+			Origin: v1alpha1.Origin{File: InventoryPath("<set>", "<host>")}}, true
 	}
 }
 
@@ -297,7 +308,7 @@ func (e *Engine) inventoryWrite(r *hostRun) transport.Command {
 		}
 	}
 	dir := reconcilers.ShellCommand(InventoryDir)
-	file := reconcilers.ShellCommand(InventoryPath(e.Inventory.Set))
+	file := reconcilers.ShellCommand(e.inventoryPath(r))
 	script := "d=" + dir + "; f=" + file + `
 if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo "$d is not a directory: refusing to write the inventory" >&2; exit 1; fi
 umask 077
@@ -309,8 +320,8 @@ mkdir -p "$d" && [ "$(stat -c %u "$d")" = 0 ] && chmod 0700 "$d" && rm -f "$f.tm
 
 // removeLine takes one line of the inventory off: a resource (what =
 // "resource") once it was pruned or forgotten, a pending refresh once it ran.
-func removeLine(set, what string, ref v1alpha1.ResourceRef) string {
-	return "f=" + reconcilers.ShellCommand(InventoryPath(set)) + `
+func removeLine(path, what string, ref v1alpha1.ResourceRef) string {
+	return "f=" + reconcilers.ShellCommand(path) + `
 [ -f "$f" ] || exit 0
 umask 077
 T=` + reconcilers.ShellCommand(what) + " K=" + reconcilers.ShellCommand(ref.Kind) + " N=" + reconcilers.ShellCommand(ref.Name) +
@@ -362,9 +373,9 @@ func (e *Engine) withInventory(r *hostRun, cmds []transport.Command, slot []int)
 	for _, ref := range order {
 		switch {
 		case pruned[ref]:
-			out = append(out, transport.Command{Script: removeLine(e.Inventory.Set, "resource", ref), After: bySlot[ref]})
+			out = append(out, transport.Command{Script: removeLine(e.inventoryPath(r), "resource", ref), After: bySlot[ref]})
 		case refreshing[ref]:
-			out = append(out, transport.Command{Script: removeLine(e.Inventory.Set, "pending", ref), After: bySlot[ref]})
+			out = append(out, transport.Command{Script: removeLine(e.inventoryPath(r), "pending", ref), After: bySlot[ref]})
 		default:
 			continue
 		}

@@ -22,7 +22,7 @@ func TestInventoryRoundTrip(t *testing.T) {
 	}
 	svc := v1alpha1.ResourceRef{Kind: "Service", Name: "web"}
 	text := string(inv.format([]v1alpha1.ResourceRef{svc}))
-	got, err := parseInventory("s", text)
+	got, err := parseInventory(InventoryPath("s", "h"), text)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,10 +30,10 @@ func TestInventoryRoundTrip(t *testing.T) {
 		string(got.entries[0].Spec) != `{"path":"/srv/d"}` || !got.pending[svc] {
 		t.Fatalf("round trip of\n%s\ngave %+v", text, got)
 	}
-	if _, err := parseInventory("s", "resource\tUser\n"); err == nil || !strings.Contains(err.Error(), "/var/lib/optimus/s.inventory line 1") {
+	if _, err := parseInventory(InventoryPath("s", "h"), "resource\tUser\n"); err == nil || !strings.Contains(err.Error(), "/var/lib/optimus/s@h.inventory line 1") {
 		t.Fatalf("a torn line: %v", err)
 	}
-	if got, err := parseInventory("s", ""); err != nil || len(got.entries) != 0 {
+	if got, err := parseInventory(InventoryPath("s", "h"), ""); err != nil || len(got.entries) != 0 {
 		t.Fatalf("no file: %v %+v", err, got)
 	}
 }

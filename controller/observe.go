@@ -58,7 +58,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	invAt := -1
 	if e.Inventory != nil {
 		invAt = len(queries)
-		queries = append(queries, inventoryQuery(e.Inventory.Set))
+		queries = append(queries, inventoryQuery(e.inventoryPath(r)))
 	}
 	facts := reconcilers.NewFacts(nil)
 	if len(queries) > 0 {
@@ -71,9 +71,9 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		}
 		r.observed = observationDigest(queries, got)
 		if invAt >= 0 {
-			r.inv, err = parseInventory(e.Inventory.Set, string(got[invAt].Stdout))
+			r.inv, err = parseInventory(e.inventoryPath(r), string(got[invAt].Stdout))
 			if err == nil && got[invAt].ExitCode != 0 {
-				err = fmt.Errorf("read inventory %s: exit status %d: %s", InventoryPath(e.Inventory.Set), got[invAt].ExitCode, got[invAt].Stderr)
+				err = fmt.Errorf("read inventory %s: exit status %d: %s", e.inventoryPath(r), got[invAt].ExitCode, got[invAt].Stderr)
 			}
 			if err != nil {
 				r.quarantine = err

@@ -135,7 +135,7 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 		if n.Forget {
 			plan = append(plan, PlannedAction{Resource: n.Resource, Status: StatusPlanned, red: red, Action: reconcilers.Action{
 				Op: OpForget, Description: "forget, keep on the host: " + n.Reason,
-				Script: removeLine(e.Inventory.Set, "resource", n.Resource)}})
+				Script: removeLine(e.inventoryPath(r), "resource", n.Resource)}})
 			continue
 		}
 		res := byRef[n.Resource]
@@ -156,7 +156,7 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 			// Already gone: only the inventory line is left to drop.
 			plan = append(plan, PlannedAction{Resource: n.Resource, Status: StatusPlanned, Pruned: true, red: red, Action: reconcilers.Action{
 				Op: OpForget, Description: "forget: already absent from the host",
-				Script: removeLine(e.Inventory.Set, "resource", n.Resource)}})
+				Script: removeLine(e.inventoryPath(r), "resource", n.Resource)}})
 		}
 	}
 	// A resource removed after others may refuse while they are still

@@ -56,7 +56,7 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("first apply: %s", r)
 	}
 	for _, h := range hosts {
-		got := h.Exec(t, `stat -c '%a %U' /var/lib/optimus /var/lib/optimus/webfleet.inventory; cut -f1-4 /var/lib/optimus/webfleet.inventory | grep -v '^#' | sort`)
+		got := h.Exec(t, `stat -c '%a %U' /var/lib/optimus /var/lib/optimus/webfleet@*.inventory; cut -f1-4 /var/lib/optimus/webfleet@*.inventory | grep -v '^#' | sort`)
 		want := "700 root\n600 root\n" +
 			"resource\tDirectory\tprunedir\tmanaged\n" +
 			"resource\tExec\tmarker\tmanaged\n" +
@@ -121,7 +121,7 @@ for u in pruneuser legacy; do getent passwd $u >/dev/null && echo $u; done; true
 		t.Fatalf("%s after prune holds %q, want nothing", hosts[1].Name, got)
 	}
 	for _, h := range hosts {
-		if got := h.Exec(t, "grep -c '^resource' /var/lib/optimus/webfleet.inventory || true"); strings.TrimSpace(got) != "0" {
+		if got := h.Exec(t, "grep -c '^resource' /var/lib/optimus/webfleet@*.inventory || true"); strings.TrimSpace(got) != "0" {
 			t.Fatalf("%s inventory still lists %s resources", h.Name, got)
 		}
 	}
@@ -146,7 +146,7 @@ for u in pruneuser legacy; do getent passwd $u >/dev/null && echo $u; done; true
 	}
 
 	// An inventory someone else could have written is not believed.
-	hosts[1].Exec(t, "chmod 0644 /var/lib/optimus/webfleet.inventory")
+	hosts[1].Exec(t, "chmod 0644 /var/lib/optimus/webfleet@*.inventory")
 	r = run(t, nil, "diff", "-f", dir, "--prune")
 	if r.code != 2 || !strings.Contains(r.stdout, "refusing to trust it") {
 		t.Fatalf("diff with a tampered inventory: %s", r)
@@ -354,7 +354,7 @@ spec: {}
 		return h.Exec(t, "[ -e /srv/ctl.txt ] && echo file; getent passwd ctluser >/dev/null && echo user; true")
 	}
 	eventually(t, 60*time.Second, "the controller applies the set", func() bool { return held() == "file\nuser\n" })
-	if got := h.Exec(t, "cut -f1-4 /var/lib/optimus/ctlset.inventory | grep -c '^resource.*managed$'"); strings.TrimSpace(got) != "2" {
+	if got := h.Exec(t, "cut -f1-4 /var/lib/optimus/ctlset@*.inventory | grep -c '^resource.*managed$'"); strings.TrimSpace(got) != "2" {
 		t.Fatalf("inventory lists %s managed resources, want 2", got)
 	}
 	if err := os.Remove(app); err != nil {
