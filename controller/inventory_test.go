@@ -133,7 +133,7 @@ func TestWithInventory(t *testing.T) {
 	if post != 2 || len(out) != 6 {
 		t.Fatalf("%d commands, %d post", len(out), post)
 	}
-	if !strings.Contains(out[0].Script, "/var/lib/optimus/s.inventory") || slot[0] != 1 || slot[2] != 3 {
+	if !strings.Contains(out[0].Script, "/var/lib/optimus/s@h.inventory") || slot[0] != 1 || slot[2] != 3 {
 		t.Fatalf("write first: %q, slots %v", out[0].Script, slot)
 	}
 	written := string(out[0].Stdin)
