@@ -27,6 +27,7 @@ func Example() {
 	// Output:
 	// File
 	// Host
+	// HostGroup
 	// User
 }
 

@@ -34,6 +34,8 @@ func newApplyCmd(cfg Config) *cobra.Command {
 		retryFailed bool
 		batches     []string
 		maxFail     string
+		sf          setFlags
+		planFile    string
 	)
 	cmd := &cobra.Command{
 		Use:   "apply -f PATH...",
@@ -54,6 +56,21 @@ state (the manifests digest: every resource's spec and the files they copy),
 not the same paths: a changed manifest set is a new rollout every host must
 get, so it is applied with a plain apply, not retried.
 
+Each host keeps, under /var/lib/optimus (root only), the inventory of what
+the manifest set (--set, default the name of the first -f directory) holds
+there. What left the manifests is listed after the run; --prune removes it
+through its kind's absent state, in reverse dependency order, as part of the
+plan ("-" lines). What existed before Optimus first managed it, and kinds
+without an absent state (Exec, Service), are forgotten: dropped from the
+inventory, kept on the host. A restart owed by a run that failed or was cut
+short is recorded there too and runs in the next apply.
+
+--plan FILE applies a plan saved by diff --out: the hosts are observed again
+and, if anything differs from what the plan saw (or the manifests differ),
+apply refuses with status 5, naming the hosts and resources, and changes
+nothing. Otherwise it performs exactly the saved actions, then observes once
+more to confirm convergence (status 4 if something is still left to do).
+
 --batch stages acting: hosts are taken in manifest order (the first Host is
 the canary) and acted on batch by batch, each batch converging before the
 next starts; a percentage is of all the selected hosts, and the last size
@@ -66,7 +83,8 @@ hosts it never touched. --batch alone stops at the first failed host;
 
 Exit status: 0 converged (or no failed hosts to retry); 1 invalid manifests
 or usage; 3 some hosts failed (quarantined) while the others converged, or
-the failure budget stopped the rollout; 4 did not converge in --max-cycles.`,
+the failure budget stopped the rollout; 4 did not converge in --max-cycles; 5 the saved plan (--plan) no longer matches the
+hosts or the manifests.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if maxCycles < 1 {
@@ -79,7 +97,21 @@ the failure budget stopped the rollout; 4 did not converge in --max-cycles.`,
 			if err != nil {
 				return err
 			}
+			if planFile != "" && (retryFailed || sf.set != "" || sf.prune) {
+				return exitf(exitInvalid, "--plan applies a saved plan as it is: it cannot be combined with --retry-failed, --set or --prune (the plan keeps its own)")
+			}
 			set, hosts, err := f.load(cmd, cfg)
+			if err != nil {
+				return err
+			}
+			var saved *savedPlan
+			if planFile != "" {
+				if saved, err = readSavedPlan(planFile, set); err != nil {
+					return err
+				}
+				sf = setFlags{set: saved.Set, prune: saved.Prune}
+			}
+			inv, err := sf.inventory(cfg, f.files)
 			if err != nil {
 				return err
 			}
@@ -102,8 +134,14 @@ the failure budget stopped the rollout; 4 did not converge in --max-cycles.`,
 				return &ExitError{Code: exitInvalid, Err: historyUnusable(err)}
 			}
 			p := newPrinter(out)
-			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles, Rollout: rollout}
-			if f.output == "text" {
+			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles, Inventory: inv, Rollout: rollout}
+			if saved != nil {
+				// Exactly the saved actions: one act phase, then one observe
+				// that must find nothing left.
+				eng.Expect = append([]controller.Observation{}, saved.Observed...)
+				eng.MaxCycles = 1
+			}
+			if f.output == "text" || f.output == "wide" {
 				eng.OnPlan = p.plan
 				eng.OnActed = p.acted
 				eng.OnBatch = p.batch
@@ -111,9 +149,17 @@ the failure budget stopped the rollout; 4 did not converge in --max-cycles.`,
 			if !yes {
 				eng.Confirm = confirmPrompt(cmd.InOrStdin(), stderr)
 			}
+			prog := newProgress(cmd.ErrOrStderr(), len(hosts), f.output != "json")
+			prog.attach(eng)
 			report, err := eng.Run(ctx, hosts, set.Resources)
+			prog.Stop()
 			if err != nil {
-				rec.failed(ctx, exitInvalid, stderr, cfg.Name)
+				err = planStale(err)
+				code := exitInvalid
+				if ee, ok := err.(*ExitError); ok {
+					code = ee.Code
+				}
+				rec.failed(ctx, code, stderr, cfg.Name)
 				return err
 			}
 			code := applyExitCode(report)
@@ -124,7 +170,7 @@ the failure budget stopped the rollout; 4 did not converge in --max-cycles.`,
 			case "junit":
 				err = writeJUnit(out, "optimus apply", run)
 			default:
-				printApplyOutcome(p, report)
+				printApplyOutcome(p, report, f.output == "wide")
 			}
 			rec.finish(ctx, run, stderr, cfg.Name)
 			if err != nil {
@@ -140,6 +186,8 @@ the failure budget stopped the rollout; 4 did not converge in --max-cycles.`,
 	hf.register(cmd, true)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "act without asking for confirmation")
 	cmd.Flags().IntVar(&maxCycles, "max-cycles", 5, "observe-act cycles before giving up")
+	sf.register(cmd, "the first -f directory", "remove from the hosts what left the manifests (through each kind's absent state); without it, it is only listed")
+	cmd.Flags().StringVar(&planFile, "plan", "", "apply exactly the plan saved by diff --out, refusing (status 5) if the hosts or manifests changed since")
 	cmd.Flags().StringArrayVar(&batches, "batch", nil, "act in batches of N hosts or N% of them, canary first (repeatable or a list: 1,10%,50%,100%; the last size repeats)")
 	cmd.Flags().StringVar(&maxFail, "max-fail", "", "failure budget over the whole run, N hosts or N% (failed and unreachable count); default 0 with --batch, 100% without")
 	cmd.Flags().BoolVar(&retryFailed, "retry-failed", false, "only the hosts that failed, were unreachable or did not converge in the last apply of the same manifests")
@@ -209,7 +257,7 @@ func applyExitCode(r *controller.Report) int {
 	return exitConverged
 }
 
-func printApplyOutcome(p *printer, r *controller.Report) {
+func printApplyOutcome(p *printer, r *controller.Report, wide bool) {
 	switch {
 	case r.Declined:
 		fmt.Fprintln(p.w, "Nothing changed: the plan was not confirmed.")
@@ -220,10 +268,16 @@ func printApplyOutcome(p *printer, r *controller.Report) {
 		for _, u := range r.Unconverged {
 			fmt.Fprintf(p.w, "  %s\n", u)
 		}
+	case r.Rollout.StopMessage() != "":
+		// Said after the summary, with the hosts left alone.
+	case len(r.Failed()) > 0:
+		failed := len(r.Failed())
+		fmt.Fprintf(p.w, "%d of %d %s failed (quarantined); the others converged.\n", failed, len(r.Hosts), plural(len(r.Hosts), "host", "hosts"))
 	case r.Converged && len(r.Plans) == 0:
 		fmt.Fprintln(p.w, "Nothing to do: every host has converged.")
 	}
-	p.summary(r)
+	printPruneNotes(p, r)
+	p.summary(r, wide)
 	if msg := r.Rollout.StopMessage(); msg != "" {
 		fmt.Fprintln(p.w, p.paint(red, msg))
 		if len(r.Rollout.Untouched) > 0 {

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,8 +13,10 @@ import (
 
 func newDiffCmd(cfg Config) *cobra.Command {
 	var (
-		f  = targetFlags{junit: true}
-		hf historyFlags
+		f       = targetFlags{junit: true}
+		hf      historyFlags
+		sf      setFlags
+		outFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "diff -f PATH...",
@@ -21,11 +25,20 @@ func newDiffCmd(cfg Config) *cobra.Command {
 The run is recorded in the run history (see optimus history) unless
 --no-history is given.
 
+--out FILE saves the plan with a digest of what was observed on each host
+and of each resource's planned actions, for apply --plan. The file holds no
+secret. --prune shows (and saves) the removals apply --prune would make;
+without it, what left the manifests is listed after the plan.
+
 Exit status, as kubectl diff: 0 no differences; 1 differences found;
 2 or more an error (invalid manifests, an unreachable host).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			set, hosts, err := f.load(cmd, cfg)
+			if err != nil {
+				return asDiffError(err)
+			}
+			inv, err := sf.inventory(cfg, f.files)
 			if err != nil {
 				return asDiffError(err)
 			}
@@ -37,8 +50,13 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 			if err != nil {
 				return &ExitError{Code: 2, Err: historyUnusable(err)}
 			}
-			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, DryRun: true}
+			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, DryRun: true, Inventory: inv}
+			var observed []controller.Observation
+			eng.OnObserved = func(obs []controller.Observation) { observed = obs }
+			prog := newProgress(cmd.ErrOrStderr(), len(hosts), f.output != "json")
+			prog.attach(eng)
 			report, err := eng.Run(cmd.Context(), hosts, set.Resources)
+			prog.Stop()
 			if err != nil {
 				rec.failed(cmd.Context(), 2, stderr, cfg.Name)
 				return &ExitError{Code: 2, Err: err}
@@ -52,6 +70,23 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 			}
 			run := runRecord(history.CommandDiff, report, set, f.output == "junit", code)
 			out := cmd.OutOrStdout()
+			if outFile != "" && code == 2 {
+				fmt.Fprintf(stderr, "%s: the plan was not saved: a host could not be observed or planned\n", cfg.Name)
+			} else if outFile != "" {
+				sp := &savedPlan{Version: savedPlanVersion, Manifests: history.Digest(set), Files: f.files, Created: time.Now().UTC(),
+					Who: history.Who(), Observed: observed}
+				if inv != nil {
+					sp.Set, sp.Prune = inv.Set, inv.Prune
+				}
+				if len(report.Plans) > 0 {
+					sp.Plan, _ = json.Marshal(report.Plans[0])
+				}
+				if err := writeSavedPlan(outFile, sp); err != nil {
+					rec.failed(cmd.Context(), 2, stderr, cfg.Name)
+					return &ExitError{Code: 2, Err: err}
+				}
+				defer printSaved(stderr, outFile, len(observed))
+			}
 			switch f.output {
 			case "json":
 				err = writeJSON(out, report, code)
@@ -66,10 +101,11 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 				case code == 2:
 					failed := len(report.Failed())
 					fmt.Fprintf(out, "Cannot tell: %d %s could not be observed or planned.\n", failed, plural(failed, "host", "hosts"))
-					p.summary(report)
+					p.summary(report, f.output == "wide")
 				case len(report.Plans) == 0:
 					fmt.Fprintln(out, "No differences: every host matches the manifests.")
 				}
+				printPruneNotes(p, report)
 			}
 			rec.finish(cmd.Context(), run, stderr, cfg.Name)
 			if err != nil {
@@ -83,6 +119,8 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 	}
 	f.register(cmd)
 	hf.register(cmd, true)
+	sf.register(cmd, "the first -f directory", "plan (and with --out save) the removals apply --prune would make; without it, what left the manifests is only listed")
+	cmd.Flags().StringVar(&outFile, "out", "", "save the plan, with a digest of what was observed, for apply --plan")
 	return cmd
 }
 

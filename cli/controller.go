@@ -46,6 +46,7 @@ func newControllerCmd(cfg Config, use string) *cobra.Command {
 	name := cfg.Name + "-controller"
 	opts := daemon.Options{Scheme: cfg.Scheme, Registry: cfg.Registry, Declare: cfg.Declare, Dial: cfg.dial()}
 	var logFormat, logLevel string
+	var sf setFlags
 	cmd := &cobra.Command{
 		Use:   use + " --watch DIR",
 		Short: "Reconcile a manifest directory continuously, correcting drift",
@@ -63,6 +64,11 @@ from the page), not readable by other users. Every request but /healthz and
 /readyz must then carry "Authorization: Bearer TOKEN"; the page asks for the
 token once and keeps a session cookie.
 
+Each host keeps the inventory of what the set (--set, default the name of
+the watched directory) holds there, and the restarts it still owes, as with
+optimus apply. --prune removes from the hosts what left the manifests,
+through each kind's absent state, without asking.
+
 SIGTERM or SIGINT: stop taking work, let work in flight finish, save status,
 exit 0. SIGHUP: reload the manifests now.`,
 		Args:          cobra.NoArgs,
@@ -75,6 +81,11 @@ exit 0. SIGHUP: reload the manifests now.`,
 				return exitf(1, "%v", err)
 			}
 			opts.Logger = logger
+			if opts.Dir != "" {
+				if opts.Inventory, err = sf.inventory(cfg, []string{opts.Dir}); err != nil {
+					return err
+				}
+			}
 			d, err := daemon.New(opts)
 			if err != nil {
 				return exitf(1, "%v", err)
@@ -101,11 +112,13 @@ exit 0. SIGHUP: reload the manifests now.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Dir, "watch", "", "manifest directory to watch (required)")
+	sf.register(cmd, "the watched directory", "remove from the hosts what left the manifests (through each kind's absent state); without it, it is only listed")
 	f.DurationVar(&opts.Resync, "resync", 5*time.Minute, "re-observe every host this often to correct drift")
 	f.StringVar(&opts.Listen, "listen", DefaultControllerAddr, "HTTP address for health, metrics and status (empty: none)")
 	f.StringVar(&opts.AuthTokenFile, "auth-token-file", "", "file of bearer tokens (lines: TOKEN or TOKEN write); required off loopback")
 	f.StringVar(&opts.StateDir, "state-dir", defaultStateDir(name), "directory keeping status across restarts")
-	f.IntVar(&opts.MaxConcurrentHosts, "max-concurrent-hosts", 8, "hosts reconciled at once")
+	f.IntVar(&opts.MaxConcurrentHosts, "max-concurrent-hosts", daemon.DefaultMaxConcurrentHosts, "hosts reconciled at once over their kept connections")
+	f.IntVar(&opts.MaxConcurrentDials, "max-concurrent-dials", 8, "SSH handshakes in flight at once (keep below the sshds' MaxStartups)")
 	f.IntVar(&opts.MaxCycles, "max-cycles", 5, "observe-act cycles per reconcile")
 	f.DurationVar(&opts.BackoffInitial, "backoff-initial", 5*time.Second, "first retry delay of a failing host")
 	f.DurationVar(&opts.BackoffMax, "backoff-max", 5*time.Minute, "longest retry delay of a failing host")

@@ -28,9 +28,9 @@ func (f *targetFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil, "manifest file or directory (repeatable; - reads stdin)")
 	cmd.Flags().StringVarP(&f.selector, "selector", "l", "", "only hosts whose labels match, as in kubectl: role=web,env!=prod")
 	cmd.Flags().IntVar(&f.parallel, "parallel", 32, "hosts worked on at once")
-	formats := "output format: text or json"
+	formats := "output format: text, wide (every host in the summary) or json"
 	if f.junit {
-		formats = "output format: text, json, or junit (JUnit XML: a test suite per host, a test case per resource)"
+		formats = "output format: text, wide (every host in the summary), json, or junit (JUnit XML: a test suite per host, a test case per resource)"
 	}
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", formats)
 	_ = cmd.MarkFlagRequired("filename")
@@ -40,12 +40,12 @@ func (f *targetFlags) register(cmd *cobra.Command) {
 // ExitError with code 1 (invalid manifests or usage).
 func (f *targetFlags) load(cmd *cobra.Command, cfg Config) (*manifest.Set, []*v1alpha1.Host, error) {
 	switch {
-	case f.output == "text" || f.output == "json":
+	case f.output == "text" || f.output == "wide" || f.output == "json":
 	case f.output == "junit" && f.junit:
 	case f.junit:
-		return nil, nil, exitf(1, "--output must be text, json or junit, not %q", f.output)
+		return nil, nil, exitf(1, "--output must be text, wide, json or junit, not %q", f.output)
 	default:
-		return nil, nil, exitf(1, "--output must be text or json, not %q", f.output)
+		return nil, nil, exitf(1, "--output must be text, wide or json, not %q", f.output)
 	}
 	if f.parallel < 1 {
 		return nil, nil, exitf(1, "--parallel must be at least 1")

@@ -78,7 +78,11 @@ func (p *printer) plan(plan *controller.Plan) {
 				fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(red, "!"), a.Resource, a.ErrorText())
 				continue
 			}
-			fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(color, mark), a.Resource, a.Description)
+			desc := a.Description
+			if a.Pruned {
+				desc += " (pruned: left the manifests)"
+			}
+			fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(color, mark), a.Resource, desc)
 			for _, c := range a.Changes {
 				fmt.Fprintf(p.w, "      %s\n", history.ChangeLine(c))
 			}
@@ -131,12 +135,61 @@ func (p *printer) acted(plan *controller.Plan) {
 	}
 }
 
-// summary prints the per-host table. Colors are added after the columns are
-// laid out, since escape codes would count as width.
-func (p *printer) summary(r *controller.Report) {
+// compactAbove is the number of hosts above which the summary lists only
+// the hosts worth reading (failed, changed, not converged) unless -o wide.
+const compactAbove = 20
+
+// summary prints the per-host table: every host for a small run or with
+// wide, otherwise the counts first and then the failed hosts and those that
+// changed or did not converge, failed first.
+func (p *printer) summary(r *controller.Report, wide bool) {
+	batched := r.Rollout != nil
+	if wide || len(r.Hosts) <= compactAbove {
+		p.table(r.Hosts, batched)
+		return
+	}
+	counts := map[controller.HostState]int{}
+	var failed, others []controller.HostReport
+	changed := 0
+	for _, h := range r.Hosts {
+		counts[h.State]++
+		if h.Changed > 0 {
+			changed++
+		}
+		switch {
+		case h.State == controller.HostFailed:
+			failed = append(failed, h)
+		case h.State != controller.HostConverged || h.Changed > 0 || h.Failed > 0 || h.Skipped > 0:
+			others = append(others, h)
+		}
+	}
+	var parts []string
+	for _, st := range []controller.HostState{controller.HostConverged, controller.HostFailed} {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+		}
+	}
+	for st, n := range counts {
+		if st != controller.HostConverged && st != controller.HostFailed {
+			parts = append(parts, fmt.Sprintf("%d %s", n, st))
+		}
+	}
+	fmt.Fprintf(p.w, "%d hosts: %s; %d changed.\n", len(r.Hosts), strings.Join(parts, ", "), changed)
+	if listed := append(failed, others...); len(listed) > 0 {
+		p.table(listed, batched)
+	}
+	if quiet := len(r.Hosts) - len(failed) - len(others); quiet > 0 {
+		fmt.Fprintf(p.w, "%d %s converged with nothing to change, not listed (-o wide lists every host).\n", quiet, plural(quiet, "host", "hosts"))
+	}
+}
+
+// table prints one row per host, with its batch in a rollout. Colors are
+// added after the columns are laid out, since escape codes would count as
+// width.
+func (p *printer) table(hosts []controller.HostReport, batched bool) {
+	r := struct{ Hosts []controller.HostReport }{hosts}
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
-	batched := r.Rollout != nil
 	if batched {
 		fmt.Fprintln(tw, "HOST\tBATCH\tSTATE\tCHANGED\tFAILED\tSKIPPED\tREASON")
 	} else {

@@ -28,6 +28,11 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 	if len(cmds) == 0 {
 		return
 	}
+	post := 0
+	if e.Inventory != nil && r.inv != nil {
+		cmds, slot, post = e.withInventory(r, cmds, slot)
+		defer r.notePruned()
+	}
 	r.roundTrips++
 	// Actions already on their way finish even when the run is interrupted.
 	results, err := r.conn.Batch(context.WithoutCancel(ctx), cmds)
@@ -64,6 +69,15 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 			pa.Status = StatusOK
 			r.changed++
 			r.changedRefs[pa.Resource] = true
+		}
+	}
+	if e.Inventory != nil && r.inv != nil {
+		// The inventory's own commands: the write first, the clean-ups last.
+		own := append([]transport.Result{results[0]}, results[len(results)-post:]...)
+		for _, res := range own {
+			if !res.Skipped && res.ExitCode != 0 && firstFailure == nil {
+				firstFailure = fmt.Errorf("inventory %s: %w", InventoryPath(e.Inventory.Set), newActionError(res))
+			}
 		}
 	}
 	if firstFailure != nil {

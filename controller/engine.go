@@ -39,6 +39,19 @@ type Engine struct {
 	// OnActed, when set, is called with every cycle's plan after acting,
 	// each action's Status filled in.
 	OnActed func(plan *Plan)
+	// OnHostPhase, when set, is called from the host's goroutine when it
+	// starts and ends a phase, for progress displays.
+	OnHostPhase func(ev HostPhase)
+	// Inventory, when set, records on each host what the manifest set holds
+	// there and the restarts it still owes, and prunes (see Inventory).
+	Inventory *Inventory
+	// Expect, when set, is the observation a saved plan was made from: the
+	// first cycle's observation must match it, or Run returns a
+	// *PlanStaleError before anything changes (see Observation).
+	Expect []Observation
+	// OnObserved, when set, is called with the first cycle's observation of
+	// every host that could be observed, before anything changes.
+	OnObserved func(obs []Observation)
 	// Rollout, when set, stages acting in batches under a failure budget;
 	// nil acts on every host at once and never stops for failures.
 	Rollout *Rollout
@@ -59,9 +72,15 @@ type hostRun struct {
 	roundTrips, connects     int
 	plan                     []PlannedAction
 	changedRefs              map[v1alpha1.ResourceRef]bool
-	batch                    int  // the host's rollout batch, from 1; 0 without a rollout
-	acted                    bool // acted on at least once in this run
-	held                     bool // left alone: the rollout stopped before its turn
+	// inv is the host's inventory as this cycle read it (Engine.Inventory).
+	inv *inventory
+	// notes lists what left the manifests, by resource, since the first cycle.
+	notes []PruneNote
+	// observed is the digest of this cycle's query results.
+	observed string
+	batch    int  // the host's rollout batch, from 1; 0 without a rollout
+	acted    bool // acted on at least once in this run
+	held     bool // left alone: the rollout stopped before its turn
 }
 
 // ErrNoReconciler is returned when a resource's kind has no reconciler.
@@ -138,10 +157,21 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 				scope = runs
 			}
 			if cycle == 1 || batchCycle > 1 {
-				forEach(scope, parallel, func(r *hostRun) { e.observe(ctx, r, dial, red) })
+				forEach(scope, parallel, func(r *hostRun) { e.phase(r, PhaseObserve, func() { e.observe(ctx, r, dial, red) }) })
 				budget.recount()
 			}
 			plan := collectPlan(cycle, scope, false)
+			if cycle == 1 {
+				obs := observations(runs)
+				if e.OnObserved != nil {
+					e.OnObserved(obs)
+				}
+				if e.Expect != nil {
+					if err := compareObservations(e.Expect, obs, runs); err != nil {
+						return nil, err
+					}
+				}
+			}
 			if plan.Empty() {
 				report.Converged = ctx.Err() == nil
 				done = cycle == 1
@@ -158,7 +188,6 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 						report.Unconverged = append(report.Unconverged, HostResource{Host: h.Host, Ref: a.Resource})
 					}
 				}
-				report.Converged = false
 				done = true
 				break
 			}
@@ -229,6 +258,9 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 		}
 	}
 	report.Hosts = summarise(runs, e.DryRun, red)
+	for _, r := range runs {
+		report.Prune = append(report.Prune, r.notes...)
+	}
 	report.Duration = time.Since(start)
 	return report, nil
 }

@@ -40,7 +40,9 @@ func (e *Engine) broken(r *hostRun) {
 // observe reads the host in one round trip and plans every resource on it.
 func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *redactor) {
 	r.plan, r.planErr = nil, nil
-	if len(r.resources) == 0 {
+	// With an inventory, a host that no longer has any resource is still
+	// read: what it held may have to be pruned.
+	if len(r.resources) == 0 && e.Inventory == nil {
 		return
 	}
 	if r.conn == nil {
@@ -52,83 +54,35 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		}
 	}
 
-	byKind := map[string][]*v1alpha1.Resource{}
-	var kinds []string
-	for _, res := range r.resources {
-		if _, seen := byKind[res.Kind]; !seen {
-			kinds = append(kinds, res.Kind)
-		}
-		byKind[res.Kind] = append(byKind[res.Kind], res)
-	}
-	var queries []reconcilers.Query
-	var paths []reconcilers.PathRequest
-	type scopedKey struct{ scope, key string }
-	scripts := map[scopedKey]string{}
-	var keys []scopedKey
-	// A kind whose queries contradict themselves fails its own resources;
-	// the other kinds' queries cannot clash with it (see Registry.QueryScope).
-	kindErr := map[string]error{}
-	for _, k := range kinds {
-		rec, _ := e.Registry.For(k)
-		for _, q := range rec.Queries(r.host, byKind[k]) {
-			// Every kind's path queries become one command (FindPath looks
-			// through all of them anyway).
-			if len(q.Paths) > 0 {
-				paths = append(paths, q.Paths...)
-				continue
-			}
-			scope, err := e.Registry.QueryScope(k, q)
-			key := scopedKey{scope, q.Key}
-			if s, dup := scripts[key]; err == nil && dup && s != q.Script {
-				err = fmt.Errorf("kind %s: query %q declared with two different scripts", k, q.Key)
-			}
-			if err != nil {
-				kindErr[k] = err
-				break
-			}
-			if _, dup := scripts[key]; dup {
-				continue
-			}
-			scripts[key] = q.Script
-			queries, keys = append(queries, q), append(keys, key)
-		}
-	}
-	// Resources that select hosts by their facts need them read with the
-	// rest; they are matched before planning.
-	byFacts := false
-	for _, res := range r.resources {
-		if t := res.Targeting(); t != nil && t.HostSelector.HasFacts() {
-			byFacts = true
-		}
-	}
-	if factsKey := (scopedKey{"", reconcilers.FactsKey}); byFacts && scripts[factsKey] == "" {
-		scripts[factsKey] = reconcilers.QueryFacts.Script
-		queries, keys = append(queries, reconcilers.QueryFacts), append(keys, factsKey)
-	}
-	if len(paths) > 0 {
-		q := reconcilers.PathsQuery(paths)
-		queries, keys = append(queries, q), append(keys, scopedKey{"", q.Key})
+	queries, keys, kindErr := e.queries(r.host, r.resources)
+	invAt := -1
+	if e.Inventory != nil {
+		invAt = len(queries)
+		queries = append(queries, inventoryQuery(e.Inventory.Set))
 	}
 	facts := reconcilers.NewFacts(nil)
 	if len(queries) > 0 {
-		cmds := make([]transport.Command, len(queries))
-		for i, q := range queries {
-			cmds[i] = transport.Command{Script: q.Script}
-		}
-		r.roundTrips++
-		got, err := r.conn.Batch(ctx, cmds)
+		got, err := e.query(ctx, r, queries)
 		if err != nil {
-			e.broken(r)
-			if ctx.Err() == nil {
-				r.quarantine = fmt.Errorf("observe: %w", err)
-			}
 			return
 		}
 		for i, k := range keys {
 			facts.Add(k.scope, k.key, got[i])
 		}
+		r.observed = observationDigest(queries, got)
+		if invAt >= 0 {
+			r.inv, err = parseInventory(e.Inventory.Set, string(got[invAt].Stdout))
+			if err == nil && got[invAt].ExitCode != 0 {
+				err = fmt.Errorf("read inventory %s: exit status %d: %s", InventoryPath(e.Inventory.Set), got[invAt].ExitCode, got[invAt].Stderr)
+			}
+			if err != nil {
+				r.quarantine = err
+				return
+			}
+		}
 	}
 	var hostFacts *v1alpha1.HostFacts
+	byFacts := selectsByFacts(r.resources)
 	if byFacts {
 		hf, err := reconcilers.HostFactsOf(facts)
 		if err != nil {
@@ -158,8 +112,9 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		if err == nil {
 			actions, err = rec.Plan(ctx, req)
 		}
+		refreshes := 0
 		if err == nil {
-			actions, err = e.refresh(ctx, req, actions, changing)
+			actions, refreshes, err = e.refresh(ctx, req, actions, changing, r.inv != nil && r.inv.pending[res.Ref()])
 		}
 		if err != nil {
 			perr := &PlanError{Resource: res.Ref(), Err: err}
@@ -183,9 +138,9 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			changing[res.Ref()] = true
 		}
 		combiner, _ := e.Registry.Combiner(res.Kind)
-		for _, a := range actions {
+		for i, a := range actions {
 			red.add(a.Secrets...)
-			pa := PlannedAction{Resource: res.Ref(), Action: a, Status: StatusPlanned, red: red}
+			pa := PlannedAction{Resource: res.Ref(), Action: a, Status: StatusPlanned, red: red, refresh: i >= len(actions)-refreshes}
 			if skip {
 				pa.Status, pa.Err = StatusSkipped, ErrDependencyFailed
 				r.skipped++
@@ -195,25 +150,123 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			r.plan = append(r.plan, pa)
 		}
 	}
+	if e.Inventory != nil && r.inv != nil {
+		e.planPrune(ctx, r, red)
+	}
 }
 
 // refresh adds a Refresher's actions when a resource it watches changes in
-// this cycle. Its triggers are among its dependencies, so they were planned
-// before it and their actions run before its refresh.
+// this cycle, or when an earlier run left its refresh pending (owed). Its
+// triggers are among its dependencies, so they were planned before it and
+// their actions run before its refresh. n is how many actions it added.
 func (e *Engine) refresh(ctx context.Context, req reconcilers.Request, planned []reconcilers.Action,
-	changing map[v1alpha1.ResourceRef]bool) ([]reconcilers.Action, error) {
+	changing map[v1alpha1.ResourceRef]bool, owed bool) (_ []reconcilers.Action, n int, _ error) {
 	rf, ok := e.Registry.Refresher(req.Resource.Kind)
 	if !ok {
-		return planned, nil
+		return planned, 0, nil
 	}
+	triggered := false
 	for _, t := range rf.Triggers(req.Resource) {
-		if changing[t] {
-			more, err := rf.Refresh(ctx, req, planned)
-			if err != nil {
-				return nil, err
-			}
-			return append(planned, more...), nil
+		triggered = triggered || changing[t]
+	}
+	if !triggered && !owed {
+		return planned, 0, nil
+	}
+	more, err := rf.Refresh(ctx, req, planned)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !triggered {
+		for i := range more {
+			more[i].Description += " (pending: an earlier run changed what it watches but did not finish)"
 		}
 	}
-	return planned, nil
+	return append(planned, more...), len(more), nil
+}
+
+type scopedKey struct{ scope, key string }
+
+// selectsByFacts reports whether any of resources picks its hosts by their
+// facts (hostSelector.matchFacts).
+func selectsByFacts(resources []*v1alpha1.Resource) bool {
+	for _, res := range resources {
+		if t := res.Targeting(); t != nil && t.HostSelector.HasFacts() {
+			return true
+		}
+	}
+	return false
+}
+
+// queries gathers the read-only commands that observe resources on host:
+// each kind's, shared ones once, every path query merged into one. A kind
+// whose queries contradict themselves fails its own resources (kindErr);
+// the other kinds' queries cannot clash with it (see Registry.QueryScope).
+func (e *Engine) queries(host *v1alpha1.Host, resources []*v1alpha1.Resource) ([]reconcilers.Query, []scopedKey, map[string]error) {
+	byKind := map[string][]*v1alpha1.Resource{}
+	var kinds []string
+	for _, res := range resources {
+		if _, seen := byKind[res.Kind]; !seen {
+			kinds = append(kinds, res.Kind)
+		}
+		byKind[res.Kind] = append(byKind[res.Kind], res)
+	}
+	var queries []reconcilers.Query
+	var paths []reconcilers.PathRequest
+	scripts := map[scopedKey]string{}
+	var keys []scopedKey
+	kindErr := map[string]error{}
+	for _, k := range kinds {
+		rec, _ := e.Registry.For(k)
+		for _, q := range rec.Queries(host, byKind[k]) {
+			// Every kind's path queries become one command (FindPath looks
+			// through all of them anyway).
+			if len(q.Paths) > 0 {
+				paths = append(paths, q.Paths...)
+				continue
+			}
+			scope, err := e.Registry.QueryScope(k, q)
+			key := scopedKey{scope, q.Key}
+			if s, dup := scripts[key]; err == nil && dup && s != q.Script {
+				err = fmt.Errorf("kind %s: query %q declared with two different scripts", k, q.Key)
+			}
+			if err != nil {
+				kindErr[k] = err
+				break
+			}
+			if _, dup := scripts[key]; dup {
+				continue
+			}
+			scripts[key] = q.Script
+			queries, keys = append(queries, q), append(keys, key)
+		}
+	}
+	// Resources that select hosts by their facts need them read with the
+	// rest; they are matched before planning.
+	if factsKey := (scopedKey{"", reconcilers.FactsKey}); selectsByFacts(resources) && scripts[factsKey] == "" {
+		scripts[factsKey] = reconcilers.QueryFacts.Script
+		queries, keys = append(queries, reconcilers.QueryFacts), append(keys, factsKey)
+	}
+	if len(paths) > 0 {
+		q := reconcilers.PathsQuery(paths)
+		queries, keys = append(queries, q), append(keys, scopedKey{"", q.Key})
+	}
+	return queries, keys, kindErr
+}
+
+// query sends queries in one round trip; a failure quarantines the host.
+func (e *Engine) query(ctx context.Context, r *hostRun, queries []reconcilers.Query) ([]transport.Result, error) {
+	cmds := make([]transport.Command, len(queries))
+	for i, q := range queries {
+		cmds[i] = transport.Command{Script: q.Script}
+	}
+	r.roundTrips++
+	got, err := r.conn.Batch(ctx, cmds)
+	if err != nil {
+		e.broken(r)
+		if ctx.Err() == nil {
+			r.quarantine = fmt.Errorf("observe: %w", err)
+		}
+		return nil, err
+	}
+	return got, nil
 }

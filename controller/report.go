@@ -71,6 +71,10 @@ type PlannedAction struct {
 	// Err is why the action failed or was skipped, nil otherwise. Its text
 	// may hold a secret the host echoed: show ErrorText instead.
 	Err error `json:"-"`
+	// Pruned: the action removes a resource that left the manifests.
+	Pruned bool `json:"-"`
+	// refresh: the action came from the kind's Refresher (a restart).
+	refresh bool
 	// combine and items are what the kind's Combiner said about the action.
 	combine string
 	items   []string
@@ -98,8 +102,9 @@ func (pa PlannedAction) MarshalJSON() ([]byte, error) {
 		Resource string `json:"resource"`
 		reconcilers.Action
 		Status ActionStatus `json:"status"`
+		Pruned bool         `json:"pruned,omitempty"`
 		Error  string       `json:"error,omitempty"`
-	}{pa.Resource.String(), pa.Action, pa.Status, pa.ErrorText()})
+	}{pa.Resource.String(), pa.Action, pa.Status, pa.Pruned, pa.ErrorText()})
 }
 
 // Empty reports whether no host has anything to do.
@@ -145,6 +150,9 @@ type Report struct {
 	Hosts []HostReport `json:"hosts"`
 	// Rollout is what each batch did; nil without a rollout.
 	Rollout *RolloutReport `json:"rollout,omitempty"`
+	// Prune lists, per host, what left the manifests since the set's last
+	// act on it: pruned, forgotten, or (without Inventory.Prune) to be.
+	Prune []PruneNote `json:"prune,omitempty"`
 	// Unconverged names the resources that kept changing.
 	Unconverged []HostResource `json:"unconverged,omitempty"`
 	// Duration of the whole run.

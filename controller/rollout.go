@@ -225,7 +225,7 @@ func (e *Engine) actAll(ctx context.Context, batch []*hostRun, parallel int, b *
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			e.act(ctx, r)
+			e.phase(r, PhaseAct, func() { e.act(ctx, r) })
 			if r.quarantine != nil {
 				b.mu.Lock()
 				b.failed++

@@ -66,6 +66,7 @@ func (l *Loader) Load(paths ...string) (*Set, error) {
 	for _, p := range paths {
 		st.loadPath(p)
 	}
+	st.expandHostGroups()
 	if l.Declare != nil && len(st.errs) == 0 {
 		st.declare()
 	}

@@ -80,7 +80,7 @@ var (
 
 // BuiltinKinds lists every kind this package defines.
 func BuiltinKinds() []KindType {
-	return []KindType{HostKind, UserKind, GroupKind, FileKind, DirectoryKind, SymlinkKind,
+	return []KindType{HostKind, HostGroupKind, UserKind, GroupKind, FileKind, DirectoryKind, SymlinkKind,
 		PackageKind, ServiceKind, ExecKind, LineInFileKind, AuthorizedKeyKind,
 		CronKind, SysctlKind, MountKind, HostnameKind}
 }

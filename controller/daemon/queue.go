@@ -5,55 +5,78 @@ import (
 	"time"
 )
 
-// queue hands out host names to workers. A host is never handed out twice
-// at once: adding a host that is being worked on marks it to be handed out
+// priority orders the queue: a host whose manifests changed is handed out
+// before hosts waiting for a resync, a retry or their first pass, so a
+// change reaches its host within seconds even while the whole fleet is
+// being re-observed.
+type priority int
+
+const (
+	priorityResync priority = iota // drift correction, retries, the first pass
+	priorityChange                 // the host's desired state changed
+)
+
+// queue hands out host names to workers, highest priority first and in
+// order of arrival within a priority. A host is never handed out twice at
+// once: adding a host that is being worked on marks it to be handed out
 // again when its worker is done, so no change is lost and none is doubled.
 type queue struct {
-	mu       sync.Mutex
-	cond     *sync.Cond
-	ready    []string
-	queued   map[string]bool
-	active   map[string]bool
-	again    map[string]bool
-	timers   map[string]*time.Timer
-	shutdown bool
+	mu     sync.Mutex
+	cond   *sync.Cond
+	lanes  [2][]string         // per priority; may hold stale entries, skipped by Get
+	queued map[string]priority // hosts waiting, with the lane that counts
+	active map[string]bool
+	again  map[string]priority
+	timers map[string]*time.Timer
+	closed bool
 }
 
 func newQueue() *queue {
-	q := &queue{queued: map[string]bool{}, active: map[string]bool{}, again: map[string]bool{}, timers: map[string]*time.Timer{}}
+	q := &queue{queued: map[string]priority{}, active: map[string]bool{}, again: map[string]priority{}, timers: map[string]*time.Timer{}}
 	q.cond = sync.NewCond(&q.mu)
 	return q
 }
 
-// Add queues host now, cancelling a delayed add.
-func (q *queue) Add(host string) {
+// Add queues host now at priority p, cancelling a delayed add. A host
+// already waiting moves up when p is higher.
+func (q *queue) Add(host string, p priority) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if t, ok := q.timers[host]; ok {
 		t.Stop()
 		delete(q.timers, host)
 	}
-	q.addLocked(host)
+	q.addLocked(host, p)
 }
 
-func (q *queue) addLocked(host string) {
-	if q.shutdown || q.queued[host] {
+func (q *queue) addLocked(host string, p priority) {
+	if q.closed {
 		return
 	}
 	if q.active[host] {
-		q.again[host] = true
+		if old, ok := q.again[host]; !ok || p > old {
+			q.again[host] = p
+		}
 		return
 	}
-	q.queued[host] = true
-	q.ready = append(q.ready, host)
+	if old, ok := q.queued[host]; ok && old >= p {
+		return
+	}
+	// An entry left in a lower lane becomes stale: Get skips entries whose
+	// lane is not the one recorded in queued.
+	q.queued[host] = p
+	q.lanes[p] = append(q.lanes[p], host)
 	q.cond.Signal()
 }
 
-// AddAfter queues host after d, unless an earlier add is already pending.
+// AddAfter queues host for a resync after d, unless it is already waiting.
 func (q *queue) AddAfter(host string, d time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.shutdown || q.queued[host] {
+	if q.closed {
+		return
+	}
+	if _, ok := q.queued[host]; ok {
 		return
 	}
 	if t, ok := q.timers[host]; ok {
@@ -63,7 +86,7 @@ func (q *queue) AddAfter(host string, d time.Duration) {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		delete(q.timers, host)
-		q.addLocked(host)
+		q.addLocked(host, priorityResync)
 	})
 }
 
@@ -71,17 +94,31 @@ func (q *queue) AddAfter(host string, d time.Duration) {
 func (q *queue) Get() (string, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.ready) == 0 && !q.shutdown {
+	for {
+		if q.closed {
+			return "", false
+		}
+		if host, ok := q.popLocked(); ok {
+			q.active[host] = true
+			return host, true
+		}
 		q.cond.Wait()
 	}
-	if q.shutdown {
-		return "", false
+}
+
+func (q *queue) popLocked() (string, bool) {
+	for p := len(q.lanes) - 1; p >= 0; p-- {
+		for len(q.lanes[p]) > 0 {
+			host := q.lanes[p][0]
+			q.lanes[p][0] = ""
+			q.lanes[p] = q.lanes[p][1:]
+			if cur, ok := q.queued[host]; ok && cur == priority(p) {
+				delete(q.queued, host)
+				return host, true
+			}
+		}
 	}
-	host := q.ready[0]
-	q.ready = q.ready[1:]
-	delete(q.queued, host)
-	q.active[host] = true
-	return host, true
+	return "", false
 }
 
 // Done ends work on host, queueing it again if it was added meanwhile.
@@ -89,9 +126,9 @@ func (q *queue) Done(host string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.active, host)
-	if q.again[host] {
+	if p, ok := q.again[host]; ok {
 		delete(q.again, host)
-		q.addLocked(host)
+		q.addLocked(host, p)
 	}
 }
 
@@ -104,29 +141,21 @@ func (q *queue) Forget(host string) {
 		delete(q.timers, host)
 	}
 	delete(q.again, host)
-	if q.queued[host] {
-		delete(q.queued, host)
-		for i, h := range q.ready {
-			if h == host {
-				q.ready = append(q.ready[:i], q.ready[i+1:]...)
-				break
-			}
-		}
-	}
+	delete(q.queued, host) // its lane entry is now stale
 }
 
 // Len is the number of hosts waiting.
 func (q *queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.ready)
+	return len(q.queued)
 }
 
 // ShutDown wakes every Get, which then returns false.
 func (q *queue) ShutDown() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.shutdown = true
+	q.closed = true
 	for _, t := range q.timers {
 		t.Stop()
 	}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -8,13 +9,13 @@ import (
 
 func TestQueueNeverHandsOutAHostTwiceAtOnce(t *testing.T) {
 	q := newQueue()
-	q.Add("a")
-	q.Add("a") // duplicate while queued: dropped
+	q.Add("a", priorityResync)
+	q.Add("a", priorityResync) // duplicate while queued: dropped
 	h, ok := q.Get()
 	if !ok || h != "a" {
 		t.Fatalf("Get = %q %v", h, ok)
 	}
-	q.Add("a") // while active: remembered, not handed out
+	q.Add("a", priorityResync) // while active: remembered, not handed out
 	got := make(chan string, 1)
 	go func() {
 		h, _ := q.Get()
@@ -89,5 +90,33 @@ func TestRelevant(t *testing.T) {
 		if got := relevant(path); got != want {
 			t.Errorf("relevant(%q) = %v", path, got)
 		}
+	}
+}
+
+func TestQueueChangesJumpAheadOfResync(t *testing.T) {
+	q := newQueue()
+	for _, h := range []string{"r1", "r2", "r3"} {
+		q.Add(h, priorityResync)
+	}
+	q.Add("c1", priorityChange)
+	q.Add("r3", priorityChange) // already waiting: moves up, once
+	var got []string
+	for range 4 {
+		h, _ := q.Get()
+		got = append(got, h)
+		q.Done(h)
+	}
+	if want := []string{"c1", "r3", "r1", "r2"}; !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
+	}
+	if n := q.Len(); n != 0 {
+		t.Fatalf("%d hosts still waiting; the promoted host was handed out twice?", n)
+	}
+	q.Add("r1", priorityResync)
+	h, _ := q.Get()
+	q.Add("r1", priorityChange) // while active: handed out again after Done
+	q.Done(h)
+	if h, _ := q.Get(); h != "r1" {
+		t.Fatalf("got %q", h)
 	}
 }

@@ -1,8 +1,10 @@
 package daemon
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -15,22 +17,61 @@ func (d *Daemon) handler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		d.mu.Lock()
-		ready := d.ready
-		d.mu.Unlock()
-		if !ready {
+		if !d.ready.Load() {
 			http.Error(w, "first pass over all hosts not finished", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.m.registry, promhttp.HandlerOpts{}))
+	for _, r := range d.routes {
+		mux.Handle(r.pattern, r.handler)
+	}
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, _ *http.Request) {
+		b, err := d.api.get(d)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(d.Status())
+		_, _ = w.Write(b)
 	})
 	d.page.Register(mux)
 	return d.page.Protect(mux, "/healthz", "/readyz")
+}
+
+// Handle adds a route to the daemon's HTTP server (a status page reading
+// Tracker, say). Call it before Run.
+func (d *Daemon) Handle(pattern string, h http.Handler) {
+	d.routes = append(d.routes, route{pattern, h})
+}
+
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// apiCache keeps the encoded status of the last snapshot served, so that
+// readers polling between two changes cost a pointer comparison.
+type apiCache struct {
+	mu      sync.Mutex
+	version uint64
+	body    []byte
+}
+
+func (c *apiCache) get(d *Daemon) ([]byte, error) {
+	snap := d.status.Snapshot()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.body != nil && c.version == snap.Version {
+		return c.body, nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(snap.ControllerStatus()); err != nil {
+		return nil, err
+	}
+	c.version, c.body = snap.Version, buf.Bytes()
+	return c.body, nil
 }

@@ -33,14 +33,13 @@ func newStatusPage(d *Daemon) (*web.Server, error) {
 	return web.New(web.Options{Source: d.web, Tokens: tokens})
 }
 
-// webSource feeds the status page from the daemon's status, and keeps
-// what the status does not: the last actions of each host and when each
-// resource last changed there.
+// webSource feeds the status page from the daemon's status tracker, and
+// keeps what the tracker does not: the last actions of each host and when
+// each resource last changed there.
 type webSource struct {
 	d *Daemon
 
 	mu   sync.Mutex
-	subs map[chan struct{}]struct{}
 	runs map[string]*hostRuns
 }
 
@@ -55,34 +54,32 @@ var (
 )
 
 func newWebSource(d *Daemon) *webSource {
-	return &webSource{d: d, subs: map[chan struct{}]struct{}{}, runs: map[string]*hostRuns{}}
+	return &webSource{d: d, runs: map[string]*hostRuns{}}
 }
 
-// notify tells every subscriber that the status changed. It never blocks,
-// so the daemon may call it under its lock.
-func (w *webSource) notify() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for ch := range w.subs {
-		select {
-		case ch <- struct{}{}:
-		default: // a change is already pending for this subscriber
-		}
-	}
-}
-
-// Subscribe implements web.Source.
+// Subscribe implements web.Source: a value whenever the tracker reports a
+// change. The tracker already batches updates, and a pending value stands
+// for every change after it.
 func (w *webSource) Subscribe(ctx context.Context) <-chan struct{} {
+	updates, cancel := w.d.status.Subscribe()
 	ch := make(chan struct{}, 1)
-	w.mu.Lock()
-	w.subs[ch] = struct{}{}
-	w.mu.Unlock()
 	go func() {
-		<-ctx.Done()
-		w.mu.Lock()
-		delete(w.subs, ch)
-		close(ch)
-		w.mu.Unlock()
+		defer close(ch)
+		defer cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case _, ok := <-updates:
+				if !ok {
+					return
+				}
+				select {
+				case ch <- struct{}{}:
+				default: // a change is already pending for this subscriber
+				}
+			}
+		}
 	}()
 	return ch
 }
@@ -91,12 +88,12 @@ func (w *webSource) Subscribe(ctx context.Context) <-chan struct{} {
 // its backoff.
 func (w *webSource) Reconcile(host string) error {
 	w.d.mu.Lock()
-	_, ok := w.d.gens[host]
+	_, ok := w.d.desired[host]
 	w.d.mu.Unlock()
 	if !ok {
 		return errors.New("not a host of the current manifests")
 	}
-	w.d.q.Add(host)
+	w.d.q.Add(host, priorityChange) // someone is waiting for it: ahead of resync work
 	return nil
 }
 
@@ -107,6 +104,7 @@ func (w *webSource) recordRun(host string, rep *controller.Report, at time.Time)
 		return
 	}
 	var actions []web.Action
+	var changed []v1alpha1.ResourceRef
 	for _, p := range rep.Plans {
 		for _, hp := range p.Hosts {
 			if hp.Host != host {
@@ -122,6 +120,9 @@ func (w *webSource) recordRun(host string, rep *controller.Report, at time.Time)
 					wa.Diff = strings.Split(strings.TrimRight(a.Diff, "\n"), "\n")
 				}
 				actions = append(actions, wa)
+				if a.Status == controller.StatusOK {
+					changed = append(changed, a.Resource)
+				}
 			}
 		}
 	}
@@ -136,17 +137,15 @@ func (w *webSource) recordRun(host string, rep *controller.Report, at time.Time)
 		w.runs[host] = hr
 	}
 	hr.actions = actions
-	for _, a := range actions {
-		if a.Status == string(controller.StatusOK) {
-			hr.changed[v1alpha1.ParseRef(a.Resource)] = at
-		}
+	for _, ref := range changed {
+		hr.changed[ref] = at
 	}
 }
 
 // Snapshot implements web.Source from the status /api/v1/status serves.
 func (w *webSource) Snapshot() *web.Fleet {
+	st := w.d.status.Snapshot().ControllerStatus()
 	w.d.mu.Lock()
-	st := w.d.statusLocked()
 	set := w.d.set
 	w.d.mu.Unlock()
 

@@ -34,12 +34,20 @@ func main() {
 	scale := flag.String("scale", "30,300", "comma-separated Host resource counts for the Optimus scale runs; empty skips them")
 	keep := flag.Bool("keep", false, "leave the containers and the work directory for debugging")
 	jsonPath := flag.String("json", "", "also write the BENCH document to this file")
+	ctrl := flag.Int("controller", 0, "controller mode: run optimus-controller against this many Host resources (a HostGroup over the containers) next to optimus apply, and nothing else")
+	ctrlResources := flag.Int("controller-resources", 10, "controller mode: resources per host")
+	ctrlMaxHosts := flag.Int("max-concurrent-hosts", 0, "controller mode: --max-concurrent-hosts (0: the controller's default)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	b := &bench{nHosts: *hosts, keep: *keep}
-	err := b.run(ctx, *scale, *jsonPath)
+	var err error
+	if *ctrl > 0 {
+		err = b.controllerMode(ctx, *ctrl, max(*ctrlResources, 2), *ctrlMaxHosts, *jsonPath)
+	} else {
+		err = b.run(ctx, *scale, *jsonPath)
+	}
 	b.cleanup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -101,9 +109,6 @@ type ScaleResult struct {
 	NoopS      float64 `json:"noopS"`
 	NoopRSSMiB float64 `json:"noopPeakRSSMiB"`
 	EngineNoop float64 `json:"noopEngineS"` // durationNs reported by optimus -o json
-	// ResyncS is a no-op pass over connections kept open, as
-	// optimus-controller's resync does.
-	ResyncS float64 `json:"controllerResyncS"`
 }
 
 func (b *bench) run(ctx context.Context, scale, jsonPath string) error {
@@ -257,10 +262,6 @@ func (b *bench) scaleRun(ctx context.Context, n int) (ScaleResult, []PhaseReport
 	if j, err := b.optimusJSON(ctx, dir); err == nil {
 		sr.EngineNoop = j
 	}
-	if sr.ResyncS, err = resyncPass(ctx, dir); err != nil {
-		return sr, nil, err
-	}
-	logf("controller-style resync of %d hosts over open connections: %.2fs", n, sr.ResyncS)
 	ph, err := measurePhases(ctx, dir, fmt.Sprintf("scale %d", n))
 	return sr, ph, err
 }
@@ -302,6 +303,7 @@ var errTooSlow = errors.New("too slow")
 type optimusRun struct {
 	wall      time.Duration
 	maxRSSMiB float64
+	cpu       time.Duration // user + system
 	stdout    string
 	noop      bool
 }
@@ -326,6 +328,7 @@ func (b *bench) optimus(ctx context.Context, dir string, limit time.Duration) (o
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			r.maxRSSMiB = float64(ru.Maxrss) / 1024 // KiB on Linux
+			r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
 	}
 	r.noop = strings.Contains(r.stdout, "Nothing to do")
@@ -481,7 +484,7 @@ func (b *bench) print(w io.Writer) {
 	if len(r.Scale) > 0 {
 		fmt.Fprintf(w, "\nOptimus scale (Host resources round-robin over %d containers, 60 resources each):\n", r.Hosts)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "hosts\tresources\tcold s\tcold ms/host\tno-op s\tno-op ms/host\tengine no-op s\tresync s\tpeak RSS cold MiB\tpeak RSS no-op MiB\tRSS KiB/host\t")
+		fmt.Fprintln(tw, "hosts\tresources\tcold s\tcold ms/host\tno-op s\tno-op ms/host\tengine no-op s\tpeak RSS cold MiB\tpeak RSS no-op MiB\tRSS KiB/host\t")
 		for i, s := range r.Scale {
 			perHost := "-"
 			if i > 0 {
@@ -492,8 +495,8 @@ func (b *bench) print(w io.Writer) {
 			if !s.ColdOK {
 				cold = ">" + cold
 			}
-			fmt.Fprintf(tw, "%d\t%d\t%s\t%.1f\t%.2f\t%.1f\t%.2f\t%.2f\t%.0f\t%.0f\t%s\t\n", s.Hosts, s.Resources, cold,
-				s.ColdS*1000/float64(s.Hosts), s.NoopS, s.NoopS*1000/float64(s.Hosts), s.EngineNoop, s.ResyncS, s.ColdRSSMiB, s.NoopRSSMiB, perHost)
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%.1f\t%.2f\t%.1f\t%.2f\t%.0f\t%.0f\t%s\t\n", s.Hosts, s.Resources, cold,
+				s.ColdS*1000/float64(s.Hosts), s.NoopS, s.NoopS*1000/float64(s.Hosts), s.EngineNoop, s.ColdRSSMiB, s.NoopRSSMiB, perHost)
 		}
 		tw.Flush()
 	}

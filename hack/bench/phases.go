@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/optimus-cm/optimus"
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/builtin"
 	"github.com/optimus-cm/optimus/controller"
@@ -183,38 +182,4 @@ func measurePhases(ctx context.Context, dir, label string) ([]PhaseReport, error
 		out = append(out, clock.out...)
 	}
 	return out, nil
-}
-
-// resyncPass measures what optimus-controller's resync costs: a no-op pass
-// over every host through connections that a first pass opened and a Pool
-// keeps, so no SSH login is paid.
-func resyncPass(ctx context.Context, dir string) (float64, error) {
-	cfg, err := optimus.Config(optimus.WithKinds(builtin.Kinds()...))
-	if err != nil {
-		return 0, err
-	}
-	set, err := (&manifest.Loader{Scheme: cfg.Scheme, Edges: cfg.Registry.Dependencies}).Load(dir)
-	if err != nil {
-		return 0, err
-	}
-	pool := &controller.Pool{}
-	defer pool.Close()
-	eng := &controller.Engine{Registry: cfg.Registry, Pool: pool}
-	if _, err := eng.Run(ctx, set.Hosts(), set.Resources); err != nil {
-		return 0, err
-	}
-	start := time.Now()
-	rep, err := eng.Run(ctx, set.Hosts(), set.Resources)
-	if err != nil {
-		return 0, err
-	}
-	if len(rep.Plans) > 0 || len(rep.Failed()) > 0 {
-		return 0, fmt.Errorf("resync pass was not a no-op: %d plans, %d hosts failed", len(rep.Plans), len(rep.Failed()))
-	}
-	for _, h := range rep.Hosts {
-		if h.Connects != 0 {
-			return 0, fmt.Errorf("resync pass dialled %s again", h.Host)
-		}
-	}
-	return time.Since(start).Seconds(), nil
 }

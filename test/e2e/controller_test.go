@@ -77,7 +77,14 @@ func (c *controllerProc) Logs() string {
 
 func startController(t *testing.T, dir string, extra ...string) *controllerProc {
 	t.Helper()
-	c := &controllerProc{addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), stateDir: t.TempDir(), done: make(chan error, 1)}
+	return startControllerIn(t, dir, t.TempDir(), extra...)
+}
+
+// startControllerIn starts the controller with a given state directory, to
+// restart one where another stopped.
+func startControllerIn(t *testing.T, dir, stateDir string, extra ...string) *controllerProc {
+	t.Helper()
+	c := &controllerProc{addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), stateDir: stateDir, done: make(chan error, 1)}
 	args := append([]string{"--watch", dir, "--listen", c.addr, "--state-dir", c.stateDir,
 		"--resync", "3s", "--backoff-initial", "1s", "--backoff-max", "3s", "--log-format", "json"}, extra...)
 	c.cmd = exec.Command(filepath.Join(bin, "optimus-controller"), args...)

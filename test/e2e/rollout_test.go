@@ -1,13 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/optimus-cm/optimus"
+	"github.com/optimus-cm/optimus/builtin"
+	"github.com/optimus-cm/optimus/cli"
 	"github.com/optimus-cm/optimus/test/testhost"
 )
 
@@ -34,9 +37,24 @@ esac
 // container (N-1)%3), each with its own configuration File and a Service
 // restarted when it changes. Hosts named in broken are labelled broken.
 type rolloutFleet struct {
-	dir        string
+	manifests  string
 	containers []*testhost.Host
 	broken     map[string]bool
+}
+
+// apply runs optimus apply on the fleet's manifests, read from standard
+// input: the manifest set then has no name, so no inventory is kept under
+// /var/lib/optimus, where the three Host resources of a container would
+// share one file.
+func (f *rolloutFleet) apply(t *testing.T, args ...string) result {
+	t.Helper()
+	cfg, err := optimus.Config(optimus.WithKinds(builtin.Kinds()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := cli.Run(cfg, append([]string{"apply", "-f", "-", "--yes"}, args...), strings.NewReader(f.manifests), &out, &errb)
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
 
 func (f *rolloutFleet) container(n int) *testhost.Host { return f.containers[(n-1)%len(f.containers)] }
@@ -79,7 +97,7 @@ spec:
   restartOn: [{kind: File, name: conf-%[1]s}]
 `, name, labels, h.Port, h.KeyFile, h.KnownHostsFile, content)
 	}
-	writeFile(t, filepath.Join(f.dir, "fleet.yaml"), b.String())
+	f.manifests = b.String()
 }
 
 // config returns hN's configuration file and how often its service started,
@@ -95,7 +113,7 @@ func (f *rolloutFleet) config(t *testing.T, n int) (string, string) {
 // stops when the second batch's two broken hosts spend the budget, and never
 // touches the third batch; an unreachable host counts against the budget.
 func TestApplyRollout(t *testing.T) {
-	f := &rolloutFleet{dir: t.TempDir(), containers: testhost.Start(t, 3), broken: map[string]bool{"h2": true, "h4": true}}
+	f := &rolloutFleet{containers: testhost.Start(t, 3), broken: map[string]bool{"h2": true, "h4": true}}
 	for i, c := range f.containers {
 		var script strings.Builder
 		for n := i + 1; n <= 9; n += 3 {
@@ -104,14 +122,14 @@ func TestApplyRollout(t *testing.T) {
 		c.Exec(t, script.String())
 	}
 	f.write(t, "version 1\n")
-	if r := run(t, nil, "apply", "-f", f.dir, "--yes"); r.code != 0 {
+	if r := f.apply(t); r.code != 0 {
 		t.Fatalf("first apply: %s", r)
 	}
 
 	// The change: the broken hosts' configuration gets a typo their service
 	// refuses.
 	f.write(t, "version 2\n{{ if index .Host.Labels \"broken\" }}typo\n{{ end }}")
-	r := run(t, nil, "apply", "-f", f.dir, "--yes", "--batch", "1,3,100%", "--max-fail", "1")
+	r := f.apply(t, "--batch", "1,3,100%", "--max-fail", "1")
 	if r.code != 3 {
 		t.Fatalf("apply: want exit 3\n%s", r)
 	}
@@ -148,7 +166,7 @@ func TestApplyRollout(t *testing.T) {
 	}
 
 	// The same run as JSON names the batches and the hosts left alone.
-	r = run(t, nil, "apply", "-f", f.dir, "--yes", "--batch", "1,3,100%", "--max-fail", "1", "-o", "json")
+	r = f.apply(t, "--batch", "1,3,100%", "--max-fail", "1", "-o", "json")
 	var rep struct {
 		ExitCode int `json:"exitCode"`
 		Rollout  struct {
@@ -171,7 +189,7 @@ func TestApplyRollout(t *testing.T) {
 	// second batch spends it, so nothing is acted on.
 	f.write(t, "version 3\n")
 	f.containers[0].Stop(t)
-	r = run(t, nil, "apply", "-f", f.dir, "--yes", "--batch", "1,3,100%", "--max-fail", "1")
+	r = f.apply(t, "--batch", "1,3,100%", "--max-fail", "1")
 	if r.code != 3 || !strings.Contains(r.stdout, "stopped: 2 of 9 hosts failed (budget 1)") ||
 		!strings.Contains(r.stdout, "never touched: h2, h3, h5, h6, h8, h9") {
 		t.Errorf("apply with the canary's container stopped: want exit 3, stopped with h1 and h4 failed\n%s", r)
@@ -185,7 +203,7 @@ func TestApplyRollout(t *testing.T) {
 	// Everything back: the fixed change rolls out to all nine.
 	f.containers[0].Start(t)
 	f.write(t, "version 3\n")
-	if r := run(t, nil, "apply", "-f", f.dir, "--yes", "--batch", "1,3,100%"); r.code != 0 {
+	if r := f.apply(t, "--batch", "1,3,100%"); r.code != 0 {
 		t.Fatalf("apply of the fix: %s", r)
 	}
 	for n := 1; n <= 9; n++ {

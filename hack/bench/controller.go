@@ -1,0 +1,413 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/test/testhost"
+)
+
+// ControllerResult is the controller mode's document: the real
+// optimus-controller binary against N Host resources, next to optimus
+// apply on the same manifests in the same run.
+type ControllerResult struct {
+	Machine      Machine `json:"machine"`
+	Containers   int     `json:"containers"`
+	Hosts        int     `json:"hosts"`
+	PerHost      int     `json:"resourcesPerHost"`
+	MaxHosts     int     `json:"maxConcurrentHosts"`
+	ApplyColdS   float64 `json:"applyColdS"`
+	ApplyNoopS   float64 `json:"applyNoopS"`
+	ApplyNoopCPU float64 `json:"applyNoopCPUS"`
+	ApplyRSSMiB  float64 `json:"applyNoopPeakRSSMiB"`
+	// FirstPassS is from the controller's start until every host is Ready.
+	FirstPassS float64 `json:"firstPassS"`
+	// ResyncS is one resync pass over kept connections: from the first
+	// reconcile after the resync tick to the last.
+	ResyncS float64 `json:"resyncS"`
+	// ChangeS is from writing a change that targets one host, during the
+	// resync pass, until the file on that host has the new content.
+	ChangeS float64 `json:"changeToAppliedS"`
+	// CPUMsPerHostPass is the controller's CPU (user+system) during the
+	// resync pass divided by the hosts.
+	CPUMsPerHostPass float64 `json:"cpuMsPerHostPerPass"`
+	PeakRSSMiB       float64 `json:"peakRSSMiB"`
+	RSSKiBPerHost    float64 `json:"rssKiBPerHost"`
+	// SshdCPUS is the CPU the test containers used during the resync pass,
+	// and ResyncCPUShare that over the pass's wall time on all cores.
+	SshdCPUS       float64  `json:"containersCPUDuringResyncS"`
+	ControllerCPUS float64  `json:"controllerCPUDuringResyncS"`
+	NProc          int      `json:"nproc"`
+	Notes          []string `json:"notes,omitempty"`
+}
+
+// firstLine returns the first line of s containing sub.
+func firstLine(s, sub string) string {
+	for line := range strings.SplitSeq(s, "\n") {
+		if strings.Contains(line, sub) {
+			return line
+		}
+	}
+	return ""
+}
+
+// controllerMode runs the controller benchmark: fresh containers, a
+// HostGroup of n members round-robin over them (distinct names, one File of
+// its own each plus perHost-1 files shared by every host), optimus apply
+// cold then no-op, then optimus-controller from a cold start.
+func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, jsonPath string) error {
+	var err error
+	if b.work, err = os.MkdirTemp("", "optimus-bench-"); err != nil {
+		return err
+	}
+	r := ControllerResult{Machine: machineFacts(ctx), Containers: b.nHosts, Hosts: n, PerHost: perHost, MaxHosts: maxHosts}
+	for _, name := range []string{"optimus", "optimus-controller"} {
+		logf("building %s", name)
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(b.work, name), "./cmd/"+name).CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/%s (run from the repository root): %v\n%s", name, err, out)
+		}
+	}
+	b.bin = filepath.Join(b.work, "optimus")
+	if err := b.freshHosts(ctx); err != nil {
+		return err
+	}
+	dir := filepath.Join(b.work, "fleet")
+	write := func(changed int) error { return writeFleet(dir, b.hosts, n, perHost, changed) }
+	if err := write(-1); err != nil {
+		return err
+	}
+	// Hosts sharing a container race to create the shared files, and a
+	// handshake may time out on a loaded machine: converge with up to
+	// three runs (the first one is the cold figure).
+	cold, err := b.optimus(ctx, dir, 0)
+	for i := 0; err != nil && i < 2; i++ {
+		logf("cold run did not converge every host; running again")
+		_, err = b.optimus(ctx, dir, 0)
+	}
+	if err != nil {
+		return err
+	}
+	noop, err := b.optimus(ctx, dir, 0)
+	if err != nil && !strings.Contains(noop.stdout, "0 changed.") {
+		return err
+	}
+	if err != nil {
+		// A login that timed out on the loaded machine: the run is still a
+		// no-op pass over the others; say so next to the figures.
+		r.Notes = append(r.Notes, "optimus apply no-op: "+firstLine(noop.stdout, "hosts failed"))
+	} else if !noop.noop {
+		return fmt.Errorf("optimus apply second run was not a no-op:\n%s", tail(noop.stdout))
+	}
+	r.ApplyColdS, r.ApplyNoopS, r.ApplyNoopCPU, r.ApplyRSSMiB = cold.wall.Seconds(), noop.wall.Seconds(), noop.cpu.Seconds(), noop.maxRSSMiB
+
+	// The resync period leaves the first pass room to finish first.
+	resync := time.Duration(max(3*r.ApplyNoopS, 20)*float64(time.Second)) + 30*time.Second
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort())
+	args := []string{"--watch", dir, "--listen", addr, "--state-dir", filepath.Join(b.work, "state"), "--resync", resync.String(), "--log-level", "warn"}
+	if maxHosts > 0 {
+		args = append(args, "--max-concurrent-hosts", strconv.Itoa(maxHosts))
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(b.work, "optimus-controller"), args...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	pid := cmd.Process.Pid
+	api := "http://" + addr
+	logf("optimus-controller on %d hosts (resync %s)", n, resync)
+	// Progress is read from /metrics, which costs the controller little;
+	// the full status is fetched once at the end.
+	if err := waitFor(ctx, 30*time.Minute, func() bool { return metric(api, `optimus_hosts{state="ready"}`) == float64(n) }); err != nil {
+		return fmt.Errorf("first pass: %w\n%s", err, tail(logs.String()))
+	}
+	r.FirstPassS = time.Since(start).Seconds()
+	readyAt := time.Now()
+	logf("first pass: every host Ready after %.2fs (optimus apply no-op: %.2fs)", r.FirstPassS, r.ApplyNoopS)
+
+	// The resync pass: wait for its first reconcile, then write a change to
+	// one host while the pass runs.
+	before := metric(api, converged)
+	if err := waitFor(ctx, resync+time.Minute, func() bool { return metric(api, converged) > before }); err != nil {
+		return fmt.Errorf("no resync: %w", err)
+	}
+	cpu0, sshd0, t0 := procCPU(pid), containersCPU(ctx, b.hosts), time.Now()
+	changed := n / 2
+	target := b.hosts[changed%len(b.hosts)]
+	if err := write(changed); err != nil {
+		return err
+	}
+	wrote := time.Now()
+	want := fleetContent(changed, true)
+	if err := waitFor(ctx, 2*time.Minute, func() bool {
+		out, err := exec.CommandContext(ctx, "docker", "exec", target.Container, "cat", fleetPath(changed)).Output()
+		return err == nil && string(out) == want
+	}); err != nil {
+		return fmt.Errorf("the change to h%04d was not applied: %w", changed, err)
+	}
+	r.ChangeS = time.Since(wrote).Seconds()
+	logf("change to one host applied %.2fs after the write, during the resync pass", r.ChangeS)
+	if err := waitFor(ctx, 30*time.Minute, func() bool { return metric(api, converged) >= before+float64(n)+1 }); err != nil {
+		return fmt.Errorf("resync pass: %w", err)
+	}
+	st := getStatus(api)
+	if st == nil || passedSince(st, readyAt) != n {
+		return fmt.Errorf("resync pass: not every host was reconciled after the first pass")
+	}
+	first, last := passWindow(st, readyAt)
+	r.ResyncS = last.Sub(first).Seconds()
+	cpu1, sshd1 := procCPU(pid), containersCPU(ctx, b.hosts)
+	r.ControllerCPUS, r.SshdCPUS = (cpu1 - cpu0).Seconds(), (sshd1 - sshd0).Seconds()
+	r.CPUMsPerHostPass = r.ControllerCPUS * 1000 / float64(n)
+	r.NProc = r.Machine.NProc
+	r.PeakRSSMiB = procPeakRSS(pid)
+	r.RSSKiBPerHost = r.PeakRSSMiB * 1024 / float64(n)
+	logf("resync pass: %.2fs (measured over %s); controller CPU %.2fs, containers' CPU %.2fs", r.ResyncS, time.Since(t0).Round(time.Millisecond), r.ControllerCPUS, r.SshdCPUS)
+
+	printController(os.Stdout, r)
+	doc, _ := json.Marshal(r)
+	fmt.Printf("BENCH-CONTROLLER %s\n", doc)
+	if jsonPath != "" {
+		return os.WriteFile(jsonPath, append(doc, '\n'), 0o644)
+	}
+	return nil
+}
+
+func printController(w io.Writer, r ControllerResult) {
+	fmt.Fprintf(w, "\nMachine: %d CPUs, MemTotal %s, %s, kernel %s\n", r.Machine.NProc, r.Machine.MemTotal, r.Machine.GoVersion, r.Machine.Kernel)
+	fmt.Fprintf(w, "Topology: %d Host resources (one HostGroup) round-robin over %d sshd containers on this machine; %d resources per host\n\n",
+		r.Hosts, r.Containers, r.PerHost)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "measure\tfigure\ttarget\t")
+	fmt.Fprintf(tw, "optimus apply, cold\t%.1f s\t\t\n", r.ApplyColdS)
+	fmt.Fprintf(tw, "optimus apply, no-op\t%.1f s (CPU %.1f s, peak RSS %.0f MiB)\t\t\n", r.ApplyNoopS, r.ApplyNoopCPU, r.ApplyRSSMiB)
+	fmt.Fprintf(tw, "controller first pass (start → all Ready)\t%.1f s (%.2f × apply no-op)\t≤ 1.2 ×\t\n", r.FirstPassS, r.FirstPassS/r.ApplyNoopS)
+	fmt.Fprintf(tw, "controller resync pass, kept connections\t%.1f s\t≤ 10 s\t\n", r.ResyncS)
+	fmt.Fprintf(tw, "change → applied during resync\t%.2f s\t≤ 2 s\t\n", r.ChangeS)
+	fmt.Fprintf(tw, "controller CPU per host per pass\t%.2f ms\t≤ 3 ms\t\n", r.CPUMsPerHostPass)
+	fmt.Fprintf(tw, "controller peak RSS\t%.0f MiB (%.0f KiB/host)\t≤ 150 MB\t\n", r.PeakRSSMiB, r.RSSKiBPerHost)
+	fmt.Fprintf(tw, "during the resync: controller CPU / containers' CPU\t%.1f s / %.1f s\t\t\n", r.ControllerCPUS, r.SshdCPUS)
+	tw.Flush()
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+}
+
+// writeFleet writes one HostGroup of n members over the containers, a File
+// of its own per host (/tmp/fleet/hNNNN), and perHost-1 Files every host
+// shares. changed >= 0 gives that host's File new content.
+func writeFleet(dir string, containers []*testhost.Host, n, perHost, changed int) error {
+	var g strings.Builder
+	fmt.Fprintf(&g, `apiVersion: optimus.dev/v1alpha1
+kind: HostGroup
+metadata: {name: fleet}
+spec:
+  template:
+    spec:
+      privateKeyFile: %s
+      hostKey: {knownHostsFile: %s}
+      connectTimeout: 60s # the test sshds share the machine's cores with the controller
+  members:
+`, containers[0].KeyFile, containers[0].KnownHostsFile)
+	for i := range n {
+		fmt.Fprintf(&g, "  - {name: h%04d, address: \"127.0.0.1:%d\"}\n", i, containers[i%len(containers)].Port)
+	}
+	if err := writeAtomic(dir, "fleet.yaml", g.String()); err != nil {
+		return err
+	}
+	var f strings.Builder
+	f.WriteString("apiVersion: optimus.dev/v1alpha1\nkind: Directory\nmetadata: {name: fleet}\nspec: {path: /tmp/fleet}\n")
+	f.WriteString("---\napiVersion: optimus.dev/v1alpha1\nkind: Directory\nmetadata: {name: shared}\nspec: {path: /tmp/shared}\n")
+	for i := range n {
+		fmt.Fprintf(&f, "---\napiVersion: optimus.dev/v1alpha1\nkind: File\nmetadata: {name: h%04d}\nspec:\n  hostSelector: {matchLabels: {optimus.dev/host: h%04d}}\n  path: %s\n  content: %q\n",
+			i, i, fleetPath(i), fleetContent(i, i == changed))
+	}
+	for j := 3; j < perHost; j++ { // the two directories and the host's own File count
+		fmt.Fprintf(&f, "---\napiVersion: optimus.dev/v1alpha1\nkind: File\nmetadata: {name: shared%02d}\nspec:\n  path: /tmp/shared/f%02d\n  content: \"shared %d\\n\"\n", j, j, j)
+	}
+	return writeAtomic(dir, "files.yaml", f.String())
+}
+
+// writeAtomic replaces dir/name in one rename, as editors save, so the
+// watching controller never reads half a file.
+func writeAtomic(dir, name, content string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, name))
+}
+
+func fleetPath(i int) string { return fmt.Sprintf("/tmp/fleet/h%04d", i) }
+
+func fleetContent(i int, changed bool) string {
+	if changed {
+		return fmt.Sprintf("host %d, changed\n", i)
+	}
+	return fmt.Sprintf("host %d\n", i)
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 9443
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func waitFor(ctx context.Context, within time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("not within %s", within)
+}
+
+func getStatus(api string) *v1alpha1.ControllerStatus {
+	resp, err := http.Get(api + "/api/v1/status")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var st v1alpha1.ControllerStatus
+	if json.NewDecoder(resp.Body).Decode(&st) != nil {
+		return nil
+	}
+	return &st
+}
+
+// passedSince counts hosts whose last reconcile started after t and ended
+// converged.
+func passedSince(st *v1alpha1.ControllerStatus, t time.Time) int {
+	n := 0
+	for _, h := range st.Hosts {
+		if h.LastRun != nil && h.LastRun.Start.After(t) && h.LastRun.Result == "converged" {
+			n++
+		}
+	}
+	return n
+}
+
+// passWindow is when the first reconcile after t started and the last ended.
+func passWindow(st *v1alpha1.ControllerStatus, t time.Time) (first, last time.Time) {
+	for _, h := range st.Hosts {
+		if h.LastRun == nil || !h.LastRun.Start.After(t) {
+			continue
+		}
+		if first.IsZero() || h.LastRun.Start.Before(first) {
+			first = h.LastRun.Start
+		}
+		if end := h.LastRun.Start.Add(h.LastRun.Duration); end.After(last) {
+			last = end
+		}
+	}
+	return first, last
+}
+
+const converged = `optimus_reconciles_total{result="converged"}`
+
+// metric reads one series of the controller's /metrics.
+func metric(api, series string) float64 {
+	resp, err := http.Get(api + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// procCPU is a process's user+system CPU time from /proc.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+}
+
+// procPeakRSS is a process's peak resident set (VmHWM) in MiB.
+func procPeakRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// containersCPU sums the CPU the containers used, from their cgroups
+// (cgroup v1 cpuacct or v2 cpu.stat); zero when neither is readable.
+func containersCPU(ctx context.Context, hosts []*testhost.Host) time.Duration {
+	var total time.Duration
+	for _, h := range hosts {
+		out, err := exec.CommandContext(ctx, "docker", "inspect", "-f", "{{.Id}}", h.Container).Output()
+		if err != nil {
+			continue
+		}
+		id := strings.TrimSpace(string(out))
+		if b, err := os.ReadFile("/sys/fs/cgroup/cpuacct/docker/" + id + "/cpuacct.usage"); err == nil {
+			ns, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			total += time.Duration(ns)
+			continue
+		}
+		for _, p := range []string{"/sys/fs/cgroup/system.slice/docker-" + id + ".scope/cpu.stat", "/sys/fs/cgroup/docker/" + id + "/cpu.stat"} {
+			if b, err := os.ReadFile(p); err == nil {
+				for line := range strings.SplitSeq(string(b), "\n") {
+					if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
+						us, _ := strconv.ParseInt(v, 10, 64)
+						total += time.Duration(us) * time.Microsecond
+					}
+				}
+				break
+			}
+		}
+	}
+	return total
+}
