@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -38,6 +40,8 @@ esac
 // restarted when it changes. Hosts named in broken are labelled broken.
 type rolloutFleet struct {
 	manifests  string
+	dir        string // when set, write also writes the manifests there
+	extra      string // more manifests, written with the fleet's
 	containers []*testhost.Host
 	broken     map[string]bool
 }
@@ -97,7 +101,29 @@ spec:
   restartOn: [{kind: File, name: conf-%[1]s}]
 `, name, labels, h.Port, h.KeyFile, h.KnownHostsFile, content)
 	}
-	f.manifests = b.String()
+	f.manifests = b.String() + f.extra
+	if f.dir != "" {
+		// One write: the controller must never read half a change.
+		tmp := filepath.Join(f.dir, ".fleet.yaml.tmp")
+		writeFile(t, tmp, f.manifests)
+		if err := os.Rename(tmp, filepath.Join(f.dir, "fleet.yaml")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// newRolloutFleet starts three containers and installs the app-hN init
+// scripts; h2 and h4 are labelled broken.
+func newRolloutFleet(t *testing.T) *rolloutFleet {
+	f := &rolloutFleet{containers: testhost.Start(t, 3), broken: map[string]bool{"h2": true, "h4": true}}
+	for i, c := range f.containers {
+		var script strings.Builder
+		for n := i + 1; n <= 9; n += 3 {
+			fmt.Fprintf(&script, "cat >/etc/init.d/app-h%[1]d <<'EOF'\n%[2]sEOF\nchmod 755 /etc/init.d/app-h%[1]d\n", n, rolloutInit)
+		}
+		c.Exec(t, script.String())
+	}
+	return f
 }
 
 // config returns hN's configuration file and how often its service started,
@@ -113,14 +139,7 @@ func (f *rolloutFleet) config(t *testing.T, n int) (string, string) {
 // stops when the second batch's two broken hosts spend the budget, and never
 // touches the third batch; an unreachable host counts against the budget.
 func TestApplyRollout(t *testing.T) {
-	f := &rolloutFleet{containers: testhost.Start(t, 3), broken: map[string]bool{"h2": true, "h4": true}}
-	for i, c := range f.containers {
-		var script strings.Builder
-		for n := i + 1; n <= 9; n += 3 {
-			fmt.Fprintf(&script, "cat >/etc/init.d/app-h%[1]d <<'EOF'\n%[2]sEOF\nchmod 755 /etc/init.d/app-h%[1]d\n", n, rolloutInit)
-		}
-		c.Exec(t, script.String())
-	}
+	f := newRolloutFleet(t)
 	f.write(t, "version 1\n")
 	if r := f.apply(t); r.code != 0 {
 		t.Fatalf("first apply: %s", r)
