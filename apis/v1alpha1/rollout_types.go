@@ -28,11 +28,11 @@ type HealthCheck struct {
 	// Name names the check in status and logs.
 	Name string `json:"name" validate:"required,max=63"`
 	// Command is a shell command line run with /bin/sh -c.
-	Command string `json:"command,omitempty" validate:"required_without=HTTP,excluded_with=HTTP"`
+	Command string `json:"command,omitempty" validate:"required_without=HTTP"`
 	// ExpectExit is the exit status that passes the command. Default 0.
 	ExpectExit int `json:"expectExit,omitempty" validate:"min=0,max=255"`
 	// HTTP checks an HTTP endpoint from the host.
-	HTTP *HTTPCheck `json:"http,omitempty"`
+	HTTP *HTTPCheck `json:"http,omitempty" validate:"excluded_with=Command"`
 	// Retries is how many more times a failing check is tried. Default 0.
 	Retries int `json:"retries,omitempty" validate:"min=0,max=100"`
 	// Interval is the wait between tries. Default 2s.
