@@ -63,7 +63,6 @@ func TestNewRolloutMembersAndBatches(t *testing.T) {
 	}
 }
 
-
 func newTestDaemon(t *testing.T) *Daemon {
 	t.Helper()
 	scheme, err := v1alpha1.NewScheme(v1alpha1.HostKind, v1alpha1.RolloutPolicyKind)
