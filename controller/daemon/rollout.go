@@ -182,8 +182,11 @@ func (d *Daemon) startRolloutLocked(ro *rollout, now time.Time) []string {
 // the rollout on.
 func (d *Daemon) rolloutOutcome(ctx context.Context, ro *rollout, want *desiredHost, result string, states []status.ResourceState, reason string) {
 	name := want.host.Metadata.Name
+	// Only a reconcile to the rollout's own desired state counts: one that
+	// started while the host was still kept on the previous generation
+	// says nothing about the change.
 	d.mu.Lock()
-	admitted := d.ro == ro && ro.state[name] == memberAdmitted
+	admitted := d.ro == ro && ro.state[name] == memberAdmitted && d.desired[name] == want
 	d.mu.Unlock()
 	if !admitted {
 		return

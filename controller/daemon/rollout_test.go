@@ -103,6 +103,12 @@ func TestRolloutHaltsWhenBudgetSpentAndResumes(t *testing.T) {
 	if ro.batch != 1 || ro.phase != v1alpha1.RolloutProgressing {
 		t.Fatalf("after the canary: batch %d phase %s, want batch 2 progressing", ro.batch+1, ro.phase)
 	}
+	// A reconcile that began while h2 was kept on its old state says
+	// nothing about the change.
+	d.rolloutOutcome(ctx, ro, old["h2"], resultFailed, nil, "old generation")
+	if ro.state["h2"] != memberAdmitted {
+		t.Fatalf("a reconcile to the previous generation counted for the rollout: h2 is %v", ro.state["h2"])
+	}
 	outcome("h2", resultFailed)
 	if ro.phase != v1alpha1.RolloutProgressing {
 		t.Fatalf("one failure within budget 1: phase %s", ro.phase)
