@@ -3,12 +3,18 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller/status"
+	"github.com/optimus-cm/optimus/controller/web"
 	"github.com/optimus-cm/optimus/manifest"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/transport"
@@ -157,5 +163,43 @@ func TestCheckPassed(t *testing.T) {
 	}
 	if ok, why := checkPassed(web, transport.Result{Stdout: []byte("503\n")}); ok || why != "GET 127.0.0.1:8080/healthz: status 503, want 200" {
 		t.Errorf("503: %v %q", ok, why)
+	}
+}
+
+func TestRolloutEndpointsNeedAWriteToken(t *testing.T) {
+	read, write := strings.Repeat("r", web.MinTokenLength), strings.Repeat("w", web.MinTokenLength)
+	file := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(file, []byte(read+" read\n"+write+" write\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	scheme, _ := v1alpha1.NewScheme(v1alpha1.HostKind, v1alpha1.RolloutPolicyKind)
+	reg, _ := reconcilers.NewRegistry()
+	d, err := New(Options{Dir: t.TempDir(), Scheme: scheme, Registry: reg, AuthTokenFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := d.handler()
+	call := func(method, path, token string) int {
+		req := httptest.NewRequest(method, "http://ctl.example:9443"+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	for _, tc := range []struct {
+		method, path, token string
+		want                int
+	}{
+		{"POST", "/api/v1/rollout/abort", "", http.StatusUnauthorized},
+		{"POST", "/api/v1/rollout/abort", read, http.StatusForbidden},
+		{"POST", "/api/v1/rollout/resume", read, http.StatusForbidden},
+		{"POST", "/api/v1/rollout/abort", write, http.StatusConflict}, // allowed; there is no rollout
+		{"GET", "/api/v1/rollout", read, http.StatusNotFound},
+	} {
+		if got := call(tc.method, tc.path, tc.token); got != tc.want {
+			t.Errorf("%s %s (token %.1s...): %d, want %d", tc.method, tc.path, tc.token, got, tc.want)
+		}
 	}
 }
