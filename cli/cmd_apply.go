@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,8 @@ func newApplyCmd(cfg Config) *cobra.Command {
 		yes         bool
 		maxCycles   int
 		retryFailed bool
+		batches     []string
+		maxFail     string
 		sf          setFlags
 		planFile    string
 	)
@@ -68,9 +71,19 @@ apply refuses with status 5, naming the hosts and resources, and changes
 nothing. Otherwise it performs exactly the saved actions, then observes once
 more to confirm convergence (status 4 if something is still left to do).
 
+--batch stages acting: hosts are taken in manifest order (the first Host is
+the canary) and acted on batch by batch, each batch converging before the
+next starts; a percentage is of all the selected hosts, and the last size
+repeats until every host had its turn. Observe still runs on every host at
+once. --max-fail is the failure budget over the whole run: failed and
+unreachable hosts both count; once more hosts failed than it allows, no new
+host is acted on, hosts already acted on finish, and apply exits 3 naming the
+hosts it never touched. --batch alone stops at the first failed host;
+--max-fail 100% never stops.
+
 Exit status: 0 converged (or no failed hosts to retry); 1 invalid manifests
-or usage; 3 some hosts failed (quarantined) while the others converged; 4 did
-not converge in --max-cycles; 5 the saved plan (--plan) no longer matches the
+or usage; 3 some hosts failed (quarantined) while the others converged, or
+the failure budget stopped the rollout; 4 did not converge in --max-cycles; 5 the saved plan (--plan) no longer matches the
 hosts or the manifests.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -79,6 +92,10 @@ hosts or the manifests.`,
 			}
 			if retryFailed && hf.noHistory {
 				return exitf(exitInvalid, "--retry-failed reads the run history; it cannot be used with --no-history")
+			}
+			rollout, err := parseRollout(batches, maxFail)
+			if err != nil {
+				return err
 			}
 			if planFile != "" && (retryFailed || sf.set != "" || sf.prune) {
 				return exitf(exitInvalid, "--plan applies a saved plan as it is: it cannot be combined with --retry-failed, --set or --prune (the plan keeps its own)")
@@ -117,7 +134,7 @@ hosts or the manifests.`,
 				return &ExitError{Code: exitInvalid, Err: historyUnusable(err)}
 			}
 			p := newPrinter(out)
-			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles, Inventory: inv}
+			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles, Inventory: inv, Rollout: rollout}
 			if saved != nil {
 				// Exactly the saved actions: one act phase, then one observe
 				// that must find nothing left.
@@ -127,6 +144,7 @@ hosts or the manifests.`,
 			if f.output == "text" || f.output == "wide" {
 				eng.OnPlan = p.plan
 				eng.OnActed = p.acted
+				eng.OnBatch = p.batch
 			}
 			if !yes {
 				eng.Confirm = confirmPrompt(cmd.InOrStdin(), stderr)
@@ -170,6 +188,8 @@ hosts or the manifests.`,
 	cmd.Flags().IntVar(&maxCycles, "max-cycles", 5, "observe-act cycles before giving up")
 	sf.register(cmd, "the first -f directory", "remove from the hosts what left the manifests (through each kind's absent state); without it, it is only listed")
 	cmd.Flags().StringVar(&planFile, "plan", "", "apply exactly the plan saved by diff --out, refusing (status 5) if the hosts or manifests changed since")
+	cmd.Flags().StringArrayVar(&batches, "batch", nil, "act in batches of N hosts or N% of them, canary first (repeatable or a list: 1,10%,50%,100%; the last size repeats)")
+	cmd.Flags().StringVar(&maxFail, "max-fail", "", "failure budget over the whole run, N hosts or N% (failed and unreachable count); default 0 with --batch, 100% without")
 	cmd.Flags().BoolVar(&retryFailed, "retry-failed", false, "only the hosts that failed, were unreachable or did not converge in the last apply of the same manifests")
 	return cmd
 }
@@ -209,11 +229,29 @@ func retryTargets(ctx context.Context, rec *recording, hosts []*v1alpha1.Host, s
 	return targets, false, nil
 }
 
+// parseRollout reads --batch and --max-fail; neither given is no rollout.
+func parseRollout(batches []string, maxFail string) (*controller.Rollout, error) {
+	if len(batches) == 0 && maxFail == "" {
+		return nil, nil
+	}
+	ro := &controller.Rollout{}
+	var err error
+	if ro.Batches, err = controller.ParseBatches(batches); err != nil {
+		return nil, exitf(exitInvalid, "--batch: %v", err)
+	}
+	if maxFail != "" {
+		if ro.MaxFail, err = controller.ParseSize(maxFail); err != nil {
+			return nil, exitf(exitInvalid, "--max-fail: %v", err)
+		}
+	}
+	return ro, nil
+}
+
 func applyExitCode(r *controller.Report) int {
 	switch {
 	case len(r.Unconverged) > 0 || r.Interrupted || r.Declined:
 		return exitUnconverged
-	case len(r.Failed()) > 0:
+	case r.Rollout != nil && r.Rollout.Stopped, len(r.Failed()) > 0:
 		return exitHostsFailed
 	}
 	return exitConverged
@@ -230,6 +268,8 @@ func printApplyOutcome(p *printer, r *controller.Report, wide bool) {
 		for _, u := range r.Unconverged {
 			fmt.Fprintf(p.w, "  %s\n", u)
 		}
+	case r.Rollout.StopMessage() != "":
+		// Said after the summary, with the hosts left alone.
 	case len(r.Failed()) > 0:
 		failed := len(r.Failed())
 		fmt.Fprintf(p.w, "%d of %d %s failed (quarantined); the others converged.\n", failed, len(r.Hosts), plural(len(r.Hosts), "host", "hosts"))
@@ -239,6 +279,12 @@ func printApplyOutcome(p *printer, r *controller.Report, wide bool) {
 	printNotes(p, r)
 	printPruneNotes(p, r)
 	p.summary(r, wide)
+	if msg := r.Rollout.StopMessage(); msg != "" {
+		fmt.Fprintln(p.w, p.paint(red, msg))
+		if len(r.Rollout.Untouched) > 0 {
+			fmt.Fprintf(p.w, "never touched: %s\n", strings.Join(r.Rollout.Untouched, ", "))
+		}
+	}
 	fmt.Fprintf(p.w, "%d %s in %d %s, %s\n", len(r.Hosts), plural(len(r.Hosts), "host", "hosts"),
 		r.Cycles, plural(r.Cycles, "cycle", "cycles"), r.Duration.Round(1e6))
 }

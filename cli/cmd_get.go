@@ -80,6 +80,11 @@ func newGetCmd(_ Config) *cobra.Command {
 			}
 			switch what {
 			case "hosts":
+				// A rollout that is not complete is said first: it explains
+				// hosts kept on a previous generation.
+				if c := v1alpha1.FindCondition(st.Conditions, v1alpha1.ConditionRollout); c != nil && c.Status != v1alpha1.ConditionTrue {
+					fmt.Fprintf(out, "%s: %s\n", c.Reason, c.Message)
+				}
 				printHosts(out, st.Hosts, output == "wide")
 			case "replicas":
 				if len(st.Replicas) == 0 {
@@ -123,6 +128,11 @@ func printHosts(w io.Writer, hosts []v1alpha1.HostStatus, wide bool) {
 		}
 		if r, _, _ := condition(h.Conditions, v1alpha1.ConditionReconciling); r == "True" {
 			reason = "Reconciling"
+		}
+		// A host a halted rollout failed on, or one kept on its previous
+		// generation, says so even while it is being reconciled.
+		if _, why, _ := condition(h.Conditions, v1alpha1.ConditionRollout); why == "RolloutHalted" || why == "RolloutPending" {
+			reason = why
 		}
 		last := "<none>"
 		if h.LastRun != nil {

@@ -85,6 +85,9 @@ func writeJUnit(w io.Writer, name string, run *history.Run) error {
 		if h.State == history.StateFailed && !actionFailed {
 			hostCase.Error = &junitMessage{Message: oneLine(h.Reason), Type: "unreachable", Text: h.Reason}
 		}
+		if h.State == history.StateUntouched {
+			hostCase.Skipped = &junitMessage{Message: "not acted on: the failure budget stopped the rollout before its batch"}
+		}
 		suite.Cases = append(suite.Cases, hostCase)
 		for _, res := range order {
 			suite.Cases = append(suite.Cases, resourceCase(h, res, byResource[res], diff, unreachable))

@@ -64,7 +64,12 @@ func (p *printer) plan(plan *controller.Plan) {
 	hosts := len(plan.Hosts)
 	fmt.Fprintf(p.w, "%s\n", p.paint(bold, fmt.Sprintf("Plan (cycle %d): %d %s on %d %s", plan.Cycle,
 		plan.Count(), plural(plan.Count(), "action", "actions"), hosts, plural(hosts, "host", "hosts"))))
+	batch := 0
 	for _, h := range plan.Hosts {
+		if h.Batch != batch {
+			batch = h.Batch
+			fmt.Fprintf(p.w, "%s\n", p.paint(bold, fmt.Sprintf("Batch %d:", batch)))
+		}
 		fmt.Fprintf(p.w, "%s\n", p.paint(bold, h.Host))
 		for _, a := range h.Actions {
 			mark, color := opMark(a.Op)
@@ -100,6 +105,15 @@ func (p *printer) diffLine(line string) string {
 	return line
 }
 
+// batch announces a rollout batch as it starts acting.
+func (p *printer) batch(n, of int, plan *controller.Plan) {
+	names := make([]string, len(plan.Hosts))
+	for i, h := range plan.Hosts {
+		names[i] = h.Host
+	}
+	fmt.Fprintf(p.w, "%s\n", p.paint(bold, fmt.Sprintf("Batch %d of %d: acting on %s", n, of, strings.Join(names, ", "))))
+}
+
 // acted prints the outcome of each action of a cycle.
 func (p *printer) acted(plan *controller.Plan) {
 	for _, h := range plan.Hosts {
@@ -129,8 +143,9 @@ const compactAbove = 20
 // wide, otherwise the counts first and then the failed hosts and those that
 // changed or did not converge, failed first.
 func (p *printer) summary(r *controller.Report, wide bool) {
+	batched := r.Rollout != nil
 	if wide || len(r.Hosts) <= compactAbove {
-		p.table(r.Hosts)
+		p.table(r.Hosts, batched)
 		return
 	}
 	counts := map[controller.HostState]int{}
@@ -161,23 +176,32 @@ func (p *printer) summary(r *controller.Report, wide bool) {
 	}
 	fmt.Fprintf(p.w, "%d hosts: %s; %d changed.\n", len(r.Hosts), strings.Join(parts, ", "), changed)
 	if listed := append(failed, others...); len(listed) > 0 {
-		p.table(listed)
+		p.table(listed, batched)
 	}
 	if quiet := len(r.Hosts) - len(failed) - len(others); quiet > 0 {
 		fmt.Fprintf(p.w, "%d %s converged with nothing to change, not listed (-o wide lists every host).\n", quiet, plural(quiet, "host", "hosts"))
 	}
 }
 
-// table prints one row per host. Colors are added after the columns are
-// laid out, since escape codes would count as width.
-func (p *printer) table(hosts []controller.HostReport) {
+// table prints one row per host, with its batch in a rollout. Colors are
+// added after the columns are laid out, since escape codes would count as
+// width.
+func (p *printer) table(hosts []controller.HostReport, batched bool) {
 	r := struct{ Hosts []controller.HostReport }{hosts}
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tSTATE\tCHANGED\tFAILED\tSKIPPED\tREASON")
+	if batched {
+		fmt.Fprintln(tw, "HOST\tBATCH\tSTATE\tCHANGED\tFAILED\tSKIPPED\tREASON")
+	} else {
+		fmt.Fprintln(tw, "HOST\tSTATE\tCHANGED\tFAILED\tSKIPPED\tREASON")
+	}
 	for _, h := range r.Hosts {
 		// One row per host: a reason spanning lines is folded into one.
 		reason := strings.Join(strings.Fields(strings.ReplaceAll(h.Reason(), "\n", " ")), " ")
+		if batched {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%s\n", h.Host, h.Batch, h.State, h.Changed, h.Failed, h.Skipped, reason)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", h.Host, h.State, h.Changed, h.Failed, h.Skipped, reason)
 	}
 	_ = tw.Flush()

@@ -80,6 +80,7 @@ func NewRoot(cfg Config) *cobra.Command {
 		newDiffCmd(cfg),
 		newHistoryCmd(cfg),
 		newGetCmd(cfg),
+		newRolloutCmd(cfg),
 		newDescribeCmd(cfg),
 		newControllerCmd(cfg, "controller"),
 		newRunCmd(cfg),

@@ -59,6 +59,12 @@ type Engine struct {
 	// to the act's commands (the replica and its fencing token, so that a
 	// command on the host can record or check them).
 	Fence func(ctx context.Context, host string) (env []EnvVar, err error)
+	// Rollout, when set, stages acting in batches under a failure budget;
+	// nil acts on every host at once and never stops for failures.
+	Rollout *Rollout
+	// OnBatch, when set with Rollout, is called as each batch starts
+	// acting, with its number (from 1), the number of batches and its plan.
+	OnBatch func(batch, batches int, plan *Plan)
 }
 
 // EnvVar is an environment variable exported to a host's act commands.
@@ -84,6 +90,9 @@ type hostRun struct {
 	planNotes []Note
 	// observed is the digest of this cycle's query results.
 	observed string
+	batch    int  // the host's rollout batch, from 1; 0 without a rollout
+	acted    bool // acted on at least once in this run
+	held     bool // left alone: the rollout stopped before its turn
 }
 
 // ErrNoReconciler is returned when a resource's kind has no reconciler.
@@ -121,69 +130,137 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 
 	red := &redactor{}
 	report := &Report{}
+	batches := e.stage(hosts, runs)
+	if e.Rollout != nil {
+		report.Rollout = &RolloutReport{Budget: e.Rollout.MaxFail.String(), Total: len(runs)}
+		for _, b := range batches {
+			names := make([]string, len(b))
+			for i, r := range b {
+				names[i] = r.host.Metadata.Name
+			}
+			report.Rollout.Batches = append(report.Rollout.Batches, names)
+		}
+	}
+	budget := &budget{rollout: e.Rollout, total: len(runs)}
 	confirmed := e.Confirm == nil
-	for cycle := 1; ; cycle++ {
-		if ctx.Err() != nil {
-			report.Interrupted = true
+	done := false
+	for bi := 0; bi < len(batches) && !done; bi++ {
+		batch := batches[bi]
+		budget.reach(batch)
+		if budget.exceeded() {
 			break
 		}
-		report.Cycles = cycle
-		forEach(runs, parallel, func(r *hostRun) { e.phase(r, PhaseObserve, func() { e.observe(ctx, r, dial, red) }) })
-		plan := collectPlan(cycle, runs, false)
-		if cycle == 1 {
-			obs := observations(runs)
-			if e.OnObserved != nil {
-				e.OnObserved(obs)
-			}
-			if e.Expect != nil {
-				if err := compareObservations(e.Expect, obs, runs); err != nil {
-					return nil, err
-				}
-			}
+		if report.Rollout != nil {
+			report.Rollout.Reached = bi + 1
 		}
-		if plan.Empty() {
-			report.Converged = ctx.Err() == nil
-			break
-		}
-		if e.DryRun {
-			report.Plans = append(report.Plans, plan)
-			break
-		}
-		if cycle > maxCycles {
-			for _, h := range plan.Hosts {
-				for _, a := range h.Actions {
-					report.Unconverged = append(report.Unconverged, HostResource{Host: h.Host, Ref: a.Resource})
-				}
-			}
-			break
-		}
-		if e.OnPlan != nil {
-			e.OnPlan(plan)
-		}
-		// A plan whose every entry already failed has nothing to confirm.
-		if !confirmed && plan.Pending() > 0 {
-			ok, err := e.Confirm(ctx, plan)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				report.Declined = true
-				report.Plans = append(report.Plans, plan)
+		for batchCycle := 1; ; batchCycle++ {
+			if ctx.Err() != nil {
+				report.Interrupted = true
+				done = true
 				break
 			}
-			confirmed = true
-		}
-		if ctx.Err() != nil {
-			report.Interrupted = true
+			report.Cycles++
+			cycle := report.Cycles
+			// The first cycle observes every host at once (observe is
+			// read-only, and the plan shown covers every batch); a later
+			// batch starts from that observation.
+			scope := batch
+			if cycle == 1 {
+				scope = runs
+			}
+			if cycle == 1 || batchCycle > 1 {
+				forEach(scope, parallel, func(r *hostRun) { e.phase(r, PhaseObserve, func() { e.observe(ctx, r, dial, red) }) })
+				budget.recount()
+			}
+			plan := collectPlan(cycle, scope, false)
+			if cycle == 1 {
+				obs := observations(runs)
+				if e.OnObserved != nil {
+					e.OnObserved(obs)
+				}
+				if e.Expect != nil {
+					if err := compareObservations(e.Expect, obs, runs); err != nil {
+						return nil, err
+					}
+				}
+			}
+			if plan.Empty() {
+				report.Converged = ctx.Err() == nil
+				done = cycle == 1
+				break
+			}
+			if e.DryRun {
+				report.Plans = append(report.Plans, plan)
+				done = true
+				break
+			}
+			if batchCycle > maxCycles {
+				for _, h := range plan.Hosts {
+					for _, a := range h.Actions {
+						report.Unconverged = append(report.Unconverged, HostResource{Host: h.Host, Ref: a.Resource})
+					}
+				}
+				done = true
+				break
+			}
+			if e.OnPlan != nil && (cycle == 1 || batchCycle > 1) {
+				e.OnPlan(plan)
+			}
+			// A plan whose every entry already failed has nothing to confirm.
+			if !confirmed && plan.Pending() > 0 {
+				ok, err := e.Confirm(ctx, plan)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					report.Declined = true
+					report.Plans = append(report.Plans, plan)
+					done = true
+					break
+				}
+				confirmed = true
+			}
+			if ctx.Err() != nil {
+				report.Interrupted = true
+				report.Plans = append(report.Plans, plan)
+				done = true
+				break
+			}
+			if cycle == 1 {
+				plan = collectPlan(cycle, batch, false)
+			}
+			if plan.Empty() {
+				report.Converged = true
+				break // this batch has nothing to do; the next one may
+			}
+			if e.OnBatch != nil && batchCycle == 1 && e.Rollout != nil {
+				e.OnBatch(bi+1, len(batches), plan)
+			}
+			e.actAll(ctx, batch, parallel, budget)
+			plan = collectPlan(cycle, batch, true)
 			report.Plans = append(report.Plans, plan)
-			break
+			if e.OnActed != nil {
+				e.OnActed(plan)
+			}
 		}
-		forEach(runs, parallel, func(r *hostRun) { e.phase(r, PhaseAct, func() { e.act(ctx, r) }) })
-		plan = collectPlan(cycle, runs, true)
-		report.Plans = append(report.Plans, plan)
-		if e.OnActed != nil {
-			e.OnActed(plan)
+	}
+	if report.Rollout != nil {
+		report.Rollout.Failed = budget.failed
+		report.Rollout.Stopped = budget.exceeded()
+		if report.Rollout.Stopped {
+			report.Converged = false
 		}
+		for _, r := range runs {
+			if r.batch > report.Rollout.Reached {
+				r.held = true
+			}
+			if r.held && r.quarantine == nil && len(r.plan) > 0 {
+				report.Rollout.Untouched = append(report.Rollout.Untouched, r.host.Metadata.Name)
+			}
+		}
+	}
+	if report.Interrupted || report.Declined || len(report.Unconverged) > 0 {
+		report.Converged = false
 	}
 	for _, r := range runs {
 		// A resource that could not be planned fails its host, as a failed
@@ -276,12 +353,13 @@ func (x *targetIndex) forHost(labels map[string]string) []*v1alpha1.Resource {
 	return out
 }
 
-// forEach runs fn on every healthy host, at most parallel at once.
+// forEach runs fn on every healthy host the rollout did not hold, at most
+// parallel at once.
 func forEach(runs []*hostRun, parallel int, fn func(*hostRun)) {
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for _, r := range runs {
-		if r.quarantine != nil {
+		if r.quarantine != nil || r.held {
 			continue
 		}
 		wg.Add(1)
@@ -299,8 +377,11 @@ func forEach(runs []*hostRun, parallel int, fn func(*hostRun)) {
 func collectPlan(cycle int, runs []*hostRun, acted bool) *Plan {
 	p := &Plan{Cycle: cycle}
 	for _, r := range runs {
+		if r.held {
+			continue
+		}
 		if len(r.plan) > 0 && (acted || r.quarantine == nil) {
-			p.Hosts = append(p.Hosts, HostPlan{Host: r.host.Metadata.Name, Actions: append([]PlannedAction(nil), r.plan...)})
+			p.Hosts = append(p.Hosts, HostPlan{Host: r.host.Metadata.Name, Batch: r.batch, Actions: append([]PlannedAction(nil), r.plan...)})
 		}
 	}
 	return p
@@ -309,11 +390,13 @@ func collectPlan(cycle int, runs []*hostRun, acted bool) *Plan {
 func summarise(runs []*hostRun, dryRun bool, red *redactor) []HostReport {
 	out := make([]HostReport, 0, len(runs))
 	for _, r := range runs {
-		h := HostReport{Host: r.host.Metadata.Name, Changed: r.changed, Failed: r.failed, Skipped: r.skipped,
+		h := HostReport{Host: r.host.Metadata.Name, Batch: r.batch, Changed: r.changed, Failed: r.failed, Skipped: r.skipped,
 			RoundTrips: r.roundTrips, Connects: r.connects, red: red}
 		switch {
 		case r.quarantine != nil:
 			h.State, h.Err = HostFailed, r.quarantine
+		case r.held && len(r.plan) > 0:
+			h.State = HostUntouched
 		case len(r.plan) > 0 && dryRun:
 			h.State = HostDiffers
 		case len(r.plan) > 0:

@@ -68,3 +68,21 @@ func (p *Pool) Close() {
 		_ = c.conn.Close()
 	}
 }
+
+// Batch runs cmds on h over its kept connection, dialling when there is
+// none, for work outside a run such as a rollout's health checks. A
+// transport error drops the connection.
+func (p *Pool) Batch(ctx context.Context, h *v1alpha1.Host, dial DialFunc, cmds []transport.Command) ([]transport.Result, error) {
+	if dial == nil {
+		dial = transport.Dial
+	}
+	conn, _, err := p.get(ctx, h, dial)
+	if err != nil {
+		return nil, err
+	}
+	res, err := conn.Batch(ctx, cmds)
+	if err != nil {
+		p.Drop(h.Metadata.Name)
+	}
+	return res, err
+}

@@ -21,6 +21,9 @@ const (
 	HostFailed HostState = "failed"
 	// HostUnconverged: still had actions when the cycles ran out or the run stopped.
 	HostUnconverged HostState = "unconverged"
+	// HostUntouched: had actions, but the rollout stopped before its batch
+	// acted on it.
+	HostUntouched HostState = "untouched"
 )
 
 // ActionStatus is what became of a planned action.
@@ -53,7 +56,9 @@ type Plan struct {
 
 // HostPlan is one host's part of a plan.
 type HostPlan struct {
-	Host    string          `json:"host"`
+	Host string `json:"host"`
+	// Batch is the host's rollout batch, from 1; 0 without a rollout.
+	Batch   int             `json:"batch,omitempty"`
 	Actions []PlannedAction `json:"actions"`
 }
 
@@ -140,8 +145,11 @@ type Report struct {
 	Declined bool `json:"declined,omitempty"`
 	// Plans holds every cycle's plan that had actions, with outcomes.
 	Plans []*Plan `json:"plans"`
-	// Hosts summarises each host, sorted by name.
+	// Hosts summarises each host, sorted by name (by batch, then name, in
+	// a rollout).
 	Hosts []HostReport `json:"hosts"`
+	// Rollout is what each batch did; nil without a rollout.
+	Rollout *RolloutReport `json:"rollout,omitempty"`
 	// Prune lists, per host, what left the manifests since the set's last
 	// act on it: pruned, forgotten, or (without Inventory.Prune) to be.
 	Prune []PruneNote `json:"prune,omitempty"`
@@ -164,11 +172,13 @@ type Note struct {
 
 // HostReport summarises one host.
 type HostReport struct {
-	Host    string    `json:"host"`
-	State   HostState `json:"state"`
-	Changed int       `json:"changed"`
-	Failed  int       `json:"failed"`
-	Skipped int       `json:"skipped"`
+	Host  string    `json:"host"`
+	State HostState `json:"state"`
+	// Batch is the host's rollout batch, from 1; 0 without a rollout.
+	Batch   int `json:"batch,omitempty"`
+	Changed int `json:"changed"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
 	// Err is why the host was quarantined (State HostFailed), wrapped with
 	// its context: a *transport.ConnectError when the host could not be
 	// reached or kept, an *ActionError when an action failed. Show Reason,

@@ -36,6 +36,9 @@ const (
 	StateDiffers     = "differs"
 	StateFailed      = "failed"
 	StateUnconverged = "unconverged"
+	// StateUntouched: the failure budget stopped the rollout before the
+	// host's batch acted on it.
+	StateUntouched = "untouched"
 )
 
 // Run is one recorded run.
@@ -100,12 +103,12 @@ func (r *Run) Duration() time.Duration {
 	return r.End.Sub(r.Start)
 }
 
-// NotConverged names the hosts that failed, were unreachable or did not
-// converge, in name order.
+// NotConverged names the hosts that failed, were unreachable, did not
+// converge, or were left untouched by a stopped rollout, in name order.
 func (r *Run) NotConverged() []string {
 	var out []string
 	for _, h := range r.Hosts {
-		if h.State == StateFailed || h.State == StateUnconverged {
+		if h.State == StateFailed || h.State == StateUnconverged || h.State == StateUntouched {
 			out = append(out, h.Name)
 		}
 	}

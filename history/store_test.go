@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -281,5 +282,12 @@ func TestLockedNamesFile(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || !strings.Contains(err.Error(), filepath.Join(dir, FileName)) || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("Open of a locked database: %v", err)
+	}
+}
+
+func TestNotConvergedIncludesHostsAStoppedRolloutLeftAlone(t *testing.T) {
+	r := &Run{Hosts: []Host{{Name: "c", State: StateUntouched}, {Name: "a", State: StateConverged}, {Name: "b", State: StateFailed}}}
+	if got := r.NotConverged(); !slices.Equal(got, []string{"b", "c"}) {
+		t.Errorf("NotConverged = %v, want the failed and the untouched host", got)
 	}
 }

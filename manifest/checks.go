@@ -13,6 +13,15 @@ import (
 func (st *load) checkSet() *Set {
 	set := &Set{index: map[v1alpha1.ResourceRef]*v1alpha1.Resource{}}
 	for _, d := range st.docs {
+		// A RolloutPolicy targets no host: it is set aside for the controller.
+		if d.res.Kind == v1alpha1.RolloutPolicyKind.Kind {
+			if set.Policy != nil {
+				st.addErr(d.file, lineOf(d.root, "metadata"), d.res.ID(), "kind",
+					"a manifest set holds at most one RolloutPolicy; another is "+set.Policy.ID()+": keep one")
+			}
+			set.Policy = d.res
+			continue
+		}
 		set.Resources = append(set.Resources, d.res)
 		set.index[d.res.Ref()] = d.res
 	}

@@ -6,6 +6,9 @@ import "github.com/optimus-cm/optimus/apis/v1alpha1"
 type Set struct {
 	// Resources in load order, Hosts included.
 	Resources []*v1alpha1.Resource
+	// Policy is the RolloutPolicy, nil without one; it is not among
+	// Resources, since it targets no host.
+	Policy *v1alpha1.Resource
 	// Warnings are problems that do not stop an apply, as "file:line: Kind/name: field: message".
 	Warnings []string
 

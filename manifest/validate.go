@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 
@@ -187,10 +186,18 @@ func lowerFields(param string) string {
 	return strings.Join(fs, " or ")
 }
 
-// lowerFirst maps a Go field name in a validator parameter to its JSON name.
+// lowerFirst maps a Go field name in a validator parameter to its JSON name:
+// Command is command, and a leading acronym is lowered whole (HTTP is http,
+// URLPath is urlPath).
 func lowerFirst(s string) string {
-	r, n := utf8.DecodeRuneInString(s)
-	return string(unicode.ToLower(r)) + s[n:]
+	rs := []rune(s)
+	for i := 0; i < len(rs) && unicode.IsUpper(rs[i]); i++ {
+		if i > 0 && i+1 < len(rs) && unicode.IsLower(rs[i+1]) {
+			break
+		}
+		rs[i] = unicode.ToLower(rs[i])
+	}
+	return string(rs)
 }
 
 // walkValues calls fn for v and every struct, pointer, list and map element

@@ -46,6 +46,10 @@ var rules = []Rule{
 		Message: "an environment variable name: letters, digits and '_', not starting with a digit"},
 	{Tag: "cronfile", Pattern: `^[A-Za-z0-9_-]+$`,
 		Message: "a file name for /etc/cron.d: letters, digits, '-' and '_' (no dots: cron skips such files)"},
+	{Tag: "batchsize", Pattern: `^([1-9][0-9]*|([1-9]|[1-9][0-9]|100)%)$`,
+		Message: "a number of hosts (at least 1) or a percentage up to 100%, such as \"1\" or \"25%\""},
+	{Tag: "failbudget", Pattern: `^([0-9]+|([0-9]|[1-9][0-9]|100)%)$`,
+		Message: "a number of hosts or a percentage up to 100%, such as \"1\" or \"10%\""},
 	{Tag: "sysctlkey", Pattern: `^[A-Za-z0-9_-]+([./][A-Za-z0-9_-]+)*$`,
 		Message: "a kernel parameter such as net.ipv4.ip_forward: letters, digits, '_' and '-' separated by '.' or '/'"},
 }

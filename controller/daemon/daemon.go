@@ -134,6 +134,7 @@ type Daemon struct {
 	desired  map[string]*desiredHost
 	loaded   bool // a valid set was loaded since the start
 	restored map[string]bool
+	ro       *rollout    // the current rollout, nil without one
 	ready    atomic.Bool // every host was reconciled once since the start
 
 	web     *webSource        // the status page's view of the daemon

@@ -15,6 +15,11 @@ type metrics struct {
 	dials       prometheus.Counter
 	queueDepth  prometheus.GaugeFunc
 	configValid prometheus.Gauge
+	// generation is 1 for each host's last converged generation.
+	generation   *prometheus.GaugeVec
+	rolloutPhase *prometheus.GaugeVec
+	rolloutBatch prometheus.Gauge
+	rolloutHosts *prometheus.GaugeVec
 }
 
 func newMetrics(queueLen func() int) *metrics {
@@ -40,10 +45,23 @@ func newMetrics(queueLen func() int) *metrics {
 			Name: "optimus_config_valid", Help: "1 when the last manifest load was valid.",
 		}),
 	}
+	m.generation = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "optimus_host_generation", Help: "1 for the generation each host last converged to.",
+	}, []string{"host", "generation"})
+	m.rolloutPhase = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "optimus_rollout_phase", Help: "1 for the current rollout's phase (Progressing, Paused, Halted, Complete, Aborted).",
+	}, []string{"phase"})
+	m.rolloutBatch = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "optimus_rollout_batch", Help: "The current rollout's batch, from 1; 0 without a rollout.",
+	})
+	m.rolloutHosts = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "optimus_rollout_hosts", Help: "Hosts of the current rollout by state (done, failed, pending).",
+	}, []string{"state"})
 	m.queueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "optimus_queue_depth", Help: "Hosts waiting to be reconciled.",
 	}, func() float64 { return float64(queueLen()) })
 	m.registry.MustRegister(m.reconciles, m.duration, m.hosts, m.drift, m.dials, m.queueDepth, m.configValid,
+		m.generation, m.rolloutPhase, m.rolloutBatch, m.rolloutHosts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -25,7 +25,11 @@ const (
 // record.
 func (d *Daemon) reconcile(ctx context.Context, name string) {
 	d.mu.Lock()
-	want, set := d.desired[name], d.set
+	want, set, ro := d.desired[name], d.set, d.ro
+	if held := ro.held(name); held != nil {
+		// Not rolled yet: kept, and drift-corrected, on what it had.
+		want = held
+	}
 	d.mu.Unlock()
 	if want == nil {
 		return
@@ -53,6 +57,9 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	}
 
 	log := d.log.With("host", name)
+	if ro != nil {
+		log = log.With("rollout", ro.gen)
+	}
 	log.Debug("reconcile start", "generation", gen)
 	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.dial,
 		Inventory: d.opts.Inventory}
@@ -150,7 +157,12 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		hs.Conditions = v1alpha1.SetCondition(hs.Conditions, v1alpha1.Condition{Type: v1alpha1.ConditionQuarantined,
 			Status: quarantined, Reason: qReason, Message: reason + "; next retry at " + next.Format(time.RFC3339), ObservedGeneration: gen}, now)
 	})
+	if ro != nil {
+		d.rolloutOutcome(ctx, ro, want, result, states, reason)
+	}
 	if result == resultConverged {
+		d.m.generation.DeletePartialMatch(map[string]string{"host": name})
+		d.m.generation.WithLabelValues(name, gen).Set(1)
 		if hr.Changed > 0 && previousGen == gen && wasReady {
 			d.m.drift.Inc()
 			log.Info("drift corrected", "changed", hr.Changed)

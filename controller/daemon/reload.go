@@ -54,7 +54,28 @@ func (d *Daemon) reload() {
 
 	d.mu.Lock()
 	old, first := d.desired, !d.loaded
+	// The first load converges every host at once: there is no previous
+	// generation to keep.
+	var ro *rollout
+	if !first {
+		ro, err = newRollout(set, hosts, desired, old, d.ro, now)
+		if err != nil {
+			d.mu.Unlock()
+			d.log.Error("manifests invalid; keeping the last valid set", "dir", d.opts.Dir, "err", err.Error())
+			d.status.SetCondition(v1alpha1.Condition{Type: v1alpha1.ConditionConfigValid,
+				Status: v1alpha1.ConditionFalse, Reason: "Invalid", Message: err.Error()}, now)
+			d.m.configValid.Set(0)
+			return
+		}
+	}
+	prevRO := d.ro
 	d.set, d.desired, d.loaded = set, desired, true
+	admitted := map[string]bool{}
+	if ro != nil || prevRO != nil {
+		for _, n := range d.startRolloutLocked(ro, now) {
+			admitted[n] = true
+		}
+	}
 	d.mu.Unlock()
 	d.replicaManifests(set)
 
@@ -70,7 +91,10 @@ func (d *Daemon) reload() {
 	for _, h := range hosts {
 		name := h.Metadata.Name
 		gen := desired[name].generation
-		if prev := old[name]; prev != nil && prev.generation == gen {
+		// A host kept on its previous generation waits for its batch; one
+		// the last rollout kept and this one does not is released now.
+		released := prevRO.held(name) != nil && ro.held(name) == nil
+		if prev := old[name]; (prev != nil && prev.generation == gen && !released && !admitted[name]) || (ro.held(name) != nil && !admitted[name]) {
 			continue
 		}
 		switch {

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
 )
 
 // handler serves health, readiness, metrics, the status API and the
@@ -42,8 +44,39 @@ func (d *Daemon) handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(b)
 	})
+	mux.HandleFunc("GET /api/v1/rollout", func(w http.ResponseWriter, _ *http.Request) {
+		st := d.RolloutStatus()
+		if st == nil {
+			http.Error(w, "404: no rollout: the manifests have not changed since the controller started, or they hold no RolloutPolicy", http.StatusNotFound)
+			return
+		}
+		writeJSON(w, st)
+	})
+	rolloutAction := func(act func() (*v1alpha1.RolloutStatus, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !d.page.MayWrite(r) {
+				http.Error(w, "403 forbidden: changing a rollout needs a bearer token with write scope", http.StatusForbidden)
+				return
+			}
+			st, err := act()
+			if err != nil {
+				http.Error(w, "409 conflict: "+err.Error(), http.StatusConflict)
+				return
+			}
+			writeJSON(w, st)
+		}
+	}
+	mux.HandleFunc("POST /api/v1/rollout/resume", rolloutAction(d.ResumeRollout))
+	mux.HandleFunc("POST /api/v1/rollout/abort", rolloutAction(d.AbortRollout))
 	d.page.Register(mux)
 	return d.page.Protect(mux, "/healthz", "/readyz")
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
 }
 
 // Handle adds a route to the daemon's HTTP server (a status page reading

@@ -273,3 +273,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// MayWrite reports whether a request reached through Protect may change
+// the controller: with tokens, only a write-scoped bearer token may (a
+// cookie could be sent by another site's form); without tokens, Protect
+// already kept the request to loopback clients.
+func (s *Server) MayWrite(r *http.Request) bool {
+	if s.opts.Tokens == nil {
+		return true
+	}
+	return scopeOf(r) >= ScopeWrite && r.Header.Get("Authorization") != ""
+}
