@@ -28,6 +28,7 @@ func Example() {
 	// File
 	// Host
 	// HostGroup
+	// RolloutPolicy
 	// User
 }
 
