@@ -64,9 +64,10 @@ type fakeHost struct {
 	failOn   string // a key whose set fails
 	down     bool
 	batches  int
-	combined int // setmany commands run
-	lastAct  int // commands in the last batch
-	loseAt   int // the batch (counted from 1) whose connection drops; 0 never
+	combined int        // setmany commands run
+	lastAct  int        // commands in the last batch
+	loseAt   int        // the batch (counted from 1) whose connection drops; 0 never
+	scripts  [][]string // the scripts of every batch
 }
 
 func (h *fakeHost) Batch(_ context.Context, cmds []transport.Command) ([]transport.Result, error) {
@@ -74,6 +75,11 @@ func (h *fakeHost) Batch(_ context.Context, cmds []transport.Command) ([]transpo
 	defer h.mu.Unlock()
 	h.batches++
 	h.lastAct = len(cmds)
+	var scripts []string
+	for _, c := range cmds {
+		scripts = append(scripts, c.Script)
+	}
+	h.scripts = append(h.scripts, scripts)
 	if h.batches == h.loseAt {
 		return nil, errors.New("connection reset")
 	}
@@ -667,5 +673,34 @@ func TestRetryLostKeepsFirstOutcomes(t *testing.T) {
 	}
 	if hr := rep.Hosts[0]; hr.State != HostFailed || !strings.Contains(hr.Reason(), "act: connection reset") {
 		t.Errorf("host %s: %s, want failed with the lost connection", hr.State, hr.Reason())
+	}
+}
+
+// With an inventory, the retry sends only the members' own scripts: the
+// inventory was written once, before the merged command.
+func TestRetryDoesNotWriteTheInventoryAgain(t *testing.T) {
+	reg, err := reconcilers.NewRegistry(markerReconciler{}, bundleReconciler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := fakeFleet{"a": {values: map[string]string{}, failOn: "p2"}}
+	eng := &Engine{Registry: reg, Dial: fleet.dial, Inventory: &Inventory{Set: "s"}}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil)},
+		[]*v1alpha1.Resource{bundle("p1", "1"), bundle("p2", "2"), bundle("p3", "3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := fleet["a"]
+	if len(h.scripts) != 3 {
+		t.Fatalf("%d batches, want 3 (observe, act, retry)", len(h.scripts))
+	}
+	if act := h.scripts[1]; len(act) != 2 || !strings.Contains(act[0], InventoryPath("s")) || !strings.HasPrefix(act[1], "setmany ") {
+		t.Errorf("act batch %q, want the inventory write then one merged command", act)
+	}
+	if got := strings.Join(h.scripts[2], "; "); got != "set p1 1; set p2 2; set p3 3" {
+		t.Errorf("retry batch %q, want each member's own script and nothing else", got)
+	}
+	if want := map[string]string{"p1": "1", "p3": "3"}; fmt.Sprint(h.values) != fmt.Sprint(want) || rep.Hosts[0].Failed != 1 {
+		t.Errorf("values %v, failed %d; want %v, 1", h.values, rep.Hosts[0].Failed, want)
 	}
 }
