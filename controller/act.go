@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/transport"
@@ -335,7 +336,9 @@ var ErrDependencyFailed = errors.New("skipped: a resource it depends on failed")
 type ActionError struct {
 	ExitCode int
 	// Output is the command's standard error (or, when empty, its standard
-	// output), trimmed to 500 bytes. It may echo a secret: show it scrubbed.
+	// output), trimmed to its last 500 bytes: a command that says much
+	// (a package manager's progress) says what went wrong last. It may echo
+	// a secret: show it scrubbed.
 	Output string
 }
 
@@ -345,7 +348,11 @@ func newActionError(res transport.Result) *ActionError {
 		msg = strings.TrimSpace(string(res.Stdout))
 	}
 	if len(msg) > 500 {
-		msg = msg[:500] + "..."
+		cut := len(msg) - 500
+		for cut < len(msg) && !utf8.RuneStart(msg[cut]) {
+			cut++
+		}
+		msg = "..." + msg[cut:]
 	}
 	return &ActionError{ExitCode: res.ExitCode, Output: msg}
 }

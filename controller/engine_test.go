@@ -704,3 +704,15 @@ func TestRetryDoesNotWriteTheInventoryAgain(t *testing.T) {
 		t.Errorf("values %v, failed %d; want %v, 1", h.values, rep.Hosts[0].Failed, want)
 	}
 }
+
+// A long failure keeps its end, where commands say what went wrong.
+func TestActionErrorKeepsTheEnd(t *testing.T) {
+	long := strings.Repeat("Get:1 file:/srv/repo ./ Packages\n", 40) + "E: Failed to fetch http://127.0.0.1:9/Packages"
+	e := newActionError(transport.Result{ExitCode: 100, Stderr: []byte(long)})
+	if !strings.HasSuffix(e.Output, "E: Failed to fetch http://127.0.0.1:9/Packages") || !strings.HasPrefix(e.Output, "...") || len(e.Output) != 503 {
+		t.Errorf("output %q (%d bytes), want the last 500 bytes after ...", e.Output, len(e.Output))
+	}
+	if e := newActionError(transport.Result{ExitCode: 1, Stdout: []byte(" short \n")}); e.Output != "short" {
+		t.Errorf("short output %q", e.Output)
+	}
+}
