@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/transport"
@@ -13,7 +14,9 @@ import (
 
 // act runs the host's planned actions in one round trip. An action runs only
 // when every earlier action of its resource and of the resources it depends
-// on succeeded, so a failure skips exactly what depends on it.
+// on succeeded, so a failure skips exactly what depends on it. When a command
+// that merges several actions fails, a second round trip runs each of them
+// alone (see retry), so that only those that fail on their own fail.
 func (e *Engine) act(ctx context.Context, r *hostRun) {
 	if len(r.plan) == 0 {
 		return
@@ -43,7 +46,8 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 		}
 	}
 	post := 0
-	if e.Inventory != nil && r.inv != nil {
+	inventory := e.Inventory != nil && r.inv != nil
+	if inventory {
 		cmds, slot, post = e.withInventory(r, cmds, slot)
 		defer r.notePruned()
 	}
@@ -60,22 +64,35 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 	// Actions already on their way finish even when the run is interrupted.
 	results, err := r.conn.Batch(context.WithoutCancel(ctx), cmds)
 	if err != nil {
-		e.broken(r)
-		for i := range r.plan {
-			if r.plan[i].Status == StatusPlanned {
-				r.plan[i].Status = StatusFailed
-				r.plan[i].Err = fmt.Errorf("not confirmed: %w", err)
-			}
-		}
-		r.quarantine = fmt.Errorf("act: %w", err)
+		e.lost(r, err, func(int) bool { return true })
 		return
+	}
+	outcome := make([]transport.Result, len(r.plan))
+	for i, s := range slot {
+		if s >= 0 {
+			outcome[i] = results[s]
+		}
+	}
+	var own []transport.Result // the inventory's own commands
+	if inventory {
+		// The write first, the clean-ups last.
+		own = append([]transport.Result{results[0]}, results[len(results)-post:]...)
+	}
+	var more retried
+	if !inventory || results[0].OK() {
+		if more, err = e.retry(ctx, r, slot, results, outcome); err != nil {
+			// The first round trip's outcomes stand; what was sent again
+			// is unknown.
+			e.lost(r, err, more.has)
+		}
+		own = append(own, more.own...)
 	}
 	var firstFailure error
 	for i := range r.plan {
-		if slot[i] < 0 {
-			continue // failed or skipped while planning
+		if slot[i] < 0 || (err != nil && more.has(i)) {
+			continue // failed or skipped while planning, or lost
 		}
-		res, pa := results[slot[i]], &r.plan[i]
+		res, pa := outcome[i], &r.plan[i]
 		switch {
 		case res.Skipped:
 			pa.Status = StatusSkipped
@@ -94,18 +111,131 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 			r.changedRefs[pa.Resource] = true
 		}
 	}
-	if e.Inventory != nil && r.inv != nil {
-		// The inventory's own commands: the write first, the clean-ups last.
-		own := append([]transport.Result{results[0]}, results[len(results)-post:]...)
-		for _, res := range own {
-			if !res.Skipped && res.ExitCode != 0 && firstFailure == nil {
-				firstFailure = fmt.Errorf("inventory %s: %w", e.inventoryPath(r), newActionError(res))
-			}
+	for _, res := range own {
+		if !res.Skipped && res.ExitCode != 0 && firstFailure == nil {
+			firstFailure = fmt.Errorf("inventory %s: %w", e.inventoryPath(r), newActionError(res))
 		}
 	}
-	if firstFailure != nil {
+	if firstFailure != nil && r.quarantine == nil {
 		r.quarantine = firstFailure
 	}
+}
+
+// lost records a transport failure of the act phase: the planned actions
+// for which sent says true are failed as not confirmed (they may or may not
+// have run), and the host is quarantined.
+func (e *Engine) lost(r *hostRun, err error, sent func(i int) bool) {
+	e.broken(r)
+	for i := range r.plan {
+		if r.plan[i].Status == StatusPlanned && sent(i) {
+			r.plan[i].Status = StatusFailed
+			r.plan[i].Err = fmt.Errorf("not confirmed: %w", err)
+		}
+	}
+	r.quarantine = fmt.Errorf("act: %w", err)
+}
+
+// retried is what retry sent: the planned actions it ran again and the
+// results of the inventory clean-ups that went with them.
+type retried struct {
+	sent []bool
+	own  []transport.Result
+}
+
+func (m retried) has(i int) bool { return m.sent != nil && m.sent[i] }
+
+// retry is the fallback of the Combiner contract. A merged command succeeds
+// or fails as a whole, yet its members are separate resources: when one
+// failed (or was skipped because the prerequisite of one member failed),
+// each member's own action runs alone in a second round trip, followed by
+// the actions skipped only because of it. A member whose own action fails
+// fails with its own output; the others succeed, and what depends only on
+// them runs. Nothing is sent again when no merged command failed, so the
+// success path keeps one round trip. outcome holds each planned action's
+// result and is updated with the second round trip's.
+func (e *Engine) retry(ctx context.Context, r *hostRun, slot []int, results []transport.Result, outcome []transport.Result) (retried, error) {
+	members := map[int]int{}
+	for _, s := range slot {
+		if s >= 0 {
+			members[s]++
+		}
+	}
+	again := false
+	for s, n := range members {
+		again = again || (n > 1 && !results[s].OK())
+	}
+	if !again {
+		return retried{}, nil
+	}
+	// An action is sent again when it did not succeed only because of a
+	// merged command: it was a member of one that failed, or it was skipped
+	// and every prerequisite of its own either succeeded or is sent again.
+	idx := make([]int, len(r.plan)) // planned action -> command of the second batch
+	var cmds []transport.Command
+	for i, pa := range r.plan {
+		idx[i] = -1
+		s := slot[i]
+		if s < 0 || results[s].OK() || (!results[s].Skipped && members[s] == 1) {
+			continue
+		}
+		var after []int
+		ready := true
+		for j := 0; j < i && ready; j++ {
+			if slot[j] < 0 || !r.prerequisite(j, i) {
+				continue
+			}
+			switch {
+			case idx[j] >= 0:
+				after = append(after, idx[j])
+			case !results[slot[j]].OK():
+				ready = false
+			}
+		}
+		if !ready {
+			continue
+		}
+		idx[i] = len(cmds)
+		cmds = append(cmds, transport.Command{Script: pa.Script, Stdin: pa.Stdin, After: after})
+	}
+	if len(cmds) == 0 {
+		return retried{}, nil
+	}
+	post := 0
+	if e.Inventory != nil && r.inv != nil {
+		cleanups := e.inventoryCleanups(r, idx)
+		post = len(cleanups)
+		cmds = append(cmds, cleanups...)
+	}
+	out := retried{sent: make([]bool, len(r.plan))}
+	for i := range idx {
+		out.sent[i] = idx[i] >= 0
+	}
+	r.roundTrips++
+	res, err := r.conn.Batch(context.WithoutCancel(ctx), cmds)
+	if err != nil {
+		return out, err
+	}
+	for i := range idx {
+		if idx[i] >= 0 {
+			outcome[i] = res[idx[i]]
+		}
+	}
+	out.own = res[len(res)-post:]
+	return out, nil
+}
+
+// prerequisite reports whether planned action j must succeed before
+// planned action i runs: j is of i's resource or of one it depends on.
+func (r *hostRun) prerequisite(j, i int) bool {
+	if r.plan[j].Resource == r.plan[i].Resource {
+		return true
+	}
+	for _, d := range r.deps[r.plan[i].Resource] {
+		if d == r.plan[j].Resource {
+			return true
+		}
+	}
+	return false
 }
 
 // commands turns the host's plan into the batch to send. slot[i] is the
@@ -229,8 +359,8 @@ var ErrDependencyFailed = errors.New("skipped: a resource it depends on failed")
 type ActionError struct {
 	ExitCode int
 	// Output is the command's standard error (or, when empty, its standard
-	// output), its last 500 bytes when longer: tools print the error that
-	// made them fail last (apt's "E:" lines after its progress). It may echo
+	// output), trimmed to its last 500 bytes: a command that says much
+	// (a package manager's progress) says what went wrong last. It may echo
 	// a secret: show it scrubbed.
 	Output string
 }
@@ -241,11 +371,11 @@ func newActionError(res transport.Result) *ActionError {
 		msg = strings.TrimSpace(string(res.Stdout))
 	}
 	if len(msg) > 500 {
-		tail := msg[len(msg)-500:]
-		if i := strings.IndexByte(tail, '\n'); i >= 0 && i < len(tail)-1 {
-			tail = tail[i+1:] // start at a whole line
+		cut := len(msg) - 500
+		for cut < len(msg) && !utf8.RuneStart(msg[cut]) {
+			cut++
 		}
-		msg = "..." + tail
+		msg = "..." + msg[cut:]
 	}
 	return &ActionError{ExitCode: res.ExitCode, Output: msg}
 }

@@ -65,8 +65,10 @@ type fakeHost struct {
 	failOn   string // a key whose set fails
 	down     bool
 	batches  int
-	combined int // setmany commands run
-	lastAct  int // commands in the last batch
+	combined int        // setmany commands run
+	lastAct  int        // commands in the last batch
+	loseAt   int        // the batch (counted from 1) whose connection drops; 0 never
+	scripts  [][]string // the scripts of every batch
 }
 
 func (h *fakeHost) Batch(_ context.Context, cmds []transport.Command) ([]transport.Result, error) {
@@ -74,6 +76,14 @@ func (h *fakeHost) Batch(_ context.Context, cmds []transport.Command) ([]transpo
 	defer h.mu.Unlock()
 	h.batches++
 	h.lastAct = len(cmds)
+	var scripts []string
+	for _, c := range cmds {
+		scripts = append(scripts, c.Script)
+	}
+	h.scripts = append(h.scripts, scripts)
+	if h.batches == h.loseAt {
+		return nil, errors.New("connection reset")
+	}
 	res := make([]transport.Result, len(cmds))
 	for i, c := range cmds {
 		skip := false
@@ -95,7 +105,18 @@ func (h *fakeHost) Batch(_ context.Context, cmds []transport.Command) ([]transpo
 			}
 			res[i].Stdout = []byte(b.String())
 		case "setmany":
+			// One transaction: a bad key sets nothing.
 			h.combined++
+			bad := ""
+			for _, kv := range f[1:] {
+				if k, _, _ := strings.Cut(kv, "="); k == h.failOn {
+					bad = k
+				}
+			}
+			if bad != "" {
+				res[i] = transport.Result{ExitCode: 1, Stderr: []byte("setmany: nothing set")}
+				continue
+			}
 			for _, kv := range f[1:] {
 				k, v, _ := strings.Cut(kv, "=")
 				h.values[k] = v
@@ -554,5 +575,189 @@ func TestNotesAreReportedNeverActedOn(t *testing.T) {
 				t.Errorf("run %d: plan holds %d actions, first %+v", i, p.Count(), p.Hosts[0].Actions[0])
 			}
 		}
+	}
+}
+
+// actionsByResource maps "Kind/name" to the outcome of its only action in
+// the run's first plan.
+func actionsByResource(t *testing.T, rep *Report) map[string]PlannedAction {
+	t.Helper()
+	if len(rep.Plans) == 0 || len(rep.Plans[0].Hosts) != 1 {
+		t.Fatalf("want one plan for one host, got %+v", rep.Plans)
+	}
+	out := map[string]PlannedAction{}
+	for _, a := range rep.Plans[0].Hosts[0].Actions {
+		out[a.Resource.String()] = a
+	}
+	return out
+}
+
+// A merged command that fails is retried member by member: only the bad
+// member fails, with its own output; the others are set and what depends
+// only on them runs; what depends on the bad one is skipped.
+func TestFailedCombinedCommandRetriesEachMember(t *testing.T) {
+	reg, err := reconcilers.NewRegistry(markerReconciler{}, bundleReconciler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := fakeFleet{"a": {values: map[string]string{}, failOn: "p3"}}
+	eng := &Engine{Registry: reg, Dial: fleet.dial}
+	b := func(name string) v1alpha1.ResourceRef { return v1alpha1.ResourceRef{Kind: "Bundle", Name: name} }
+	good := marker("needs-good", "1", nil)
+	good.Spec.(*markerSpec).DependsOn = []v1alpha1.ResourceRef{b("p1"), b("p2"), b("p4"), b("p5")}
+	bad := marker("needs-bad", "1", nil)
+	bad.Spec.(*markerSpec).DependsOn = []v1alpha1.ResourceRef{b("p3")}
+	res := []*v1alpha1.Resource{bundle("p1", "1"), bundle("p2", "2"), bundle("p3", "3"), bundle("p4", "4"), bundle("p5", "5"),
+		good, bad, marker("other", "1", nil)}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, hr := fleet["a"], rep.Hosts[0]
+	if h.combined != 1 {
+		t.Fatalf("the bundles were merged into %d commands, want 1 (the test proves nothing otherwise)", h.combined)
+	}
+	want := map[string]string{"p1": "1", "p2": "2", "p4": "4", "p5": "5", "needs-good": "1", "other": "1"}
+	if fmt.Sprint(h.values) != fmt.Sprint(want) {
+		t.Errorf("host values %v, want %v", h.values, want)
+	}
+	acts := actionsByResource(t, rep)
+	for _, ref := range []string{"Bundle/p1", "Bundle/p2", "Bundle/p4", "Bundle/p5", "Marker/needs-good", "Marker/other"} {
+		if acts[ref].Status != StatusOK {
+			t.Errorf("%s: %s (%v), want ok", ref, acts[ref].Status, acts[ref].Err)
+		}
+	}
+	var ae *ActionError
+	if p3 := acts["Bundle/p3"]; p3.Status != StatusFailed || !errors.As(p3.Err, &ae) || ae.Output != "disk on fire" {
+		t.Errorf("Bundle/p3: %s %v, want failed with its own output", p3.Status, p3.Err)
+	}
+	if nb := acts["Marker/needs-bad"]; nb.Status != StatusSkipped || !errors.Is(nb.Err, ErrDependencyFailed) {
+		t.Errorf("Marker/needs-bad: %s %v, want skipped", nb.Status, nb.Err)
+	}
+	if hr.State != HostFailed || !strings.Contains(hr.Reason(), "Bundle/p3") || hr.Changed != 6 || hr.Failed != 1 || hr.Skipped != 1 {
+		t.Errorf("host %s (%s): changed/failed/skipped %d/%d/%d, want failed naming Bundle/p3, 6/1/1",
+			hr.State, hr.Reason(), hr.Changed, hr.Failed, hr.Skipped)
+	}
+	// Observe, the merged act, the retry.
+	if hr.RoundTrips != 3 || h.batches != 3 {
+		t.Errorf("%d round trips (%d batches), want 3", hr.RoundTrips, h.batches)
+	}
+}
+
+// A merged command skipped because one member's prerequisite failed is
+// retried for the members whose own prerequisites succeeded.
+func TestSkippedCombinedCommandRunsMembersThatCan(t *testing.T) {
+	reg, err := reconcilers.NewRegistry(markerReconciler{}, bundleReconciler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := fakeFleet{"a": {values: map[string]string{}, failOn: "base"}}
+	eng := &Engine{Registry: reg, Dial: fleet.dial}
+	res := []*v1alpha1.Resource{marker("base", "1", nil), bundle("q1", "1", v1alpha1.ResourceRef{Kind: "Marker", Name: "base"}),
+		bundle("q2", "2"), bundle("q3", "3")}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := fleet["a"]
+	if want := map[string]string{"q2": "2", "q3": "3"}; fmt.Sprint(h.values) != fmt.Sprint(want) {
+		t.Errorf("host values %v, want %v", h.values, want)
+	}
+	acts := actionsByResource(t, rep)
+	if acts["Bundle/q1"].Status != StatusSkipped || acts["Bundle/q2"].Status != StatusOK || acts["Bundle/q3"].Status != StatusOK ||
+		acts["Marker/base"].Status != StatusFailed {
+		t.Errorf("statuses base/q1/q2/q3 = %s/%s/%s/%s, want failed/skipped/ok/ok",
+			acts["Marker/base"].Status, acts["Bundle/q1"].Status, acts["Bundle/q2"].Status, acts["Bundle/q3"].Status)
+	}
+	if hr := rep.Hosts[0]; !strings.Contains(hr.Reason(), "Marker/base") || hr.RoundTrips != 3 {
+		t.Errorf("host: %s in %d round trips, want Marker/base's failure in 3", hr.Reason(), hr.RoundTrips)
+	}
+}
+
+// The success path keeps one act round trip: nothing is sent again.
+func TestSucceededCombinedCommandIsNotRetried(t *testing.T) {
+	reg, err := reconcilers.NewRegistry(markerReconciler{}, bundleReconciler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := fakeFleet{"a": {values: map[string]string{}}}
+	eng := &Engine{Registry: reg, Dial: fleet.dial}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, []*v1alpha1.Resource{bundle("p1", "1"), bundle("p2", "2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Observe and act, then the observe that finds nothing to do.
+	if hr := rep.Hosts[0]; !rep.Converged || hr.RoundTrips != 3 || rep.Cycles != 2 || fleet["a"].combined != 1 {
+		t.Errorf("converged=%v cycles=%d round trips=%d merged=%d; want 2 cycles, 3 round trips, 1 merged command",
+			rep.Converged, rep.Cycles, hr.RoundTrips, fleet["a"].combined)
+	}
+}
+
+// A connection lost during the retry leaves what it carried unconfirmed;
+// what the first round trip did stands.
+func TestRetryLostKeepsFirstOutcomes(t *testing.T) {
+	reg, err := reconcilers.NewRegistry(markerReconciler{}, bundleReconciler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := fakeFleet{"a": {values: map[string]string{}, failOn: "p2", loseAt: 3}}
+	eng := &Engine{Registry: reg, Dial: fleet.dial}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil)},
+		[]*v1alpha1.Resource{bundle("p1", "1"), bundle("p2", "2"), marker("other", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts := actionsByResource(t, rep)
+	if o := acts["Marker/other"]; o.Status != StatusOK {
+		t.Errorf("Marker/other: %s %v, want ok from the first round trip", o.Status, o.Err)
+	}
+	for _, ref := range []string{"Bundle/p1", "Bundle/p2"} {
+		if a := acts[ref]; a.Status != StatusFailed || !strings.Contains(a.ErrorText(), "not confirmed: connection reset") {
+			t.Errorf("%s: %s %v, want failed, not confirmed", ref, a.Status, a.Err)
+		}
+	}
+	if hr := rep.Hosts[0]; hr.State != HostFailed || !strings.Contains(hr.Reason(), "act: connection reset") {
+		t.Errorf("host %s: %s, want failed with the lost connection", hr.State, hr.Reason())
+	}
+}
+
+// With an inventory, the retry sends only the members' own scripts: the
+// inventory was written once, before the merged command.
+func TestRetryDoesNotWriteTheInventoryAgain(t *testing.T) {
+	reg, err := reconcilers.NewRegistry(markerReconciler{}, bundleReconciler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := fakeFleet{"a": {values: map[string]string{}, failOn: "p2"}}
+	eng := &Engine{Registry: reg, Dial: fleet.dial, Inventory: &Inventory{Set: "s"}}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{host("a", nil)},
+		[]*v1alpha1.Resource{bundle("p1", "1"), bundle("p2", "2"), bundle("p3", "3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := fleet["a"]
+	if len(h.scripts) != 3 {
+		t.Fatalf("%d batches, want 3 (observe, act, retry)", len(h.scripts))
+	}
+	if act := h.scripts[1]; len(act) != 2 || !strings.Contains(act[0], InventoryPath("s", "a")) || !strings.HasPrefix(act[1], "setmany ") {
+		t.Errorf("act batch %q, want the inventory write then one merged command", act)
+	}
+	if got := strings.Join(h.scripts[2], "; "); got != "set p1 1; set p2 2; set p3 3" {
+		t.Errorf("retry batch %q, want each member's own script and nothing else", got)
+	}
+	if want := map[string]string{"p1": "1", "p3": "3"}; fmt.Sprint(h.values) != fmt.Sprint(want) || rep.Hosts[0].Failed != 1 {
+		t.Errorf("values %v, failed %d; want %v, 1", h.values, rep.Hosts[0].Failed, want)
+	}
+}
+
+// A long failure keeps its end, where commands say what went wrong.
+func TestActionErrorKeepsTheEnd(t *testing.T) {
+	long := strings.Repeat("Get:1 file:/srv/repo ./ Packages\n", 40) + "E: Failed to fetch http://127.0.0.1:9/Packages"
+	e := newActionError(transport.Result{ExitCode: 100, Stderr: []byte(long)})
+	if !strings.HasSuffix(e.Output, "E: Failed to fetch http://127.0.0.1:9/Packages") || !strings.HasPrefix(e.Output, "...") || len(e.Output) != 503 {
+		t.Errorf("output %q (%d bytes), want the last 500 bytes after ...", e.Output, len(e.Output))
+	}
+	if e := newActionError(transport.Result{ExitCode: 1, Stdout: []byte(" short \n")}); e.Output != "short" {
+		t.Errorf("short output %q", e.Output)
 	}
 }

@@ -347,19 +347,32 @@ func (e *Engine) withInventory(r *hostRun, cmds []transport.Command, slot []int)
 		out = append(out, c)
 	}
 	shifted := make([]int, len(slot))
+	for i, s := range slot {
+		shifted[i] = s
+		if s >= 0 {
+			shifted[i] = s + 1
+		}
+	}
+	cleanups := e.inventoryCleanups(r, shifted)
+	return append(out, cleanups...), shifted, len(cleanups)
+}
+
+// inventoryCleanups are the inventory's commands that follow a batch:
+// for each resource pruned, or owing a refresh, that has a command in the
+// batch, the line that records it is removed once all its commands
+// succeeded. slot maps each planned action to its command, -1 for none.
+func (e *Engine) inventoryCleanups(r *hostRun, slot []int) []transport.Command {
 	bySlot := map[v1alpha1.ResourceRef][]int{}
 	var order []v1alpha1.ResourceRef
 	for i, s := range slot {
-		shifted[i] = s
 		if s < 0 {
 			continue
 		}
-		shifted[i] = s + 1
 		ref := r.plan[i].Resource
 		if _, ok := bySlot[ref]; !ok {
 			order = append(order, ref)
 		}
-		bySlot[ref] = append(bySlot[ref], s+1)
+		bySlot[ref] = append(bySlot[ref], s)
 	}
 	pruned, refreshing := map[v1alpha1.ResourceRef]bool{}, map[v1alpha1.ResourceRef]bool{}
 	for _, pa := range r.plan {
@@ -370,16 +383,14 @@ func (e *Engine) withInventory(r *hostRun, cmds []transport.Command, slot []int)
 			refreshing[pa.Resource] = true
 		}
 	}
+	var out []transport.Command
 	for _, ref := range order {
 		switch {
 		case pruned[ref]:
 			out = append(out, transport.Command{Script: removeLine(e.inventoryPath(r), "resource", ref), After: bySlot[ref]})
 		case refreshing[ref]:
 			out = append(out, transport.Command{Script: removeLine(e.inventoryPath(r), "pending", ref), After: bySlot[ref]})
-		default:
-			continue
 		}
-		post++
 	}
-	return out, shifted, post
+	return out
 }

@@ -17,4 +17,9 @@
 // refuses a kind whose documents decode to another type than S, and two
 // kinds that declare one shared query (SharedQuerier) with different
 // scripts; a query a kind does not declare shared is private to it.
+//
+// A Combiner merges the actions of several resources into one command (one
+// package transaction per host). When that command fails, the engine runs
+// each merged action's own Script alone in a second round trip, so that one
+// bad input fails only its own resource; the success path stays one command.
 package reconcilers

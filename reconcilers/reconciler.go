@@ -257,8 +257,18 @@ type Refresher interface {
 
 // Combiner is implemented by kinds whose actions are cheaper as one command
 // per host. The engine merges actions with the same key only where the order
-// of the host's other actions allows it; the merged command succeeds or
-// fails for every resource in it.
+// of the host's other actions allows it.
+//
+// A merged command that succeeds succeeds for every resource in it, in the
+// one round trip of the act phase. One that fails does not fail them all:
+// the engine then runs each merged action's own Script alone, in a second
+// round trip, together with what was skipped only because of the merged
+// command. Only the actions that fail on their own fail, each with its own
+// output; what depends on the others runs. So every action a Combiner merges
+// must keep a Script that does its part alone, and a merged command that
+// fails must leave the host where those scripts can still run (a package
+// transaction that installs nothing when one name is unknown does; so does
+// any command that is safe to run again).
 type Combiner interface {
 	// Combinable returns the key under which an action Plan returned for
 	// req may be merged with others, and what it contributes to the merged

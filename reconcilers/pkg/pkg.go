@@ -344,7 +344,10 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 
 // Combinable makes one transaction per host: the engine merges the actions
 // of every Package resource that installs (or upgrades, or removes) with the
-// same manager. The key is "MANAGER VERB".
+// same manager. The key is "MANAGER VERB". A transaction the manager refuses
+// (one unknown name) changes nothing, so when it fails the engine runs each
+// resource's own command and only the bad one fails, with the manager's
+// message.
 func (Reconciler) Combinable(req reconcilers.TypedRequest[v1alpha1.PackageSpec], _ reconcilers.Action) (string, []string) {
 	d, err := plan(req)
 	switch {

@@ -40,8 +40,8 @@ apt 99000
 const fresh = "@lists\nnow 100000\napt 99000\ndnf 99000\napk 99000\n"
 
 const aptRefresh = `_ol=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists/*_Packages* 2>/dev/null | sort -n | tail -n 1); ` +
-	`if [ "${_ol:-0}" -le 99000 ]; then env 'DEBIAN_FRONTEND=noninteractive' apt-get update -q -o 'APT::Update::Error-Mode=any' >&2 && ` +
-	`mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp || exit; fi && `
+	`if [ "${_ol:-0}" -le 99000 ]; then _ou=$(env 'DEBIAN_FRONTEND=noninteractive' apt-get update -q -o 'APT::Update::Error-Mode=any' 2>&1) || ` +
+	`{ _rc=$?; printf '%s\n' "$_ou" >&2; exit $_rc; }; mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp || exit; fi && `
 
 // What dnf -q -C list --available and apk policy print for git.
 const (
@@ -67,7 +67,7 @@ func TestPlan(t *testing.T) {
 		{"stale lists refresh", v1alpha1.PackageSpec{Names: []string{"git"}, CacheValidTime: &v1alpha1.Duration{Duration: 100}}, aptHost,
 			aptRefresh + apt + "install git", ""},
 		{"never refreshed", v1alpha1.PackageSpec{Names: []string{"git"}}, "@manager apk\n@apk-installed\n@lists\nnow 5\napk \n",
-			`_ol=$(stat -c %Y /var/cache/apk/APKINDEX.* /etc/apk/cache/APKINDEX.* 2>/dev/null | sort -n | tail -n 1); if [ "${_ol:-0}" -le 0 ]; then apk update -q >&2 || exit; fi && apk add git`, ""},
+			`_ol=$(stat -c %Y /var/cache/apk/APKINDEX.* /etc/apk/cache/APKINDEX.* 2>/dev/null | sort -n | tail -n 1); if [ "${_ol:-0}" -le 0 ]; then _ou=$(apk update -q 2>&1) || { _rc=$?; printf '%s\n' "$_ou" >&2; exit $_rc; }; fi && apk add git`, ""},
 		{"stale lists but nothing to install", v1alpha1.PackageSpec{Names: []string{"curl"}, CacheValidTime: &v1alpha1.Duration{Duration: 100}}, aptHost, "", ""},
 		{"remove", v1alpha1.PackageSpec{Names: []string{"curl", "git"}, State: "absent"}, aptHost,
 			apt + "remove curl", ""},

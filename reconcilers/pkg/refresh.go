@@ -79,23 +79,26 @@ func (st State) refreshReason(mgr string, maxAge time.Duration, unknown []string
 
 // refreshCommand refreshes the lists of mgr, unless something did since
 // they were observed at stamp: several commands of one act batch (an
-// install and an upgrade) then refresh once.
+// install and an upgrade) then refresh once. The refresh says nothing when
+// it succeeds, so that the error of the command after it is what its action
+// reports; when it fails, its output is the action's error.
 func refreshCommand(mgr string, stamp int64) string {
-	var refresh string
+	var refresh, done string
 	switch mgr {
 	case "apt":
 		// Error-Mode=any: an unreachable repository fails the refresh
 		// instead of leaving the old lists with a warning.
-		refresh = reconcilers.ShellCommand("env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update", "-q", "-o", "APT::Update::Error-Mode=any") +
-			" >&2 && mkdir -p " + reconcilers.ShellCommand(strings.TrimSuffix(aptStamp, "/update-success-stamp")) + " && touch " + aptStamp
+		refresh = reconcilers.ShellCommand("env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update", "-q", "-o", "APT::Update::Error-Mode=any")
+		done = "mkdir -p " + reconcilers.ShellCommand(strings.TrimSuffix(aptStamp, "/update-success-stamp")) + " && touch " + aptStamp + " || exit; "
 	case "dnf":
-		refresh = "dnf -q -y makecache >&2"
+		refresh = "dnf -q -y makecache"
 	case "apk":
-		refresh = "apk update -q >&2"
+		refresh = "apk update -q"
 	default:
 		return "true"
 	}
-	return fmt.Sprintf("_ol=$(%s); if [ \"${_ol:-0}\" -le %d ]; then %s || exit; fi", listsStampScript(mgr), stamp, refresh)
+	return fmt.Sprintf(`_ol=$(%s); if [ "${_ol:-0}" -le %d ]; then _ou=$(%s 2>&1) || { _rc=$?; printf '%%s\n' "$_ou" >&2; exit $_rc; }; %sfi`,
+		listsStampScript(mgr), stamp, refresh, done)
 }
 
 // refreshKey marks the Combine key of actions that refresh first:
