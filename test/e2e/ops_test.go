@@ -287,7 +287,8 @@ spec:
 func TestPendingRestart(t *testing.T) {
 	h := testhost.Start(t, 1)[0]
 	// The init script of optimus-webd without its package: it logs every start.
-	script := webdRepo[strings.Index(webdRepo, "#!/bin/sh"):strings.Index(webdRepo, "INIT\nchmod")]
+	script := webdRepo[strings.Index(webdRepo, "#!/bin/sh"):]
+	script = script[:strings.Index(script, "\nINIT\n")+1]
 	h.Exec(t, "cat >/etc/init.d/optimus-webd <<'INIT'\n"+script+"INIT\nchmod 755 /etc/init.d/optimus-webd")
 	dir := t.TempDir()
 	hostsManifest(t, dir, []*testhost.Host{h})

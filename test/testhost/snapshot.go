@@ -24,10 +24,12 @@ find /tmp /var /etc -xdev \( -path /var/log/wtmp -o -path /var/log/lastlog -o -p
 // SSH writes), and the sha256 of every regular file owned by root where
 // configuration and data live (/etc, /root, /home, /srv, /opt, /usr/local,
 // /var but its logs, /tmp): the packaged programs under /usr are left out
-// to keep it fast.
+// to keep it fast. /var/lib/optimus is left out too: it is Optimus's own
+// inventory, which every apply rewrites (in a root-only directory that the
+// write checks).
 const RootOwnedScript = `LC_ALL=C; export LC_ALL
-find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run \) -prune -o -user root -printf '%p\t%y %m %u %g\n' 2>/dev/null | sort
-find /etc /root /home /srv /opt /usr/local /var /tmp -xdev -path /var/log -prune -o -user root -type f -exec sha256sum -- {} + 2>/dev/null | sort -k2
+find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /var/lib/optimus \) -prune -o -user root -printf '%p\t%y %m %u %g\n' 2>/dev/null | sort
+find /etc /root /home /srv /opt /usr/local /var /tmp -xdev \( -path /var/log -o -path /var/lib/optimus \) -prune -o -user root -type f -exec sha256sum -- {} + 2>/dev/null | sort -k2
 `
 
 // Snapshot is what a snapshot script printed, one entry per line.
