@@ -13,6 +13,7 @@ import (
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/controller/web"
+	"github.com/optimus-cm/optimus/history"
 )
 
 // newStatusPage builds the status page served at / and checks that a
@@ -51,6 +52,7 @@ type hostRuns struct {
 var (
 	_ web.Source     = &webSource{}
 	_ web.Reconciler = &webSource{}
+	_ web.RunHistory = &webSource{}
 )
 
 func newWebSource(d *Daemon) *webSource {
@@ -145,6 +147,7 @@ func (w *webSource) recordRun(host string, rep *controller.Report, at time.Time)
 // Snapshot implements web.Source from the status /api/v1/status serves.
 func (w *webSource) Snapshot() *web.Fleet {
 	st := w.d.controllerStatus(context.Background())
+	ro := w.d.RolloutStatus()
 	w.d.mu.Lock()
 	set := w.d.set
 	w.d.mu.Unlock()
@@ -178,7 +181,8 @@ func (w *webSource) Snapshot() *web.Fleet {
 		return time.Time{}
 	}
 
-	f := &web.Fleet{UpdatedAt: st.UpdatedAt, Conditions: webConditions(st.Conditions), Config: configOf(st.Conditions)}
+	f := &web.Fleet{UpdatedAt: st.UpdatedAt, Conditions: webConditions(st.Conditions), Config: configOf(st.Conditions),
+		Rollout: webRollout(ro)}
 	onHost := map[string][]web.HostResource{}
 	for _, r := range st.Resources {
 		ref := v1alpha1.ResourceRef{Kind: r.Kind, Name: r.Name}
@@ -217,6 +221,53 @@ func (w *webSource) Snapshot() *web.Fleet {
 		f.Hosts = append(f.Hosts, wh)
 	}
 	return f
+}
+
+// HostRuns implements web.RunHistory from the run history, which the
+// host page reads when it is rendered.
+func (w *webSource) HostRuns(ctx context.Context, host string, n int) ([]web.Run, error) {
+	if w.d.history == nil {
+		return nil, nil // not recorded: the page shows no history
+	}
+	runs, err := w.d.history.Store().List(ctx, history.Filter{Host: host, Limit: n})
+	if err != nil {
+		return nil, fmt.Errorf("runs of %s: %w", host, err)
+	}
+	out := make([]web.Run, 0, len(runs))
+	for _, r := range runs {
+		wr := web.Run{Start: r.Start, Duration: r.Duration(), Cycles: r.Cycles, Result: r.Outcome}
+		for _, h := range r.Hosts {
+			if h.Name != host {
+				continue
+			}
+			wr.Changed, wr.Failed, wr.Result, wr.Reason = h.Changed, h.Failed, h.State, h.Reason
+			if h.Duration > 0 {
+				wr.Duration = h.Duration
+			}
+		}
+		if !r.Finished() {
+			wr.Result = history.OutcomeIncomplete
+		}
+		out = append(out, wr)
+	}
+	return out, nil
+}
+
+// webRollout is the rollout as /api/v1/rollout serves it, for the fleet
+// page; nil when there is none.
+func webRollout(st *v1alpha1.RolloutStatus) *web.Rollout {
+	if st == nil {
+		return nil
+	}
+	wr := &web.Rollout{Generation: st.Generation, Previous: st.Previous, Phase: st.Phase, Batch: st.Batch, Batches: st.Batches,
+		Done: st.Done, Failed: st.Failed, Pending: st.Pending, Budget: st.Budget, Message: st.Message}
+	for _, b := range st.Hosts {
+		wr.Total += len(b)
+	}
+	for _, f := range st.Failures {
+		wr.Failures = append(wr.Failures, web.RolloutFailure{Host: f.Host, Resources: f.Resources, Reason: f.Reason})
+	}
+	return wr
 }
 
 // hostState reduces a host's conditions to the one state the page shows:

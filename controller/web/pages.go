@@ -181,7 +181,12 @@ type hostPage struct {
 	Host     *Host
 	CanWrite bool
 	Queued   bool
+	// HistoryError says why the run history could not be read.
+	HistoryError string
 }
+
+// hostHistoryRuns is how many recorded runs the host page lists.
+const hostHistoryRuns = 10
 
 func (s *Server) host(w http.ResponseWriter, r *http.Request) {
 	f := s.opts.Source.Snapshot()
@@ -190,8 +195,20 @@ func (s *Server) host(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r, "host", r.PathValue("name"))
 		return
 	}
-	s.render(w, r, http.StatusOK, "host", hostPage{page: page{Title: h.Name, Live: true, Now: s.opts.Now(), Version: f.UpdatedAt.UnixMilli()}, Host: h,
-		CanWrite: s.canWrite(r), Queued: r.URL.Query().Get("queued") != ""})
+	hp := hostPage{page: page{Title: h.Name, Live: true, Now: s.opts.Now(), Version: f.UpdatedAt.UnixMilli()},
+		CanWrite: s.canWrite(r), Queued: r.URL.Query().Get("queued") != ""}
+	if rh, ok := s.opts.Source.(RunHistory); ok {
+		hc := *h // the snapshot is shared: the runs go on a copy
+		runs, err := rh.HostRuns(r.Context(), h.Name, hostHistoryRuns)
+		if err != nil {
+			hp.HistoryError = err.Error()
+		} else {
+			hc.History = runs
+		}
+		h = &hc
+	}
+	hp.Host = h
+	s.render(w, r, http.StatusOK, "host", hp)
 }
 
 func findHost(f *Fleet, name string) *Host {
@@ -267,6 +284,7 @@ var funcs = template.FuncMap{
 	"resourceURL": resourceURL,
 	"stateClass":  func(s any) string { return "st-" + strings.ToLower(fmt.Sprint(s)) },
 	"ago":         ago,
+	"lower":       strings.ToLower,
 	"rfc3339":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"clock":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"dur":         func(d time.Duration) string { return d.Round(time.Millisecond).String() },

@@ -22,6 +22,14 @@ type Reconciler interface {
 	Reconcile(host string) error
 }
 
+// RunHistory is implemented by a Source that records each host's
+// reconciles. The host page asks it for the latest runs only when it is
+// rendered, so the fleet page never pays for reading them.
+type RunHistory interface {
+	// HostRuns returns the host's last n runs, newest first.
+	HostRuns(ctx context.Context, host string, n int) ([]Run, error)
+}
+
 // State is a host's state as the page shows it.
 type State string
 
@@ -178,12 +186,30 @@ type ResourceOnHost struct {
 // Rollout is a staged rollout of a manifest change.
 type Rollout struct {
 	Generation string
-	Phase      string
-	Done       int
-	Total      int
-	Failed     int
-	Budget     int
-	Message    string
+	// Previous is the generation the hosts not yet rolled keep.
+	Previous string
+	// Phase is Progressing, Paused, Halted, Complete or Aborted.
+	Phase string
+	// Batch is the current batch, from 1, of Batches.
+	Batch, Batches int
+	// Total counts the hosts the change touches; Done, Failed and Pending
+	// split them (the rest are being reconciled).
+	Total, Done, Failed, Pending int
+	// Budget is the failure budget as the policy states it ("1", "10%").
+	Budget string
+	// Failures name the failed hosts, by host name.
+	Failures []RolloutFailure
+	Message  string
+}
+
+// RolloutFailure is one failed host of a rollout.
+type RolloutFailure struct {
+	Host string
+	// Resources are the failing resources, "Kind/name: reason".
+	Resources []string
+	// Reason says why the host failed when no resource is to blame
+	// (unreachable, a check that did not pass).
+	Reason string
 }
 
 // ID is "Kind/name".

@@ -430,11 +430,69 @@ func TestRolloutShownOnlyWhenThereIsOne(t *testing.T) {
 	if _, body, _ := get(t, nil, ts.URL+"/"); strings.Contains(body, "Rollout") {
 		t.Error("a rollout section without a rollout")
 	}
-	f2 := fleetOf(2)
-	f2.Rollout = &Rollout{Generation: "abc123", Phase: "canary", Done: 1, Total: 2, Budget: 1}
+	f2 := fleetOf(4)
+	f2.Rollout = &Rollout{Generation: "abc123", Previous: "old999", Phase: "Halted", Batch: 2, Batches: 3, Total: 4, Done: 1, Failed: 2,
+		Pending: 1, Budget: "1", Failures: []RolloutFailure{
+			{Host: "host0001", Resources: []string{"File/motd: <write failed>", "User/bob: no such group"}},
+			{Host: "host0002", Reason: "unreachable"}}}
 	ts = newTestServer(t, &fakeSource{fleet: f2}, nil)
-	if _, body, _ := get(t, nil, ts.URL+"/"); !strings.Contains(body, "Rollout abc123") || !strings.Contains(body, "canary: 1 of 2 hosts done") {
-		t.Error("the rollout is not shown")
+	_, body, _ := get(t, nil, ts.URL+"/")
+	for _, want := range []string{"Rollout abc123", "Halted</span> batch 2 of 3: 1 of 4 hosts done, 2 failed (budget 1), 1 pending on old999",
+		`<a href="/hosts/host0001">host0001</a>`, "<li>File/motd: &lt;write failed&gt;</li>", "<li>User/bob: no such group</li>",
+		`<a href="/hosts/host0002">host0002</a></th><td class="msg">unreachable</td>`, "the rollout halted"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("fleet page lacks %q", want)
+		}
+	}
+}
+
+// historySource also serves each host's recorded runs, and counts the
+// reads.
+type historySource struct {
+	*fakeSource
+	runs  []Run
+	err   error
+	reads []string
+}
+
+func (h *historySource) HostRuns(_ context.Context, host string, n int) ([]Run, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reads = append(h.reads, fmt.Sprintf("%s/%d", host, n))
+	return h.runs, h.err
+}
+
+func TestHostPageListsRunHistory(t *testing.T) {
+	start := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	src := &historySource{fakeSource: &fakeSource{fleet: fleetOf(3)}, runs: []Run{
+		{Start: start, Duration: 1500 * time.Millisecond, Changed: 2, Failed: 1, Result: "failed", Reason: "File/motd: <denied>"},
+		{Start: start.Add(-time.Hour), Duration: 300 * time.Millisecond, Result: "converged"}}}
+	ts := newTestServer(t, src, nil)
+
+	if _, _, _ = get(t, nil, ts.URL+"/"); len(src.reads) != 0 {
+		t.Errorf("the fleet page read the run history: %v", src.reads)
+	}
+	_, body, _ := get(t, nil, ts.URL+"/hosts/host0001")
+	if want := []string{"host0001/10"}; fmt.Sprint(src.reads) != fmt.Sprint(want) {
+		t.Errorf("history reads %v, want %v", src.reads, want)
+	}
+	for _, want := range []string{"Run history", "The last 2 recorded reconciles, newest first",
+		`<td><time datetime="2026-03-04T05:06:07Z">2026-03-04 05:06:07 UTC</time></td><td>failed</td><td>1.5s</td><td class="num">2</td><td class="num">1</td><td class="msg">File/motd: &lt;denied&gt;</td>`,
+		`<td>converged</td><td>300ms</td>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("host page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<denied>") {
+		t.Error("a run's reason is not escaped")
+	}
+	if h := src.Snapshot().Hosts[1].History; h != nil {
+		t.Errorf("the page wrote the runs into the shared snapshot: %v", h)
+	}
+
+	src.err = fmt.Errorf("run history /var/lib/optimus/history.db: database is locked")
+	if _, body, _ = get(t, nil, ts.URL+"/hosts/host0001"); !strings.Contains(body, "The run history cannot be read: run history /var/lib/optimus/history.db: database is locked") {
+		t.Error("a history that cannot be read is not reported")
 	}
 }
 
