@@ -11,6 +11,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -118,7 +119,7 @@ func TestDependsOnUser(t *testing.T) {
 		Spec: &v1alpha1.AuthorizedKeySpec{User: "alice", Key: key}}
 	u := &v1alpha1.Resource{TypeMeta: v1alpha1.TypeMeta{Kind: "User"}, Metadata: v1alpha1.ObjectMeta{Name: "alice"},
 		Spec: &v1alpha1.UserSpec{Name: "alice"}}
-	if got := registry(t).Dependencies(k, []*v1alpha1.Resource{k, u}); len(got) != 1 || got[0].String() != "User/alice" {
+	if got := testenv.Registry(t, Kind).Dependencies(k, []*v1alpha1.Resource{k, u}); len(got) != 1 || got[0].String() != "User/alice" {
 		t.Errorf("deps %v", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -34,7 +35,7 @@ func TestPlanAndRefresh(t *testing.T) {
 			if err != nil || len(planned) != tc.plan {
 				t.Fatalf("plan %+v %v", planned, err)
 			}
-			more, err := refresher(t).Refresh(context.Background(), req, planned)
+			more, err := testenv.Refresher(t, Kind).Refresh(context.Background(), req, planned)
 			if err != nil || len(more) != tc.refresh {
 				t.Fatalf("refresh %+v %v", more, err)
 			}

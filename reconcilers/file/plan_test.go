@@ -10,6 +10,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -159,7 +160,7 @@ func TestDependencies(t *testing.T) {
 		mk("User", &v1alpha1.UserSpec{Name: "www"}),
 	}
 	all[1].Metadata.Name, all[2].Metadata.Name, all[3].Metadata.Name = "app", "conf", "con"
-	got := registry(t).Dependencies(f, all)
+	got := testenv.Registry(t, Kind).Dependencies(f, all)
 	want := "[Directory/conf Directory/app User/Userx]"
 	if s := strings.ReplaceAll(strings.Trim(strings.Join(strings.Fields(strings.Trim(fmtRefs(got), "[]")), " "), " "), "  ", " "); "["+s+"]" != want {
 		t.Errorf("deps %v, want %s", got, want)

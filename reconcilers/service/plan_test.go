@@ -7,6 +7,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -42,7 +43,7 @@ func TestPlan(t *testing.T) {
 			if got := scripts(actions); got != tc.scripts {
 				t.Errorf("plan %q, want %q", got, tc.scripts)
 			}
-			more, err := refresher(t).Refresh(context.Background(), req, actions)
+			more, err := testenv.Refresher(t, Kind).Refresh(context.Background(), req, actions)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,10 +71,10 @@ func TestDependencies(t *testing.T) {
 	svc := mk("Service", "nginx", &v1alpha1.ServiceSpec{})
 	web := mk("Package", "web", &v1alpha1.PackageSpec{Names: []string{"nginx", "ssl-cert"}})
 	tools := mk("Package", "tools", &v1alpha1.PackageSpec{Names: []string{"curl"}})
-	if got := registry(t).Dependencies(svc, []*v1alpha1.Resource{svc, web, tools}); len(got) != 1 || got[0].Name != "web" {
+	if got := testenv.Registry(t, Kind).Dependencies(svc, []*v1alpha1.Resource{svc, web, tools}); len(got) != 1 || got[0].Name != "web" {
 		t.Errorf("named package: %v", got)
 	}
-	if got := registry(t).Dependencies(svc, []*v1alpha1.Resource{svc, tools}); len(got) != 0 {
+	if got := testenv.Registry(t, Kind).Dependencies(svc, []*v1alpha1.Resource{svc, tools}); len(got) != 0 {
 		t.Errorf("no named package: %v, want no dependency", got)
 	}
 }

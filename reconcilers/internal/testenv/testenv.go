@@ -110,3 +110,24 @@ func Main(m *testing.M, pool *testhost.Pool) {
 	pool.Close()
 	os.Exit(code)
 }
+
+// Registry registers kinds as a tool would, for tests that ask the engine's
+// view of a kind (its hooks, its dependencies).
+func Registry(t *testing.T, kinds ...reconcilers.Kind) *reconcilers.Registry {
+	t.Helper()
+	reg, err := reconcilers.NewKindRegistry(kinds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+// Refresher is kind's Refresher as the engine sees it.
+func Refresher(t *testing.T, kind reconcilers.Kind) reconcilers.Refresher {
+	t.Helper()
+	rf, ok := Registry(t, kind).Refresher(kind.Type.Kind)
+	if !ok {
+		t.Fatalf("%s has no Refresher", kind.Type.Kind)
+	}
+	return rf
+}
