@@ -59,16 +59,26 @@ func identities(kind string, spec json.RawMessage) []string {
 // remove.
 func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 	current := make(map[v1alpha1.ResourceRef]bool, len(r.resources))
-	// What the current resources manage, by kind and identity (path or
-	// name): a resource renamed in the manifests is not removed.
-	taken := map[string]bool{}
 	for _, res := range r.resources {
 		current[res.Ref()] = true
-		if spec, ok := recordSpec(res); ok {
-			for _, id := range identities(res.Kind, spec) {
-				taken[id] = true
+	}
+	// What the current resources manage, by kind and identity (path or
+	// name): a resource renamed in the manifests is not removed. Computed
+	// only when an entry has left the manifests: encoding every spec on
+	// every pass would cost a no-op run more than its planning.
+	var taken map[string]bool
+	isTaken := func(id string) bool {
+		if taken == nil {
+			taken = map[string]bool{}
+			for _, res := range r.resources {
+				if spec, ok := recordSpec(res); ok {
+					for _, id := range identities(res.Kind, spec) {
+						taken[id] = true
+					}
+				}
 			}
 		}
+		return taken[id]
 	}
 	var notes []PruneNote
 	var absent []*v1alpha1.Resource
@@ -85,7 +95,7 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 		}
 		owned := false
 		for _, id := range identities(en.Ref.Kind, en.Spec) {
-			owned = owned || taken[id]
+			owned = owned || isTaken(id)
 		}
 		switch {
 		case owned:

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/optimus-cm/optimus/transport"
 )
 
 // PathsKeyPrefix starts the Key of every PathsQuery. The key ends with a hash
@@ -24,6 +26,11 @@ type PathRequest struct {
 	// and a single link: a hard link a user planted to a file of root's
 	// must not bring that file's content into a plan.
 	ContentLimit int64
+	// ContentUnless, with ContentLimit, skips the content when the file's
+	// sha256 (hex) is this one: a kind that reads content only to show how
+	// it differs from what it wants reads nothing on a no-op, which saves
+	// the host two processes per observe.
+	ContentUnless string
 	// Sensitive marks a path whose content must never be shown (a File
 	// with sensitive: true); every kind that reads the path learns it from
 	// PathInfo.Sensitive.
@@ -37,7 +44,9 @@ type PathRequest struct {
 //	find:    path, mode, uid, gid, owner, group, size, type, link target,
 //	         link count, device, empty-directory flag — one record per path
 //	         that exists, and per directory above one (for CheckPath)
-//	sha256:  "HEX  PATH" per regular file
+//	sha256:  one field of lines "HEX  PATH", one per regular file, as
+//	         sha256sum prints them (a name with a backslash, newline or
+//	         carriage return escaped, its line starting with a backslash)
 //	sensitive: each path a request marked sensitive (printed by the query
 //	         itself, not read from the host)
 //	content: path, size per small regular file whose content was asked
@@ -47,7 +56,14 @@ type PathRequest struct {
 // milliseconds on small hosts, so a process per path would dominate a
 // no-op run. Content is checked against the sha256 section, so a file that
 // changes between the two reads is reported without content, never wrong.
-const findFormat = `'%p\0%m\0%U\0%G\0%u\0%g\0%s\0%y\0%l\0%n\0%D\0' \( -type d -empty -printf '1\0' -o -printf '0\0' \)`
+//
+// Owner and group names of uid and gid 0 are printed as root without asking
+// the host's user database: a lookup per path reads /etc/passwd and
+// /etc/group again each time, which was a third of a no-op observe, and
+// nearly every managed path is root's.
+const findFormat = `'%p\0%m\0%U\0%G\0' \( -uid 0 -printf 'root\0' -o -printf '%u\0' \) ` +
+	`\( -gid 0 -printf 'root\0' -o -printf '%g\0' \) -printf '%s\0%y\0%l\0%n\0%D\0' ` +
+	`\( -type d -empty -printf '1\0' -o -printf '0\0' \)`
 
 // PathsQuery returns one read-only command that inspects every path: type,
 // mode, owner, group, size, sha256 of regular files, target of symbolic
@@ -57,9 +73,19 @@ const findFormat = `'%p\0%m\0%U\0%G\0%u\0%g\0%s\0%y\0%l\0%n\0%D\0' \( -type d -e
 func PathsQuery(reqs []PathRequest) Query {
 	limits := map[string]int64{}
 	sensitive := map[string]bool{}
+	// unless[p] is the sha256 that makes p's content unneeded; "" when a
+	// request wants it whatever it is.
+	unless := map[string]string{}
 	for _, r := range reqs {
 		limits[r.Path] = max(limits[r.Path], r.ContentLimit)
 		sensitive[r.Path] = sensitive[r.Path] || r.Sensitive
+		if r.ContentLimit > 0 {
+			if u, seen := unless[r.Path]; !seen || u == r.ContentUnless {
+				unless[r.Path] = r.ContentUnless
+			} else {
+				unless[r.Path] = ""
+			}
+		}
 	}
 	paths := make([]string, 0, len(limits))
 	for p := range limits {
@@ -94,7 +120,9 @@ func PathsQuery(reqs []PathRequest) Query {
 	fmt.Fprintf(&b, "for p in %s; do [ -e \"$p\" ] || [ -L \"$p\" ] || printf '%%s\\0' \"$p\"; done; printf 'END\\0'\n", all)
 	fmt.Fprintf(&b, "find %s -maxdepth 0 -printf %s 2>/dev/null\nprintf 'END\\0'\n", strings.Join(walked, " "), findFormat)
 	fmt.Fprintf(&b, "set --; for p in %s; do [ -f \"$p\" ] && [ ! -L \"$p\" ] && set -- \"$@\" \"$p\"; done\n", all)
-	b.WriteString("[ $# -eq 0 ] || sha256sum -z -- \"$@\" 2>/dev/null\nprintf 'END\\0'\n")
+	// The sums are kept in the shell, so that content is read only for
+	// files whose sum is not the one wanted (see contentFiles).
+	b.WriteString("_s=; [ $# -eq 0 ] || _s=$(sha256sum -- \"$@\" 2>/dev/null)\n[ -z \"$_s\" ] || printf '%s\\0' \"$_s\"\nprintf 'END\\0'\n")
 	for i, p := range paths {
 		if sensitive[p] {
 			fmt.Fprintf(&b, "printf '%%s\\0' %s\n", quoted[i])
@@ -102,27 +130,61 @@ func PathsQuery(reqs []PathRequest) Query {
 	}
 	b.WriteString("printf 'END\\0'\n")
 	// Content: files grouped by size limit, listed first, then their bytes.
-	byLimit := map[int64][]string{}
+	byLimit := map[int64][]int{}
 	var sizes []int64
 	for i, p := range paths {
 		if l := limits[p]; l > 0 {
 			if _, ok := byLimit[l]; !ok {
 				sizes = append(sizes, l)
 			}
-			byLimit[l] = append(byLimit[l], quoted[i])
+			byLimit[l] = append(byLimit[l], i)
 		}
 	}
 	sort.Slice(sizes, func(i, j int) bool { return sizes[i] < sizes[j] })
+	if len(sizes) > 0 {
+		b.WriteString("_nl='\n'\n")
+	}
 	for _, l := range sizes {
-		fmt.Fprintf(&b, "find %s -maxdepth 0 -type f -links 1 -size -%dc -printf '%%p\\0%%s\\0' 2>/dev/null\n", strings.Join(byLimit[l], " "), l+1)
+		contentFiles(&b, byLimit[l], paths, quoted, unless)
+		fmt.Fprintf(&b, "[ $# -eq 0 ] || find \"$@\" -maxdepth 0 -type f -links 1 -size -%dc -printf '%%p\\0%%s\\0' 2>/dev/null\n", l+1)
 	}
 	b.WriteString("printf 'END\\0'\n")
 	for _, l := range sizes {
-		fmt.Fprintf(&b, "find %s -maxdepth 0 -type f -links 1 -size -%dc -exec cat -- {} + 2>/dev/null\n", strings.Join(byLimit[l], " "), l+1)
+		contentFiles(&b, byLimit[l], paths, quoted, unless)
+		fmt.Fprintf(&b, "[ $# -eq 0 ] || find \"$@\" -maxdepth 0 -type f -links 1 -size -%dc -exec cat -- {} + 2>/dev/null\n", l+1)
 	}
 	b.WriteString("exit 0\n")
 	sum := sha256.Sum256([]byte(b.String()))
 	return Query{Key: PathsKeyPrefix + hex.EncodeToString(sum[:8]), Script: b.String(), Paths: reqs}
+}
+
+// contentFiles writes shell that sets the positional parameters to the
+// files of idx whose content is to be read: those wanted whatever their
+// content, and those whose line in sha256sum's output ($_s) is not the sum
+// that would make the content unneeded. Only builtins run: a no-op observe
+// starts no process for content.
+func contentFiles(b *strings.Builder, idx []int, paths, quoted []string, unless map[string]string) {
+	b.WriteString("set --")
+	n := 0
+	for _, i := range idx {
+		if sum := unless[paths[i]]; sum != "" {
+			fmt.Fprintf(b, " %s %s", transport.Quote(sum), quoted[i])
+			n++
+		}
+	}
+	b.WriteString("\n")
+	if n > 0 {
+		b.WriteString("_n=$#; while [ \"$_n\" -gt 0 ]; do case \"$_nl$_s$_nl\" in *\"$_nl$1  $2$_nl\"*) ;; *) set -- \"$@\" \"$2\" ;; esac; shift 2; _n=$((_n - 2)); done\n")
+	}
+	var always []string
+	for _, i := range idx {
+		if unless[paths[i]] == "" {
+			always = append(always, quoted[i])
+		}
+	}
+	if len(always) > 0 {
+		fmt.Fprintf(b, "set -- \"$@\" %s\n", strings.Join(always, " "))
+	}
 }
 
 // PathInfo is what a PathsQuery found at one path.
@@ -296,10 +358,12 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 		if string(f) == "END" {
 			break
 		}
-		sum, path, ok := strings.Cut(string(f), "  ")
-		if info, exists := m[path]; ok && exists {
-			info.SHA256 = sum
-			m[path] = info
+		for _, line := range strings.Split(string(f), "\n") {
+			sum, path, ok := parseSumLine(line)
+			if info, exists := m[path]; ok && exists {
+				info.SHA256 = sum
+				m[path] = info
+			}
 		}
 	}
 	for {
@@ -360,6 +424,38 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 		m[p] = info
 	}
 	return m, nil
+}
+
+// parseSumLine reads one line of sha256sum: "HEX  NAME", or, for a name
+// with a backslash, newline or carriage return, "\\HEX  NAME" with those
+// escaped as \\\\, \\n and \\r.
+func parseSumLine(line string) (sum, path string, ok bool) {
+	escaped := strings.HasPrefix(line, "\\")
+	if escaped {
+		line = line[1:]
+	}
+	sum, path, ok = strings.Cut(line, "  ")
+	if !ok || !escaped {
+		return sum, path, ok
+	}
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		if c != '\\' || i+1 == len(path) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch path[i] {
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		default:
+			b.WriteByte(path[i])
+		}
+	}
+	return sum, b.String(), true
 }
 
 func parseRecord(f [12][]byte) (PathInfo, error) {
@@ -443,10 +539,20 @@ func EncodePaths(infos ...PathInfo) []byte {
 			p.Path, UnixMode(p.Mode), p.UID, p.GID, p.Owner, p.Group, p.Size, t, p.Target, p.Links, p.Dev, empty)
 	}
 	b.WriteString("END\x00")
+	var sums []string
 	for _, p := range infos {
 		if p.Exists && p.SHA256 != "" {
-			fmt.Fprintf(&b, "%s  %s\x00", p.SHA256, p.Path)
+			name := p.Path
+			if strings.ContainsAny(name, "\\\n\r") {
+				name = "\\" + p.SHA256 + "  " + strings.NewReplacer("\\", "\\\\", "\n", "\\n", "\r", "\\r").Replace(name)
+				sums = append(sums, name)
+				continue
+			}
+			sums = append(sums, p.SHA256+"  "+name)
 		}
+	}
+	if len(sums) > 0 {
+		b.WriteString(strings.Join(sums, "\n") + "\x00")
 	}
 	b.WriteString("END\x00")
 	for _, p := range infos {

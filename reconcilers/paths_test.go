@@ -127,6 +127,46 @@ func TestPathsQueryOnLocalShell(t *testing.T) {
 	}
 }
 
+// TestPathsQueryReadsContentOnlyWhenItDiffers runs the real script: a file
+// whose sum is the one that makes its content unneeded comes back without
+// content, one that differs with it, and names sha256sum escapes keep
+// their sums.
+func TestPathsQueryReadsContentOnlyWhenItDiffers(t *testing.T) {
+	if _, err := exec.LookPath("find"); err != nil {
+		t.Skip("no find")
+	}
+	dir := t.TempDir()
+	same, other, odd := filepath.Join(dir, "same"), filepath.Join(dir, "other"), filepath.Join(dir, "a\\b\nc")
+	for _, p := range []string{same, other, odd} {
+		must(t, os.WriteFile(p, []byte("is\n"), 0o644))
+	}
+	hex := func(s string) string { h := sha256.Sum256([]byte(s)); return fmt.Sprintf("%x", h) }
+	q := PathsQuery([]PathRequest{
+		{Path: same, ContentLimit: 64, ContentUnless: hex("is\n")},
+		{Path: other, ContentLimit: 64, ContentUnless: hex("should be\n")},
+		{Path: odd, ContentLimit: 64, ContentUnless: hex("is\n")},
+	})
+	out, err := exec.Command("sh", "-c", q.Script).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParsePaths(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := m[same]; f.HasContent || f.SHA256 != hex("is\n") {
+		t.Errorf("same = %+v: content read although it is what it should be", f)
+	}
+	if f := m[other]; !f.HasContent || string(f.Content) != "is\n" {
+		t.Errorf("other = %+v: no content although it differs", f)
+	}
+	// The escaped name never matches the wanted line in the shell, so its
+	// content is read: harmless, and its sum is still parsed.
+	if f := m[odd]; f.SHA256 != hex("is\n") || !f.HasContent {
+		t.Errorf("odd name = %+v", f)
+	}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

@@ -161,7 +161,11 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		d.rolloutOutcome(ctx, ro, want, result, states, reason)
 	}
 	if result == resultConverged {
-		d.m.generation.DeletePartialMatch(map[string]string{"host": name})
+		// The series of the generation it had goes; finding it by a partial
+		// match would scan every host's series on every reconcile.
+		if previousGen != "" && previousGen != gen {
+			d.m.generation.DeleteLabelValues(name, previousGen)
+		}
 		d.m.generation.WithLabelValues(name, gen).Set(1)
 		if hr.Changed > 0 && previousGen == gen && wasReady {
 			d.m.drift.Inc()

@@ -47,13 +47,22 @@ func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.F
 			break
 		}
 	}
-	return append(qs, reconcilers.QueryPaths(objs, func(s *v1alpha1.FileSpec) reconcilers.PathRequest {
-		req := reconcilers.PathRequest{Path: s.Path, Sensitive: s.Sensitive}
+	reqs := make([]reconcilers.PathRequest, len(objs))
+	for i, o := range objs {
+		s := o.Spec
+		reqs[i] = reconcilers.PathRequest{Path: s.Path, Sensitive: s.Sensitive}
 		if !s.Sensitive && s.State != v1alpha1.StateAbsent {
-			req.ContentLimit = DiffLimit
+			reqs[i].ContentLimit = DiffLimit
+			// The content only feeds the diff: none is needed when the file
+			// already has what it should. A template's content depends on
+			// facts not read yet, so it is always fetched.
+			if content, managed, err := Desired(nil, o); err == nil && managed && !s.Template {
+				sum := sha256.Sum256(content)
+				reqs[i].ContentUnless = hex.EncodeToString(sum[:])
+			}
 		}
-		return req
-	})...)
+	}
+	return append(qs, reconcilers.PathsQuery(reqs))
 }
 
 // Dependencies orders a file after the Directory resources that hold it and

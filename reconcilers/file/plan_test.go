@@ -130,16 +130,30 @@ func TestSensitiveAndBinaryAreNotShown(t *testing.T) {
 }
 
 func TestQueriesReadContentOnlyWhenShowable(t *testing.T) {
-	res := func(name, path string, sensitive bool) *v1alpha1.Resource {
-		s := &v1alpha1.FileSpec{Path: path, Sensitive: sensitive}
+	res := func(name, path string, sensitive bool, content *string) *v1alpha1.Resource {
+		s := &v1alpha1.FileSpec{Path: path, Sensitive: sensitive, Content: content}
 		s.Default(nil)
 		return &v1alpha1.Resource{Metadata: v1alpha1.ObjectMeta{Name: name}, Spec: s}
 	}
-	q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{res("a", "/a", false), res("b", "/b", true)})
-	// Only /a, which is not sensitive, is among the files whose content is read.
-	if len(q) != 1 || !strings.Contains(q[0].Script, "find /a -maxdepth 0 -type f -links 1 -size -65537c -exec cat") ||
-		strings.Contains(q[0].Script, "find /b -maxdepth 0 -type f") || !strings.Contains(q[0].Script, "for p in /a /b;") {
-		t.Errorf("queries %+v", q)
+	q := reconcilers.AsReconciler(Reconciler{}).Queries(nil, []*v1alpha1.Resource{
+		res("a", "/a", false, nil), res("b", "/b", true, str("secret\n")), res("c", "/c", false, str("hi\n"))})
+	if len(q) != 1 {
+		t.Fatalf("queries %+v", q)
+	}
+	want := map[string]reconcilers.PathRequest{
+		// Only what is not sensitive has its content read, and a file whose
+		// content is known only when it is not already what it should be.
+		"/a": {Path: "/a", ContentLimit: DiffLimit},
+		"/b": {Path: "/b", Sensitive: true},
+		"/c": {Path: "/c", ContentLimit: DiffLimit, ContentUnless: sum("hi\n")},
+	}
+	for _, r := range q[0].Paths {
+		if r != want[r.Path] {
+			t.Errorf("request %+v, want %+v", r, want[r.Path])
+		}
+	}
+	if strings.Contains(q[0].Script, "secret") || !strings.Contains(q[0].Script, "for p in /a /b /c;") {
+		t.Errorf("script:\n%s", q[0].Script)
 	}
 }
 
