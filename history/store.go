@@ -61,9 +61,56 @@ var ErrNotFound = errors.New("no such run")
 
 // Store is an open run-history database. It is safe for concurrent use.
 type Store struct {
-	db   *sql.DB
-	path string
-	opts Options
+	db    *sql.DB
+	path  string
+	opts  Options
+	stmts statements
+}
+
+// statements are the writes every run makes, prepared once when the store
+// opens: preparing them again for every run cost more than running them.
+// Inside a transaction they are bound to it with Tx.StmtContext.
+type statements struct {
+	beginRun, insertRun, finishRun *sql.Stmt
+	insertHost, insertAction       *sql.Stmt
+	pruneKeep, pruneAge            *sql.Stmt
+}
+
+func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		name string
+		sql  string
+	}{
+		{&st.beginRun, "begin run", `INSERT INTO runs (command, who, started_at, manifests_digest, manifests) VALUES (?, ?, ?, ?, ?)`},
+		{&st.insertRun, "insert run", `INSERT INTO runs (command, who, started_at, ended_at, manifests_digest, manifests, outcome, exit_code, cycles)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&st.finishRun, "finish run", `UPDATE runs SET ended_at = ?, outcome = ?, exit_code = ?, cycles = ? WHERE id = ?`},
+		{&st.insertHost, "insert host", `INSERT OR REPLACE INTO run_hosts
+			(run_id, host, state, reason, changed, failed, skipped, round_trips, connects, duration_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&st.insertAction, "insert action", `INSERT OR REPLACE INTO run_actions
+			(run_id, host, seq, cycle, resource, op, description, status, error, lines)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&st.pruneKeep, "retention by count", `DELETE FROM runs WHERE id <= (SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?)`},
+		{&st.pruneAge, "retention by age", `DELETE FROM runs WHERE started_at < ? AND id < (SELECT MAX(id) FROM runs)`},
+	} {
+		stmt, err := db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			st.close()
+			return fmt.Errorf("prepare %s: %w", p.name, err)
+		}
+		*p.stmt = stmt
+	}
+	return nil
+}
+
+func (st *statements) close() {
+	for _, stmt := range []*sql.Stmt{st.beginRun, st.insertRun, st.finishRun, st.insertHost, st.insertAction, st.pruneKeep, st.pruneAge} {
+		if stmt != nil {
+			_ = stmt.Close()
+		}
+	}
 }
 
 // DefaultDir is the state directory of the tool called name:
@@ -120,6 +167,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, &Error{Path: path, Err: err}
 	}
+	if err := s.stmts.prepare(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, &Error{Path: path, Err: err}
+	}
 	return s, nil
 }
 
@@ -127,7 +178,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // migrations are the schema steps in order; PRAGMA user_version counts
 // those applied. Append only: a released step never changes.
@@ -243,8 +297,7 @@ func (s *Store) Begin(ctx context.Context, r *Run) error {
 		r.Start = time.Now()
 	}
 	manifests, _ := json.Marshal(nonNil(r.Manifests))
-	res, err := s.db.ExecContext(ctx, `INSERT INTO runs (command, who, started_at, manifests_digest, manifests) VALUES (?, ?, ?, ?, ?)`,
-		r.Command, r.Who, formatTime(r.Start), r.Digest, string(manifests))
+	res, err := s.stmts.beginRun.ExecContext(ctx, r.Command, r.Who, formatTime(r.Start), r.Digest, string(manifests))
 	if err != nil {
 		return s.wrap(err)
 	}
@@ -256,52 +309,114 @@ func (s *Store) Begin(ctx context.Context, r *Run) error {
 // it has no ID yet) in one transaction, then deletes what retention says.
 func (s *Store) Finish(ctx context.Context, r *Run) error {
 	if r.ID == 0 {
-		if err := s.Begin(ctx, r); err != nil {
-			return err
-		}
+		return s.Record(ctx, r)
 	}
 	if r.End.IsZero() {
 		r.End = time.Now()
 	}
 	return s.wrap(s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE runs SET ended_at = ?, outcome = ?, exit_code = ?, cycles = ? WHERE id = ?`,
+		if _, err := tx.StmtContext(ctx, s.stmts.finishRun).ExecContext(ctx,
 			formatTime(r.End), r.Outcome, r.ExitCode, r.Cycles, r.ID); err != nil {
 			return err
 		}
-		for _, h := range r.Hosts {
-			var dur sql.NullInt64
-			if h.Duration > 0 {
-				dur = sql.NullInt64{Int64: h.Duration.Milliseconds(), Valid: true}
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO run_hosts
-				(run_id, host, state, reason, changed, failed, skipped, round_trips, connects, duration_ms)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				r.ID, h.Name, h.State, h.Reason, h.Changed, h.Failed, h.Skipped, h.RoundTrips, h.Connects, dur); err != nil {
-				return err
-			}
-			for i, a := range h.Actions {
-				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO run_actions
-					(run_id, host, seq, cycle, resource, op, description, status, error, lines)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-					r.ID, h.Name, i, a.Cycle, a.Resource, a.Op, a.Description, a.Status, a.Error, strings.Join(a.Lines, "\n")); err != nil {
-					return err
-				}
-			}
+		if err := newHostWriter(ctx, tx, &s.stmts).write(r); err != nil {
+			return err
 		}
 		return s.prune(ctx, tx, r.End)
 	}))
 }
 
+// Record writes whole runs, none of them begun, in one transaction and in
+// order, so that their IDs follow the order given; then it applies
+// retention once. It sets each run's ID, or none when it fails. A run
+// without an end is taken as ending now.
+func (s *Store) Record(ctx context.Context, runs ...*Run) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	now := time.Now()
+	var latest time.Time
+	for _, r := range runs {
+		if r.ID != 0 {
+			return fmt.Errorf("record run %d: it was begun; finish it instead", r.ID)
+		}
+		if r.Start.IsZero() {
+			r.Start = now
+		}
+		if r.End.IsZero() {
+			r.End = now
+		}
+		if r.End.After(latest) {
+			latest = r.End
+		}
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		insertRun := tx.StmtContext(ctx, s.stmts.insertRun)
+		hosts := newHostWriter(ctx, tx, &s.stmts)
+		for _, r := range runs {
+			manifests, _ := json.Marshal(nonNil(r.Manifests))
+			res, err := insertRun.ExecContext(ctx, r.Command, r.Who, formatTime(r.Start), formatTime(r.End), r.Digest,
+				string(manifests), r.Outcome, r.ExitCode, r.Cycles)
+			if err != nil {
+				return err
+			}
+			if r.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+			if err := hosts.write(r); err != nil {
+				return err
+			}
+		}
+		return s.prune(ctx, tx, latest)
+	})
+	if err != nil {
+		for _, r := range runs {
+			r.ID = 0
+		}
+	}
+	return s.wrap(err)
+}
+
+// hostWriter writes the hosts and actions of runs with statements bound to
+// one transaction.
+type hostWriter struct {
+	ctx          context.Context
+	host, action *sql.Stmt
+}
+
+func newHostWriter(ctx context.Context, tx *sql.Tx, st *statements) *hostWriter {
+	return &hostWriter{ctx: ctx, host: tx.StmtContext(ctx, st.insertHost), action: tx.StmtContext(ctx, st.insertAction)}
+}
+
+func (w *hostWriter) write(r *Run) error {
+	for _, h := range r.Hosts {
+		var dur sql.NullInt64
+		if h.Duration > 0 {
+			dur = sql.NullInt64{Int64: h.Duration.Milliseconds(), Valid: true}
+		}
+		if _, err := w.host.ExecContext(w.ctx,
+			r.ID, h.Name, h.State, h.Reason, h.Changed, h.Failed, h.Skipped, h.RoundTrips, h.Connects, dur); err != nil {
+			return err
+		}
+		for i, a := range h.Actions {
+			if _, err := w.action.ExecContext(w.ctx,
+				r.ID, h.Name, i, a.Cycle, a.Resource, a.Op, a.Description, a.Status, a.Error, strings.Join(a.Lines, "\n")); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // prune applies retention; the run just recorded is always kept.
 func (s *Store) prune(ctx context.Context, tx *sql.Tx, now time.Time) error {
 	if s.opts.Keep > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id <= (SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?)`, s.opts.Keep); err != nil {
+		if _, err := tx.StmtContext(ctx, s.stmts.pruneKeep).ExecContext(ctx, s.opts.Keep); err != nil {
 			return fmt.Errorf("retention: %w", err)
 		}
 	}
 	if s.opts.MaxAge > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE started_at < ? AND id < (SELECT MAX(id) FROM runs)`,
-			formatTime(now.Add(-s.opts.MaxAge))); err != nil {
+		if _, err := tx.StmtContext(ctx, s.stmts.pruneAge).ExecContext(ctx, formatTime(now.Add(-s.opts.MaxAge))); err != nil {
 			return fmt.Errorf("retention: %w", err)
 		}
 	}

@@ -171,6 +171,39 @@ func TestRetention(t *testing.T) {
 	}
 }
 
+// TestRecordBatchAppliesRetention: a batch larger than Keep keeps the
+// newest runs of the batch, and an old run goes by age.
+func TestRecordBatchAppliesRetention(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, t.TempDir(), Options{Keep: 3, MaxAge: 24 * time.Hour})
+	old := sampleRun("d", StateConverged)
+	old.Start = time.Now().Add(-48 * time.Hour)
+	if err := s.Record(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	batch := []*Run{sampleRun("d", StateConverged), sampleRun("d", StateConverged)}
+	if err := s.Record(ctx, batch...); err != nil {
+		t.Fatal(err)
+	}
+	if runs, _ := s.List(ctx, Filter{}); len(runs) != 2 || runs[1].ID != batch[0].ID {
+		t.Fatalf("after a batch: %d runs, want the batch alone (the old one gone by age)", len(runs))
+	}
+	batch = nil
+	for range 5 {
+		batch = append(batch, sampleRun("d", StateConverged))
+	}
+	if err := s.Record(ctx, batch...); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.List(ctx, Filter{})
+	if err != nil || len(runs) != 3 || runs[0].ID != batch[4].ID || runs[2].ID != batch[2].ID {
+		t.Fatalf("after a batch beyond Keep: %d runs (%v), want the batch's newest 3", len(runs), err)
+	}
+	if err := s.Record(ctx, runs[0]); err == nil {
+		t.Error("Record of a run already recorded succeeded")
+	}
+}
+
 func TestCorruptFileNamesIt(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, FileName)
