@@ -96,18 +96,22 @@ func PathsQuery(reqs []PathRequest) Query {
 	for i, p := range paths {
 		quoted[i] = ShellCommand(p)
 	}
-	all := strings.Join(quoted, " ")
 	// find also lists every directory above the paths, so that plan can
 	// apply the rule of safepath.go without another round trip.
-	withAncestors := map[string]bool{}
+	requested := map[string]bool{}
 	for _, p := range paths {
-		withAncestors[p] = true
+		requested[p] = true
+	}
+	above := map[string]bool{}
+	for _, p := range paths {
 		for _, a := range ancestors(p) {
-			withAncestors[a] = true
+			if !requested[a] {
+				above[a] = true
+			}
 		}
 	}
-	walked := make([]string, 0, len(withAncestors))
-	for p := range withAncestors {
+	walked := make([]string, 0, len(above))
+	for p := range above {
 		walked = append(walked, p)
 	}
 	sort.Strings(walked)
@@ -115,11 +119,17 @@ func PathsQuery(reqs []PathRequest) Query {
 		walked[i] = ShellCommand(p)
 	}
 
+	// The paths are written once, as the positional parameters, and every
+	// section reads them from there: the script is sent on every observe.
 	var b strings.Builder
 	b.WriteString("LC_ALL=C; export LC_ALL\n")
-	fmt.Fprintf(&b, "for p in %s; do [ -e \"$p\" ] || [ -L \"$p\" ] || printf '%%s\\0' \"$p\"; done; printf 'END\\0'\n", all)
-	fmt.Fprintf(&b, "find %s -maxdepth 0 -printf %s 2>/dev/null\nprintf 'END\\0'\n", strings.Join(walked, " "), findFormat)
-	fmt.Fprintf(&b, "set --; for p in %s; do [ -f \"$p\" ] && [ ! -L \"$p\" ] && set -- \"$@\" \"$p\"; done\n", all)
+	fmt.Fprintf(&b, "set -- %s\n", strings.Join(quoted, " "))
+	b.WriteString("for p; do [ -e \"$p\" ] || [ -L \"$p\" ] || printf '%s\\0' \"$p\"; done; printf 'END\\0'\n")
+	if len(paths) > 0 { // find with no path would describe the working directory
+		fmt.Fprintf(&b, "find %s \"$@\" -maxdepth 0 -printf %s 2>/dev/null\n", strings.Join(walked, " "), findFormat)
+	}
+	b.WriteString("printf 'END\\0'\n")
+	b.WriteString("_n=$#; for p; do [ -f \"$p\" ] && [ ! -L \"$p\" ] && set -- \"$@\" \"$p\"; done; shift $_n\n")
 	// The sums are kept in the shell, so that content is read only for
 	// files whose sum is not the one wanted (see contentFiles).
 	b.WriteString("_s=; [ $# -eq 0 ] || _s=$(sha256sum -- \"$@\" 2>/dev/null)\n[ -z \"$_s\" ] || printf '%s\\0' \"$_s\"\nprintf 'END\\0'\n")

@@ -353,10 +353,7 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	// Commands read their payloads while they run and their output must be
 	// read meanwhile, so the batch is written while the results are read.
 	written := make(chan error, 1)
-	go func() {
-		_, err := s.p.stdin.Write(msg)
-		written <- err
-	}()
+	go func() { written <- writeChunked(s.p.stdin, msg) }()
 	fail := func(done int, err error) ([]Result, error) {
 		select {
 		case werr := <-written:
@@ -385,6 +382,23 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	s.out.release()
 	s.errOut.release()
 	return results, nil
+}
+
+// writeChunk bounds each write to the shell. Over SSH a connection keeps
+// a buffer the size of the largest write it has sent, twice (the channel's
+// packet and the cipher's output): at a thousand kept connections, writing
+// a batch whole kept 30 MB of buffers for scripts long sent.
+const writeChunk = 4 << 10
+
+func writeChunked(w io.Writer, b []byte) error {
+	for len(b) > 0 {
+		n := min(len(b), writeChunk)
+		if _, err := w.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
 }
 
 func (s *shell) readResult(i int, r *Result) error {

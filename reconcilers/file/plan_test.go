@@ -152,7 +152,7 @@ func TestQueriesReadContentOnlyWhenShowable(t *testing.T) {
 			t.Errorf("request %+v, want %+v", r, want[r.Path])
 		}
 	}
-	if strings.Contains(q[0].Script, "secret") || !strings.Contains(q[0].Script, "for p in /a /b /c;") {
+	if strings.Contains(q[0].Script, "secret") || !strings.Contains(q[0].Script, "set -- /a /b /c\n") {
 		t.Errorf("script:\n%s", q[0].Script)
 	}
 }
