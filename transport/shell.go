@@ -388,7 +388,7 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 // a buffer the size of the largest write it has sent, twice (the channel's
 // packet and the cipher's output): at a thousand kept connections, writing
 // a batch whole kept 30 MB of buffers for scripts long sent.
-const writeChunk = 4 << 10
+const writeChunk = 2 << 10
 
 func writeChunked(w io.Writer, b []byte) error {
 	for len(b) > 0 {

@@ -443,7 +443,7 @@ func (o *sshEndpoint) hostKeyCallback() (cb ssh.HostKeyCallback, algos []string,
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, nil, o.fail(ReasonConfig, "hostKey.knownHostsFile: %v", err)
 	}
-	db, err := knownhosts.New(files...)
+	db, err := loadKnownHosts(files...)
 	if err != nil {
 		return nil, nil, nil, o.fail(ReasonConfig, "hostKey.knownHostsFile: %v", err)
 	}
@@ -481,6 +481,46 @@ func (o *sshEndpoint) hostKeyCallback() (cb ssh.HostKeyCallback, algos []string,
 		return *failure
 	}
 	return cb, algos, failure, nil
+}
+
+// knownHostsCache keeps each known_hosts file parsed once while it stays
+// the same file with the same size and modification time. Every kept
+// connection holds its host key check (the key is checked again when the
+// connection re-keys): parsing the file per connection cost ~10 KiB of
+// memory per host at a thousand hosts. An edited, replaced or appended
+// file is parsed again at the next dial, so a key removed or added counts
+// at once, as before.
+var knownHostsCache = struct {
+	sync.Mutex
+	m map[string]knownHostsEntry
+}{m: map[string]knownHostsEntry{}}
+
+type knownHostsEntry struct {
+	file os.FileInfo
+	db   ssh.HostKeyCallback
+}
+
+func loadKnownHosts(files ...string) (ssh.HostKeyCallback, error) {
+	if len(files) != 1 {
+		return knownhosts.New(files...)
+	}
+	st, err := os.Stat(files[0])
+	if err != nil {
+		return nil, err
+	}
+	knownHostsCache.Lock()
+	defer knownHostsCache.Unlock()
+	if e, ok := knownHostsCache.m[files[0]]; ok && os.SameFile(e.file, st) && e.file.Size() == st.Size() && e.file.ModTime().Equal(st.ModTime()) {
+		return e.db, nil
+	}
+	// The check only reads what New parsed, so one is shared by every
+	// connection at once.
+	db, err := knownhosts.New(files[0])
+	if err != nil {
+		return nil, err
+	}
+	knownHostsCache.m[files[0]] = knownHostsEntry{file: st, db: db}
+	return db, nil
 }
 
 // probeKey is a key no host has: checking it makes knownhosts list the keys

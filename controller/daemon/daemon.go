@@ -61,7 +61,10 @@ type Options struct {
 	StatusWriteDelay time.Duration
 	// MaxCycles bounds the cycles of one reconcile. Default 5.
 	MaxCycles int
-	// Debounce groups bursts of file events. Default 300ms.
+	// Debounce groups bursts of file events: a reload waits until the
+	// manifests have been quiet this long. Default 100ms, which an editor's
+	// save or a git checkout fits in, and which counts in how soon a change
+	// reaches its hosts.
 	Debounce time.Duration
 	// BackoffInitial and BackoffMax bound the retry delay of a failing
 	// host, doubling from one to the other. Defaults 5s and 5m.
@@ -99,7 +102,7 @@ func (o *Options) defaults() {
 		o.MaxCycles = 5
 	}
 	if o.Debounce <= 0 {
-		o.Debounce = 300 * time.Millisecond
+		o.Debounce = 100 * time.Millisecond
 	}
 	if o.BackoffInitial <= 0 {
 		o.BackoffInitial = 5 * time.Second

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
@@ -129,7 +130,12 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	why, terminal := quarantineReason(hostErr)
 	d.status.UpdateHost(name, now, func(h *status.Host) {
 		hs := &h.Status
-		h.Resources, h.Passed = states, true
+		// A pass that changed nothing keeps the slice the host had: old
+		// snapshots share it instead of every host holding two copies.
+		if !slices.Equal(h.Resources, states) {
+			h.Resources = states
+		}
+		h.Passed = true
 		if run != nil {
 			hs.LastRun = run
 		}

@@ -18,6 +18,7 @@ import (
 // one keeps running. Hosts whose desired state changed are queued: ahead of
 // resync work once the daemon runs, in the background on the first load.
 func (d *Daemon) reload() {
+	start := time.Now()
 	l := &manifest.Loader{Scheme: d.opts.Scheme, Edges: d.opts.Registry.Dependencies, Declare: d.opts.Declare}
 	set, err := l.Load(d.opts.Dir)
 	now := time.Now()
@@ -108,6 +109,7 @@ func (d *Daemon) reload() {
 		}
 	}
 	d.updateReady(now)
+	d.log.Info("manifests loaded", "hosts", len(hosts), "resources", len(set.Resources), "took", time.Since(start).Round(time.Millisecond))
 }
 
 // queueRestored queues a host known from the saved status on the first
