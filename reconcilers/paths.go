@@ -122,6 +122,18 @@ func PathsQuery(reqs []PathRequest) Query {
 	// The paths are written once, as the positional parameters, and every
 	// section reads them from there: the script is sent on every observe.
 	var b strings.Builder
+	// Sized once: the script is built on every observe of every host.
+	size := 1024
+	for i, q := range quoted {
+		size += len(q) + 1
+		if unless[paths[i]] != "" {
+			size += 2 * (len(q) + 68) // in both content sections, with its sum
+		}
+	}
+	for _, w := range walked {
+		size += len(w) + 1
+	}
+	b.Grow(size)
 	b.WriteString("LC_ALL=C; export LC_ALL\n")
 	fmt.Fprintf(&b, "set -- %s\n", strings.Join(quoted, " "))
 	b.WriteString("for p; do [ -e \"$p\" ] || [ -L \"$p\" ] || printf '%s\\0' \"$p\"; done; printf 'END\\0'\n")

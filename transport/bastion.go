@@ -48,7 +48,7 @@ func (p *bastionPool) acquire(ctx context.Context, ep *sshEndpoint) (*ssh.Client
 		c = &bastionConn{ready: make(chan struct{}), refs: 1}
 		p.conns[k] = c
 		p.mu.Unlock()
-		client, release, _, err := p.dial(ctx, ep)
+		conn, release, _, err := p.dial(ctx, ep)
 		p.dials.Add(1)
 		p.mu.Lock()
 		if err != nil {
@@ -57,7 +57,7 @@ func (p *bastionPool) acquire(ctx context.Context, ep *sshEndpoint) (*ssh.Client
 				delete(p.conns, k)
 			}
 		} else {
-			c.client, c.release = client, release
+			c.client, c.release = conn.client(), release
 		}
 		p.mu.Unlock()
 		close(c.ready)
@@ -108,7 +108,7 @@ func (p *bastionPool) watch(k string, c *bastionConn) {
 // ep's connect timeout bounds its own hop, from the moment its bastion is
 // ready: waiting for a bastion another host is dialling does not use it
 // up. The deadline returned bounds what the caller does next (the shell).
-func (p *bastionPool) dial(ctx context.Context, ep *sshEndpoint) (client *ssh.Client, release func(), deadline time.Time, err error) {
+func (p *bastionPool) dial(ctx context.Context, ep *sshEndpoint) (conn *sshConn, release func(), deadline time.Time, err error) {
 	var vc *ssh.Client
 	release = func() {}
 	if ep.via != nil {
@@ -118,16 +118,16 @@ func (p *bastionPool) dial(ctx context.Context, ep *sshEndpoint) (client *ssh.Cl
 		}
 	}
 	deadline = deadlineOf(ctx, ep.timeout)
-	client, err = p.dialHop(ctx, ep, vc, deadline)
+	conn, err = p.dialHop(ctx, ep, vc, deadline)
 	if err != nil {
 		release()
 		return nil, nil, deadline, err
 	}
-	return client, release, deadline, nil
+	return conn, release, deadline, nil
 }
 
 // dialHop connects and authenticates to ep, through vc when it is set.
-func (p *bastionPool) dialHop(ctx context.Context, ep *sshEndpoint, vc *ssh.Client, deadline time.Time) (*ssh.Client, error) {
+func (p *bastionPool) dialHop(ctx context.Context, ep *sshEndpoint, vc *ssh.Client, deadline time.Time) (*sshConn, error) {
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	var nc net.Conn
@@ -161,7 +161,7 @@ func (p *bastionPool) dialHop(ctx context.Context, ep *sshEndpoint, vc *ssh.Clie
 	// A channel through a bastion has no deadlines: closing the connection
 	// is what bounds the handshake, for TCP as well.
 	stop := context.AfterFunc(dctx, func() { nc.Close() })
-	client, err := ep.handshake(nc)
+	conn, err := ep.handshake(nc)
 	stop()
 	if err != nil {
 		nc.Close()
@@ -170,5 +170,5 @@ func (p *bastionPool) dialHop(ctx context.Context, ep *sshEndpoint, vc *ssh.Clie
 		}
 		return nil, ep.timedOut(err, deadline)
 	}
-	return client, nil
+	return conn, nil
 }

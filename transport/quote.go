@@ -1,6 +1,9 @@
 package transport
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Quote returns s as one word for a POSIX shell: unchanged when it holds
 // only characters no shell treats specially, otherwise in single quotes,
@@ -15,6 +18,27 @@ func Quote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// quoteTo writes Quote(s) to b without building the quoted copy: a batch
+// quotes scripts of kilobytes on every round trip.
+func quoteTo(b *bytes.Buffer, s string) {
+	if s == "" || isSafeWord(s) {
+		b.WriteString(Quote(s))
+		return
+	}
+	b.WriteByte('\'')
+	for {
+		i := strings.IndexByte(s, '\'')
+		if i < 0 {
+			break
+		}
+		b.WriteString(s[:i])
+		b.WriteString(`'\''`)
+		s = s[i+1:]
+	}
+	b.WriteString(s)
+	b.WriteByte('\'')
 }
 
 // isSafeWord reports whether s needs no quoting. '=' and '~' are left out:

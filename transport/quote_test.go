@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"sync"
@@ -80,5 +81,18 @@ func FuzzQuote(f *testing.F) {
 			fuzzConn = c
 		})
 		echoBack(t, fuzzConn, []string{s})
+		var b bytes.Buffer
+		if quoteTo(&b, s); b.String() != Quote(s) {
+			t.Errorf("quoteTo(%q) = %q, Quote = %q", s, b.String(), Quote(s))
+		}
 	})
+}
+
+func TestQuoteToIsQuote(t *testing.T) {
+	for _, s := range append(nasty, "", "plain", "'", "''", "a'b'c", "it's\n'x'") {
+		var b bytes.Buffer
+		if quoteTo(&b, s); b.String() != Quote(s) {
+			t.Errorf("quoteTo(%q) = %q, Quote = %q", s, b.String(), Quote(s))
+		}
+	}
 }

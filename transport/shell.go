@@ -286,6 +286,11 @@ func (s *shell) closeGently() {
 func encodeBatch(cmds []Command) (script []byte, payload []byte, err error) {
 	var b bytes.Buffer
 	var stdin bytes.Buffer
+	size := 64
+	for _, c := range cmds {
+		size += len(c.Script) + len(c.Script)/16 + 96
+	}
+	b.Grow(size)
 	b.WriteString("{\n")
 	for i, c := range cmds {
 		if strings.IndexByte(c.Script, 0) >= 0 {
@@ -296,23 +301,36 @@ func encodeBatch(cmds []Command) (script []byte, payload []byte, err error) {
 				return nil, nil, fmt.Errorf("command %d: After names command %d, which does not come before it", i, a)
 			}
 		}
-		run := fmt.Sprintf("(eval %s\n) </dev/null", Quote(c.Script))
+		// The script is quoted straight into the batch: building it in
+		// pieces would copy kilobytes several times per round trip.
+		run := func() {
+			if c.Stdin == nil {
+				b.WriteString("(eval ")
+				quoteTo(&b, c.Script)
+				b.WriteString("\n) </dev/null")
+			} else {
+				fmt.Fprintf(&b, "head -c %d | { (eval ", len(c.Stdin))
+				quoteTo(&b, c.Script)
+				b.WriteString("\n); _oz=$?; cat >/dev/null; exit $_oz; }")
+			}
+			fmt.Fprintf(&b, "; _os%d=$?; _or %d $_os%d\n", i, i, i)
+		}
 		skip := ""
 		if c.Stdin != nil {
 			stdin.Write(c.Stdin)
-			run = fmt.Sprintf("head -c %d | { (eval %s\n); _oz=$?; cat >/dev/null; exit $_oz; }", len(c.Stdin), Quote(c.Script))
 			skip = fmt.Sprintf("head -c %d >/dev/null; ", len(c.Stdin))
 		}
-		run += fmt.Sprintf("; _os%d=$?; _or %d $_os%d\n", i, i, i)
 		if len(c.After) == 0 {
-			b.WriteString(run)
+			run()
 			continue
 		}
 		var cond []string
 		for _, a := range c.After {
 			cond = append(cond, fmt.Sprintf("[ \"$_os%d\" = 0 ]", a))
 		}
-		fmt.Fprintf(&b, "if %s; then\n%selse _os%d=K; %sprintf '\\n%%s K %d\\n' \"$_oM\"; fi\n", strings.Join(cond, " && "), run, i, skip, i)
+		fmt.Fprintf(&b, "if %s; then\n", strings.Join(cond, " && "))
+		run()
+		fmt.Fprintf(&b, "else _os%d=K; %sprintf '\\n%%s K %d\\n' \"$_oM\"; fi\n", i, skip, i)
 	}
 	b.WriteString("printf '\\n%s D\\n' \"$_oM\"\n}\n")
 	return b.Bytes(), stdin.Bytes(), nil
@@ -340,20 +358,18 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 		case <-finished:
 		}
 	}()
-	msg := make([]byte, 0, 24+len(script)+len(payload))
+	head := make([]byte, 0, 24)
 	if len(script) <= smallBatch {
-		msg = append(msg, 'L')
-		msg = strconv.AppendInt(msg, int64(bytes.Count(script, []byte{'\n'})), 10)
+		head = append(head, 'L')
+		head = strconv.AppendInt(head, int64(bytes.Count(script, []byte{'\n'})), 10)
 	} else {
-		msg = strconv.AppendInt(msg, int64(len(script)), 10)
+		head = strconv.AppendInt(head, int64(len(script)), 10)
 	}
-	msg = append(msg, '\n')
-	msg = append(msg, script...)
-	msg = append(msg, payload...)
+	head = append(head, '\n')
 	// Commands read their payloads while they run and their output must be
 	// read meanwhile, so the batch is written while the results are read.
 	written := make(chan error, 1)
-	go func() { written <- writeChunked(s.p.stdin, msg) }()
+	go func() { written <- writeChunked(s.p.stdin, head, script, payload) }()
 	fail := func(done int, err error) ([]Result, error) {
 		select {
 		case werr := <-written:
@@ -390,13 +406,15 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 // a batch whole kept 30 MB of buffers for scripts long sent.
 const writeChunk = 2 << 10
 
-func writeChunked(w io.Writer, b []byte) error {
-	for len(b) > 0 {
-		n := min(len(b), writeChunk)
-		if _, err := w.Write(b[:n]); err != nil {
-			return err
+func writeChunked(w io.Writer, parts ...[]byte) error {
+	for _, b := range parts {
+		for len(b) > 0 {
+			n := min(len(b), writeChunk)
+			if _, err := w.Write(b[:n]); err != nil {
+				return err
+			}
+			b = b[n:]
 		}
-		b = b[n:]
 	}
 	return nil
 }

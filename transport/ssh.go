@@ -207,7 +207,7 @@ type sshOpener struct {
 	keepalive time.Duration
 
 	mu      sync.Mutex
-	client  *ssh.Client
+	conn    ssh.Conn
 	release func() // gives back the bastion connection
 }
 
@@ -224,9 +224,9 @@ func (o *sshOpener) where() string { return o.ep.where() }
 func (o *sshOpener) close() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.client != nil {
-		o.client.Close()
-		o.client = nil
+	if o.conn != nil {
+		o.conn.Close()
+		o.conn = nil
 	}
 	if o.release != nil {
 		o.release()
@@ -236,13 +236,13 @@ func (o *sshOpener) close() {
 
 func (o *sshOpener) open(ctx context.Context) (*shell, error) {
 	o.close()
-	client, release, deadline, err := o.bastions.dial(ctx, o.ep)
+	c, release, deadline, err := o.bastions.dial(ctx, o.ep)
 	if err != nil {
 		return nil, err
 	}
-	sh, ended, err := o.startShell(client, deadline)
+	sh, ended, err := o.startShell(c, deadline)
 	if err != nil {
-		client.Close()
+		c.conn.Close()
 		release()
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("connect: %w", context.Cause(ctx))
@@ -250,9 +250,9 @@ func (o *sshOpener) open(ctx context.Context) (*shell, error) {
 		return nil, o.ep.timedOut(err, deadline)
 	}
 	o.mu.Lock()
-	o.client, o.release = client, release
+	o.conn, o.release = c.conn, release
 	o.mu.Unlock()
-	keepalive(client, ended, o.keepalive, sh.busy.Load)
+	keepalive(c.conn, ended, o.keepalive, sh.busy.Load)
 	return sh, nil
 }
 
@@ -274,35 +274,38 @@ func (e *sshEndpoint) timedOut(err error, deadline time.Time) error {
 	return err
 }
 
-// startShell starts the persistent shell in a new session of client.
-func (o *sshOpener) startShell(client *ssh.Client, deadline time.Time) (*shell, <-chan struct{}, error) {
-	sess, err := client.NewSession()
+// startShell starts the persistent shell in a new session of c. It uses
+// the connection's channels directly rather than ssh.Client and
+// ssh.Session, which start four goroutines per connection to answer what
+// the server sends unasked: one does it here (see serveUnasked), and a
+// controller keeps a thousand connections.
+func (o *sshOpener) startShell(c *sshConn, deadline time.Time) (*shell, <-chan struct{}, error) {
+	ch, sessReqs, err := c.conn.OpenChannel("session", nil)
 	if err != nil {
 		return nil, nil, o.ep.fail(ReasonUnreachable, "open session: %v", err)
 	}
-	stdin, err1 := sess.StdinPipe()
-	stdout, err2 := sess.StdoutPipe()
-	stderr, err3 := sess.StderrPipe()
-	if err := errors.Join(err1, err2, err3); err != nil {
-		sess.Close()
-		return nil, nil, err
-	}
+	go serveUnasked(c.chans, c.reqs, sessReqs)
 	marker := newMarker()
 	b := becomeOf(o.spec, o.ep.user)
-	if err := sess.Start("exec " + quoteArgs(shellArgv(marker, b, sudoPrompt(marker)))); err != nil {
-		sess.Close()
+	cmd := "exec " + quoteArgs(shellArgv(marker, b, sudoPrompt(marker)))
+	ok, err := ch.SendRequest("exec", true, ssh.Marshal(&struct{ Command string }{cmd}))
+	if err == nil && !ok {
+		err = errors.New("the server refused the command")
+	}
+	if err != nil {
+		ch.Close()
 		return nil, nil, o.ep.fail(ReasonUnreachable, "start the remote shell: %v", err)
 	}
 	// The session's stderr reaches its end when the session ends, as when
 	// the connection does (x/crypto/ssh closes every channel of a
-	// connection that ends): the goroutine that reads it waits for the
-	// session, instead of one more goroutine per connection.
+	// connection that ends): the goroutine that reads it tells, instead of
+	// one more goroutine per connection.
 	ended := make(chan struct{})
 	p := process{
-		stdin: stdin, stdout: stdout, stderr: stderr,
-		abort:       func() { sess.Close(); client.Close() },
+		stdin: channelStdin{ch}, stdout: ch, stderr: ch.Stderr(),
+		abort:       func() { ch.Close(); c.conn.Close() },
 		done:        ended,
-		stderrEnded: func() { sess.Wait(); close(ended) },
+		stderrEnded: func() { close(ended) },
 	}
 	sh, err := startShell(p, marker, b, deadline)
 	if err != nil {
@@ -311,9 +314,62 @@ func (o *sshOpener) startShell(client *ssh.Client, deadline time.Time) (*shell, 
 	return sh, ended, nil
 }
 
+// channelStdin is a session's stdin: closing it sends end-of-file, as
+// ssh.Session's stdin pipe does.
+type channelStdin struct{ ch ssh.Channel }
+
+func (s channelStdin) Write(b []byte) (int, error) { return s.ch.Write(b) }
+func (s channelStdin) Close() error                { return s.ch.CloseWrite() }
+
+// sshConn is an authenticated connection with what its server may send
+// unasked: requests and channel opens, which must be answered or the
+// connection stalls.
+type sshConn struct {
+	conn  ssh.Conn
+	chans <-chan ssh.NewChannel
+	reqs  <-chan *ssh.Request
+}
+
+// client makes c an ssh.Client, for a bastion: forwarding through it needs
+// one.
+func (c *sshConn) client() *ssh.Client { return ssh.NewClient(c.conn, c.chans, c.reqs) }
+
+// serveUnasked refuses what a server sends unasked (global requests such as
+// hostkeys-00@openssh.com, channel opens, requests on the session such as
+// exit-status) until the connection ends. A refusal is what ssh.Client and
+// ssh.Session answer too; OpenSSH takes it as an answer to its keepalives.
+func serveUnasked(chans <-chan ssh.NewChannel, reqs, sessReqs <-chan *ssh.Request) {
+	for chans != nil || reqs != nil || sessReqs != nil {
+		select {
+		case nc, ok := <-chans:
+			if !ok {
+				chans = nil
+				continue
+			}
+			_ = nc.Reject(ssh.Prohibited, "this client opens no channels for the server")
+		case r, ok := <-reqs:
+			if !ok {
+				reqs = nil
+				continue
+			}
+			if r.WantReply {
+				_ = r.Reply(false, nil)
+			}
+		case r, ok := <-sessReqs:
+			if !ok {
+				sessReqs = nil
+				continue
+			}
+			if r.WantReply {
+				_ = r.Reply(false, nil)
+			}
+		}
+	}
+}
+
 // handshake authenticates on nc, a TCP connection or a channel through a
-// bastion, and returns the SSH client.
-func (e *sshEndpoint) handshake(nc net.Conn) (*ssh.Client, error) {
+// bastion, and returns the connection.
+func (e *sshEndpoint) handshake(nc net.Conn) (*sshConn, error) {
 	hostKeyCB, algos, hostKeyErr, err := e.hostKeyCallback()
 	if err != nil {
 		return nil, err
@@ -339,7 +395,7 @@ func (e *sshEndpoint) handshake(nc net.Conn) (*ssh.Client, error) {
 		}
 		return nil, e.fail(ReasonUnreachable, "ssh handshake: %v", err)
 	}
-	return ssh.NewClient(c, chans, reqs), nil
+	return &sshConn{conn: c, chans: chans, reqs: reqs}, nil
 }
 
 // idleProbes is one in how many keepalive intervals an idle connection is
@@ -349,12 +405,19 @@ func (e *sshEndpoint) handshake(nc net.Conn) (*ssh.Client, error) {
 // reconnects instead of failing), and a controller keeps hundreds of them.
 const idleProbes = 4
 
+// requester is what keepalive needs of a connection: ssh.Conn, and the
+// ssh.Client of a bastion.
+type requester interface {
+	SendRequest(name string, wantReply bool, payload []byte) (bool, []byte, error)
+	Close() error
+}
+
 // keepalive drops a connection whose peer stopped answering, so that a
 // batch on it fails instead of hanging. busy reports whether a batch is in
 // flight; nil counts as always. It runs on timers, not in a goroutine of
 // its own: a controller keeps one mostly idle connection per host, and a
 // parked goroutine per connection is memory for nothing.
-func keepalive(client *ssh.Client, ended <-chan struct{}, interval time.Duration, busy func() bool) {
+func keepalive(client requester, ended <-chan struct{}, interval time.Duration, busy func() bool) {
 	var probe func(idle int)
 	probe = func(idle int) {
 		select {
