@@ -127,7 +127,6 @@ type Daemon struct {
 	m      *metrics
 	status *status.Tracker
 	dial   controller.DialFunc
-	api    apiCache
 	routes []route
 
 	// mu guards the desired state: the manifests and what they mean per

@@ -20,19 +20,26 @@ const (
 // order of arrival within a priority. A host is never handed out twice at
 // once: adding a host that is being worked on marks it to be handed out
 // again when its worker is done, so no change is lost and none is doubled.
+//
+// Resync work also waits while a change is being worked on, or the
+// manifests are being reloaded (Hold): the hosts' and the controller's
+// cores are what a resync pass saturates, and a change competing with it
+// for them took three times as long to reach its host.
 type queue struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	lanes  [2][]string         // per priority; may hold stale entries, skipped by Get
-	queued map[string]priority // hosts waiting, with the lane that counts
-	active map[string]bool
-	again  map[string]priority
-	timers map[string]*time.Timer
-	closed bool
+	mu      sync.Mutex
+	cond    *sync.Cond
+	lanes   [2][]string         // per priority; may hold stale entries, skipped by Get
+	queued  map[string]priority // hosts waiting, with the lane that counts
+	active  map[string]priority // hosts being worked on, with the lane they came from
+	changes int                 // active hosts from the change lane
+	held    bool
+	again   map[string]priority
+	timers  map[string]*time.Timer
+	closed  bool
 }
 
 func newQueue() *queue {
-	q := &queue{queued: map[string]priority{}, active: map[string]bool{}, again: map[string]priority{}, timers: map[string]*time.Timer{}}
+	q := &queue{queued: map[string]priority{}, active: map[string]priority{}, again: map[string]priority{}, timers: map[string]*time.Timer{}}
 	q.cond = sync.NewCond(&q.mu)
 	return q
 }
@@ -53,7 +60,7 @@ func (q *queue) addLocked(host string, p priority) {
 	if q.closed {
 		return
 	}
-	if q.active[host] {
+	if _, ok := q.active[host]; ok {
 		if old, ok := q.again[host]; !ok || p > old {
 			q.again[host] = p
 		}
@@ -98,33 +105,61 @@ func (q *queue) Get() (string, bool) {
 		if q.closed {
 			return "", false
 		}
-		if host, ok := q.popLocked(); ok {
-			q.active[host] = true
+		if host, p, ok := q.popLocked(); ok {
+			q.active[host] = p
+			if p == priorityChange {
+				q.changes++
+			}
 			return host, true
 		}
 		q.cond.Wait()
 	}
 }
 
-func (q *queue) popLocked() (string, bool) {
+func (q *queue) popLocked() (string, priority, bool) {
 	for p := len(q.lanes) - 1; p >= 0; p-- {
+		if priority(p) == priorityResync && (q.changes > 0 || q.held) {
+			break
+		}
 		for len(q.lanes[p]) > 0 {
 			host := q.lanes[p][0]
 			q.lanes[p][0] = ""
 			q.lanes[p] = q.lanes[p][1:]
 			if cur, ok := q.queued[host]; ok && cur == priority(p) {
 				delete(q.queued, host)
-				return host, true
+				return host, priority(p), true
 			}
 		}
 	}
-	return "", false
+	return "", 0, false
+}
+
+// Hold stops handing out resync work until Release: the manifests are
+// being reloaded, and the changes they bring come first.
+func (q *queue) Hold() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.held = true
+}
+
+// Release ends a Hold.
+func (q *queue) Release() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.held = false
+	q.cond.Broadcast()
 }
 
 // Done ends work on host, queueing it again if it was added meanwhile.
 func (q *queue) Done(host string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.active[host] == priorityChange {
+		q.changes--
+		if q.changes == 0 {
+			q.cond.Broadcast() // resync work may go on
+		}
+	}
 	delete(q.active, host)
 	if p, ok := q.again[host]; ok {
 		delete(q.again, host)

@@ -120,3 +120,48 @@ func TestQueueChangesJumpAheadOfResync(t *testing.T) {
 		t.Fatalf("got %q", h)
 	}
 }
+
+// TestResyncWaitsForChangesAndReloads: while a changed host is worked on,
+// or the manifests are reloading, no resync work is handed out; changes
+// still are.
+func TestResyncWaitsForChangesAndReloads(t *testing.T) {
+	q := newQueue()
+	q.Add("changed", priorityChange)
+	q.Add("drift", priorityResync)
+	if h, _ := q.Get(); h != "changed" {
+		t.Fatalf("first = %q, want the change", h)
+	}
+	got := make(chan string, 2)
+	get := func() {
+		h, _ := q.Get()
+		got <- h
+	}
+	go get()
+	select {
+	case h := <-got:
+		t.Fatalf("%q handed out while a change is worked on", h)
+	case <-time.After(50 * time.Millisecond):
+	}
+	q.Hold()
+	q.Done("changed")
+	select {
+	case h := <-got:
+		t.Fatalf("%q handed out during a reload", h)
+	case <-time.After(50 * time.Millisecond):
+	}
+	q.Add("another", priorityChange) // a change is handed out during a hold
+	if h := <-got; h != "another" {
+		t.Fatalf("got %q, want the change", h)
+	}
+	q.Done("another")
+	go get()
+	q.Release()
+	select {
+	case h := <-got:
+		if h != "drift" {
+			t.Fatalf("got %q", h)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("resync work never resumed")
+	}
+}

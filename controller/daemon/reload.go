@@ -18,6 +18,9 @@ import (
 // one keeps running. Hosts whose desired state changed are queued: ahead of
 // resync work once the daemon runs, in the background on the first load.
 func (d *Daemon) reload() {
+	// Resync work waits for the reload and for the changes it brings.
+	d.q.Hold()
+	defer d.q.Release()
 	start := time.Now()
 	l := &manifest.Loader{Scheme: d.opts.Scheme, Edges: d.opts.Registry.Dependencies, Declare: d.opts.Declare}
 	set, err := l.Load(d.opts.Dir)

@@ -1,14 +1,15 @@
 package daemon
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/json"
 	"net/http"
-	"sync"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/controller/status"
 )
 
 // handler serves health, readiness, metrics, the status API and the
@@ -30,19 +31,17 @@ func (d *Daemon) handler() http.Handler {
 		mux.Handle(r.pattern, r.handler)
 	}
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, req *http.Request) {
-		var b []byte
-		var err error
 		if d.opts.Replica != nil {
-			b, err = d.fleetStatus(req.Context())
-		} else {
-			b, err = d.api.get(d)
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			b, err := d.fleetStatus(req.Context())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(b)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(b)
+		serveStatus(w, req, d.status.Snapshot())
 	})
 	mux.HandleFunc("GET /api/v1/rollout", func(w http.ResponseWriter, _ *http.Request) {
 		st := d.RolloutStatus()
@@ -90,27 +89,21 @@ type route struct {
 	handler http.Handler
 }
 
-// apiCache keeps the encoded status of the last snapshot served, so that
-// readers polling between two changes cost a pointer comparison.
-type apiCache struct {
-	mu      sync.Mutex
-	version uint64
-	body    []byte
-}
-
-func (c *apiCache) get(d *Daemon) ([]byte, error) {
-	snap := d.status.Snapshot()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.body != nil && c.version == snap.Version {
-		return c.body, nil
+// serveStatus writes the status of snap, streamed one host and one
+// resource at a time: at a thousand hosts of sixty resources the document
+// is megabytes, which a cached copy would keep in the controller's memory
+// for good. The snapshot's version is its ETag, so a poller that sends
+// If-None-Match gets 304 until something changed.
+func serveStatus(w http.ResponseWriter, req *http.Request, snap *status.Snapshot) {
+	etag := `"` + strconv.FormatUint(snap.Version, 10) + `"`
+	w.Header().Set("ETag", etag)
+	if req.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(snap.ControllerStatus()); err != nil {
-		return nil, err
+	w.Header().Set("Content-Type", "application/json")
+	bw := bufio.NewWriterSize(w, 32<<10)
+	if err := encodeStatus(bw, snap.ControllerStatus()); err == nil {
+		_ = bw.Flush()
 	}
-	c.version, c.body = snap.Version, buf.Bytes()
-	return c.body, nil
 }
