@@ -101,14 +101,7 @@ func TestPathsQueryOnLocalShell(t *testing.T) {
 	must(t, os.Symlink("/nowhere", link))
 	q := PathsQuery([]PathRequest{{Path: file, ContentLimit: 64}, {Path: big, ContentLimit: 64}, {Path: empty}, {Path: link},
 		{Path: filepath.Join(dir, "missing")}})
-	out, err := exec.Command("sh", "-c", q.Script).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := ParsePaths(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := runLocally(t, q)
 	sum := sha256.Sum256([]byte("hello\n"))
 	if f := m[file]; f.Type != TypeFile || f.Mode != 0o640 || string(f.Content) != "hello\n" || f.SHA256 != hex.EncodeToString(sum[:]) {
 		t.Errorf("file = %+v", f)
@@ -146,14 +139,7 @@ func TestPathsQueryReadsContentOnlyWhenItDiffers(t *testing.T) {
 		{Path: other, ContentLimit: 64, ContentUnless: hex("should be\n")},
 		{Path: odd, ContentLimit: 64, ContentUnless: hex("is\n")},
 	})
-	out, err := exec.Command("sh", "-c", q.Script).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := ParsePaths(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := runLocally(t, q)
 	if f := m[same]; f.HasContent || f.SHA256 != hex("is\n") {
 		t.Errorf("same = %+v: content read although it is what it should be", f)
 	}
@@ -165,6 +151,20 @@ func TestPathsQueryReadsContentOnlyWhenItDiffers(t *testing.T) {
 	if f := m[odd]; f.SHA256 != hex("is\n") || !f.HasContent {
 		t.Errorf("odd name = %+v", f)
 	}
+}
+
+// runLocally runs a PathsQuery in the local sh and parses what it printed.
+func runLocally(t *testing.T, q Query) map[string]PathInfo {
+	t.Helper()
+	out, err := exec.Command("sh", "-c", q.Script).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParsePaths(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func must(t *testing.T, err error) {

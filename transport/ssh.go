@@ -340,29 +340,27 @@ func (c *sshConn) client() *ssh.Client { return ssh.NewClient(c.conn, c.chans, c
 // ssh.Session answer too; OpenSSH takes it as an answer to its keepalives.
 func serveUnasked(chans <-chan ssh.NewChannel, reqs, sessReqs <-chan *ssh.Request) {
 	for chans != nil || reqs != nil || sessReqs != nil {
+		var r *ssh.Request
+		ok := true
 		select {
-		case nc, ok := <-chans:
-			if !ok {
+		case nc, open := <-chans:
+			if !open {
 				chans = nil
 				continue
 			}
 			_ = nc.Reject(ssh.Prohibited, "this client opens no channels for the server")
-		case r, ok := <-reqs:
+			continue
+		case r, ok = <-reqs:
 			if !ok {
 				reqs = nil
-				continue
 			}
-			if r.WantReply {
-				_ = r.Reply(false, nil)
-			}
-		case r, ok := <-sessReqs:
+		case r, ok = <-sessReqs:
 			if !ok {
 				sessReqs = nil
-				continue
 			}
-			if r.WantReply {
-				_ = r.Reply(false, nil)
-			}
+		}
+		if ok && r.WantReply {
+			_ = r.Reply(false, nil)
 		}
 	}
 }
