@@ -72,6 +72,11 @@ func (t *Tracker) SetManifests(targets []Target, resources []Resource, now time.
 	for _, tg := range targets {
 		present[tg.Name] = true
 		old := t.hosts[tg.Name]
+		if old != nil && old.Status.Address == tg.Address && sameRefs(old.Resources, tg.Resources) {
+			// The usual reload: this host's resources did not change. Its
+			// record stays as it is, without building a copy to compare.
+			continue
+		}
 		h := &Host{Status: v1alpha1.HostStatus{Name: tg.Name}}
 		var known map[v1alpha1.ResourceRef]ResourceState
 		if old != nil {
@@ -107,6 +112,19 @@ func (t *Tracker) SetManifests(targets []Target, resources []Resource, now time.
 	t.rebuildNamesLocked()
 	t.changedLocked(now, touched)
 	return removed
+}
+
+// sameRefs reports whether states are of refs, in that order.
+func sameRefs(states []ResourceState, refs []v1alpha1.ResourceRef) bool {
+	if len(states) != len(refs) {
+		return false
+	}
+	for i, rs := range states {
+		if rs.Ref != refs[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func sameHost(a, b *Host) bool {
