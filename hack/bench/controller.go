@@ -66,6 +66,17 @@ type ControllerResult struct {
 }
 
 // firstLine returns the first line of s containing sub.
+// failures is up to n lines of an apply's output that report a failure.
+func failures(out string, n int) string {
+	var lines []string
+	for line := range strings.SplitSeq(out, "\n") {
+		if len(lines) < n && (strings.Contains(line, "FAILED") || strings.Contains(line, "failed") || strings.Contains(line, "unreachable")) {
+			lines = append(lines, "  "+line)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 func firstLine(s, sub string) string {
 	for line := range strings.SplitSeq(s, "\n") {
 		if strings.Contains(line, sub) {
@@ -104,9 +115,10 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	// handshake may time out on a loaded machine: converge with up to
 	// three runs (the first one is the cold figure).
 	cold, err := b.optimus(ctx, dir, 0)
-	for i := 0; err != nil && i < 2; i++ {
-		logf("cold run did not converge every host; running again")
-		_, err = b.optimus(ctx, dir, 0)
+	for i, run := 0, cold; err != nil && i < 2; i++ {
+		why, _, _ := strings.Cut(err.Error(), "\n")
+		logf("cold run did not converge every host (%s); running again. Its failures:\n%s", why, failures(run.stdout, 10))
+		run, err = b.optimus(ctx, dir, 0)
 	}
 	if err != nil {
 		return err
