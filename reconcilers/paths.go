@@ -340,46 +340,44 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 		out = out[j+1:]
 		return f, nil
 	}
-	m := map[string]PathInfo{}
-	for {
-		f, err := next()
-		if err != nil {
-			return nil, err
+	// section calls each with every field up to the section's END; each
+	// reads the rest of its record with next.
+	section := func(each func(f []byte) error) error {
+		for {
+			f, err := next()
+			if err != nil {
+				return err
+			}
+			if string(f) == "END" {
+				return nil
+			}
+			if err := each(f); err != nil {
+				return err
+			}
 		}
-		if string(f) == "END" {
-			break
-		}
-		m[string(f)] = PathInfo{Path: string(f)}
 	}
-	for {
+	m := map[string]PathInfo{}
+	absent := func(f []byte) error {
+		m[string(f)] = PathInfo{Path: string(f)}
+		return nil
+	}
+	record := func(f []byte) error {
 		var fields [12][]byte
-		f, err := next()
-		if err != nil {
-			return nil, err
-		}
-		if string(f) == "END" {
-			break
-		}
 		fields[0] = f
 		for i := 1; i < len(fields); i++ {
+			var err error
 			if fields[i], err = next(); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		info, err := parseRecord(fields)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		m[info.Path] = info
+		return nil
 	}
-	for {
-		f, err := next()
-		if err != nil {
-			return nil, err
-		}
-		if string(f) == "END" {
-			break
-		}
+	sums := func(f []byte) error {
 		for _, line := range strings.Split(string(f), "\n") {
 			sum, path, ok := parseSumLine(line)
 			if info, exists := m[path]; ok && exists {
@@ -387,18 +385,13 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 				m[path] = info
 			}
 		}
+		return nil
 	}
-	for {
-		f, err := next()
-		if err != nil {
-			return nil, err
-		}
-		if string(f) == "END" {
-			break
-		}
+	sensitive := func(f []byte) error {
 		info := m[string(f)]
 		info.Path, info.Sensitive = string(f), true
 		m[string(f)] = info
+		return nil
 	}
 	type chunk struct {
 		path string
@@ -406,24 +399,23 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 	}
 	var chunks []chunk
 	total := 0
-	for {
-		f, err := next()
-		if err != nil {
-			return nil, err
-		}
-		if string(f) == "END" {
-			break
-		}
+	sizes := func(f []byte) error {
 		sz, err := next()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		n, err := strconv.Atoi(string(sz))
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("content of %s: bad size %q", f, sz)
+			return fmt.Errorf("content of %s: bad size %q", f, sz)
 		}
 		chunks = append(chunks, chunk{string(f), n})
 		total += n
+		return nil
+	}
+	for _, each := range []func([]byte) error{absent, record, sums, sensitive, sizes} {
+		if err := section(each); err != nil {
+			return nil, err
+		}
 	}
 	// A file that changed between the reads makes the sizes or a checksum
 	// disagree: then no content is reported rather than a wrong one.

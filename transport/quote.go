@@ -17,14 +17,21 @@ func Quote(s string) string {
 	if isSafeWord(s) {
 		return s
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	var b bytes.Buffer
+	b.Grow(len(s) + 2)
+	quoteTo(&b, s)
+	return b.String()
 }
 
 // quoteTo writes Quote(s) to b without building the quoted copy: a batch
 // quotes scripts of kilobytes on every round trip.
 func quoteTo(b *bytes.Buffer, s string) {
-	if s == "" || isSafeWord(s) {
-		b.WriteString(Quote(s))
+	if s == "" {
+		b.WriteString("''")
+		return
+	}
+	if isSafeWord(s) {
+		b.WriteString(s)
 		return
 	}
 	b.WriteByte('\'')
