@@ -75,24 +75,9 @@ reached; status exits 3 when the rollout is halted.`,
 
 // rollout calls the controller's rollout API.
 func (s *statusSource) rollout(method, path string) (*v1alpha1.RolloutStatus, error) {
-	url := s.controller
-	if !strings.Contains(url, "://") {
-		url = "http://" + url
-	}
-	token, err := s.token()
+	resp, err := s.call(method, path, 10*time.Second)
 	if err != nil {
 		return nil, err
-	}
-	req, err := http.NewRequest(method, strings.TrimRight(url, "/")+path, nil)
-	if err != nil {
-		return nil, exitf(1, "--controller %s: %v", s.controller, err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return nil, exitf(1, "cannot reach optimus-controller at %s: %v (is it running? pass --controller ADDR)", s.controller, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

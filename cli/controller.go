@@ -65,9 +65,13 @@ or when the manifests change. Status is served over HTTP (a status page at /,
 
 --listen on an address other than loopback needs --auth-token-file: a file of
 one token per line ("TOKEN" may read, "TOKEN write" may also queue a reconcile
-from the page), not readable by other users. Every request but /healthz and
-/readyz must then carry "Authorization: Bearer TOKEN"; the page asks for the
-token once and keeps a session cookie.
+from the page), readable by its owner only (chmod 600). Every request but
+/healthz and /readyz must then carry "Authorization: Bearer TOKEN"; the page
+asks for the token once and keeps a session cookie. It also needs HTTPS
+(--tls-cert-file and --tls-key-file), or --insecure-http when something else
+encrypts the traffic. Requests that change anything (POST) are refused when a
+page of another site sent them, with or without tokens; failed sign-ins are
+limited per client address.
 
 Each host keeps the inventory of what the set (--set, default the name of
 the watched directory) holds there, and the restarts it still owes, as with
@@ -140,7 +144,10 @@ is fenced on the replica's etcd lease, a replica that loses etcd stops acting
 	sf.register(cmd, "the watched directory", "remove from the hosts what left the manifests (through each kind's absent state); without it, it is only listed")
 	f.DurationVar(&opts.Resync, "resync", 5*time.Minute, "re-observe every host this often to correct drift")
 	f.StringVar(&opts.Listen, "listen", DefaultControllerAddr, "HTTP address for health, metrics and status (empty: none)")
-	f.StringVar(&opts.AuthTokenFile, "auth-token-file", "", "file of bearer tokens (lines: TOKEN or TOKEN write); required off loopback")
+	f.StringVar(&opts.AuthTokenFile, "auth-token-file", "", "file of bearer tokens (lines: TOKEN or TOKEN write), mode 600; required off loopback")
+	f.StringVar(&opts.TLSCertFile, "tls-cert-file", "", "serve HTTPS with this PEM certificate (chain); with --tls-key-file")
+	f.StringVar(&opts.TLSKeyFile, "tls-key-file", "", "private key (PEM) of --tls-cert-file")
+	f.BoolVar(&opts.InsecureHTTP, "insecure-http", false, "allow plain HTTP on a --listen address other than loopback (tokens and cookies cross the network in clear)")
 	f.StringVar(&opts.StateDir, "state-dir", defaultStateDir(name), "directory keeping status across restarts")
 	f.IntVar(&opts.MaxConcurrentHosts, "max-concurrent-hosts", daemon.DefaultMaxConcurrentHosts, "hosts reconciled at once over their kept connections")
 	f.IntVar(&opts.MaxConcurrentDials, "max-concurrent-dials", 8, "SSH handshakes in flight at once (keep below the sshds' MaxStartups)")

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/optimus-cm/optimus/controller/cluster"
+	"github.com/optimus-cm/optimus/controller/web"
 )
 
 // replicaFlags are the controller's flags for sharing a fleet through etcd.
@@ -25,9 +28,14 @@ func (f *replicaFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.endpoints, "etcd-endpoints", "", "share the fleet with other replicas through this etcd cluster (URL[,URL...]); empty runs alone")
 	fs.StringVar(&f.prefix, "etcd-prefix", cluster.DefaultPrefix, "etcd key prefix of the fleet (one per fleet)")
 	fs.StringVar(&f.id, "replica-id", "", "this replica's name, unique among live replicas (default hostname-pid)")
-	fs.StringVar(&f.ca, "etcd-ca", "", "CA certificate file that signed the etcd servers' certificates")
-	fs.StringVar(&f.cert, "etcd-cert", "", "client certificate file for etcd")
-	fs.StringVar(&f.key, "etcd-key", "", "client key file for etcd")
+	fs.StringVar(&f.ca, "etcd-ca-file", "", "PEM file of the CA that signed the etcd servers' certificates")
+	fs.StringVar(&f.cert, "etcd-cert-file", "", "client certificate (PEM) for etcd; with --etcd-key-file")
+	fs.StringVar(&f.key, "etcd-key-file", "", "private key (PEM) of --etcd-cert-file")
+	// The names these flags had first keep working.
+	for old, v := range map[string]*string{"etcd-ca": &f.ca, "etcd-cert": &f.cert, "etcd-key": &f.key} {
+		fs.StringVar(v, old, "", "same as --"+old+"-file")
+		_ = fs.MarkHidden(old)
+	}
 	fs.DurationVar(&f.ttl, "etcd-lease-ttl", 10*time.Second, "lease TTL: a replica that stops is replaced within about this long")
 }
 
@@ -39,16 +47,12 @@ func (f *replicaFlags) replica(addr string, log *slog.Logger) (*cluster.Replica,
 	}
 	cfg := clientv3.Config{Endpoints: strings.Split(f.endpoints, ","), DialTimeout: 5 * time.Second,
 		DialKeepAliveTime: f.ttl / 3, DialKeepAliveTimeout: f.ttl / 3, Logger: zap.NewNop()}
-	if f.ca != "" || f.cert != "" || f.key != "" {
-		if (f.cert == "") != (f.key == "") {
-			return nil, nil, fmt.Errorf("--etcd-cert and --etcd-key go together")
-		}
-		tls, err := transport.TLSInfo{TrustedCAFile: f.ca, CertFile: f.cert, KeyFile: f.key}.ClientConfig()
-		if err != nil {
-			return nil, nil, fmt.Errorf("etcd TLS (--etcd-ca, --etcd-cert, --etcd-key): %w", err)
-		}
-		cfg.TLS = tls
+	tlsCfg, err := etcdTLS(f.ca, f.cert, f.key)
+	if err != nil {
+		return nil, nil, err
 	}
+	cfg.TLS = tlsCfg
+	warnPlainEndpoints(cfg.Endpoints, tlsCfg != nil, log)
 	cli, err := clientv3.New(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--etcd-endpoints %s: %w", f.endpoints, err)
@@ -59,4 +63,48 @@ func (f *replicaFlags) replica(addr string, log *slog.Logger) (*cluster.Replica,
 		return nil, nil, err
 	}
 	return r, func() { _ = cli.Close() }, nil
+}
+
+// etcdTLS builds the etcd client's TLS configuration from the three files,
+// nil when none is given (the system's CAs then check https endpoints).
+func etcdTLS(ca, cert, key string) (*tls.Config, error) {
+	if ca == "" && cert == "" && key == "" {
+		return nil, nil
+	}
+	if (cert == "") != (key == "") {
+		return nil, fmt.Errorf("--etcd-cert-file and --etcd-key-file go together: give both for a client certificate, or neither")
+	}
+	cfg, err := transport.TLSInfo{TrustedCAFile: ca, CertFile: cert, KeyFile: key}.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("etcd TLS (--etcd-ca-file %s, --etcd-cert-file %s, --etcd-key-file %s): %w", orNone(ca), orNone(cert), orNone(key), err)
+	}
+	return cfg, nil
+}
+
+// warnPlainEndpoints warns about etcd endpoints reached without TLS on
+// another machine: the fleet's status, its desired state and every
+// replica's leases would cross the network in clear, and anyone on the way
+// could change them. A scheme-less endpoint uses TLS only when TLS files
+// are given.
+func warnPlainEndpoints(endpoints []string, withTLS bool, log *slog.Logger) {
+	for _, ep := range endpoints {
+		var hostport string
+		switch {
+		case strings.HasPrefix(ep, "http://"):
+			hostport = strings.TrimPrefix(ep, "http://")
+		case strings.Contains(ep, "://"), withTLS:
+			continue
+		default:
+			hostport = ep
+		}
+		hostport, _, _ = strings.Cut(hostport, "/")
+		if _, _, err := net.SplitHostPort(hostport); err != nil { // no port
+			hostport = net.JoinHostPort(strings.Trim(hostport, "[]"), "0")
+		}
+		if web.IsLoopback(hostport) {
+			continue
+		}
+		log.Warn("etcd endpoint without TLS on another machine: the fleet's state and leases cross the network in clear, and anyone on the way can change them; use https:// with --etcd-ca-file (and --etcd-cert-file, --etcd-key-file)",
+			"endpoint", ep)
+	}
 }

@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -19,10 +23,13 @@ type statusSource struct {
 	controller string
 	stateDir   string
 	tokenFile  string
+	caFile     string
 }
 
 func (s *statusSource) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.controller, "controller", DefaultControllerAddr, "address of optimus-controller's status API")
+	cmd.Flags().StringVar(&s.controller, "controller", DefaultControllerAddr, "address of optimus-controller's status API (HOST:PORT, http://... or https://...)")
+	cmd.Flags().StringVar(&s.caFile, "controller-ca-file", os.Getenv("OPTIMUS_CONTROLLER_CA_FILE"),
+		"PEM file of the CA that signed the controller's --tls-cert-file; HOST:PORT then means https (default $OPTIMUS_CONTROLLER_CA_FILE)")
 	cmd.Flags().StringVar(&s.stateDir, "state-dir", "", "read the status saved in this state directory instead of asking the controller")
 	cmd.Flags().StringVar(&s.tokenFile, "token-file", "", "send the first token of this file (the controller's --auth-token-file format) as a bearer token")
 }
@@ -52,25 +59,9 @@ func (s *statusSource) fetch() (*v1alpha1.ControllerStatus, error) {
 		}
 		return st, nil
 	}
-	url := s.controller
-	if !strings.Contains(url, "://") {
-		url = "http://" + url
-	}
-	token, err := s.token()
+	resp, err := s.call(http.MethodGet, "/api/v1/status", 5*time.Second)
 	if err != nil {
 		return nil, err
-	}
-	req, err := http.NewRequest(http.MethodGet, strings.TrimRight(url, "/")+"/api/v1/status", nil)
-	if err != nil {
-		return nil, exitf(1, "--controller %s: %v", s.controller, err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, exitf(1, "cannot reach optimus-controller at %s: %v (is it running? pass --controller ADDR or --state-dir DIR)", s.controller, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized {
@@ -84,6 +75,65 @@ func (s *statusSource) fetch() (*v1alpha1.ControllerStatus, error) {
 		return nil, exitf(1, "optimus-controller at %s: bad status: %v", s.controller, err)
 	}
 	return &st, nil
+}
+
+// call sends a request to the controller's API with the token, over HTTPS
+// when the address says so or a CA file is given. The caller closes the
+// body.
+func (s *statusSource) call(method, path string, timeout time.Duration) (*http.Response, error) {
+	base := s.controller
+	if !strings.Contains(base, "://") {
+		scheme := "http://"
+		if s.caFile != "" {
+			scheme = "https://"
+		}
+		base = scheme + base
+	}
+	if s.caFile != "" && strings.HasPrefix(base, "http://") {
+		return nil, exitf(1, "--controller-ca-file is for an HTTPS controller, but --controller is %s: use https://", s.controller)
+	}
+	token, err := s.token()
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(method, strings.TrimRight(base, "/")+path, nil)
+	if err != nil {
+		return nil, exitf(1, "--controller %s: %v", s.controller, err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if s.caFile != "" {
+		pem, err := os.ReadFile(s.caFile)
+		if err != nil {
+			return nil, exitf(1, "--controller-ca-file: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, exitf(1, "--controller-ca-file %s: no PEM certificate in the file", s.caFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	resp, err := (&http.Client{Timeout: timeout, Transport: tr}).Do(req)
+	if err != nil {
+		hint := "is it running? pass --controller ADDR"
+		var unknownCA x509.UnknownAuthorityError
+		if errors.As(err, &unknownCA) {
+			hint = "its certificate is not signed by a CA this machine trusts: pass --controller-ca-file FILE"
+		}
+		return nil, exitf(1, "cannot reach optimus-controller at %s: %v (%s)", s.controller, err, hint)
+	}
+	if resp.StatusCode == http.StatusBadRequest && strings.HasPrefix(base, "http://") {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		resp.Body.Close()
+		if strings.Contains(string(body), "HTTPS server") {
+			return nil, exitf(1, "optimus-controller at %s serves HTTPS: pass --controller https://%s (and --controller-ca-file FILE for its CA)",
+				s.controller, strings.TrimPrefix(base, "http://"))
+		}
+		return nil, exitf(1, "optimus-controller at %s answered %s: %s", s.controller, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return resp, nil
 }
 
 // condition returns status and reason of a condition, "Unknown" when absent.

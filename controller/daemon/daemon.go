@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,6 +47,12 @@ type Options struct {
 	// /healthz and /readyz (see web.LoadTokens); required to listen on a
 	// non-loopback address.
 	AuthTokenFile string
+	// TLSCertFile and TLSKeyFile, PEM files, serve HTTPS. Without them a
+	// non-loopback Listen needs InsecureHTTP.
+	TLSCertFile, TLSKeyFile string
+	// InsecureHTTP allows plain HTTP on a non-loopback Listen, for when
+	// something else encrypts the traffic.
+	InsecureHTTP bool
 	// StateDir keeps status.json across restarts; empty keeps nothing.
 	StateDir string
 	// MaxConcurrentHosts bounds hosts reconciled at once over their kept
@@ -143,6 +150,7 @@ type Daemon struct {
 	ready    atomic.Bool // every host was reconciled once since the start
 
 	web     *webSource        // the status page's view of the daemon
+	tls     *tls.Config       // HTTPS; nil serves plain HTTP
 	page    *web.Server       // the status page
 	history *history.Recorder // run records; nil when not recorded
 
@@ -180,6 +188,9 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.page = page
+	if d.tls, err = serverTLS(opts); err != nil {
+		return nil, err
+	}
 	d.history = openHistory(opts)
 	if opts.StateDir != "" {
 		if _, err := os.Stat(filepath.Join(opts.StateDir, StatusFile)); err == nil {
@@ -224,11 +235,14 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			close(d.listenReady)
 			return fmt.Errorf("--listen %s: %w", d.opts.Listen, err)
 		}
+		if d.tls != nil {
+			ln = tls.NewListener(ln, d.tls)
+		}
 		d.listener = ln
 		srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 5 * time.Second}
 		srv.RegisterOnShutdown(d.page.Close)
 		go func() { _ = srv.Serve(ln) }()
-		d.log.Info("serving status", "addr", ln.Addr().String())
+		d.log.Info("serving status", "addr", ln.Addr().String(), "https", d.tls != nil)
 	}
 	close(d.listenReady)
 

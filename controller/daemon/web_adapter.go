@@ -31,7 +31,7 @@ func newStatusPage(d *Daemon) (*web.Server, error) {
 			"unauthenticated: listen on 127.0.0.1, or pass --auth-token-file FILE "+
 			"(one token per line; append \" write\" to allow reconcile now)", d.opts.Listen)
 	}
-	return web.New(web.Options{Source: d.web, Tokens: tokens})
+	return web.New(web.Options{Source: d.web, Tokens: tokens, Logger: d.log})
 }
 
 // webSource feeds the status page from the daemon's status tracker, and

@@ -57,7 +57,8 @@ const SessionCookie = "optimus_session"
 
 // LoadTokens reads a token file: one token per line, optionally followed by
 // its scope, "read" (the default) or "write"; blank lines and lines starting
-// with # are ignored. The file must not be readable by other users.
+// with # are ignored. The file must be a regular file that only its owner
+// may read or write (mode 600 or 400).
 func LoadTokens(path string) (*Tokens, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -68,8 +69,14 @@ func LoadTokens(path string) (*Tokens, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--auth-token-file: %w", err)
 	}
-	if st.Mode().Perm()&0o007 != 0 {
-		return nil, fmt.Errorf("--auth-token-file %s: readable by every user (mode %v); run chmod 600 %s", path, st.Mode().Perm(), path)
+	// The tokens are passwords: a file that users other than its owner may
+	// read gives them away, and one they may write lets them add their own.
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("--auth-token-file %s: not a regular file", path)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("--auth-token-file %s: mode %04o lets its group or other users read or change the tokens; "+
+			"the file must be readable by its owner only: run chmod 600 %s", path, perm, path)
 	}
 	t := &Tokens{sessions: map[[32]byte]session{}}
 	sc := bufio.NewScanner(f)
@@ -157,24 +164,6 @@ func (t *Tokens) scope(r *http.Request, now time.Time) Scope {
 		return t.sessionScope(c.Value, now)
 	}
 	return ScopeNone
-}
-
-// sameOrigin reports whether a state-changing browser request comes from a
-// page of this server. Browsers send Sec-Fetch-Site or Origin with every
-// POST; a request carrying neither is refused.
-func sameOrigin(r *http.Request) bool {
-	if s := r.Header.Get("Sec-Fetch-Site"); s != "" {
-		return s == "same-origin"
-	}
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return false
-	}
-	scheme := "http://"
-	if r.TLS != nil {
-		scheme = "https://"
-	}
-	return o == scheme+r.Host
 }
 
 // IsLoopback reports whether a listen address only accepts connections

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,12 +32,16 @@ type Options struct {
 	Batch time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Logger receives refused requests and failed sign-ins. Default: discard.
+	Logger *slog.Logger
 }
 
 // Server renders the status pages and streams their updates.
 type Server struct {
-	opts  Options
-	pages *pages
+	opts     Options
+	pages    *pages
+	log      *slog.Logger
+	failures *failureLimiter
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -56,11 +61,15 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	p, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
-	return &Server{opts: opts, pages: p, done: make(chan struct{})}, nil
+	return &Server{opts: opts, pages: p, log: opts.Logger, failures: newFailureLimiter(loginEvery, loginBurst),
+		done: make(chan struct{})}, nil
 }
 
 // Close ends the live-update streams, so that a graceful HTTP shutdown does
@@ -96,19 +105,15 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 type scopeKey struct{}
 
 // Protect wraps every route of the controller's HTTP server: security
-// headers on every response and, with tokens, authentication on every path
+// headers on every response, cross-site requests refused whatever their
+// path (see refuseCrossSite) and, with tokens, authentication on every path
 // but open ones (exact paths such as /healthz for probes).
 func (s *Server) Protect(next http.Handler, open ...string) http.Handler {
 	isOpen := map[string]bool{}
 	for _, p := range open {
 		isOpen[p] = true
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
+	guarded := refuseCrossSite(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := s.opts.Tokens
 		if t == nil {
 			if !loopbackHost(r.Host) {
@@ -123,13 +128,60 @@ func (s *Server) Protect(next http.Handler, open ...string) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		scope := t.scope(r, s.opts.Now())
-		if scope == ScopeNone {
-			s.unauthorized(w, r, "")
+		scope, ok := s.authenticate(w, r)
+		if !ok {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), scopeKey{}, scope)))
+	}), s.log)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		guarded.ServeHTTP(w, r)
 	})
+}
+
+// authenticate finds the scope of a request with tokens, or answers it (401,
+// or 429 when its address failed too often) and returns false. A bearer
+// token is a guess like a token typed into the form, and counts the same.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Scope, bool) {
+	now := s.opts.Now()
+	if r.Header.Get("Authorization") == "" {
+		scope := s.opts.Tokens.scope(r, now)
+		if scope == ScopeNone {
+			s.unauthorized(w, r, "")
+		}
+		return scope, scope != ScopeNone
+	}
+	succeeded, wait := s.failures.attempt(r, now)
+	if wait > 0 {
+		s.tooManyFailures(w, r, wait)
+		return ScopeNone, false
+	}
+	scope := s.opts.Tokens.scope(r, now)
+	if scope == ScopeNone {
+		s.log.Warn("refused a bearer token", "method", r.Method, "path", r.URL.Path, "client", r.RemoteAddr)
+		s.unauthorized(w, r, "")
+		return ScopeNone, false
+	}
+	succeeded()
+	return scope, true
+}
+
+// tooManyFailures answers 429 to an address that failed to sign in too
+// often, saying when it may try again.
+func (s *Server) tooManyFailures(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	w.Header().Set("Retry-After", retryAfter(wait))
+	msg := fmt.Sprintf("too many failed sign-ins from %s; try again in %s seconds", clientKey(r.RemoteAddr), retryAfter(wait))
+	if r.Method == http.MethodPost && r.URL.Path == "/login" {
+		s.render(w, r, http.StatusTooManyRequests, "login", loginPage{page: page{Title: "Sign in"},
+			Next: localPath(r.PostFormValue("next")), Problem: "Too many failed sign-ins: " + msg + "."})
+		return
+	}
+	http.Error(w, "429 too many requests: "+msg, http.StatusTooManyRequests)
 }
 
 func scopeOf(r *http.Request) Scope {
@@ -169,16 +221,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if !sameOrigin(r) {
-		http.Error(w, "403 forbidden: cross-origin sign-in refused", http.StatusForbidden)
+	now := s.opts.Now()
+	succeeded, wait := s.failures.attempt(r, now)
+	if wait > 0 {
+		s.tooManyFailures(w, r, wait)
 		return
 	}
 	scope := t.scopeOf(r.PostFormValue("token"))
 	if scope == ScopeNone {
+		s.log.Warn("refused a sign-in: wrong token", "client", r.RemoteAddr)
 		s.unauthorized(w, r, "That token is not accepted.")
 		return
 	}
-	id, err := t.newSession(scope, s.opts.Now())
+	succeeded()
+	id, err := t.newSession(scope, now)
 	if err != nil {
 		http.Error(w, "cannot start a session: "+err.Error(), http.StatusInternalServerError)
 		return
@@ -197,12 +253,6 @@ func (s *Server) canWrite(r *http.Request) bool {
 func (s *Server) reconcile(w http.ResponseWriter, r *http.Request) {
 	if !s.canWrite(r) {
 		http.Error(w, "403 forbidden: reconcile needs a token with write scope", http.StatusForbidden)
-		return
-	}
-	// A bearer header cannot be sent by another site's form; a cookie can,
-	// so a cookie-authenticated write must come from one of our pages.
-	if r.Header.Get("Authorization") == "" && !sameOrigin(r) {
-		http.Error(w, "403 forbidden: cross-origin request refused", http.StatusForbidden)
 		return
 	}
 	name := r.PathValue("name")
@@ -275,9 +325,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 }
 
 // MayWrite reports whether a request reached through Protect may change
-// the controller: with tokens, only a write-scoped bearer token may (a
-// cookie could be sent by another site's form); without tokens, Protect
-// already kept the request to loopback clients.
+// the controller through the API: with tokens, only a write-scoped bearer
+// token may (the pages have no such controls, so a browser session never
+// needs to); without tokens, Protect already kept the request to loopback
+// clients and to requests that no other site's page sent.
 func (s *Server) MayWrite(r *http.Request) bool {
 	if s.opts.Tokens == nil {
 		return true
