@@ -27,7 +27,9 @@ generation. status shows the rollout; resume continues a halted or aborted
 rollout with its next batch, accepting the failures so far; abort starts no
 new batch (the hosts not yet rolled stay on the previous generation until
 the next manifest change). resume and abort need a token with write scope
-when the controller has tokens (--token-file).
+when the controller has tokens (--token-file). An HTTPS controller is reached
+with --controller https://HOST:PORT, and --controller-ca-file FILE when its
+certificate is signed by a CA this machine does not trust.
 
 Exit status: 0 done; 1 no rollout, refused, or the controller cannot be
 reached; status exits 3 when the rollout is halted.`,

@@ -79,7 +79,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // Handle adds a route to the daemon's HTTP server (a status page reading
-// Tracker, say). Call it before Run.
+// Tracker, say). Call it before Run. The route gets what every route gets:
+// tokens when the daemon has them, and no request but GET and HEAD from
+// another site's page.
 func (d *Daemon) Handle(pattern string, h http.Handler) {
 	d.routes = append(d.routes, route{pattern, h})
 }
