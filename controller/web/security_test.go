@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -287,5 +288,33 @@ func TestClientKey(t *testing.T) {
 		if got := clientKey(in); got != want {
 			t.Errorf("clientKey(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestFailureLimiterMemoryIsBounded: an attacker with many addresses makes
+// the limiter track at most maxTrackedClients; newcomers beyond share one
+// bucket until idle addresses are forgotten.
+func TestFailureLimiterMemoryIsBounded(t *testing.T) {
+	l := newFailureLimiter(loginEvery, loginBurst)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	req := func(addr string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/login", nil)
+		r.RemoteAddr = addr
+		return r
+	}
+	for i := range maxTrackedClients + 100 {
+		if _, wait := l.attempt(req(fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255)), now); wait > 0 && i < maxTrackedClients {
+			t.Fatalf("address %d limited after one failure", i)
+		}
+	}
+	if n := len(l.clients); n != maxTrackedClients {
+		t.Errorf("tracking %d addresses, want at most %d", n, maxTrackedClients)
+	}
+	if l.limiter("192.0.2.1", now) != l.overflow {
+		t.Error("a newcomer beyond the bound has a bucket of its own")
+	}
+	later := now.Add(loginBurst * loginEvery)
+	if lim := l.limiter("192.0.2.1", later); lim == l.overflow || len(l.clients) != 1 {
+		t.Errorf("after the buckets refilled: overflow %v, tracking %d; want idle addresses forgotten", lim == l.overflow, len(l.clients))
 	}
 }
