@@ -2,6 +2,7 @@ package reconcilers
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/dustin/go-humanize"
 
@@ -52,12 +53,12 @@ func (e *TooLargeError) Error() string {
 	return msg
 }
 
-// Size writes a byte count for people: "300 MiB", "512 B".
+// Size writes a byte count for people: "300 MiB", "1 MiB", "1.5 KiB".
 func Size(n int64) string {
 	if n < 0 {
 		n = 0
 	}
-	return humanize.IBytes(uint64(n))
+	return strings.Replace(humanize.IBytes(uint64(n)), ".0 ", " ", 1)
 }
 
 // checkOutput fails a query whose output the transport cut at its limit.

@@ -210,7 +210,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		}
 		if cur.tooLarge != 0 {
 			return nil, &reconcilers.TooLargeError{What: file, Size: cur.tooLarge, Limit: reconcilers.ReadLimit,
-				Hint: "Optimus does not edit it; shrink it or remove it on the host (it belongs to " + info.Owner + ")"}
+				Hint: "it is left as it is: shrink it or remove it on the host (it belongs to " + info.Owner + ")"}
 		}
 		if d := cur.records[path.Dir(file)]; d.Exists {
 			dirState = fmt.Sprintf("%o/%s", d.Mode, d.Owner)

@@ -167,13 +167,13 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	if s.CronFile != "" {
 		if o.tooLarge["file:"+s.CronFile] {
 			return nil, &reconcilers.TooLargeError{What: CronDir + "/" + s.CronFile, Limit: reconcilers.ReadLimit,
-				Hint: "Optimus does not edit it; shrink it or remove it on the host"}
+				Hint: "it is left as it is: shrink it or remove it on the host"}
 		}
 		return planFile(req.Resource, s, o)
 	}
 	if o.tooLarge[s.User] {
 		return nil, &reconcilers.TooLargeError{What: "the crontab of " + s.User, Limit: reconcilers.ReadLimit,
-			Hint: "Optimus does not edit it; shrink it with crontab -e -u " + s.User}
+			Hint: "it is left as it is: shrink it with crontab -e -u " + s.User}
 	}
 	lines, ok := o.crontabs[s.User]
 	if !ok || !o.env.crontab && o.env.spool == "" {

@@ -64,7 +64,7 @@ func parse(out string) (table, error) {
 	t := table{fstab: map[string]entry{}, mounted: map[string]entry{}}
 	// The fstab, its newline and the one echo adds.
 	if i := strings.Index(out, "\n@@optimus-mounts\n"); i > reconcilers.ReadLimit+1 {
-		return t, &reconcilers.TooLargeError{What: Fstab, Limit: reconcilers.ReadLimit, Hint: "Optimus does not edit it; look at it on the host"}
+		return t, &reconcilers.TooLargeError{What: Fstab, Limit: reconcilers.ReadLimit, Hint: "it is left as it is: look at it on the host"}
 	}
 	into := t.fstab
 	for _, line := range strings.Split(out, "\n") {

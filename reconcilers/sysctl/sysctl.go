@@ -113,7 +113,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	file := File(s.Name)
 	if len(cur.file) > reconcilers.ReadLimit || len(cur.live) > reconcilers.ReadLimit {
 		return nil, &reconcilers.TooLargeError{What: file + " or " + procPath(s.Name), Limit: reconcilers.ReadLimit,
-			Hint: "Optimus does not read it; look at the file on the host"}
+			Hint: "it is left as it is: look at it on the host"}
 	}
 	if s.State == v1alpha1.StateAbsent {
 		if !cur.hasFile {
