@@ -225,7 +225,7 @@ func retryTargets(ctx context.Context, rec *recording, hosts []*v1alpha1.Host, s
 	for i, h := range targets {
 		names[i] = h.Metadata.Name
 	}
-	fmt.Fprintf(stderr, "retrying %d %s that did not converge in run %d: %v\n", len(targets), plural(len(targets), "host", "hosts"), last.ID, names)
+	fmt.Fprintf(stderr, "retrying %d %s that did not converge in run %d: %s\n", len(targets), plural(len(targets), "host", "hosts"), last.ID, safe(fmt.Sprint(names)))
 	return targets, false, nil
 }
 
@@ -266,7 +266,7 @@ func printApplyOutcome(p *printer, r *controller.Report, wide bool) {
 	case len(r.Unconverged) > 0:
 		fmt.Fprintf(p.w, "Not converged after %d cycles; these resources kept changing:\n", r.Cycles-1)
 		for _, u := range r.Unconverged {
-			fmt.Fprintf(p.w, "  %s\n", u)
+			fmt.Fprintf(p.w, "  %s\n", safe(fmt.Sprint(u)))
 		}
 	case r.Rollout.StopMessage() != "":
 		// Said after the summary, with the hosts left alone.
@@ -280,9 +280,9 @@ func printApplyOutcome(p *printer, r *controller.Report, wide bool) {
 	printPruneNotes(p, r)
 	p.summary(r, wide)
 	if msg := r.Rollout.StopMessage(); msg != "" {
-		fmt.Fprintln(p.w, p.paint(red, msg))
+		fmt.Fprintln(p.w, p.paint(red, safeBlock(msg, "  ")))
 		if len(r.Rollout.Untouched) > 0 {
-			fmt.Fprintf(p.w, "never touched: %s\n", strings.Join(r.Rollout.Untouched, ", "))
+			fmt.Fprintf(p.w, "never touched: %s\n", safe(strings.Join(r.Rollout.Untouched, ", ")))
 		}
 	}
 	fmt.Fprintf(p.w, "%d %s in %d %s, %s\n", len(r.Hosts), plural(len(r.Hosts), "host", "hosts"),

@@ -42,23 +42,23 @@ func newDescribeCmd(_ Config) *cobra.Command {
 }
 
 func describeHost(w io.Writer, h v1alpha1.HostStatus, resources []v1alpha1.ResourceStatus) {
-	fmt.Fprintf(w, "Name:         %s\n", h.Name)
-	fmt.Fprintf(w, "Address:      %s\n", orNone(h.Address))
+	fmt.Fprintf(w, "Name:         %s\n", safe(h.Name))
+	fmt.Fprintf(w, "Address:      %s\n", safe(orNone(h.Address)))
 	fmt.Fprintf(w, "Resources:    %d\n", h.Resources)
-	fmt.Fprintf(w, "Generation:   %s\n", orNone(h.ObservedGeneration))
+	fmt.Fprintf(w, "Generation:   %s\n", safe(orNone(h.ObservedGeneration)))
 	fmt.Fprintln(w, "Conditions:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  TYPE\tSTATUS\tREASON\tLAST TRANSITION\tMESSAGE")
 	for _, c := range h.Conditions {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s ago\t%s\n", c.Type, c.Status, orNone(c.Reason), ago(c.LastTransitionTime), c.Message)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s ago\t%s\n", safe(c.Type), safe(string(c.Status)), safe(orNone(c.Reason)), ago(c.LastTransitionTime), safe(c.Message))
 	}
 	_ = tw.Flush()
 	if r := h.LastRun; r != nil {
 		fmt.Fprintf(w, "Last Run:     %s, %s ago, took %s, %d cycles, %d changed, %d failed\n",
-			r.Result, ago(r.Start), r.Duration.Round(1e6), r.Cycles, r.Changed, r.Failed)
+			safe(string(r.Result)), ago(r.Start), r.Duration.Round(1e6), r.Cycles, r.Changed, r.Failed)
 	}
 	if h.LastError != "" {
-		fmt.Fprintf(w, "Last Error:   %s\n", h.LastError)
+		fmt.Fprintf(w, "Last Error:   %s\n", safeBlock(h.LastError, "              "))
 	}
 	if h.NextRetry != nil {
 		fmt.Fprintf(w, "Next Retry:   %s (%d consecutive failures)\n", h.NextRetry.Format("2006-01-02T15:04:05Z07:00"), h.Failures)
@@ -68,7 +68,7 @@ func describeHost(w io.Writer, h v1alpha1.HostStatus, resources []v1alpha1.Resou
 	for _, r := range resources {
 		for _, rh := range r.Hosts {
 			if rh.Host == h.Name {
-				fmt.Fprintf(tw, "  %s/%s\t%s\t%s\n", r.Kind, r.Name, rh.State, rh.Message)
+				fmt.Fprintf(tw, "  %s/%s\t%s\t%s\n", safe(r.Kind), safe(r.Name), safe(string(rh.State)), safe(rh.Message))
 			}
 		}
 	}

@@ -39,7 +39,7 @@ Exit status: 0 when every host answered, 1 otherwise.`,
 			for _, r := range results {
 				if r.err != nil {
 					failed++
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", r.Host, r.err)
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", safe(r.Host), safeBlock(r.err.Error(), "  "))
 				}
 			}
 			if f.output == "json" {
@@ -113,9 +113,9 @@ func printFacts(w io.Writer, results []hostFacts) {
 		if i > 0 {
 			fmt.Fprintln(tw)
 		}
-		fmt.Fprintf(tw, "%s:\n", r.Host)
+		fmt.Fprintf(tw, "%s:\n", safe(r.Host))
 		if r.Facts == nil {
-			fmt.Fprintf(tw, "  error\t%s\n", r.Error)
+			fmt.Fprintf(tw, "  error\t%s\n", safe(r.Error))
 			continue
 		}
 		f := r.Facts
@@ -125,10 +125,10 @@ func printFacts(w io.Writer, results []hostFacts) {
 			{".Facts.MemoryMB", strconv.Itoa(f.MemoryMB)}, {".Facts.Hostname", f.Hostname},
 			{".Facts.Addresses", strings.Join(f.Addresses, " ")},
 		} {
-			fmt.Fprintf(tw, "  %s\t%s\n", kv[0], kv[1])
+			fmt.Fprintf(tw, "  %s\t%s\n", kv[0], safe(kv[1]))
 		}
 		for _, iface := range f.Interfaces {
-			fmt.Fprintf(tw, "  interface %s\t%s\n", iface.Name, strings.Join(iface.Addresses, " "))
+			fmt.Fprintf(tw, "  interface %s\t%s\n", safe(iface.Name), safe(strings.Join(iface.Addresses, " ")))
 		}
 	}
 	tw.Flush()

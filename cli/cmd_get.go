@@ -65,15 +65,15 @@ func newGetCmd(_ Config) *cobra.Command {
 				switch what {
 				case "hosts":
 					for _, h := range st.Hosts {
-						fmt.Fprintf(out, "host/%s\n", h.Name)
+						fmt.Fprintf(out, "host/%s\n", safe(h.Name))
 					}
 				case "replicas":
 					for _, r := range st.Replicas {
-						fmt.Fprintf(out, "replica/%s\n", r.ID)
+						fmt.Fprintf(out, "replica/%s\n", safe(r.ID))
 					}
 				default:
 					for _, r := range st.Resources {
-						fmt.Fprintf(out, "%s/%s\n", r.Kind, r.Name)
+						fmt.Fprintf(out, "%s/%s\n", safe(r.Kind), safe(r.Name))
 					}
 				}
 				return nil
@@ -83,7 +83,7 @@ func newGetCmd(_ Config) *cobra.Command {
 				// A rollout that is not complete is said first: it explains
 				// hosts kept on a previous generation.
 				if c := v1alpha1.FindCondition(st.Conditions, v1alpha1.ConditionRollout); c != nil && c.Status != v1alpha1.ConditionTrue {
-					fmt.Fprintf(out, "%s: %s\n", c.Reason, c.Message)
+					fmt.Fprintf(out, "%s: %s\n", safe(c.Reason), safe(c.Message))
 				}
 				printHosts(out, st.Hosts, output == "wide")
 			case "replicas":
@@ -138,16 +138,16 @@ func printHosts(w io.Writer, hosts []v1alpha1.HostStatus, wide bool) {
 		if h.LastRun != nil {
 			last = ago(h.LastRun.Start)
 		}
-		line := fmt.Sprintf("%s\t%s\t%s\t%d\t%s", h.Name, ready, orNone(reason), h.Resources, last)
+		line := fmt.Sprintf("%s\t%s\t%s\t%d\t%s", safe(h.Name), safe(ready), safe(orNone(reason)), h.Resources, last)
 		if shared {
-			line += "\t" + orNone(h.Replica)
+			line += "\t" + safe(orNone(h.Replica))
 		}
 		if wide {
 			next := "<none>"
 			if h.NextRetry != nil {
 				next = h.NextRetry.Format("15:04:05")
 			}
-			line += fmt.Sprintf("\t%s\t%s\t%s\t%s", orNone(h.Address), orNone(h.ObservedGeneration), next, msg)
+			line += fmt.Sprintf("\t%s\t%s\t%s\t%s", safe(orNone(h.Address)), safe(orNone(h.ObservedGeneration)), next, safe(msg))
 		}
 		fmt.Fprintln(tw, line)
 	}
@@ -164,7 +164,7 @@ func printReplicas(w io.Writer, replicas []v1alpha1.ReplicaStatus) {
 		if len(digest) > 12 {
 			digest = digest[:12]
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%ds\t%t\t%s\n", r.ID, r.Hosts, ago(r.Since), r.LeaseTTL, r.InSync, orNone(digest))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%ds\t%t\t%s\n", safe(r.ID), r.Hosts, ago(r.Since), r.LeaseTTL, r.InSync, safe(orNone(digest)))
 	}
 	_ = tw.Flush()
 }
@@ -184,9 +184,9 @@ func printResources(w io.Writer, resources []v1alpha1.ResourceStatus, wide bool)
 				converged++
 			}
 		}
-		line := fmt.Sprintf("%s\t%s\t%s\t%d/%d", r.Kind, r.Name, ready, converged, len(r.Hosts))
+		line := fmt.Sprintf("%s\t%s\t%s\t%d/%d", safe(r.Kind), safe(r.Name), safe(ready), converged, len(r.Hosts))
 		if wide {
-			line += fmt.Sprintf("\t%s\t%s", r.ObservedGeneration, msg)
+			line += fmt.Sprintf("\t%s\t%s", safe(r.ObservedGeneration), safe(msg))
 		}
 		fmt.Fprintln(tw, line)
 	}

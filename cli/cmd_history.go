@@ -156,7 +156,7 @@ func printRuns(w io.Writer, runs []*history.Run) {
 			bad = "-"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Start.Local().Format(historyTime), dur,
-			r.Command, r.Who, len(r.Hosts), bad, r.Outcome, exit)
+			safe(r.Command), safe(r.Who), len(r.Hosts), safe(bad), safe(r.Outcome), exit)
 	}
 	_ = tw.Flush()
 }
@@ -164,32 +164,32 @@ func printRuns(w io.Writer, runs []*history.Run) {
 // printRun shows a run the way apply printed it.
 func printRun(p *printer, r *history.Run) {
 	w := p.w
-	fmt.Fprintf(w, "%s\n", p.paint(bold, fmt.Sprintf("Run %d: %s by %s", r.ID, r.Command, r.Who)))
+	fmt.Fprintf(w, "%s\n", p.paint(bold, fmt.Sprintf("Run %d: %s by %s", r.ID, safe(r.Command), safe(r.Who))))
 	if r.Finished() {
 		fmt.Fprintf(w, "Started:   %s, took %s, %d %s\n", r.Start.Local().Format(historyTime),
 			r.Duration().Round(time.Millisecond), r.Cycles, plural(r.Cycles, "cycle", "cycles"))
-		fmt.Fprintf(w, "Outcome:   %s (exit %d)\n", r.Outcome, r.ExitCode)
+		fmt.Fprintf(w, "Outcome:   %s (exit %d)\n", safe(r.Outcome), r.ExitCode)
 	} else {
 		fmt.Fprintf(w, "Started:   %s, never finished\n", r.Start.Local().Format(historyTime))
-		fmt.Fprintf(w, "Outcome:   %s\n", r.Outcome)
+		fmt.Fprintf(w, "Outcome:   %s\n", safe(r.Outcome))
 	}
-	fmt.Fprintf(w, "Manifests: %s (digest %.12s)\n", strings.Join(r.Manifests, " "), r.Digest)
+	fmt.Fprintf(w, "Manifests: %s (digest %.12s)\n", safe(strings.Join(r.Manifests, " ")), safe(r.Digest))
 	for _, h := range r.Hosts {
 		if len(h.Actions) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%s\n", p.paint(bold, h.Name))
+		fmt.Fprintf(w, "%s\n", p.paint(bold, safe(h.Name)))
 		for _, a := range h.Actions {
 			mark, color := opMark(reconcilers.Op(a.Op))
 			if a.Op == "" {
 				mark = "!"
 			}
-			fmt.Fprintf(w, "  %s %s: %s ... %s\n", p.paint(color, mark), a.Resource, a.Description, p.status(a.Status))
+			fmt.Fprintf(w, "  %s %s: %s ... %s\n", p.paint(color, mark), safe(a.Resource), safe(a.Description), p.status(a.Status))
 			for _, l := range a.Lines {
 				fmt.Fprintf(w, "      %s\n", p.diffLine(l))
 			}
 			if a.Error != "" {
-				fmt.Fprintf(w, "      %s\n", a.Error)
+				fmt.Fprintf(w, "      %s\n", safeBlock(a.Error, "      "))
 			}
 		}
 	}
@@ -200,7 +200,7 @@ func printRun(p *printer, r *history.Run) {
 	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tSTATE\tCHANGED\tFAILED\tSKIPPED\tROUND TRIPS\tREASON")
 	for _, h := range r.Hosts {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", h.Name, h.State, h.Changed, h.Failed, h.Skipped, h.RoundTrips, oneLine(h.Reason))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", safe(h.Name), safe(h.State), h.Changed, h.Failed, h.Skipped, h.RoundTrips, safe(oneLine(h.Reason)))
 	}
 	_ = tw.Flush()
 	fmt.Fprint(w, buf.String())
@@ -214,5 +214,5 @@ func (p *printer) status(s string) string {
 	case string(controller.StatusFailed), history.StateUnconverged:
 		return p.paint(red, strings.ToUpper(s))
 	}
-	return p.paint(yellow, s)
+	return p.paint(yellow, safe(s))
 }

@@ -98,19 +98,19 @@ func (s *statusSource) rollout(method, path string) (*v1alpha1.RolloutStatus, er
 }
 
 func printRollout(w io.Writer, st *v1alpha1.RolloutStatus) {
-	fmt.Fprintf(w, "Rollout %s (from %s): %s, batch %d of %d, started %s\n", st.Generation, orNone(st.Previous), st.Phase, st.Batch, st.Batches, ago(st.StartedAt))
+	fmt.Fprintf(w, "Rollout %s (from %s): %s, batch %d of %d, started %s\n", safe(st.Generation), safe(orNone(st.Previous)), safe(string(st.Phase)), st.Batch, st.Batches, ago(st.StartedAt))
 	fmt.Fprintf(w, "Hosts: %d done, %d failed (budget %s), %d kept on the previous generation\n", st.Done, st.Failed, st.Budget, st.Pending)
 	for i, b := range st.Hosts {
-		fmt.Fprintf(w, "  batch %d: %s\n", i+1, strings.Join(b, ", "))
+		fmt.Fprintf(w, "  batch %d: %s\n", i+1, safe(strings.Join(b, ", ")))
 	}
 	for _, f := range st.Failures {
 		if len(f.Resources) == 0 {
-			fmt.Fprintf(w, "Failed %s: %s\n", f.Host, f.Reason)
+			fmt.Fprintf(w, "Failed %s: %s\n", safe(f.Host), safe(f.Reason))
 			continue
 		}
-		fmt.Fprintf(w, "Failed %s:\n", f.Host)
+		fmt.Fprintf(w, "Failed %s:\n", safe(f.Host))
 		for _, r := range f.Resources {
-			fmt.Fprintf(w, "  %s\n", r)
+			fmt.Fprintf(w, "  %s\n", safe(fmt.Sprint(r)))
 		}
 	}
 }

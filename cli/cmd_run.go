@@ -15,11 +15,14 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/termsafe"
 	"github.com/optimus-cm/optimus/transport"
 )
 
 func newRunCmd(cfg Config) *cobra.Command {
 	f := targetFlags{output: "text"}
+	raw := false
 	cmd := &cobra.Command{
 		Use:   "run -f PATH... [-l SELECTOR] -- COMMAND...",
 		Short: "Run a shell command on every selected host",
@@ -27,6 +30,9 @@ func newRunCmd(cfg Config) *cobra.Command {
 
 The words after -- are joined with spaces and run by sh on each host, as ssh
 does. Each line of output is prefixed with [host]; a summary follows.
+Control characters in the output (escape sequences, carriage returns) are
+shown escaped (\x1b) unless --raw is given; at most 8 MiB of each host's
+output is kept.
 Exit status: 0 when the command exited 0 everywhere, 1 when it failed on a
 host or a host could not be reached (or the manifests are invalid).`,
 		Example: `  optimus run -f manifests/ -- hostname
@@ -37,7 +43,7 @@ host or a host could not be reached (or the manifests are invalid).`,
 			if err != nil {
 				return err
 			}
-			results := runOnHosts(cmd.Context(), cfg.dial(), hosts, strings.Join(args, " "), f.parallel, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			results := runOnHosts(cmd.Context(), cfg.dial(), hosts, strings.Join(args, " "), f.parallel, raw, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if failed := printRunSummary(cmd.OutOrStdout(), results); failed > 0 {
 				return exitf(1, "failed on %d of %d %s", failed, len(results), plural(len(results), "host", "hosts"))
 			}
@@ -47,6 +53,7 @@ host or a host could not be reached (or the manifests are invalid).`,
 	addFilenameFlag(cmd, &f.files)
 	cmd.Flags().StringVarP(&f.selector, "selector", "l", "", "only hosts whose labels match, as in kubectl: role=web,env!=prod")
 	cmd.Flags().IntVar(&f.parallel, "parallel", 32, "hosts worked on at once")
+	cmd.Flags().BoolVar(&raw, "raw", false, "print the commands' output as it is, control characters included")
 	return cmd
 }
 
@@ -62,7 +69,7 @@ type hostRun struct {
 // runOnHosts runs script on each host, at most parallel at once. A host's
 // output is printed in one piece when it finishes, so hosts never interleave
 // within a line; an unreachable host costs only its own connect timeout.
-func runOnHosts(ctx context.Context, dial controller.DialFunc, hosts []*v1alpha1.Host, script string, parallel int, stdout, stderr io.Writer) []hostRun {
+func runOnHosts(ctx context.Context, dial controller.DialFunc, hosts []*v1alpha1.Host, script string, parallel int, raw bool, stdout, stderr io.Writer) []hostRun {
 	results := make([]hostRun, len(hosts))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -77,17 +84,21 @@ func runOnHosts(ctx context.Context, dial controller.DialFunc, hosts []*v1alpha1
 				r.err = err
 			} else {
 				r.reached = true
-				r.result, r.err = transport.Run(ctx, c, script)
+				r.result, r.err = runOne(ctx, c, script)
 				c.Close()
 			}
 			r.duration = time.Since(start)
 			results[i] = r
 			mu.Lock()
 			defer mu.Unlock()
-			prefixLines(stdout, r.host, r.result.Stdout)
-			prefixLines(stderr, r.host, r.result.Stderr)
+			prefixLines(stdout, r.host, r.result.Stdout, raw)
+			prefixLines(stderr, r.host, r.result.Stderr, raw)
+			if r.result.Truncated {
+				prefixLines(stderr, r.host, fmt.Appendf(nil, "optimus: the output was cut: only the first %s of %s were kept",
+					reconcilers.Size(runOutputLimit), reconcilers.Size(r.result.StdoutSize)), false)
+			}
 			if r.err != nil {
-				prefixLines(stderr, r.host, []byte("error: "+r.err.Error()))
+				prefixLines(stderr, r.host, []byte("error: "+r.err.Error()), false)
 			}
 		})
 	}
@@ -95,15 +106,31 @@ func runOnHosts(ctx context.Context, dial controller.DialFunc, hosts []*v1alpha1
 	return results
 }
 
-// prefixLines writes each line of b as "[host] line".
-func prefixLines(w io.Writer, host string, b []byte) {
+// runOutputLimit is how much of a host's output optimus run keeps: a
+// command that prints gigabytes costs this much, not the gigabytes.
+const runOutputLimit = 8 << 20
+
+func runOne(ctx context.Context, c transport.Conn, script string) (transport.Result, error) {
+	rs, err := c.Batch(ctx, []transport.Command{{Script: script, MaxStdout: runOutputLimit}})
+	if err != nil {
+		return transport.Result{}, err
+	}
+	return rs[0], nil
+}
+
+// prefixLines writes each line of b as "[host] line", escaped unless raw.
+func prefixLines(w io.Writer, host string, b []byte, raw bool) {
 	if len(b) == 0 {
 		return
 	}
 	var out bytes.Buffer
 	for line := range bytes.Lines(b) {
-		out.WriteString("[" + host + "] ")
-		out.Write(line)
+		out.WriteString("[" + safe(host) + "] ")
+		if raw {
+			out.Write(line)
+		} else {
+			out.WriteString(termsafe.Bytes(line))
+		}
 		if !bytes.HasSuffix(line, []byte("\n")) {
 			out.WriteByte('\n')
 		}
@@ -121,16 +148,16 @@ func printRunSummary(w io.Writer, results []hostRun) int {
 		var ce *transport.ConnectError
 		switch {
 		case errors.As(r.err, &ce) && !r.reached:
-			status = "unreachable: " + ce.Err.Error()
+			status = "unreachable: " + oneLine(ce.Err.Error())
 		case errors.As(r.err, &ce):
-			status = "error: " + ce.Err.Error()
+			status = "error: " + oneLine(ce.Err.Error())
 		case r.err != nil:
-			status = "error: " + r.err.Error()
+			status = "error: " + oneLine(r.err.Error())
 		}
 		if r.err != nil || r.result.ExitCode != 0 {
 			failed++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.host, status, r.duration.Round(time.Millisecond))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", safe(r.host), safe(status), r.duration.Round(time.Millisecond))
 	}
 	tw.Flush()
 	return failed

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/manifest"
+	"github.com/optimus-cm/optimus/termsafe"
 )
 
 // addFilenameFlag registers the repeatable, required -f/--filename flag.
@@ -55,6 +56,6 @@ func (e invalidManifests) Unwrap() error { return e.list }
 // printWarnings writes the warnings of a loaded set, one per line.
 func printWarnings(w io.Writer, set *manifest.Set) {
 	for _, warning := range set.Warnings {
-		fmt.Fprintln(w, "warning: "+warning)
+		fmt.Fprintln(w, "warning: "+termsafe.Text(warning))
 	}
 }

@@ -89,7 +89,7 @@ func printPruneNotes(p *printer, r *controller.Report) {
 		default:
 			what = "would be pruned"
 		}
-		fmt.Fprintf(p.w, "  %s: %s %s\n", n.Host, n.Resource, what)
+		fmt.Fprintf(p.w, "  %s: %s %s\n", safe(n.Host), safe(n.Resource.String()), what)
 	}
 }
 
@@ -97,7 +97,7 @@ func printPruneNotes(p *printer, r *controller.Report) {
 // a live value the host withholds: shown every run, never counted as drift.
 func printNotes(p *printer, r *controller.Report) {
 	for _, n := range r.Notes {
-		fmt.Fprintf(p.w, "%s %s: %s: %s\n", p.paint(yellow, "note:"), n.Host, n.Resource, n.Text)
+		fmt.Fprintf(p.w, "%s %s: %s: %s\n", p.paint(yellow, "note:"), safe(n.Host), safe(n.Resource.String()), safe(n.Text))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/termsafe"
 )
 
 // printer writes plans, results and summaries for people, colored when the
@@ -19,6 +20,18 @@ import (
 type printer struct {
 	w     io.Writer
 	color bool
+}
+
+// safe escapes a value shown on one line: text from hosts and manifests
+// (a path, a link's target, a description, a reason) never reaches the
+// terminal with a control character in it.
+func safe(s string) string { return termsafe.Line(s) }
+
+// safeBlock escapes a message that may span lines (an error with a
+// command's stderr) and indents its lines after the first with indent, so
+// that none of them can pass for a line of Optimus's own.
+func safeBlock(s, indent string) string {
+	return strings.ReplaceAll(termsafe.Text(strings.TrimRight(s, "\n")), "\n", "\n"+indent)
 }
 
 func newPrinter(w io.Writer) *printer { return &printer{w: w, color: isTerminal(w)} }
@@ -70,21 +83,21 @@ func (p *printer) plan(plan *controller.Plan) {
 			batch = h.Batch
 			fmt.Fprintf(p.w, "%s\n", p.paint(bold, fmt.Sprintf("Batch %d:", batch)))
 		}
-		fmt.Fprintf(p.w, "%s\n", p.paint(bold, h.Host))
+		fmt.Fprintf(p.w, "%s\n", p.paint(bold, safe(h.Host)))
 		for _, a := range h.Actions {
 			mark, color := opMark(a.Op)
 			if a.Status == controller.StatusFailed || a.Status == controller.StatusSkipped {
 				// Failed or skipped already while planning: it will not run.
-				fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(red, "!"), a.Resource, a.ErrorText())
+				fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(red, "!"), safe(a.Resource.String()), safeBlock(a.ErrorText(), "      "))
 				continue
 			}
-			desc := a.Description
+			desc := safe(a.Description)
 			if a.Pruned {
 				desc += " (pruned: left the manifests)"
 			}
-			fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(color, mark), a.Resource, desc)
+			fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(color, mark), safe(a.Resource.String()), desc)
 			for _, c := range a.Changes {
-				fmt.Fprintf(p.w, "      %s\n", history.ChangeLine(c))
+				fmt.Fprintf(p.w, "      %s\n", safe(history.ChangeLine(c)))
 			}
 			if a.Diff != "" {
 				for _, line := range strings.Split(strings.TrimRight(a.Diff, "\n"), "\n") {
@@ -95,7 +108,10 @@ func (p *printer) plan(plan *controller.Plan) {
 	}
 }
 
+// diffLine colours a line of a diff, escaped: its tabs are the file's.
 func (p *printer) diffLine(line string) string {
+	line = termsafe.Text(strings.TrimRight(line, "\n"))
+	line = strings.ReplaceAll(line, "\n", `\n`)
 	switch {
 	case strings.HasPrefix(line, "+"):
 		return p.paint(green, line)
@@ -109,7 +125,7 @@ func (p *printer) diffLine(line string) string {
 func (p *printer) batch(n, of int, plan *controller.Plan) {
 	names := make([]string, len(plan.Hosts))
 	for i, h := range plan.Hosts {
-		names[i] = h.Host
+		names[i] = safe(h.Host)
 	}
 	fmt.Fprintf(p.w, "%s\n", p.paint(bold, fmt.Sprintf("Batch %d of %d: acting on %s", n, of, strings.Join(names, ", "))))
 }
@@ -127,9 +143,10 @@ func (p *printer) acted(plan *controller.Plan) {
 			default:
 				status = p.paint(yellow, string(a.Status))
 			}
-			fmt.Fprintf(p.w, "[%s] %s: %s ... %s\n", h.Host, a.Resource, a.Description, status)
+			host := safe(h.Host)
+			fmt.Fprintf(p.w, "[%s] %s: %s ... %s\n", host, safe(a.Resource.String()), safe(a.Description), status)
 			if msg := a.ErrorText(); msg != "" {
-				fmt.Fprintf(p.w, "[%s]     %s\n", h.Host, msg)
+				fmt.Fprintf(p.w, "[%s]     %s\n", host, safeBlock(msg, "["+host+"]     "))
 			}
 		}
 	}
@@ -197,23 +214,24 @@ func (p *printer) table(hosts []controller.HostReport, batched bool) {
 	}
 	for _, h := range r.Hosts {
 		// One row per host: a reason spanning lines is folded into one.
-		reason := strings.Join(strings.Fields(strings.ReplaceAll(h.Reason(), "\n", " ")), " ")
+		reason := safe(strings.Join(strings.Fields(strings.ReplaceAll(h.Reason(), "\n", " ")), " "))
 		if batched {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%s\n", h.Host, h.Batch, h.State, h.Changed, h.Failed, h.Skipped, reason)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%s\n", safe(h.Host), h.Batch, h.State, h.Changed, h.Failed, h.Skipped, reason)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", h.Host, h.State, h.Changed, h.Failed, h.Skipped, reason)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", safe(h.Host), h.State, h.Changed, h.Failed, h.Skipped, reason)
 	}
 	_ = tw.Flush()
 	lines := strings.SplitAfter(buf.String(), "\n")
 	for i, h := range r.Hosts {
 		line := lines[i+1]
 		state := string(h.State)
-		rel := strings.Index(line[len(h.Host):], state)
+		name := safe(h.Host)
+		rel := strings.Index(line[len(name):], state)
 		if rel < 0 {
 			continue
 		}
-		at := len(h.Host) + rel
+		at := len(name) + rel
 		color := yellow
 		switch h.State {
 		case controller.HostConverged:

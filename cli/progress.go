@@ -129,7 +129,7 @@ func (p *progress) line() string {
 	}
 	fmt.Fprintf(&b, ", acting %d, acted %d, failed %d, %s", acting, p.acted, len(p.failed), elapsed.Round(100*time.Millisecond))
 	if slowest != "" {
-		fmt.Fprintf(&b, "; slowest: %s (%s, %s)", slowest, p.running[slowest].phase, time.Since(since).Round(100*time.Millisecond))
+		fmt.Fprintf(&b, "; slowest: %s (%s, %s)", safe(slowest), p.running[slowest].phase, time.Since(since).Round(100*time.Millisecond))
 	}
 	return b.String()
 }

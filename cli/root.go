@@ -11,6 +11,7 @@ import (
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/termsafe"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -112,11 +113,11 @@ func exitCode(name string, err error, stderr io.Writer) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", name, ee.Err)
+			fmt.Fprintf(stderr, "%s: %s\n", name, termsafe.Text(ee.Err.Error()))
 		}
 		return ee.Code
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	fmt.Fprintf(stderr, "%s: %s\n", name, termsafe.Text(err.Error()))
 	return 1
 }
 

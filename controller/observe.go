@@ -72,6 +72,11 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		r.observed = observationDigest(queries, got)
 		if invAt >= 0 {
 			r.inv, err = parseInventory(e.inventoryPath(r), string(got[invAt].Stdout))
+			if inv := got[invAt]; inv.Truncated {
+				// Part of an inventory would prune or forget the wrong things.
+				err = fmt.Errorf("read inventory %s: it is %s, more than the %s Optimus reads: check who wrote it, then remove it to start a new inventory",
+					e.inventoryPath(r), reconcilers.Size(inv.StdoutSize), reconcilers.Size(int64(len(inv.Stdout))))
+			}
 			if err == nil && got[invAt].ExitCode != 0 {
 				err = fmt.Errorf("read inventory %s: exit status %d: %s", e.inventoryPath(r), got[invAt].ExitCode, got[invAt].Stderr)
 			}

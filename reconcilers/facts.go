@@ -18,7 +18,7 @@ const FactsKey = "facts"
 // engine for hostSelector.matchFacts, use this value, so the facts are read
 // once per host per cycle with the other queries.
 var QueryFacts = Query{Key: FactsKey, Script: `LC_ALL=C; export LC_ALL
-echo @os-release; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
+echo @os-release; f=/etc/os-release; [ -e $f ] || f=/usr/lib/os-release; head -c 1048576 $f 2>/dev/null; echo
 echo @uname; uname -n -r -m
 echo @cpus; nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || grep -c ^processor /proc/cpuinfo
 echo @meminfo; grep '^MemTotal:' /proc/meminfo

@@ -96,6 +96,9 @@ func (f *Facts) Stdout(key string) (string, error) {
 	if r.ExitCode != 0 {
 		return "", fmt.Errorf("query %s exited %d: %s", key, r.ExitCode, firstLine(r.Stderr))
 	}
+	if err := checkOutput(key, r); err != nil {
+		return "", err
+	}
 	return string(r.Stdout), nil
 }
 

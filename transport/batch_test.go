@@ -41,6 +41,7 @@ var batchCases = []struct {
 	{"after guards", testAfter},
 	{"commands are isolated", testIsolation},
 	{"invalid batch", testInvalid},
+	{"output is bounded", testBounded},
 }
 
 func batch(t *testing.T, c Conn, cmds ...Command) []Result {
@@ -101,15 +102,15 @@ func test10MB(t *testing.T, c Conn) {
 	rand.Read(data)
 	rs := batch(t, c,
 		Command{Script: "cat", Stdin: data},
-		Command{Script: "cat >&2", Stdin: data[:1<<20]},
+		Command{Script: "cat >&2", Stdin: data[:MaxStderr]},
 		Command{Script: "head -c 10485760 /dev/zero"},
 		Command{Script: "echo after"},
 	)
 	if !bytes.Equal(rs[0].Stdout, data) {
 		t.Errorf("10 MB through cat: got %d bytes, want %d (equal prefix: %v)", len(rs[0].Stdout), len(data), bytes.HasPrefix(data, rs[0].Stdout))
 	}
-	if !bytes.Equal(rs[1].Stderr, data[:1<<20]) {
-		t.Errorf("1 MB of stderr: got %d bytes", len(rs[1].Stderr))
+	if !bytes.Equal(rs[1].Stderr, data[:MaxStderr]) {
+		t.Errorf("%d bytes of stderr: got %d bytes", MaxStderr, len(rs[1].Stderr))
 	}
 	if len(rs[2].Stdout) != 10<<20 || string(rs[3].Stdout) != "after\n" {
 		t.Errorf("got %d bytes of zeros then %q", len(rs[2].Stdout), rs[3].Stdout)
@@ -239,5 +240,29 @@ func testNoTrace(t *testing.T, c Conn) {
 	)
 	if rs[0].ExitCode != 0 || string(rs[1].Stdout) != "0\n" {
 		t.Errorf("files holding the payload, optimus temp files or argv with the marker: %q (stderr %q)", rs[1].Stdout, rs[1].Stderr)
+	}
+}
+
+// testBounded floods stdout and stderr: the results keep their limits and
+// say what was dropped, and the shell is still in step for the next command.
+func testBounded(t *testing.T, c Conn) {
+	rs := batch(t, c,
+		Command{Script: "head -c 50000000 /dev/zero; head -c 3000000 /dev/zero >&2; echo done >&2", MaxStdout: 1000},
+		Command{Script: "head -c 5000000 /dev/zero >&2; echo after"},
+		Command{Script: "echo short", MaxStdout: 5},
+	)
+	if r := rs[0]; len(r.Stdout) != 1000 || !r.Truncated || r.StdoutSize != 50000000 {
+		t.Errorf("flooded stdout: kept %d bytes of %d, truncated %v", len(r.Stdout), r.StdoutSize, r.Truncated)
+	}
+	for i, r := range rs[:2] {
+		if len(r.Stderr) > MaxStderr+200 || !bytes.Contains(r.Stderr, []byte("only the first 64 KiB are kept")) {
+			t.Errorf("command %d: flooded stderr kept %d bytes, ending %q", i, len(r.Stderr), r.Stderr[max(0, len(r.Stderr)-80):])
+		}
+	}
+	if r := rs[1]; string(r.Stdout) != "after\n" || r.Truncated {
+		t.Errorf("command after the flood: %+v", r.Stdout)
+	}
+	if r := rs[2]; string(r.Stdout) != "short" || !r.Truncated || r.StdoutSize != 6 {
+		t.Errorf("MaxStdout 5 of \"short\\n\": %q, size %d, truncated %v", r.Stdout, r.StdoutSize, r.Truncated)
 	}
 }

@@ -25,7 +25,7 @@ func FuzzFrameReader(f *testing.F) {
 		s := &shell{marker: marker, needle: []byte("\n" + marker + " "),
 			out: &frameReader{r: strings.NewReader(stdout)}, errOut: &frameReader{r: strings.NewReader(stderr)}}
 		var r0, r1 Result
-		if err := s.readResult(0, &r0); err != nil {
+		if err := s.readResult(0, 0, &r0); err != nil {
 			t.Fatalf("result 0: %v", err)
 		}
 		if !bytes.Equal(r0.Stdout, out) && !(len(out) == 0 && r0.Stdout == nil) || r0.ExitCode != 3 ||
@@ -34,14 +34,14 @@ func FuzzFrameReader(f *testing.F) {
 		}
 		// The second result starts right after "second"'s line: "\n" before
 		// the marker belongs to the frame, so it is "second" without it.
-		if err := s.readResult(1, &r1); err != nil || string(r1.Stdout) != "second" {
+		if err := s.readResult(1, 0, &r1); err != nil || string(r1.Stdout) != "second" {
 			t.Fatalf("result 1 = %+v, %v", r1, err)
 		}
 
 		// Output alone, with no frame of the connection, never makes a result.
 		s = &shell{marker: marker, needle: []byte("\n" + marker + " "),
 			out: &frameReader{r: bytes.NewReader(out)}, errOut: &frameReader{r: bytes.NewReader(errOut)}}
-		if err := s.readResult(0, &r0); err == nil {
+		if err := s.readResult(0, 0, &r0); err == nil {
 			t.Fatalf("hostile output %q made a result %+v", out, r0)
 		}
 	})

@@ -139,7 +139,7 @@ func sudoPrompt(marker string) string {
 // startShell waits until the shell started by p is ready, answering sudo's
 // password prompt on the way, and gives up at deadline.
 func startShell(p process, marker string, b *become, deadline time.Time) (*shell, error) {
-	errs := newPipeBuffer()
+	errs := newPipeBuffer([]byte("\n"+marker+" "), MaxStderr)
 	s := &shell{
 		p:      p,
 		marker: marker,
@@ -382,7 +382,7 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	}
 	results := make([]Result, len(cmds))
 	for i := range cmds {
-		if err := s.readResult(i, &results[i]); err != nil {
+		if err := s.readResult(i, cmds[i].MaxStdout, &results[i]); err != nil {
 			return fail(i, err)
 		}
 	}
@@ -419,8 +419,22 @@ func writeChunked(w io.Writer, parts ...[]byte) error {
 	return nil
 }
 
-func (s *shell) readResult(i int, r *Result) error {
-	body, err := s.out.readUntil(s.needle)
+// DefaultMaxStdout is how much of a command's standard output is kept
+// when its Command does not say: the rest is read and dropped, and the
+// Result says so (Truncated).
+const DefaultMaxStdout = 64 << 20
+
+// MaxStderr is how much of a command's standard error is kept; the Result's
+// Stderr then ends with a note that says how much was dropped.
+const MaxStderr = 64 << 10
+
+// readResult reads the result of command i, keeping at most maxStdout bytes
+// of its output (DefaultMaxStdout when 0).
+func (s *shell) readResult(i int, maxStdout int, r *Result) error {
+	if maxStdout <= 0 {
+		maxStdout = DefaultMaxStdout
+	}
+	body, size, err := s.out.readUntilMax(s.needle, maxStdout)
 	if err != nil {
 		return err
 	}
@@ -436,9 +450,14 @@ func (s *shell) readResult(i int, r *Result) error {
 			return s.protocolError(fmt.Sprintf("bad exit status line %q", line))
 		}
 		r.Stdout, r.ExitCode = body, code
+		r.StdoutSize, r.Truncated = size, size > int64(len(body))
 		// The shell ended the command's stderr before printing its status.
-		if r.Stderr, err = s.errOut.readUntil(s.needle); err != nil {
+		var errSize int64
+		if r.Stderr, errSize, err = s.errOut.readUntilMax(s.needle, MaxStderr); err != nil {
 			return err
+		}
+		if errSize > int64(len(r.Stderr)) {
+			r.Stderr = fmt.Appendf(r.Stderr, "\n[optimus: more standard error followed; only the first %d KiB are kept]", MaxStderr>>10)
 		}
 		if line, err := s.errOut.readLine(); err != nil {
 			return err
@@ -502,22 +521,64 @@ var readBuffers = sync.Pool{New: func() any {
 	return &b
 }}
 
-// readUntil returns the bytes before sep and consumes sep.
+// readUntil returns the bytes before sep and consumes sep. Protocol lines
+// and what the shell prints before it is ready are short: more than
+// maxProtocolRead bytes without sep is an error, not a buffer that grows.
 func (f *frameReader) readUntil(sep []byte) ([]byte, error) {
+	out, n, err := f.readUntilMax(sep, maxProtocolRead)
+	if err == nil && n > int64(len(out)) {
+		return nil, &protocolBroken{msg: fmt.Sprintf("more than %d bytes without a frame line", maxProtocolRead)}
+	}
+	return out, err
+}
+
+// maxProtocolRead bounds the reads of readUntil.
+const maxProtocolRead = 1 << 20
+
+// readUntilMax returns at most limit of the bytes before sep and consumes
+// them all and sep; n is how many there were. The bytes past limit are read
+// and dropped as they come, so that what a host sends never holds more than
+// limit (and a buffer) in memory, however much it sends.
+func (f *frameReader) readUntilMax(sep []byte, limit int) (out []byte, n int64, err error) {
 	searched := 0 // bytes of the pending data known not to hold sep
+	var kept []byte
 	for {
 		pending := f.buf[f.start:f.end]
 		if i := bytes.Index(pending[searched:], sep); i >= 0 {
-			n := searched + i
-			out := bytes.Clone(pending[:n])
-			f.start += n + len(sep)
-			return out, nil
+			end := searched + i
+			n += int64(end)
+			take := pending[:min(end, limit-len(kept))]
+			if kept == nil {
+				kept = bytes.Clone(take)
+			} else {
+				kept = appendKept(kept, take, limit)
+			}
+			f.start += end + len(sep)
+			return kept, n, nil
 		}
 		searched = max(0, len(pending)-len(sep)+1)
+		// A long output moves out of the buffer as it comes: kept up to
+		// the limit, the rest dropped, and the buffer never grows.
+		if searched >= readBufferSize/2 {
+			kept = appendKept(kept, pending[:min(searched, limit-len(kept))], limit)
+			n += int64(searched)
+			f.start += searched
+			searched = 0
+		}
 		if err := f.fill(); err != nil {
-			return nil, err
+			return nil, n, err
 		}
 	}
+}
+
+// appendKept appends b to kept, growing it no further than limit.
+func appendKept(kept, b []byte, limit int) []byte {
+	if need := len(kept) + len(b); need > cap(kept) {
+		grown := make([]byte, len(kept), min(max(2*cap(kept), need, readBufferSize), max(limit, need)))
+		copy(grown, kept)
+		kept = grown
+	}
+	return append(kept, b...)
 }
 
 // readLine returns the rest of the line without its newline.
@@ -557,18 +618,26 @@ func (f *frameReader) fill() error {
 	return err
 }
 
-// pipeBuffer is an unbounded in-memory pipe: writes never block (so the
-// shell's stderr is always drained, even between batches), reads wait for
-// data or the end.
+// pipeBuffer is an in-memory pipe whose writes never block (so the shell's
+// stderr is always drained, even between batches, and even while a batch's
+// stdout is read), and reads wait for data or the end. It is bounded by
+// segment: of the bytes written after the last sep (a frame line that ends
+// a command's stderr), only the first max and the last len(sep)-1 (which
+// may start the next sep) are kept, so a command that floods its stderr
+// costs max bytes, and the reader still sees every sep and that bytes
+// were dropped.
 type pipeBuffer struct {
 	mu   sync.Mutex
 	cond *sync.Cond
 	buf  []byte
 	err  error
+	sep  []byte
+	max  int
+	seg  int // where the current segment starts in buf
 }
 
-func newPipeBuffer() *pipeBuffer {
-	p := &pipeBuffer{}
+func newPipeBuffer(sep []byte, max int) *pipeBuffer {
+	p := &pipeBuffer{sep: sep, max: max}
 	p.cond = sync.NewCond(&p.mu)
 	return p
 }
@@ -576,7 +645,21 @@ func newPipeBuffer() *pipeBuffer {
 func (p *pipeBuffer) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	from := max(p.seg, len(p.buf)-len(p.sep)+1)
 	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.Index(p.buf[from:], p.sep)
+		if i < 0 {
+			break
+		}
+		p.seg = from + i + len(p.sep)
+		from = p.seg
+	}
+	tail := len(p.sep) - 1
+	if over := len(p.buf) - p.seg - p.max - tail; over > 0 {
+		drop := p.seg + p.max
+		p.buf = append(p.buf[:drop], p.buf[drop+over:]...)
+	}
 	p.cond.Broadcast()
 	return len(b), nil
 }
@@ -599,6 +682,7 @@ func (p *pipeBuffer) Read(b []byte) (int, error) {
 	}
 	n := copy(b, p.buf)
 	p.buf = p.buf[n:]
+	p.seg = max(0, p.seg-n)
 	if len(p.buf) == 0 {
 		p.buf = nil
 	}

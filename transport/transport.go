@@ -16,6 +16,9 @@ type Command struct {
 	// After lists indices of earlier commands in the same batch that must
 	// have exited 0; otherwise this command is not run and is reported Skipped.
 	After []int
+	// MaxStdout is how much of the command's standard output is kept
+	// (DefaultMaxStdout when 0); the rest is read and dropped.
+	MaxStdout int
 }
 
 // Result is what one command of a batch did.
@@ -23,6 +26,11 @@ type Result struct {
 	Stdout   []byte
 	Stderr   []byte
 	ExitCode int
+	// Truncated is true when the command printed more than its MaxStdout:
+	// Stdout holds the first bytes only, and StdoutSize says how many
+	// there were in all.
+	Truncated  bool
+	StdoutSize int64
 	// Skipped is true when a command named in After failed or was skipped.
 	Skipped bool
 }

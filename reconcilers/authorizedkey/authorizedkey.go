@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
@@ -34,7 +35,9 @@ func (Reconciler) Kind() string { return v1alpha1.AuthorizedKeyKind.Kind }
 // ~/.ssh/authorized_keys and of the file itself (so that plan applies the
 // rule of reconcilers.Guard), and the file's content in base64, read as the
 // owner of the home directory so that a link planted there reads nothing
-// that user could not read.
+// that user could not read. A file larger than reconcilers.ReadLimit is not
+// read: "!" and its size stand for its content (base64 has no "!"), and
+// head -c bounds a file that grows after stat.
 var queryFunc = `optimus_keys() {
 	h=$(getent passwd "$1" | cut -d: -f6)
 	if [ -z "$h" ]; then printf '%s\0nouser\0' "$1"; return; fi
@@ -44,13 +47,22 @@ var queryFunc = `optimus_keys() {
 	` + reconcilers.FindRecordsCommand(`"$@"`) + `)
 	c=
 	if [ -f "$p" ] && [ ! -L "$p" ]; then
-		set -- $(stat -c '%u %g' -- "$h")
-		if [ "$1" = 0 ]; then c=$(base64 -w0 -- "$p") || c=
-		else c=$(setpriv --reuid="$1" --regid="$2" --clear-groups -- base64 -w0 -- "$p") || c=; fi
+		s=$(stat -c %s -- "$p") || s=0
+		if [ "$s" -gt ` + readLimit + ` ]; then c="!$s"
+		else
+			set -- $(stat -c '%u %g' -- "$h")
+			if [ "$1" = 0 ]; then c=$(head -c ` + readLimitPlus1 + ` -- "$p" | base64 -w0) || c=
+			else c=$(setpriv --reuid="$1" --regid="$2" --clear-groups -- head -c ` + readLimitPlus1 + ` -- "$p" | base64 -w0) || c=; fi
+		fi
 	fi
 	printf '%s\0' "$c"
 }
 `
+
+var (
+	readLimit      = strconv.Itoa(reconcilers.ReadLimit)
+	readLimitPlus1 = strconv.Itoa(reconcilers.ReadLimit + 1)
+)
 
 // Queries reads the authorized_keys of every user named on the host in one
 // command.
@@ -89,6 +101,9 @@ type observed struct {
 	home       string
 	records    map[string]reconcilers.PathInfo
 	content    []byte
+	// tooLarge is the size of an authorized_keys larger than
+	// reconcilers.ReadLimit, which was not read (-1: size unknown).
+	tooLarge int64
 }
 
 func find(f *reconcilers.Facts, user string) (observed, error) {
@@ -128,8 +143,14 @@ func find(f *reconcilers.Facts, user string) (observed, error) {
 				if err != nil {
 					return observed{}, err
 				}
-				if o.content, err = base64.StdEncoding.DecodeString(c); err != nil {
+				if size, big := strings.CutPrefix(c, "!"); big {
+					if o.tooLarge, err = strconv.ParseInt(size, 10, 64); err != nil {
+						o.tooLarge = -1
+					}
+				} else if o.content, err = base64.StdEncoding.DecodeString(c); err != nil {
 					return observed{}, fmt.Errorf("query %s: content of %s's authorized_keys: %w", k, user, err)
+				} else if len(o.content) > reconcilers.ReadLimit {
+					o.content, o.tooLarge = nil, -1 // it grew after stat
 				}
 			}
 			if name == user {
@@ -186,6 +207,10 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		}
 		if info.Exists {
 			fileState = fmt.Sprintf("%o/%s", info.Mode, info.Owner)
+		}
+		if cur.tooLarge != 0 {
+			return nil, &reconcilers.TooLargeError{What: file, Size: cur.tooLarge, Limit: reconcilers.ReadLimit,
+				Hint: "it is left as it is: shrink it or remove it on the host (it belongs to " + info.Owner + ")"}
 		}
 		if d := cur.records[path.Dir(file)]; d.Exists {
 			dirState = fmt.Sprintf("%o/%s", d.Mode, d.Owner)

@@ -59,6 +59,9 @@ func TestPlan(t *testing.T) {
 			typ, mode, owner := parse(file)
 			r += entry("/home/alice/.ssh/authorized_keys", cmp.Or(typ, "f"), mode, owner)
 		}
+		if strings.HasPrefix(content, "!") { // the query's mark of a file too large to read
+			return []byte(r + "END\x00" + content + "\x00")
+		}
 		return []byte(r + "END\x00" + base64.StdEncoding.EncodeToString([]byte(content)) + "\x00")
 	}
 	for _, tc := range []struct {
@@ -71,6 +74,10 @@ func TestPlan(t *testing.T) {
 			wantErr: "/home/alice/.ssh is a symbolic link to /etc/sudoers.d owned by alice; refusing to follow it"},
 		{name: "FIFO planted", state: "present", facts: record("ok", "700/alice", "fifo", ""),
 			wantErr: "/home/alice/.ssh/authorized_keys is a special file, not a regular file; refusing to touch it"},
+		{name: "too large to read", state: "present", facts: record("ok", "700/alice", "600/alice", "!314572800"),
+			wantErr: "/home/alice/.ssh/authorized_keys is 300 MiB, more than the 1 MiB Optimus reads; it is left as it is: shrink it or remove it on the host (it belongs to alice)"},
+		{name: "grew past the limit after stat", state: "absent", facts: record("ok", "700/alice", "600/alice", strings.Repeat(key+"\n", reconcilers.ReadLimit/len(key))),
+			wantErr: "/home/alice/.ssh/authorized_keys is larger than the 1 MiB Optimus reads; it is left as it is: shrink it or remove it on the host (it belongs to alice)"},
 		{"converged", "present", "", record("ok", "700/alice", "600/alice", other+"\n"+key+"\n"), "", ""},
 		{"add", "present", "", record("ok", "700/alice", "600/alice", other+"\n"), reconcilers.OpCreate, ""},
 		{"no file yet", "present", "", record("ok", "", "", ""), reconcilers.OpCreate, ""},

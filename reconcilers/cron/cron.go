@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
@@ -25,7 +26,12 @@ const envQuery = `if command -v crontab >/dev/null 2>&1; then echo "` + envMark 
 	`g=root; getent group crontab >/dev/null && g=crontab; echo "` + envMark + `spool $sp $g"; fi`
 
 // readCrontab prints the crontab of the user in $u ($sp set by envQuery).
-const readCrontab = `if command -v crontab >/dev/null 2>&1; then crontab -l -u "$u" 2>/dev/null; else cat "$sp/$u" 2>/dev/null; fi`
+// At most one byte more than reconcilers.ReadLimit is read, so that parse
+// can tell a crontab too large to read.
+var readCrontab = `if command -v crontab >/dev/null 2>&1; then crontab -l -u "$u" 2>/dev/null | head -c ` + readMax +
+	`; else head -c ` + readMax + ` -- "$sp/$u" 2>/dev/null; fi`
+
+var readMax = strconv.Itoa(reconcilers.ReadLimit + 1)
 
 // Reconciler reconciles Cron resources.
 type Reconciler struct{}
@@ -64,7 +70,7 @@ func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.C
 	}
 	for _, f := range sorted(files) {
 		p := reconcilers.ShellCommand(CronDir + "/" + f)
-		fmt.Fprintf(&b, "if [ -f %s ]; then echo %s; cat %s; echo; else echo %s; fi\n", p, reconcilers.ShellCommand(fileMark+f), p, reconcilers.ShellCommand(noFileMark+f))
+		fmt.Fprintf(&b, "if [ -f %s ]; then echo %s; head -c %s -- %s; echo; else echo %s; fi\n", p, reconcilers.ShellCommand(fileMark+f), readMax, p, reconcilers.ShellCommand(noFileMark+f))
 	}
 	b.WriteString("exit 0\n")
 	return []reconcilers.Query{{Key: "cron", Script: b.String()}}
@@ -85,6 +91,9 @@ type observed struct {
 	crontabs map[string][]string
 	files    map[string][]string
 	env      env
+	// tooLarge names the crontabs ("user") and files ("file:NAME") larger
+	// than reconcilers.ReadLimit: their lines are not all there.
+	tooLarge map[string]bool
 }
 
 // env is how the host keeps crontabs (envQuery).
@@ -94,9 +103,9 @@ type env struct {
 }
 
 func parse(out string) (observed, error) {
-	o := observed{crontabs: map[string][]string{}, files: map[string][]string{}}
+	o := observed{crontabs: map[string][]string{}, files: map[string][]string{}, tooLarge: map[string]bool{}}
 	var into map[string][]string
-	key := ""
+	key, prefix, size := "", "", 0
 	for _, line := range strings.Split(out, "\n") {
 		switch {
 		case strings.HasPrefix(line, envMark):
@@ -108,15 +117,19 @@ func parse(out string) (observed, error) {
 				o.env.spool, o.env.group = f[1], f[2]
 			}
 		case strings.HasPrefix(line, userMark):
-			into, key = o.crontabs, strings.TrimPrefix(line, userMark)
+			into, key, prefix, size = o.crontabs, strings.TrimPrefix(line, userMark), "", 0
 			into[key] = []string{}
 		case strings.HasPrefix(line, fileMark):
-			into, key = o.files, strings.TrimPrefix(line, fileMark)
+			into, key, prefix, size = o.files, strings.TrimPrefix(line, fileMark), "file:", 0
 			into[key] = []string{}
 		case strings.HasPrefix(line, noFileMark):
 			into = nil
 		case into != nil:
 			into[key] = append(into[key], line)
+			// A section holds the content and the newline echo adds.
+			if size += len(line) + 1; size > reconcilers.ReadLimit+1 {
+				o.tooLarge[prefix+key] = true
+			}
 		}
 	}
 	return o, nil
@@ -152,7 +165,15 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		return nil, err
 	}
 	if s.CronFile != "" {
+		if o.tooLarge["file:"+s.CronFile] {
+			return nil, &reconcilers.TooLargeError{What: CronDir + "/" + s.CronFile, Limit: reconcilers.ReadLimit,
+				Hint: "it is left as it is: shrink it or remove it on the host"}
+		}
 		return planFile(req.Resource, s, o)
+	}
+	if o.tooLarge[s.User] {
+		return nil, &reconcilers.TooLargeError{What: "the crontab of " + s.User, Limit: reconcilers.ReadLimit,
+			Hint: "it is left as it is: shrink it with crontab -e -u " + s.User}
 	}
 	lines, ok := o.crontabs[s.User]
 	if !ok || !o.env.crontab && o.env.spool == "" {

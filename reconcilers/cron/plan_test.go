@@ -45,3 +45,17 @@ func TestPlanWithCrontab(t *testing.T) {
 		})
 	}
 }
+
+// TestCrontabTooLarge: a crontab that reached the query's bound fails its
+// entries with the limit, and the crontabs around it are read as usual.
+func TestCrontabTooLarge(t *testing.T) {
+	huge := strings.Repeat("# filler line of a crontab\n", reconcilers.ReadLimit/20)
+	out := envMark + "crontab\n" + userMark + "alice\n" + huge + "\n" + userMark + "bob\n* * * * * true\n\n"
+	o, err := parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.tooLarge["alice"] || o.tooLarge["bob"] || o.crontabs["bob"][0] != "* * * * * true" {
+		t.Errorf("too large: %v; bob's crontab %q", o.tooLarge, o.crontabs["bob"])
+	}
+}

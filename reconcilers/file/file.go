@@ -19,6 +19,12 @@ import (
 // diff; larger files, and sensitive ones, are compared by checksum only.
 const DiffLimit = 64 << 10
 
+// MaxContent is the largest content a File writes. It stays below
+// reconcilers.ChecksumLimit, so that a file Optimus wrote is always
+// compared by checksum, and a file on a host larger than that limit (which
+// is never read) is known to differ from any content a File has.
+const MaxContent = 256 << 20
+
 // Reconciler reconciles File resources.
 type Reconciler struct{}
 
@@ -229,6 +235,9 @@ func Render(host *v1alpha1.Host, facts *v1alpha1.HostFacts, obj reconcilers.Obje
 	default:
 		return nil, false, nil
 	}
+	if len(content) > MaxContent {
+		return nil, false, fmt.Errorf("the content is %s, more than the %s a File holds", reconcilers.Size(int64(len(content))), reconcilers.Size(MaxContent))
+	}
 	if !s.Template {
 		return content, true, nil
 	}
@@ -252,6 +261,9 @@ func Render(host *v1alpha1.Host, facts *v1alpha1.HostFacts, obj reconcilers.Obje
 	var b bytes.Buffer
 	if err := tmpl.Execute(&b, data); err != nil {
 		return nil, false, fmt.Errorf("spec.template: render for host %s: %w", data.Host.Name, err)
+	}
+	if b.Len() > MaxContent {
+		return nil, false, fmt.Errorf("spec.template: rendered for host %s, the content is %s, more than the %s a File holds", data.Host.Name, reconcilers.Size(int64(b.Len())), reconcilers.Size(MaxContent))
 	}
 	return b.Bytes(), true, nil
 }
@@ -297,7 +309,10 @@ func contentChange(s *v1alpha1.FileSpec, cur reconcilers.PathInfo, content []byt
 	}
 	c := reconcilers.Change{Field: "content",
 		After: summary(checksum(content), int64(len(content)), !reconcilers.IsText(content))}
-	if cur.Exists {
+	switch {
+	case cur.Exists && cur.SHA256 == "" && cur.Size > reconcilers.ChecksumLimit:
+		c.Before = fmt.Sprintf("%s, not read (larger than the %s Optimus checksums)", reconcilers.Size(cur.Size), reconcilers.Size(reconcilers.ChecksumLimit))
+	case cur.Exists:
 		c.Before = summary(cur.SHA256, cur.Size, cur.HasContent && !reconcilers.IsText(cur.Content))
 	}
 	return c

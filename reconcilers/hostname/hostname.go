@@ -24,7 +24,7 @@ func (Reconciler) Kind() string { return v1alpha1.HostnameKind.Kind }
 
 // query prints the first line of /etc/hostname ("-" when it is missing),
 // then the running name.
-var query = reconcilers.Query{Key: "hostname", Script: `if [ -f /etc/hostname ]; then head -n 1 /etc/hostname; echo; else echo -; fi; uname -n`}
+var query = reconcilers.Query{Key: "hostname", Script: `if [ -f /etc/hostname ]; then head -n 1 /etc/hostname | head -c 4096; echo; else echo -; fi; uname -n`}
 
 // SharedQueries declares the capabilities query, which Mount shares.
 func (Reconciler) SharedQueries() []reconcilers.Query {

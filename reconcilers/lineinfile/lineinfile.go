@@ -73,8 +73,10 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		return nil, fmt.Errorf("%s is %s, not a regular file", s.Path, cur.Describe())
 	case cur.Links > 1:
 		return nil, fmt.Errorf("%s has %d hard links (owned by %s): LineInFile does not edit a file that has other names", s.Path, cur.Links, cur.Owner)
+	case cur.Size > ContentLimit:
+		return nil, &reconcilers.TooLargeError{What: s.Path, Size: cur.Size, Limit: ContentLimit, Hint: "LineInFile does not edit files that large; manage it with a File resource"}
 	case !cur.HasContent:
-		return nil, fmt.Errorf("%s is larger than %d bytes: LineInFile does not edit files that large", s.Path, ContentLimit)
+		return nil, fmt.Errorf("%s changed while it was read; the next run reads it again", s.Path)
 	case !reconcilers.IsText(cur.Content):
 		return nil, fmt.Errorf("%s is not a text file (it holds NUL bytes or invalid UTF-8)", s.Path)
 	default:

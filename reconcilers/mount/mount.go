@@ -25,7 +25,8 @@ var (
 func (Reconciler) Kind() string { return v1alpha1.MountKind.Kind }
 
 // query reads fstab and the mount table, whatever the number of resources.
-var query = reconcilers.Query{Key: "mounts", Script: "cat " + Fstab + " 2>/dev/null; echo @@optimus-mounts; cat /proc/self/mounts"}
+var query = reconcilers.Query{Key: "mounts", Script: "head -c " + strconv.Itoa(reconcilers.ReadLimit+1) + " -- " + Fstab +
+	" 2>/dev/null; echo; echo @@optimus-mounts; cat /proc/self/mounts"}
 
 // SharedQueries declares the capabilities query, which Hostname shares.
 func (Reconciler) SharedQueries() []reconcilers.Query {
@@ -61,6 +62,10 @@ type table struct {
 
 func parse(out string) (table, error) {
 	t := table{fstab: map[string]entry{}, mounted: map[string]entry{}}
+	// The fstab, its newline and the one echo adds.
+	if i := strings.Index(out, "\n@@optimus-mounts\n"); i > reconcilers.ReadLimit+1 {
+		return t, &reconcilers.TooLargeError{What: Fstab, Limit: reconcilers.ReadLimit, Hint: "it is left as it is: look at it on the host"}
+	}
 	into := t.fstab
 	for _, line := range strings.Split(out, "\n") {
 		if line == "@@optimus-mounts" {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
@@ -52,13 +53,17 @@ func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.S
 	var b strings.Builder
 	for _, n := range sorted {
 		fmt.Fprintf(&b, "f=%s; p=%s; printf '%%s\\t' %s\n", reconcilers.ShellCommand(File(n)), reconcilers.ShellCommand(procPath(n)), reconcilers.ShellCommand(n))
-		b.WriteString(`if [ -f "$f" ]; then base64 -w0 <"$f"; else printf -; fi; printf '\t'; ` +
-			`if [ -r "$p" ]; then tr '\t\n' '  ' <"$p"; else printf '?'; fi; printf '\t'; ` +
+		// Both reads are bounded: one byte past the limit tells plan the
+		// file is too large to read.
+		b.WriteString(`if [ -f "$f" ]; then head -c ` + readMax + ` -- "$f" | base64 -w0; else printf -; fi; printf '\t'; ` +
+			`if [ -r "$p" ]; then head -c ` + readMax + ` -- "$p" | tr '\t\n' '  '; else printf '?'; fi; printf '\t'; ` +
 			`if [ -w "$p" ]; then echo w; else echo r; fi` + "\n")
 	}
 	b.WriteString("exit 0\n")
 	return []reconcilers.Query{{Key: "sysctl", Script: b.String()}}
 }
+
+var readMax = strconv.Itoa(reconcilers.ReadLimit + 1)
 
 // param is what the query found for one parameter.
 type param struct {
@@ -106,6 +111,10 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		return nil, fmt.Errorf("sysctl query: no answer for %s", s.Name)
 	}
 	file := File(s.Name)
+	if len(cur.file) > reconcilers.ReadLimit || len(cur.live) > reconcilers.ReadLimit {
+		return nil, &reconcilers.TooLargeError{What: file + " or " + procPath(s.Name), Limit: reconcilers.ReadLimit,
+			Hint: "it is left as it is: look at it on the host"}
+	}
 	if s.State == v1alpha1.StateAbsent {
 		if !cur.hasFile {
 			return nil, nil
