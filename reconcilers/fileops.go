@@ -45,7 +45,7 @@ func atomicWriteScript(file, mode, ownership, check string) string {
 		return a
 	}
 	body := "f=" + ShellCommand(file) + " d=" + ShellCommand(path.Dir(file)) + "\n" +
-		`[ -d "$d" ] || { echo "optimus: $d is not a directory" >&2; exit 1; }` + "\n" +
+		`[ -d "$d" ] || { echo "optimus: directory $d does not exist: create it first (for example with a Directory resource)" >&2; exit 1; }` + "\n" +
 		`t=$(mktemp "$d/.optimus.XXXXXX") || exit 1` + "\n" +
 		`trap 'rm -f "$t"' EXIT` + "\n" +
 		`cat >"$t"` + attrs(`"$t"`) + " || exit 1\n"

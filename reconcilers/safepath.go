@@ -156,7 +156,7 @@ func (p PathInfo) CheckAttributes() error {
 const guardFuncs = `_og() {
 	_gP=$1 _gp=$1 _gw=$2 _gk=$3 _gU= _gN= _gc= _gn=0 _gs=0 _gL='
 '
-	while [ -z "$_gU" ]; do
+	while :; do
 		_gr=${_gp#"$_gc"}; _gr=${_gr#/}; _ga=$_gc
 		set --
 		while :; do
@@ -173,6 +173,8 @@ const guardFuncs = `_og() {
 				_gg=${_gi%% *} _gi=${_gi#* } _gf=${_gi%% *}
 			fi
 			if [ -z "$_gf" ]; then
+				# Below a user's directory the rest is theirs to create.
+				[ -z "$_gU" ] || break
 				if [ -z "$_gk" ]; then
 					echo "optimus: directory ${_gp%/*} does not exist: create it first (for example with a Directory resource)" >&2
 					return 1
@@ -185,7 +187,7 @@ const guardFuncs = `_og() {
 			case $((0x$_gf & 61440)) in
 			40960)
 				_gt=$(readlink -- "$_ga")
-				if [ "$_gu" != 0 ]; then
+				if [ -n "$_gU" ] || [ "$_gu" != 0 ]; then
 					echo "optimus: $_ga is a symbolic link to $_gt owned by $(stat -c %U -- "$_ga"); refusing to follow it" >&2
 					return 1
 				fi
@@ -195,10 +197,13 @@ const guardFuncs = `_og() {
 			16384) ;;
 			*) echo "optimus: $_ga is not a directory" >&2; return 1 ;;
 			esac
+			# Below a user's directory the walk goes on only to refuse
+			# a link there with a clear message: acting as the user is
+			# what makes the rest safe.
+			[ -z "$_gU" ] || continue
 			_gs=$((0x$_gf & 512))
 			if [ "$_gu" != 0 ]; then
 				_gU=$_gu _gN=$_ga
-				break
 			elif [ "$_gs" = 0 ] && [ $((0x$_gf & 2)) != 0 ]; then
 				echo "optimus: $_ga is writable by every user and not sticky; refusing to act below it" >&2
 				return 1

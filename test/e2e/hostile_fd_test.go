@@ -135,3 +135,60 @@ func believed(r result) bool {
 	}
 	return false
 }
+
+// TestMissingComponentRace: mallory races to plant a symbolic link to a root
+// directory, or a directory of her own, where a managed path has a missing
+// component below sticky /tmp, while Optimus acts on it: a File, a
+// Directory and a validated File, each applied 50 times from scratch. The
+// guard never passes over a missing component, so no root-owned file
+// appears outside the managed paths and no file of hers appears in a root
+// directory, whoever wins each race.
+func TestMissingComponentRace(t *testing.T) {
+	hosts := testhost.Start(t, 1)
+	h := hosts[0]
+	hostileSetup(t, h)
+	h.Exec(t, "mkdir -p /etc/victim.d && chmod 755 /etc/victim.d")
+	h.ExecAs(t, "mallory", `cat >/tmp/race.sh <<'SH'
+echo $$ >/tmp/race.pid
+while :; do
+	for d in /tmp/app /tmp/app2 /tmp/app3; do
+		ln -s /etc/victim.d $d 2>/dev/null; rm -f $d 2>/dev/null
+		mkdir $d 2>/dev/null; rmdir $d 2>/dev/null
+		ln -s /etc/victim.d $d 2>/dev/null; rm -f $d 2>/dev/null
+	done
+done
+SH`)
+	dockerOut(t, "exec", "-d", "-u", "mallory", h.Container, "sh", "/tmp/race.sh")
+	defer h.Exec(t, "pkill -u mallory; true")
+	dir := t.TempDir()
+	hostsManifest(t, dir, hosts)
+	writeFile(t, filepath.Join(dir, "race.yaml"),
+		doc("File", "app", "  path: /tmp/app/zz-app.sh\n  content: \"echo pwned\\n\"\n  mode: \"0755\"\n")+
+			doc("Directory", "app2", "  path: /tmp/app2/sub\n")+
+			doc("File", "app3", "  path: /tmp/app3/conf\n  content: \"x=1\\n\"\n  validate: \"grep -q x= %s\"\n"))
+	before := h.TakeSnapshot(t, testhost.RootOwnedScript)
+	outcomes := map[string]int{}
+	for i := range 50 {
+		// Root clears what the last round left, so that the components are
+		// missing again; mallory's loop keeps racing throughout.
+		h.Exec(t, "rm -rf /tmp/app /tmp/app2 /tmp/app3 2>/dev/null; true")
+		r := run(t, nil, "apply", "-f", dir, "--yes", "--max-cycles", "1")
+		switch r.code {
+		case 0:
+			outcomes["converged"]++
+		case 3, 4:
+			outcomes["failed"]++
+		default:
+			t.Fatalf("round %d: %s", i, r)
+		}
+		if out := h.Exec(t, "ls -A /etc/victim.d; find /etc /root /usr /var /srv -xdev -user mallory ! -path '/srv/mallory*' 2>/dev/null | head"); out != "" {
+			t.Fatalf("round %d: after %s\nfound: %s", i, r, out)
+		}
+	}
+	t.Logf("outcomes of 50 rounds while racing: %v", outcomes)
+	h.Exec(t, "pkill -u mallory; rm -rf /tmp/app /tmp/app2 /tmp/app3; true")
+	after := h.TakeSnapshot(t, testhost.RootOwnedScript)
+	if d := before.Diff(after); len(d) != 0 {
+		t.Errorf("root-owned files changed outside the managed paths:\n%s", strings.Join(d, "\n"))
+	}
+}
