@@ -55,7 +55,7 @@ func atomicWriteScript(file, mode, ownership, check string) string {
 	// A mount point (a bind-mounted /etc/hosts) cannot be replaced by
 	// rename: its content is written in place instead.
 	// No exit on success: callers may append commands to this script.
-	body += `if mountpoint -q -- "$f"; then` + "\n" +
+	body += `if { [ -e "$f" ] || [ -L "$f" ]; } && mountpoint -q -- "$f"; then` + "\n" +
 		`	[ -f "$f" ] && [ ! -L "$f" ] || { echo "optimus: $f is a mount point and not a regular file" >&2; exit 1; }` + "\n" +
 		`	cat "$t" >"$f"` + attrs(`"$f"`) + " || exit 1\n" +
 		`	rm -f "$t"; trap - EXIT` + "\n" +
@@ -93,19 +93,17 @@ func attributesBody(p, mode, ownership string) string {
 }
 
 // MkdirScript creates directory p and the missing directories above it,
-// then gives p mode and ownership. It runs under Guard; running as root, it
-// checks the path again after creating it, so a directory a user raced into
-// a sticky directory on the way is refused before any chmod or chown.
+// then gives p mode and ownership. Its guard creates them as root where only
+// root controls the path (see guardFuncs); below a directory of another user
+// they are created as that user.
 func MkdirScript(p, mode, ownership string) string {
-	body := "p=" + ShellCommand(p) + ` o=` + ShellCommand(owner(ownership)) + ` c= r=${p#/} m=` + "\n" +
+	body := "p=" + ShellCommand(p) + ` c= r=${p#/}` + "\n" +
 		`while [ -n "$r" ]; do` + "\n" +
 		`	c=$c/${r%%/*}; case $r in */*) r=${r#*/} ;; *) r= ;; esac` + "\n" +
-		`	if [ -z "$m" ] && [ -d "$c" ]; then continue; fi` + "\n" +
-		`	mkdir -- "$c" || exit 1; m=1` + "\n" +
+		`	[ -d "$c" ] || mkdir -- "$c" || exit 1` + "\n" +
 		`done` + "\n" +
-		`[ -n "$_gU" ] || { _og "$p" "$o" && [ -z "$_gU" ]; } || { echo "optimus: $p changed while it was being created; refusing to go on" >&2; exit 1; }` + "\n" +
 		attributesBody(p, mode, ownership)
-	return Guard(p, owner(ownership), body)
+	return guard("", ShellCommand(p), ShellCommand(owner(ownership)), createDirectory, body)
 }
 
 // GuardedCommand runs args (a command acting on p, such as rm or ln) under

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/optimus-cm/optimus/transport"
 )
 
 // Optimus runs as root among users who may be hostile. Everything a kind
@@ -133,46 +135,90 @@ func (p PathInfo) CheckAttributes() error {
 }
 
 // guardFuncs is the act-time half of the rule (see the top of this file).
-// _og PATH [OWNER] walks PATH's directories with stat (which never follows
-// the component it is asked about), following only root's symbolic links in
-// trusted directories, and sets _gU/_gN to the uid and path of the user who
-// controls PATH (empty: only root). It refuses, with a message and status 1,
-// what CheckPath refuses, and an OWNER other than the controlling user.
+//
+// _og PATH OWNER [a|d] walks PATH's directories from / and sets _gU/_gN to
+// the uid and path of the user who controls PATH (empty: only root). It
+// lists the directories with one stat (which never follows the component
+// it is asked about) and decides on what it printed: a directory only root
+// can change stays as it was seen, so deciding after the fact is safe; the
+// first directory of another user hands the rest to that user, who can then
+// do no more than they could anyway; a root symbolic link in such
+// directories is followed by walking its target the same way.
+//
+// A missing directory is never passed over: what a user could plant there
+// after the check is exactly what the act would then follow. Without a
+// mode the guard refuses it; with "a" it creates the missing directories
+// above PATH, with "d" PATH too, one mkdir at a time as root (mkdir fails
+// rather than follow anything that appeared), and walks again from a
+// directory that appeared meanwhile, judging it by the same rule rather
+// than refusing it. It refuses, with a message and status 1, what
+// CheckPath refuses, and an OWNER other than the controlling user.
 const guardFuncs = `_og() {
-	_gP=$1 _gp=$1 _gw=$2 _gU= _gN= _gc= _gn=0 _gs=0
+	_gP=$1 _gp=$1 _gw=$2 _gk=$3 _gU= _gN= _gc= _gn=0 _gs=0 _gL='
+'
 	while :; do
-		_gr=${_gp#"$_gc"}; _gr=${_gr#/}
-		case $_gr in */*) ;; *) break ;; esac
-		_gc=$_gc/${_gr%%/*}
-		set -- $(stat -c '%u %f' -- "$_gc" 2>/dev/null)
-		[ $# -eq 2 ] || break
-		case $((0x$2 & 61440)) in
-		40960)
-			_gt=$(readlink -- "$_gc")
-			if [ -n "$_gU" ] || [ "$1" != 0 ]; then
-				echo "optimus: $_gc is a symbolic link to $_gt owned by $(stat -c %U -- "$_gc"); refusing to follow it" >&2
+		_gr=${_gp#"$_gc"}; _gr=${_gr#/}; _ga=$_gc
+		set --
+		while :; do
+			case $_gr in */*) ;; *) break ;; esac
+			_ga=$_ga/${_gr%%/*}; _gr=${_gr#*/}
+			set -- "$@" "$_ga"
+		done
+		[ $# -gt 0 ] || break
+		_gl=$(stat -c '%u %g %f %n' -- "$@" 2>/dev/null)$_gL _gx=
+		for _ga do
+			_gi=${_gl%%"$_gL"*} _gu= _gf=
+			if [ "${_gi#* * * }" = "$_ga" ]; then
+				_gl=${_gl#*"$_gL"} _gu=${_gi%% *} _gi=${_gi#* }
+				_gg=${_gi%% *} _gi=${_gi#* } _gf=${_gi%% *}
+			fi
+			if [ -z "$_gf" ]; then
+				# Below a user's directory the rest is theirs to create.
+				[ -z "$_gU" ] || break
+				if [ -z "$_gk" ]; then
+					echo "optimus: directory ${_gp%/*} does not exist: create it first (for example with a Directory resource)" >&2
+					return 1
+				fi
+				if _ge=$(mkdir -m 0755 -- "$_ga" 2>&1); then _gs=0 _gc=$_ga; continue; fi
+				[ -e "$_ga" ] || [ -L "$_ga" ] || { echo "optimus: $_ge" >&2; return 1; }
+				_gn=$((_gn + 1)) _gx=1
+				break
+			fi
+			case $((0x$_gf & 61440)) in
+			40960)
+				_gt=$(readlink -- "$_ga")
+				if [ -n "$_gU" ] || [ "$_gu" != 0 ]; then
+					echo "optimus: $_ga is a symbolic link to $_gt owned by $(stat -c %U -- "$_ga"); refusing to follow it" >&2
+					return 1
+				fi
+				case $_gt in /*) ;; *) _gt=${_ga%/*}/$_gt ;; esac
+				_gp=$_gt${_gp#"$_ga"} _gc= _gn=$((_gn + 1)) _gx=1
+				break ;;
+			16384) ;;
+			*) echo "optimus: $_ga is not a directory" >&2; return 1 ;;
+			esac
+			# Below a user's directory the walk goes on only to refuse
+			# a link there with a clear message: acting as the user is
+			# what makes the rest safe.
+			[ -z "$_gU" ] || continue
+			_gs=$((0x$_gf & 512))
+			if [ "$_gu" != 0 ]; then
+				_gU=$_gu _gN=$_ga
+			elif [ "$_gs" = 0 ] && [ $((0x$_gf & 2)) != 0 ]; then
+				echo "optimus: $_ga is writable by every user and not sticky; refusing to act below it" >&2
+				return 1
+			elif [ "$_gs" = 0 ] && [ $((0x$_gf & 16)) != 0 ] && [ "$_gg" != 0 ]; then
+				echo "optimus: $_ga is writable by group $(stat -c %G -- "$_ga"); refusing to act below it: its members could swap what is there" >&2
 				return 1
 			fi
-			_gn=$((_gn + 1))
-			[ "$_gn" -le 40 ] || { echo "optimus: too many symbolic links on the way to $_gP" >&2; return 1; }
-			case $_gt in /*) ;; *) _gt=${_gc%/*}/$_gt ;; esac
-			_gp=$_gt/${_gr#*/} _gc=
-			continue ;;
-		16384) ;;
-		*) echo "optimus: $_gc is not a directory" >&2; return 1 ;;
-		esac
-		[ -z "$_gU" ] || continue
-		_gs=$((0x$2 & 512))
-		if [ "$1" != 0 ]; then
-			_gU=$1 _gN=$_gc
-		elif [ "$_gs" = 0 ] && [ $((0x$2 & 2)) != 0 ]; then
-			echo "optimus: $_gc is writable by every user and not sticky; refusing to act below it" >&2
-			return 1
-		elif [ "$_gs" = 0 ] && [ $((0x$2 & 16)) != 0 ] && [ "$(stat -c %g -- "$_gc")" != 0 ]; then
-			echo "optimus: $_gc is writable by group $(stat -c %G -- "$_gc"); refusing to act below it: its members could swap what is there" >&2
-			return 1
-		fi
+			_gc=$_ga
+		done
+		[ "$_gn" -le 40 ] || { echo "optimus: too many symbolic links or changes on the way to $_gP; refusing to go on" >&2; return 1; }
+		[ -n "$_gx" ] || break
 	done
+	if [ -z "$_gU" ] && [ "$_gk" = d ] && ! mkdir -m 0755 -- "$_gp" 2>/dev/null && [ "$_gs" = 0 ]; then
+		[ -e "$_gp" ] || [ -L "$_gp" ] || { echo "optimus: cannot create directory $_gp" >&2; return 1; }
+	fi
 	if [ -z "$_gU" ] && [ "$_gs" != 0 ]; then
 		set -- $(stat -c %u -- "$_gp" 2>/dev/null)
 		[ $# -eq 0 ] || [ "$1" = 0 ] || _gU=$1 _gN=$_gp
@@ -246,14 +292,36 @@ func Guard(p, owner, body string) string {
 // run as root) computes it, pathExpr and ownerExpr are shell words, and the
 // variables body needs from setup must be exported.
 func GuardExpr(setup, pathExpr, ownerExpr, body string) string {
+	return guard(setup, pathExpr, ownerExpr, "", body)
+}
+
+// GuardCreatingExpr is GuardExpr that creates the missing directories above
+// the path first, as root where only root controls them.
+func GuardCreatingExpr(setup, pathExpr, ownerExpr, body string) string {
+	return guard(setup, pathExpr, ownerExpr, createAncestors, body)
+}
+
+// Modes of guard: what it creates of a missing path.
+const (
+	createNothing   = ""
+	createAncestors = "a" // the directories above the path
+	createDirectory = "d" // those and the path itself, as a directory
+)
+
+func guard(setup, pathExpr, ownerExpr, create, body string) string {
 	var b strings.Builder
 	b.WriteString(guardFuncs)
 	b.WriteString(setup)
-	b.WriteString("_og " + pathExpr + " " + ownerExpr + " || exit 1\n")
+	b.WriteString("_og " + pathExpr + " " + ownerExpr)
+	if create != createNothing {
+		b.WriteString(" " + create)
+	}
+	b.WriteString(" || exit 1\n")
 	b.WriteString("_ob=" + ShellCommand(body) + "\n")
 	// setpriv drops root's capabilities with its uid; the user's own groups
 	// come with it so that a group they belong to can be given.
-	b.WriteString(`if [ -n "$_gU" ]; then export _gU; exec setpriv --reuid="$_gU" --regid="$(id -g -- "$_gU")" --init-groups -- sh -c "$_ob"; fi` + "\n")
+	// Isolated, so that nothing the user runs keeps the shell's output.
+	b.WriteString(`if [ -n "$_gU" ]; then export _gU; ` + transport.Isolate(`setpriv --reuid="$_gU" --regid="$(id -g -- "$_gU")" --init-groups -- sh -c "$_ob"`) + `; exit; fi` + "\n")
 	b.WriteString(`eval "$_ob"` + "\n")
 	return b.String()
 }

@@ -40,6 +40,7 @@ var batchCases = []struct {
 	{"exit codes and stderr", testExitCodes},
 	{"after guards", testAfter},
 	{"commands are isolated", testIsolation},
+	{"isolated commands keep no descriptor", testIsolate},
 	{"invalid batch", testInvalid},
 	{"output is bounded", testBounded},
 }
@@ -196,6 +197,46 @@ func testIsolation(t *testing.T, c Conn) {
 	}
 	if string(rs[4].Stdout) != "alive\n" {
 		t.Errorf("got %q", rs[4].Stdout)
+	}
+}
+
+// testIsolate runs a command through Isolate whose background child keeps
+// the command's output and writes a forged line after the command ended:
+// the line must reach no later command, and the command's own output,
+// both streams and its exit status, must come through unchanged.
+func testIsolate(t *testing.T, c Conn) {
+	forged := "resource\tDirectory\tx\tmanaged\t{}"
+	child := "(sleep 1; for i in 1 2 3 4 5 6; do printf '%s\\n' " + Quote(forged) + "; printf '%s\\n' " + Quote(forged) + " >&2; sleep 0.5; done) &"
+	rs := batch(t, c,
+		Command{Script: Isolate(quoteArgs([]string{"sh", "-c", "printf 'out\\n'; printf 'no newline'; printf 'err\\n' >&2; " + child + " exit 3"}))},
+		Command{Script: "ls -l /proc/self/fd/ >/dev/null; echo next"},
+	)
+	if got := string(rs[0].Stdout); got != "out\nno newline\n" {
+		t.Errorf("stdout of the isolated command: %q", got)
+	}
+	if got := string(rs[0].Stderr); got != "err\n" {
+		t.Errorf("stderr of the isolated command: %q", got)
+	}
+	if rs[0].ExitCode != 3 {
+		t.Errorf("exit code %d, want 3", rs[0].ExitCode)
+	}
+	// The child writes for three seconds; every batch in that time must see
+	// only its own output.
+	for i := range 8 {
+		r := run(t, c, "sleep 0.4; echo query "+fmt.Sprint(i))
+		if want := fmt.Sprintf("query %d\n", i); string(r.Stdout) != want || len(r.Stderr) != 0 {
+			t.Fatalf("batch %d after the isolated command: stdout %q stderr %q", i, r.Stdout, r.Stderr)
+		}
+	}
+	// Its descriptors are fresh: stdin is not the shell's.
+	r := run(t, c, Isolate(quoteArgs([]string{"sh", "-c", "readlink /proc/self/fd/0"})))
+	if got := strings.TrimSpace(string(r.Stdout)); got != "/dev/null" {
+		t.Errorf("stdin of an isolated command: %q, want /dev/null", got)
+	}
+	// Output beyond the limit is cut, with a note, and the status kept.
+	r = run(t, c, Isolate(quoteArgs([]string{"sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' 'a' | fold -w 999; exit 4"})))
+	if len(r.Stdout) > 1<<20 || len(r.Stdout) < 1<<19 || !strings.Contains(string(r.Stderr), "output cut") || r.ExitCode != 4 {
+		t.Errorf("a large output: %d bytes, stderr %q, exit %d", len(r.Stdout), r.Stderr, r.ExitCode)
 	}
 }
 

@@ -40,12 +40,31 @@ import (
 // through; its stderr goes to the shell's stderr, ended by a frame line.
 //
 // Its variables start with _o so that commands do not trip over them.
+//
+// _ou (see Isolate) runs a command that the host's users may reach into
+// with fresh descriptors: its stdout and stderr are pipes read by two
+// relays (awk) that copy at most relayLimit bytes each to the shell's own
+// output and stop at a line the shell writes after the command has ended.
+// That line carries the marker, which awk takes from its environment (no
+// user can read a root process's environment, unlike its argv), so nothing
+// the command or a descendant writes can end the relay early or pass for
+// another command's output; once the relay has stopped, a descriptor a
+// descendant kept leads nowhere. The command's stdin is what the caller
+// gave (/dev/null, or a pipe of its own payload), never the shell's.
 const loopScript = `trap 'exit 129' HUP INT TERM PIPE
 printf 'optimus-shell\n'
 IFS= read -r _oM || exit 70
 _or() {
 	printf '\n%s e\n' "$_oM" >&2
 	printf '\n%s S %d %d\n' "$_oM" "$1" "$2"
+}
+_oA='BEGIN { m = ENVIRON["_oM"] " U "; lim = ` + relayLimit + ` }
+index($0, m) == 1 { if (p && q != "") put(); done = 1; exit substr($0, length(m) + 1) + 0 }
+{ if (p) put(); q = $0; p = 1 }
+function put() { n += length(q) + 1; if (n <= lim) print q; else if (!cut) { cut = 1; print "optimus: output cut at " lim " bytes" > "/dev/stderr" } }
+END { if (!done) exit 125 }'
+_ou() {
+	{ { "$@" 2>&1 1>&5 5>&-; printf '\n%s U %d\n' "$_oM" $? >&5; printf '\n%s U 0\n' "$_oM"; } | _oM=$_oM awk "$_oA" >&2 5>&-; } 5>&1 | _oM=$_oM awk "$_oA"
 }
 printf '%s R\n' "$_oM"
 printf '\n%s r\n' "$_oM" >&2
@@ -68,6 +87,20 @@ while IFS= read -r _on; do
 	esac
 done
 `
+
+// relayLimit is how much of each output stream of an isolated command
+// reaches Optimus (see Isolate); the rest is dropped with a note.
+const relayLimit = "1048576"
+
+// Isolate returns a shell command that runs command (shell words, such as
+// Quote builds) with fresh descriptors: whatever the command or any of its
+// descendants writes reaches Optimus only as this command's output, bounded,
+// and only while the command runs. Every command that runs as a host user,
+// or that starts programs which may outlive it (services, package scripts,
+// user-supplied commands), must run this way, or a process keeping the
+// shell's output could forge the results of later commands. Its exit status
+// is the command's; 125 means the relay was cut short.
+func Isolate(command string) string { return "_ou " + command }
 
 // helloLine is what the shell prints before it reads the marker.
 const helloLine = "optimus-shell\n"

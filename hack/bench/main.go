@@ -40,11 +40,13 @@ func main() {
 	ctrlResources := flag.Int("controller-resources", 10, "controller mode: resources per host")
 	ctrlProfile := flag.String("controller-profile", "", "controller mode: save the controller's heap profiles, its log and GC trace (GODEBUG=gctrace=1) in this directory")
 	ctrlMaxHosts := flag.Int("max-concurrent-hosts", 0, "controller mode: --max-concurrent-hosts (0: the controller's default)")
+	scriptPairs := flag.Int("script-pairs", 3, "alternating pairs of Optimus cold against a hand-written shell script doing the same work (0 skips them)")
+	scriptOnly := flag.Bool("script-only", false, "run only the comparison with the hand-written script (no Ansible, no scale runs)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b := &bench{nHosts: *hosts, keep: *keep, prefix: *prefix}
+	b := &bench{nHosts: *hosts, keep: *keep, prefix: *prefix, scriptPairs: *scriptPairs, scriptOnly: *scriptOnly}
 	var err error
 	if *ctrl > 0 {
 		err = b.controllerMode(ctx, *ctrl, max(*ctrlResources, 2), *ctrlMaxHosts, *jsonPath, *ctrlProfile)
@@ -67,19 +69,23 @@ type bench struct {
 	bin    string // the optimus binary
 	hosts  []*testhost.Host
 	result Result
+
+	scriptPairs int
+	scriptOnly  bool
 }
 
 // Result is the BENCH document.
 type Result struct {
-	Machine          Machine       `json:"machine"`
-	Hosts            int           `json:"hosts"`
-	ResourcesPerHost int           `json:"resourcesPerHost"`
-	Ansible          Timing        `json:"ansible"`
-	Optimus          Timing        `json:"optimus"`
-	Ratio            Ratio         `json:"ratioAnsibleOverOptimus"`
-	Phases           []PhaseReport `json:"phases,omitempty"`
-	Scale            []ScaleResult `json:"scale,omitempty"`
-	Notes            []string      `json:"notes,omitempty"`
+	Machine          Machine           `json:"machine"`
+	Hosts            int               `json:"hosts"`
+	ResourcesPerHost int               `json:"resourcesPerHost"`
+	Ansible          Timing            `json:"ansible"`
+	Optimus          Timing            `json:"optimus"`
+	Ratio            Ratio             `json:"ratioAnsibleOverOptimus"`
+	Phases           []PhaseReport     `json:"phases,omitempty"`
+	Scale            []ScaleResult     `json:"scale,omitempty"`
+	Script           *ScriptComparison `json:"script,omitempty"`
+	Notes            []string          `json:"notes,omitempty"`
 }
 
 // Machine describes where the numbers were taken.
@@ -133,6 +139,9 @@ func (b *bench) run(ctx context.Context, scale, jsonPath string) error {
 	var err error
 	if b.work, err = os.MkdirTemp("", "optimus-bench-"); err != nil {
 		return err
+	}
+	if b.scriptOnly {
+		return b.runScriptOnly(ctx, jsonPath)
 	}
 	if err := ensureAnsible(ctx); err != nil {
 		return err
@@ -197,6 +206,12 @@ func (b *bench) run(ctx context.Context, scale, jsonPath string) error {
 		}
 	}
 	logf("end state identical on %d hosts (%d lines of fingerprint each)", len(optimusFP), strings.Count(optimusFP[0], "\n"))
+
+	if b.scriptPairs > 0 {
+		if b.result.Script, err = b.compareScript(ctx, dir, b.scriptPairs); err != nil {
+			return err
+		}
+	}
 
 	// Where Optimus spends its time: the engine in-process, on fresh hosts.
 	if err := b.freshHosts(ctx); err != nil {
@@ -475,6 +490,7 @@ func (b *bench) print(w io.Writer) {
 	fmt.Fprintf(tw, "Optimus\t%.3f\t%.3f\t\n", r.Optimus.ColdS, r.Optimus.NoopS)
 	fmt.Fprintf(tw, "Ansible/Optimus\t%.1fx\t%.1fx\t\n", r.Ratio.Cold, r.Ratio.Noop)
 	tw.Flush()
+	printScript(w, r.Script)
 	if len(r.Phases) > 0 {
 		fmt.Fprintln(w, "\nOptimus phases (engine in-process; per-host sum / slowest host):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

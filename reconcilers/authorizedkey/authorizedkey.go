@@ -14,6 +14,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/transport"
 )
 
 // KeyPrefix starts the Key of the query; it ends with a hash of the users.
@@ -52,7 +53,7 @@ var queryFunc = `optimus_keys() {
 		else
 			set -- $(stat -c '%u %g' -- "$h")
 			if [ "$1" = 0 ]; then c=$(head -c ` + readLimitPlus1 + ` -- "$p" | base64 -w0) || c=
-			else c=$(setpriv --reuid="$1" --regid="$2" --clear-groups -- head -c ` + readLimitPlus1 + ` -- "$p" | base64 -w0) || c=; fi
+			else c=$(` + transport.Isolate(`setpriv --reuid="$1" --regid="$2" --clear-groups -- sh -c 'head -c `+readLimitPlus1+` -- "$1" | base64 -w0' sh "$p"`) + `) || c=; fi
 		fi
 	fi
 	printf '%s\0' "$c"
@@ -296,16 +297,18 @@ func script(user, blob, line string) string {
 		`[ -n "$h" ] || { echo "optimus: user $u does not exist: create it first (a User resource)" >&2; exit 1; }` + "\n" +
 		`g=$(id -g -- "$u") || exit 1` + "\n" + `f=$h/.ssh/authorized_keys` + "\n" +
 		"export u h g\n"
+	// The directory is given to the user last: while the file is written
+	// in it, it is still root's (or the body runs as the user already).
 	body := `d=$h/.ssh f=$h/.ssh/authorized_keys` + "\n" +
-		`[ -d "$d" ] || mkdir -- "$d" || exit 1` + "\n" +
+		`[ -d "$d" ] || mkdir -m 0700 -- "$d" || exit 1` + "\n" +
 		`[ ! -L "$d" ] && [ ! -L "$f" ] || { echo "optimus: $d or $f is a symbolic link; refusing to follow it" >&2; exit 1; }` + "\n" +
-		`chmod 700 "$d" && chown "$u:$g" "$d" || exit 1` + "\n" +
 		`[ ! -e "$f" ] || [ -f "$f" ] || { echo "optimus: $f is not a regular file; refusing to touch it" >&2; exit 1; }` + "\n" +
 		`s=$f; [ -e "$f" ] || s=/dev/null` + "\n" +
 		`t=$(mktemp "$d/.optimus.XXXXXX") || exit 1` + "\n" +
 		`trap 'rm -f "$t"' EXIT` + "\n" +
 		"O_BLOB=" + reconcilers.ShellCommand(blob) + " O_LINE=" + reconcilers.ShellCommand(line) +
 		" awk " + reconcilers.ShellCommand(awkKeys) + ` "$s" >"$t" &&` + "\n" +
-		`chmod 600 "$t" && chown "$u:$g" "$t" && mv -fT "$t" "$f" && trap - EXIT` + "\n"
-	return reconcilers.GuardExpr(setup, `"$f"`, `"$u"`, body)
+		`chmod 600 "$t" && chown "$u:$g" "$t" && mv -fT "$t" "$f" && trap - EXIT || exit 1` + "\n" +
+		`chmod 700 "$d" && chown "$u:$g" "$d"` + "\n"
+	return reconcilers.GuardCreatingExpr(setup, `"$f"`, `"$u"`, body)
 }

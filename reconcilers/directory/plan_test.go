@@ -23,7 +23,7 @@ func TestPlan(t *testing.T) {
 		wantErr string
 	}{
 		{"create", v1alpha1.DirectorySpec{Mode: "0750", Owner: "www"}, reconcilers.PathInfo{Path: "/srv/d"},
-			`p=/srv/d o=www|mkdir -- "$c"|chmod 0750 -- "$p"|chown -h www -- "$p"`, ""},
+			`_og /srv/d www d|p=/srv/d c=|mkdir -- "$c"|chmod 0750 -- "$p"|chown -h www -- "$p"`, ""},
 		{"create default mode", v1alpha1.DirectorySpec{}, reconcilers.PathInfo{Path: "/srv/d"}, `mkdir -- "$c"|chmod 0755 -- "$p"`, ""},
 		{"converged", v1alpha1.DirectorySpec{Mode: "755", Owner: "root"}, dir(0o755, "root", true), "", ""},
 		{"chmod", v1alpha1.DirectorySpec{Mode: "0700"}, dir(0o755, "root", true), `p=/srv/d|chmod 0700 -- "$p"`, ""},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/transport"
 )
 
 // KeyPrefix starts the Key of the query; it ends with a hash of the script.
@@ -221,7 +222,9 @@ func action(s *v1alpha1.ExecSpec, why string) (reconcilers.Action, error) {
 	if err != nil {
 		return reconcilers.Action{}, err
 	}
-	run := Wrap(s, s.Command)
+	// Isolated: the command, as root or as spec.user, may leave processes
+	// behind that would otherwise keep the shell's output.
+	run := transport.Isolate(Wrap(s, s.Command))
 	if stdin != nil {
 		// The secrets were read from stdin; the command gets none.
 		run += " </dev/null"

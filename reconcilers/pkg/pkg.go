@@ -12,6 +12,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/transport"
 )
 
 // KeyPrefix starts the Key of the query; it ends with a hash of the script.
@@ -402,5 +403,7 @@ func Command(mgr, verb string, names []string) string {
 			args = []string{"apk", "del"}
 		}
 	}
-	return reconcilers.ShellCommand(append(args, names...)...)
+	// Isolated: maintainer scripts start daemons, which would otherwise
+	// keep the shell's output for as long as they run.
+	return transport.Isolate(reconcilers.ShellCommand(append(args, names...)...))
 }

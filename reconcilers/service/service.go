@@ -11,6 +11,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
+	"github.com/optimus-cm/optimus/transport"
 )
 
 // KeyPrefix starts the Key of the query; it ends with a hash of the script.
@@ -213,7 +214,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 // disables a service with the host's init system.
 func Command(initSystem, verb, name string) string {
 	if initSystem == Systemd {
-		return reconcilers.ShellCommand("systemctl", verb, name)
+		return transport.Isolate(reconcilers.ShellCommand("systemctl", verb, name))
 	}
 	switch verb {
 	case "enable", "disable":
@@ -221,5 +222,7 @@ func Command(initSystem, verb, name string) string {
 		return reconcilers.ShellCommand("update-rc.d", name, "defaults") + " >/dev/null && " +
 			reconcilers.ShellCommand("update-rc.d", name, verb)
 	}
-	return reconcilers.ShellCommand("service", name, verb)
+	// Isolated: the daemon an init script starts inherits its descriptors
+	// and may run for months, as root or as a service user.
+	return transport.Isolate(reconcilers.ShellCommand("service", name, verb))
 }
