@@ -211,7 +211,7 @@ func testIsolate(t *testing.T, c Conn) {
 		Command{Script: Isolate(quoteArgs([]string{"sh", "-c", "printf 'out\\n'; printf 'no newline'; printf 'err\\n' >&2; " + child + " exit 3"}))},
 		Command{Script: "ls -l /proc/self/fd/ >/dev/null; echo next"},
 	)
-	if got := string(rs[0].Stdout); got != "out\nno newline\n" {
+	if got := string(rs[0].Stdout); got != "out\nno newline" {
 		t.Errorf("stdout of the isolated command: %q", got)
 	}
 	if got := string(rs[0].Stderr); got != "err\n" {
@@ -226,6 +226,13 @@ func testIsolate(t *testing.T, c Conn) {
 		r := run(t, c, "sleep 0.4; echo query "+fmt.Sprint(i))
 		if want := fmt.Sprintf("query %d\n", i); string(r.Stdout) != want || len(r.Stderr) != 0 {
 			t.Fatalf("batch %d after the isolated command: stdout %q stderr %q", i, r.Stdout, r.Stderr)
+		}
+	}
+	// Output comes through byte for byte, empty lines and all.
+	for _, out := range []string{"", "\n", "a\n\n", "\n\nb"} {
+		r := run(t, c, Isolate(quoteArgs([]string{"printf", "%s", out})))
+		if string(r.Stdout) != out {
+			t.Errorf("isolated printf %q printed %q", out, r.Stdout)
 		}
 	}
 	// Its descriptors are fresh: stdin is not the shell's.

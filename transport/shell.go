@@ -41,10 +41,12 @@ import (
 //
 // Its variables start with _o so that commands do not trip over them.
 //
-// _ou (see Isolate) runs a command that the host's users may reach into
+// _oiso (see Isolate) runs a command that the host's users may reach into
 // with fresh descriptors: its stdout and stderr are pipes read by two
 // relays (awk) that copy at most relayLimit bytes each to the shell's own
 // output and stop at a line the shell writes after the command has ended.
+// That line follows a newline of its own: a last line left non-empty before
+// it had none, so the output comes through byte for byte.
 // That line carries the marker, which awk takes from its environment (no
 // user can read a root process's environment, unlike its argv), so nothing
 // the command or a descendant writes can end the relay early or pass for
@@ -59,11 +61,11 @@ _or() {
 	printf '\n%s S %d %d\n' "$_oM" "$1" "$2"
 }
 _oA='BEGIN { m = ENVIRON["_oM"] " U "; lim = ` + relayLimit + ` }
-index($0, m) == 1 { if (p && q != "") put(); done = 1; exit substr($0, length(m) + 1) + 0 }
-{ if (p) put(); q = $0; p = 1 }
-function put() { n += length(q) + 1; if (n <= lim) print q; else if (!cut) { cut = 1; print "optimus: output cut at " lim " bytes" > "/dev/stderr" } }
+index($0, m) == 1 { if (p && q != "") put(""); done = 1; exit substr($0, length(m) + 1) + 0 }
+{ if (p) put("\n"); q = $0; p = 1 }
+function put(nl) { n += length(q) + 1; if (n <= lim) printf "%s%s", q, nl; else if (!cut) { cut = 1; print "optimus: output cut at " lim " bytes" > "/dev/stderr" } }
 END { if (!done) exit 125 }'
-_ou() {
+_oiso() {
 	{ { "$@" 2>&1 1>&5 5>&-; printf '\n%s U %d\n' "$_oM" $? >&5; printf '\n%s U 0\n' "$_oM"; } | _oM=$_oM awk "$_oA" >&2 5>&-; } 5>&1 | _oM=$_oM awk "$_oA"
 }
 printf '%s R\n' "$_oM"
@@ -100,7 +102,7 @@ const relayLimit = "1048576"
 // user-supplied commands), must run this way, or a process keeping the
 // shell's output could forge the results of later commands. Its exit status
 // is the command's; 125 means the relay was cut short.
-func Isolate(command string) string { return "_ou " + command }
+func Isolate(command string) string { return "_oiso " + command }
 
 // helloLine is what the shell prints before it reads the marker.
 const helloLine = "optimus-shell\n"

@@ -60,23 +60,18 @@ func TestScriptsRunLocally(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("sh", "-c", a.Script)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err = cmd.Output()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 4 || string(out) != "it's "+dir+"\n" || stderr.String() != "oops\n" {
-		t.Errorf("action: %q %q %v", out, stderr.String(), err)
+	// Actions run isolated, which only the persistent shell knows how to.
+	r := runLocal(t, a.Script, nil)
+	if r.ExitCode != 4 || string(r.Stdout) != "it's "+dir+"\n" || string(r.Stderr) != "oops\n" {
+		t.Errorf("action: %q %q %d", r.Stdout, r.Stderr, r.ExitCode)
 	}
 	slow := &v1alpha1.ExecSpec{Command: "sleep 3", Timeout: &v1alpha1.Duration{Duration: 100 * time.Millisecond}}
 	sa, err := action(slow, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd = exec.Command("sh", "-c", sa.Script)
-	stderr.Reset()
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), "timed out after 1s") {
-		t.Errorf("timeout: %v %q", err, stderr.String())
+	if r := runLocal(t, sa.Script, nil); r.ExitCode == 0 || !strings.Contains(string(r.Stderr), "timed out after 1s") {
+		t.Errorf("timeout: %d %q", r.ExitCode, r.Stderr)
 	}
 }
 
@@ -97,15 +92,29 @@ func TestEnvFrom(t *testing.T) {
 	if len(a.Secrets) != 1 || a.Secrets[0] != "s3cret 'quoted' $x" {
 		t.Errorf("secrets %q", a.Secrets)
 	}
-	cmd := exec.Command("sh", "-c", a.Script)
-	cmd.Stdin = strings.NewReader(string(a.Stdin))
-	out, err := cmd.Output()
+	r := runLocal(t, a.Script, a.Stdin)
 	// The command sees the value and no stdin of its own.
-	if err != nil || string(out) != "s3cret 'quoted' $x|" {
-		t.Errorf("command printed %q, %v", out, err)
+	if r.ExitCode != 0 || string(r.Stdout) != "s3cret 'quoted' $x|" {
+		t.Errorf("command printed %q, %d %q", r.Stdout, r.ExitCode, r.Stderr)
 	}
 	t.Setenv("OPTIMUS_TEST_DB_PW", "a\nb")
 	if _, err := action(s, "test"); err == nil || !strings.Contains(err.Error(), "spec.envFrom[DB_PASSWORD]") {
 		t.Errorf("a newline in the value: %v", err)
 	}
+}
+
+// runLocal runs script through a persistent shell on this machine, as the
+// engine runs actions on a host.
+func runLocal(t *testing.T, script string, stdin []byte) transport.Result {
+	t.Helper()
+	c, err := transport.Dial(context.Background(), &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "here"}, Spec: &v1alpha1.HostSpec{Transport: "local"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rs, err := c.Batch(context.Background(), []transport.Command{{Script: script, Stdin: stdin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs[0]
 }

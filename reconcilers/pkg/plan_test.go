@@ -10,7 +10,7 @@ import (
 	"github.com/optimus-cm/optimus/transport"
 )
 
-const apt = "env 'DEBIAN_FRONTEND=noninteractive' apt-get -y -q -o 'Dpkg::Options::=--force-confdef' -o 'Dpkg::Options::=--force-confold' "
+const apt = "_oiso env 'DEBIAN_FRONTEND=noninteractive' apt-get -y -q -o 'Dpkg::Options::=--force-confdef' -o 'Dpkg::Options::=--force-confold' "
 
 const aptHost = `@manager apt
 @apt-installed
@@ -67,20 +67,20 @@ func TestPlan(t *testing.T) {
 		{"stale lists refresh", v1alpha1.PackageSpec{Names: []string{"git"}, CacheValidTime: &v1alpha1.Duration{Duration: 100}}, aptHost,
 			aptRefresh + apt + "install git", ""},
 		{"never refreshed", v1alpha1.PackageSpec{Names: []string{"git"}}, "@manager apk\n@apk-installed\n@lists\nnow 5\napk \n",
-			`_ol=$(stat -c %Y /var/cache/apk/APKINDEX.* /etc/apk/cache/APKINDEX.* 2>/dev/null | sort -n | tail -n 1); if [ "${_ol:-0}" -le 0 ]; then _ou=$(apk update -q 2>&1) || { _rc=$?; printf '%s\n' "$_ou" >&2; exit $_rc; }; fi && apk add git`, ""},
+			`_ol=$(stat -c %Y /var/cache/apk/APKINDEX.* /etc/apk/cache/APKINDEX.* 2>/dev/null | sort -n | tail -n 1); if [ "${_ol:-0}" -le 0 ]; then _ou=$(apk update -q 2>&1) || { _rc=$?; printf '%s\n' "$_ou" >&2; exit $_rc; }; fi && _oiso apk add git`, ""},
 		{"stale lists but nothing to install", v1alpha1.PackageSpec{Names: []string{"curl"}, CacheValidTime: &v1alpha1.Duration{Duration: 100}}, aptHost, "", ""},
 		{"remove", v1alpha1.PackageSpec{Names: []string{"curl", "git"}, State: "absent"}, aptHost,
 			apt + "remove curl", ""},
-		{"dnf", v1alpha1.PackageSpec{Names: []string{"git"}}, "@manager dnf\n@dnf-installed\n" + fresh + dnfAvailable, "dnf -y install git", ""},
+		{"dnf", v1alpha1.PackageSpec{Names: []string{"git"}}, "@manager dnf\n@dnf-installed\n" + fresh + dnfAvailable, "_oiso dnf -y install git", ""},
 		{"dnf unknown package refreshes", v1alpha1.PackageSpec{Names: []string{"git", "nginx"}}, "@manager dnf\n@dnf-installed\n" + fresh + dnfAvailable,
-			`_ol=$(stat -c %Y /var/cache/dnf/last_makecache /var/cache/dnf/*.solv 2>/dev/null | sort -n | tail -n 1); if [ "${_ol:-0}" -le 99000 ]; then _ou=$(dnf -q -y makecache 2>&1) || { _rc=$?; printf '%s\n' "$_ou" >&2; exit $_rc; }; fi && dnf -y install git nginx`, ""},
+			`_ol=$(stat -c %Y /var/cache/dnf/last_makecache /var/cache/dnf/*.solv 2>/dev/null | sort -n | tail -n 1); if [ "${_ol:-0}" -le 99000 ]; then _ou=$(dnf -q -y makecache 2>&1) || { _rc=$?; printf '%s\n' "$_ou" >&2; exit $_rc; }; fi && _oiso dnf -y install git nginx`, ""},
 		{"dnf latest", v1alpha1.PackageSpec{Names: []string{"git"}, State: "latest"},
-			"@manager dnf\n@dnf-installed\ngit\t0:2.1-1\tii\n" + fresh + "@dnf-upgrades\ngit.x86_64   2.2-1   updates\n", "dnf -y upgrade git", ""},
-		{"apk", v1alpha1.PackageSpec{Names: []string{"git", "curl"}}, "@manager apk\n@apk-installed\ncurl\t\tii\n" + fresh + apkAvailable, "apk add git", ""},
+			"@manager dnf\n@dnf-installed\ngit\t0:2.1-1\tii\n" + fresh + "@dnf-upgrades\ngit.x86_64   2.2-1   updates\n", "_oiso dnf -y upgrade git", ""},
+		{"apk", v1alpha1.PackageSpec{Names: []string{"git", "curl"}}, "@manager apk\n@apk-installed\ncurl\t\tii\n" + fresh + apkAvailable, "_oiso apk add git", ""},
 		{"apk unknown package refreshes", v1alpha1.PackageSpec{Names: []string{"git", "nginx"}}, "@manager apk\n@apk-installed\n" + fresh + apkAvailable,
-			`_ol=$(stat -c %Y /var/cache/apk/APKINDEX.* /etc/apk/cache/APKINDEX.* 2>/dev/null | sort -n | tail -n 1); if [ "${_ol:-0}" -le 99000 ]; then _ou=$(apk update -q 2>&1) || { _rc=$?; printf '%s\n' "$_ou" >&2; exit $_rc; }; fi && apk add git nginx`, ""},
+			`_ol=$(stat -c %Y /var/cache/apk/APKINDEX.* /etc/apk/cache/APKINDEX.* 2>/dev/null | sort -n | tail -n 1); if [ "${_ol:-0}" -le 99000 ]; then _ou=$(apk update -q 2>&1) || { _rc=$?; printf '%s\n' "$_ou" >&2; exit $_rc; }; fi && _oiso apk add git nginx`, ""},
 		{"apk latest", v1alpha1.PackageSpec{Names: []string{"git"}, State: "latest"},
-			"@manager apk\n@apk-installed\ngit\t\tii\n" + fresh + "@apk-upgrades\ngit-2.40.1-r0 < 2.41.0-r0\n", "apk add --upgrade git", ""},
+			"@manager apk\n@apk-installed\ngit\t\tii\n" + fresh + "@apk-upgrades\ngit-2.40.1-r0 < 2.41.0-r0\n", "_oiso apk add --upgrade git", ""},
 		{"explicit manager missing", v1alpha1.PackageSpec{Names: []string{"git"}, Manager: "dnf"}, aptHost, "", "host has no dnf"},
 		{"no manager", v1alpha1.PackageSpec{Names: []string{"git"}}, "", "", "no supported package manager"},
 	} {

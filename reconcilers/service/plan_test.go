@@ -21,15 +21,15 @@ func TestPlan(t *testing.T) {
 		refresh string
 	}{
 		{"systemd start and enable", v1alpha1.ServiceSpec{Enabled: &yes}, "systemd\nnginx\tno\tno\tyes\n",
-			"systemctl enable nginx; systemctl start nginx", ""},
-		{"systemd running restarts on refresh", v1alpha1.ServiceSpec{}, "systemd\nnginx\tyes\tyes\tyes\n", "", "systemctl restart nginx"},
+			"_oiso systemctl enable nginx; _oiso systemctl start nginx", ""},
+		{"systemd running restarts on refresh", v1alpha1.ServiceSpec{}, "systemd\nnginx\tyes\tyes\tyes\n", "", "_oiso systemctl restart nginx"},
 		{"systemd stop and disable", v1alpha1.ServiceSpec{State: "stopped", Enabled: &no}, "systemd\nnginx\tyes\tyes\tyes\n",
-			"systemctl disable nginx; systemctl stop nginx", ""},
+			"_oiso systemctl disable nginx; _oiso systemctl stop nginx", ""},
 		{"stopped needs no restart", v1alpha1.ServiceSpec{State: "stopped"}, "systemd\nnginx\tno\tno\tyes\n", "", ""},
-		{"sysv start", v1alpha1.ServiceSpec{}, "sysv\nnginx\tno\tno\tyes\n", "service nginx start", ""},
+		{"sysv start", v1alpha1.ServiceSpec{}, "sysv\nnginx\tno\tno\tyes\n", "_oiso service nginx start", ""},
 		{"sysv enable", v1alpha1.ServiceSpec{Enabled: &yes}, "sysv\nnginx\tyes\tno\tyes\n",
-			"update-rc.d nginx defaults >/dev/null && update-rc.d nginx enable", "service nginx restart"},
-		{"sysv not installed yet", v1alpha1.ServiceSpec{}, "sysv\nnginx\tno\tno\tno\n", "service nginx start", ""},
+			"update-rc.d nginx defaults >/dev/null && update-rc.d nginx enable", "_oiso service nginx restart"},
+		{"sysv not installed yet", v1alpha1.ServiceSpec{}, "sysv\nnginx\tno\tno\tno\n", "_oiso service nginx start", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.spec
