@@ -20,6 +20,9 @@ fi
 echo "== go mod download"
 go mod download
 
+echo "== tracked files: no compiled binaries, nothing over 1 MiB"
+go run ./hack/checktree
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
