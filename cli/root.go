@@ -88,6 +88,7 @@ func NewRoot(cfg Config) *cobra.Command {
 		newControllerCmd(cfg, "controller"),
 		newRunCmd(cfg),
 		newFactsCmd(cfg),
+		newGenDocsCmd(cfg),
 	)
 	return root
 }
