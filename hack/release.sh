@@ -56,8 +56,9 @@ GOBIN=$tools go install "$cyclonedx"
 # The generator reads the module's version from git, and its git library
 # cannot open a git worktree: it reads a plain clone of the commit. (From
 # a modified tree the SBOM is the commit's.)
-git clone -q --shared --no-checkout . "$tools/src"
+git clone -q --no-checkout . "$tools/src"
 git -C "$tools/src" checkout -q --detach "$revision"
+git -C "$tools/src" tag -f "$version" "$revision" >/dev/null # the SBOM's version is VERSION
 
 echo "== $version ($revision, modified=$modified, $build_date) into $out"
 for platform in $platforms; do
