@@ -341,8 +341,8 @@ func TestControllerImage(t *testing.T) {
 // in docs/install.md does: each serves the whole fleet Ready, with both
 // replicas live.
 func TestControllerImageReplicas(t *testing.T) {
-	image, _ := controllerImage(t)
 	etcd := etcdtest.Start(t)
+	image, _ := controllerImage(t)
 	hosts := testhost.Start(t, 3)
 	var hs strings.Builder
 	for _, h := range hosts {
