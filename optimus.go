@@ -25,7 +25,10 @@ type options struct {
 // WithName names the tool (the binary name in help and errors). Default "optimus".
 func WithName(name string) Option { return func(o *options) { o.name = name } }
 
-// WithVersion sets what the version command prints.
+// WithVersion sets the version the version command and the controller
+// report. Without it they report the one Go recorded when building the tool
+// (the module version of a go install, "devel" with the commit for a build
+// from a source tree).
 func WithVersion(v string) Option { return func(o *options) { o.version = v } }
 
 // WithKinds adds kinds to the tool. Host is always included.
@@ -56,7 +59,7 @@ func WithDesiredState(fn func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)) O
 // Config assembles the tool's scheme and reconciler registry; two kinds of
 // one name is an error.
 func Config(opts ...Option) (cli.Config, error) {
-	o := options{name: "optimus", version: "dev"}
+	o := options{name: "optimus"}
 	for _, opt := range opts {
 		opt(&o)
 	}

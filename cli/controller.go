@@ -12,12 +12,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/controller/daemon"
+	"github.com/optimus-cm/optimus/internal/version"
 )
 
 // DefaultControllerAddr is where optimus-controller serves its status API
@@ -49,7 +51,9 @@ func NewControllerRoot(cfg Config) *cobra.Command {
 func newControllerCmd(cfg Config, use string) *cobra.Command {
 	name := cfg.Name + "-controller"
 	opts := daemon.Options{Scheme: cfg.Scheme, Registry: cfg.Registry, Declare: cfg.Declare, Dial: cfg.dial()}
-	var logFormat, logLevel, pprofAddr string
+	var logFormat, logLevel, pprofAddr, probeURL string
+	info := cfg.buildInfo()
+	opts.Version = &info
 	var sf setFlags
 	var rf replicaFlags
 	cmd := &cobra.Command{
@@ -79,7 +83,13 @@ optimus apply. --prune removes from the hosts what left the manifests,
 through each kind's absent state, without asking.
 
 SIGTERM or SIGINT: stop taking work, let work in flight finish, save status,
-exit 0. SIGHUP: reload the manifests now.
+exit 0. SIGHUP: reload the manifests now. Under systemd (Type=notify) the
+controller reports READY=1 once it serves and has loaded the manifests.
+
+--probe URL checks another controller's health instead of running one: it
+exits 0 when URL (say http://127.0.0.1:9443/healthz) answers 2xx within
+5s, 1 otherwise. Container health checks use it, as images without a shell
+have no curl.
 
 --etcd-endpoints shares the fleet with other replicas running on copies of
 the same manifests: each host is reconciled by exactly one replica, every act
@@ -89,8 +99,11 @@ is fenced on the replica's etcd lease, a replica that loses etcd stops acting
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       cfg.Version,
+		Version:       info.Version,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if probeURL != "" {
+				return probe(cmd.Context(), probeURL, cmd.OutOrStdout())
+			}
 			logger, err := newLogger(cmd.ErrOrStderr(), logFormat, logLevel)
 			if err != nil {
 				return exitf(1, "%v", err)
@@ -159,7 +172,10 @@ is fenced on the replica's etcd lease, a replica that loses etcd stops acting
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	rf.register(f)
-	_ = cmd.MarkFlagRequired("watch")
+	f.StringVar(&probeURL, "probe", "", "check that URL answers 2xx within 5s and exit 0, or 1 (a health check for containers)")
+	cmd.MarkFlagsOneRequired("watch", "probe")
+	cmd.MarkFlagsMutuallyExclusive("watch", "probe")
+	cmd.SetVersionTemplate(version.String(name, info))
 	return cmd
 }
 
@@ -225,4 +241,29 @@ func gcForDaemon() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(daemonGCPercent)
 	}
+}
+
+// probeTimeout bounds a --probe request: a health check that hangs is a
+// failed one, and container runtimes kill slow checks anyway.
+const probeTimeout = 5 * time.Second
+
+// probe is --probe: GET url and succeed on a 2xx answer.
+func probe(ctx context.Context, url string, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return exitf(1, "--probe %s: %v (want a URL such as http://127.0.0.1:9443/healthz)", url, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return exitf(1, "--probe: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode/100 != 2 {
+		return exitf(1, "--probe %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", url, resp.Status)
+	return nil
 }

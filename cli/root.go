@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/internal/version"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/termsafe"
 	"github.com/optimus-cm/optimus/transport"
@@ -26,7 +28,8 @@ type Config struct {
 	// Declare, when set, adds desired state written in Go for each Host
 	// of the manifests (see manifest.Loader.Declare).
 	Declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
-	// Version is printed by the version command.
+	// Version, when set, is the version the version command and the
+	// controller report, in place of the one Go recorded in the binary.
 	Version string
 	// Transports holds the connectors hosts are reached with; nil means
 	// the built-in ones (transport.Dial).
@@ -86,6 +89,7 @@ func NewRoot(cfg Config) *cobra.Command {
 		newControllerCmd(cfg, "controller"),
 		newRunCmd(cfg),
 		newFactsCmd(cfg),
+		newGenDocsCmd(cfg),
 	)
 	return root
 }
@@ -122,13 +126,40 @@ func exitCode(name string, err error, stderr io.Writer) int {
 }
 
 func newVersionCmd(cfg Config) *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Short: "Print the version, commit and build date",
+		Long: `Print which build this is: the release version (or "devel" for a build
+from a source tree), the commit it was built from and whether the tree had
+uncommitted changes, the commit's date, and the Go toolchain.
+-o json prints the same for scripts.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", cfg.Name, cfg.Version)
+			info := cfg.buildInfo()
+			switch output {
+			case "text":
+				fmt.Fprint(cmd.OutOrStdout(), version.String(cfg.Name, info))
+			case "json":
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(info)
+			default:
+				return exitf(1, "-o %s: want text or json", output)
+			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// buildInfo is the running build, with the version the tool was given
+// (WithVersion) in place of the one Go recorded, when there is one.
+func (cfg Config) buildInfo() v1alpha1.BuildInfo {
+	info := version.Get()
+	if cfg.Version != "" {
+		info.Version = cfg.Version
+	}
+	return info
 }

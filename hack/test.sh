@@ -11,6 +11,7 @@ command -v docker >/dev/null || need_apt+=(docker.io)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)  # reads the run history in a test
 command -v chromium >/dev/null || need_apt+=(chromium) # the status page tests drive it
 command -v etcd >/dev/null || need_apt+=(etcd-server)  # replica tests run real etcd members
+command -v systemd-analyze >/dev/null || need_apt+=(systemd) # checks deploy/systemd
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   apt-get update -qq
@@ -20,6 +21,9 @@ fi
 echo "== go mod download"
 go mod download
 
+echo "== tracked files: no compiled binaries, nothing over 1 MiB"
+go run ./hack/checktree
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
@@ -28,6 +32,24 @@ fi
 
 echo "== go vet"
 go vet ./...
+
+echo "== release build, twice: the same bytes (linux/amd64 only, to keep CI short)"
+# The other platforms differ only in GOOS/GOARCH; hack/release.sh builds
+# them all for a real release. The build is reused below: the systemd
+# check verifies the unit against it, and the e2e tests (OPTIMUS_RELEASE_DIR)
+# apply with it, check its version, and put it in the controller image.
+release=$(mktemp -d)
+trap 'rm -rf "$release"' EXIT
+release_version=v0.0.0-ci.1
+PLATFORMS=linux/amd64 ./hack/release.sh "$release_version" "$release/a" >/dev/null
+PLATFORMS=linux/amd64 ./hack/release.sh "$release_version" "$release/b" >/dev/null
+if ! diff "$release/a/SHA256SUMS" "$release/b/SHA256SUMS"; then
+  echo "two release builds of one commit differ (above): something depends on the clock, the path or the builder"; exit 1
+fi
+export OPTIMUS_RELEASE_DIR=$release/a OPTIMUS_RELEASE_VERSION=$release_version
+
+echo "== systemd unit (deploy/systemd)"
+./hack/check-systemd.sh "$release/a/linux_amd64/optimus-controller"
 
 echo "== test-host image"
 go run ./hack/testhosts image

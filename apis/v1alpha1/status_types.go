@@ -27,6 +27,27 @@ type ControllerStatus struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 	// Replicas lists the live replicas when the fleet is shared through etcd.
 	Replicas []ReplicaStatus `json:"replicas,omitempty"`
+	// Version is the build of the controller serving the status.
+	Version *BuildInfo `json:"version,omitempty"`
+}
+
+// BuildInfo says which build of a binary is running, as optimus version
+// prints it.
+type BuildInfo struct {
+	// Version is the release ("v1.2.3"), the module version a go install
+	// built, or "devel" for a build from a source tree.
+	Version string `json:"version"`
+	// Revision is the commit the binary was built from, when known.
+	Revision string `json:"revision,omitempty"`
+	// Modified is true when the source tree had uncommitted changes.
+	Modified bool `json:"modified"`
+	// BuildDate is the time of that commit (RFC 3339), not of the build,
+	// so that building again gives the same binary.
+	BuildDate string `json:"buildDate,omitempty"`
+	// GoVersion is the Go toolchain that built the binary.
+	GoVersion string `json:"goVersion"`
+	// Platform is GOOS/GOARCH.
+	Platform string `json:"platform"`
 }
 
 // ReplicaStatus is one controller replica of a fleet shared through etcd.

@@ -6,8 +6,6 @@ import (
 	"github.com/optimus-cm/optimus/builtin"
 )
 
-var version = "dev"
-
 func main() {
-	optimus.MainController(optimus.WithVersion(version), optimus.WithKinds(builtin.Kinds()...))
+	optimus.MainController(optimus.WithKinds(builtin.Kinds()...))
 }

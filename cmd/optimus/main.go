@@ -6,8 +6,6 @@ import (
 	"github.com/optimus-cm/optimus/builtin"
 )
 
-var version = "dev"
-
 func main() {
-	optimus.Main(optimus.WithVersion(version), optimus.WithKinds(builtin.Kinds()...))
+	optimus.Main(optimus.WithKinds(builtin.Kinds()...))
 }

@@ -14,12 +14,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	sdnotify "github.com/coreos/go-systemd/v22/daemon"
+
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/controller/cluster"
 	"github.com/optimus-cm/optimus/controller/status"
 	"github.com/optimus-cm/optimus/controller/web"
 	"github.com/optimus-cm/optimus/history"
+	"github.com/optimus-cm/optimus/internal/version"
 	"github.com/optimus-cm/optimus/manifest"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
@@ -89,6 +92,9 @@ type Options struct {
 	// Inventory, when set, keeps each host's inventory of the set (and
 	// prunes with Inventory.Prune), as optimus apply does.
 	Inventory *controller.Inventory
+	// Version is the build reported at /api/v1/status and as the
+	// optimus_build_info metric; default that of the running binary.
+	Version *v1alpha1.BuildInfo
 	// Replica, when set, shares the fleet with other replicas through etcd:
 	// this daemon reconciles only the hosts it owns, fences every act, and
 	// serves the whole fleet's status. Nil runs alone.
@@ -125,6 +131,10 @@ func (o *Options) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Version == nil {
+		info := version.Get()
+		o.Version = &info
 	}
 }
 
@@ -180,7 +190,7 @@ func New(opts Options) (*Daemon, error) {
 		opts: opts, log: opts.Logger, q: newQueue(), pool: &controller.Pool{}, status: status.New(),
 		desired: map[string]*desiredHost{}, restored: map[string]bool{}, listenReady: make(chan struct{}),
 	}
-	d.m = newMetrics(d.q.Len)
+	d.m = newMetrics(d.q.Len, *opts.Version)
 	d.dial = boundedDial(opts.Dial, opts.MaxConcurrentDials, d.log, d.m.dials.Inc)
 	d.web = newWebSource(d)
 	page, err := newStatusPage(d)
@@ -258,6 +268,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	go func() { defer close(writerDone); d.writeStatus(writerCtx) }()
 	d.reload()
 	stopReplica := d.startReplica()
+	notify(d.log, sdnotify.SdNotifyReady)
 
 	// Work gets its own context: a stop signal ends the queue, and work in
 	// flight is cancelled only after the grace period.
@@ -296,6 +307,7 @@ loop:
 		}
 	}
 
+	notify(d.log, sdnotify.SdNotifyStopping)
 	d.log.Info("stopping: no new work; waiting for work in flight", "grace", d.opts.ShutdownGrace)
 	d.q.ShutDown()
 	done := make(chan struct{})
@@ -320,4 +332,12 @@ loop:
 	}
 	d.log.Info("stopped")
 	return nil
+}
+
+// notify tells systemd (Type=notify units) how the daemon is doing; outside
+// systemd, without $NOTIFY_SOCKET, it does nothing.
+func notify(log *slog.Logger, state string) {
+	if _, err := sdnotify.SdNotify(false, state); err != nil {
+		log.Warn("cannot notify systemd", "state", state, "err", err)
+	}
 }

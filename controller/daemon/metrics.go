@@ -1,8 +1,12 @@
 package daemon
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
 )
 
 // metrics are the Prometheus series served at /metrics.
@@ -22,7 +26,7 @@ type metrics struct {
 	rolloutHosts *prometheus.GaugeVec
 }
 
-func newMetrics(queueLen func() int) *metrics {
+func newMetrics(queueLen func() int, build v1alpha1.BuildInfo) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -60,7 +64,17 @@ func newMetrics(queueLen func() int) *metrics {
 	m.queueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "optimus_queue_depth", Help: "Hosts waiting to be reconciled.",
 	}, func() float64 { return float64(queueLen()) })
-	m.registry.MustRegister(m.reconciles, m.duration, m.hosts, m.drift, m.dials, m.queueDepth, m.configValid,
+	// The build as labels on a constant 1, as Prometheus exporters do, so
+	// that dashboards can join any series on the version that produced it.
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "optimus_build_info", Help: "1, labelled with the controller's version, commit, modified flag, commit date and Go version.",
+		ConstLabels: prometheus.Labels{
+			"version": build.Version, "revision": build.Revision, "modified": strconv.FormatBool(build.Modified),
+			"build_date": build.BuildDate, "goversion": build.GoVersion,
+		},
+	})
+	buildInfo.Set(1)
+	m.registry.MustRegister(buildInfo, m.reconciles, m.duration, m.hosts, m.drift, m.dials, m.queueDepth, m.configValid,
 		m.generation, m.rolloutPhase, m.rolloutBatch, m.rolloutHosts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

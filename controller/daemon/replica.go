@@ -198,6 +198,7 @@ func (d *Daemon) fleetStatus(ctx context.Context) ([]byte, error) {
 // replicas. The status API and the status page both read it.
 func (d *Daemon) controllerStatus(ctx context.Context) *v1alpha1.ControllerStatus {
 	cs := d.status.Snapshot().ControllerStatus()
+	cs.Version = d.opts.Version
 	r := d.opts.Replica
 	if r == nil {
 		return cs

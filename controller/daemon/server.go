@@ -41,7 +41,7 @@ func (d *Daemon) handler() http.Handler {
 			_, _ = w.Write(b)
 			return
 		}
-		serveStatus(w, req, d.status.Snapshot())
+		serveStatus(w, req, d.status.Snapshot(), d.opts.Version)
 	})
 	mux.HandleFunc("GET /api/v1/rollout", func(w http.ResponseWriter, _ *http.Request) {
 		st := d.RolloutStatus()
@@ -95,8 +95,9 @@ type route struct {
 // resource at a time: at a thousand hosts of sixty resources the document
 // is megabytes, which a cached copy would keep in the controller's memory
 // for good. The snapshot's version is its ETag, so a poller that sends
-// If-None-Match gets 304 until something changed.
-func serveStatus(w http.ResponseWriter, req *http.Request, snap *status.Snapshot) {
+// If-None-Match gets 304 until something changed. build is the
+// controller's version, reported with the status.
+func serveStatus(w http.ResponseWriter, req *http.Request, snap *status.Snapshot, build *v1alpha1.BuildInfo) {
 	etag := `"` + strconv.FormatUint(snap.Version, 10) + `"`
 	w.Header().Set("ETag", etag)
 	if req.Header.Get("If-None-Match") == etag {
@@ -105,7 +106,9 @@ func serveStatus(w http.ResponseWriter, req *http.Request, snap *status.Snapshot
 	}
 	w.Header().Set("Content-Type", "application/json")
 	bw := bufio.NewWriterSize(w, 32<<10)
-	if err := encodeStatus(bw, snap.ControllerStatus()); err == nil {
+	st := snap.ControllerStatus()
+	st.Version = build
+	if err := encodeStatus(bw, st); err == nil {
 		_ = bw.Flush()
 	}
 }

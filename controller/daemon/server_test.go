@@ -26,7 +26,7 @@ func TestStatusAPIStreamsWithETag(t *testing.T) {
 			req.Header.Set("If-None-Match", etag)
 		}
 		rec := httptest.NewRecorder()
-		serveStatus(rec, req, tr.Snapshot())
+		serveStatus(rec, req, tr.Snapshot(), &v1alpha1.BuildInfo{Version: "v1.2.3", Revision: "eda5333"})
 		return rec
 	}
 	first := get("")
@@ -36,6 +36,9 @@ func TestStatusAPIStreamsWithETag(t *testing.T) {
 	}
 	if len(st.Hosts) != 1 || st.Hosts[0].Name != "web1" || len(st.Resources) != 1 || st.Resources[0].Name != "motd" {
 		t.Errorf("status = %+v", st)
+	}
+	if st.Version == nil || st.Version.Version != "v1.2.3" || st.Version.Revision != "eda5333" {
+		t.Errorf("status version = %+v, want the controller's build", st.Version)
 	}
 	etag := first.Header().Get("ETag")
 	if again := get(etag); etag == "" || again.Code != http.StatusNotModified || again.Body.Len() != 0 {

@@ -60,7 +60,7 @@ func (d *Daemon) writeStatus(ctx context.Context) {
 			continue
 		}
 		start := time.Now()
-		err := saveStatus(d.opts.StateDir, snap.ControllerStatus())
+		err := saveStatus(d.opts.StateDir, d.savedStatus(snap))
 		// A large fleet's file takes a while to encode and sync, and its
 		// garbage counts in the controller's peak memory: space the
 		// writes so that they stay a tenth of the time at most.
@@ -78,7 +78,15 @@ func (d *Daemon) save() {
 	if d.opts.StateDir == "" {
 		return
 	}
-	if err := saveStatus(d.opts.StateDir, d.status.Snapshot().ControllerStatus()); err != nil {
+	if err := saveStatus(d.opts.StateDir, d.savedStatus(d.status.Snapshot())); err != nil {
 		d.log.Error("cannot save status", "dir", d.opts.StateDir, "err", err)
 	}
+}
+
+// savedStatus is what the state file holds: the status, and the version
+// that wrote it, so that an operator rolling back can tell.
+func (d *Daemon) savedStatus(snap *status.Snapshot) *v1alpha1.ControllerStatus {
+	st := snap.ControllerStatus()
+	st.Version = d.opts.Version
+	return st
 }

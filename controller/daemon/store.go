@@ -62,6 +62,9 @@ func encodeStatus(w io.Writer, st *v1alpha1.ControllerStatus) error {
 	bw.write(`,"resources":`)
 	writeArray(bw, enc, st.Resources)
 	field(`,"updatedAt":`, st.UpdatedAt)
+	if st.Version != nil {
+		field(`,"version":`, st.Version)
+	}
 	bw.write("}\n")
 	return bw.err
 }

@@ -26,6 +26,7 @@ func TestEncodeStatusMatchesEncodingJSON(t *testing.T) {
 			{Kind: "User", Name: "bob"},
 		},
 		UpdatedAt: now,
+		Version:   &v1alpha1.BuildInfo{Version: "v1.2.3", Revision: "eda5333", BuildDate: "2026-01-01T00:00:00Z", GoVersion: "go1.26.8", Platform: "linux/amd64"},
 	}
 	for name, st := range map[string]*v1alpha1.ControllerStatus{"full": full, "empty": {}, "no hosts": {Hosts: []v1alpha1.HostStatus{}, UpdatedAt: now}} {
 		var streamed bytes.Buffer
