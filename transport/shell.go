@@ -47,7 +47,7 @@ _or() {
 	printf '\n%s e\n' "$_oM" >&2
 	printf '\n%s S %d %d\n' "$_oM" "$1" "$2"
 }
-printf '%s R\n' "$_oM"
+printf '%s R %d\n' "$_oM" "$$"
 printf '\n%s r\n' "$_oM" >&2
 while IFS= read -r _on; do
 	case $_on in
@@ -85,6 +85,9 @@ type process struct {
 	// done is closed when the shell has ended. A channel rather than a
 	// blocking call, so that no goroutine per connection waits on it.
 	done <-chan struct{}
+	// side, when set, runs a command beside the shell: how a batch in
+	// flight is stopped (see shell.stop).
+	side sideRunner
 	// stderrEnded, when set, is called once the shell's stderr is read to
 	// its end, from the goroutine that reads it: an opener whose stderr
 	// ends with the shell can wait for the end there rather than in a
@@ -111,6 +114,11 @@ type shell struct {
 	once   sync.Once
 	closed atomic.Bool
 	busy   atomic.Bool // a batch is in flight
+	// pid is the shell's process ID on the host, as it said when ready.
+	pid int
+	// signalTree sends a signal to the process tree of pid; nil when the
+	// shell cannot be reached beside its session.
+	signalTree func(pid int, sig string)
 }
 
 func newMarker() string {
@@ -179,7 +187,13 @@ func startShell(p process, marker string, b *become, deadline time.Time) (*shell
 			ready <- err
 			return
 		}
-		_, err := s.out.readUntil([]byte(marker + " R\n"))
+		_, err := s.out.readUntil([]byte(marker + " R "))
+		if err == nil {
+			var line string
+			if line, err = s.out.readLine(); err == nil {
+				s.pid, _ = strconv.Atoi(line)
+			}
+		}
 		if err == nil {
 			_, err = s.errOut.readUntil([]byte("\n" + marker + " r\n"))
 		}
@@ -197,6 +211,9 @@ func startShell(p process, marker string, b *become, deadline time.Time) (*shell
 		select {
 		case err := <-ready:
 			if err == nil {
+				if p.side != nil {
+					s.signalTree = signalVia(p.side, b, marker)
+				}
 				s.out.release()
 				return s, nil
 			}
@@ -345,12 +362,20 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	}
 	s.busy.Store(true)
 	defer s.busy.Store(false)
-	stop := context.AfterFunc(ctx, s.close)
-	defer stop()
 	// A shell that dies mid-batch may leave its stdout open in a command's
 	// background child: close our end so that the read below fails.
 	finished := make(chan struct{})
-	defer close(finished)
+	// A deadline or an interrupt stops the commands on the host, not only
+	// our end of the connection (see stop); the batch returns once they
+	// were signalled.
+	stopped := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { defer close(stopped); s.stop(ctx, finished) })
+	defer func() {
+		close(finished)
+		if !stop() {
+			<-stopped
+		}
+	}()
 	go func() {
 		select {
 		case <-s.done:
@@ -470,8 +495,12 @@ func (s *shell) protocolError(msg string) error { return &protocolBroken{msg: ms
 // commands may have run.
 func (s *shell) lost(ctx context.Context, done, total int, err error) error {
 	s.close()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &startError{reason: ReasonTimeout, err: fmt.Errorf("%v: the batch was stopped after %d of %d commands had finished (its processes were sent SIGTERM, then SIGKILL, and the session was closed); the command that was running may have partly run",
+			context.Cause(ctx), done, total)}
+	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("batch interrupted after %d of %d commands (the shell was closed; the others may have partly run): %w", done, total, context.Cause(ctx))
+		return fmt.Errorf("batch interrupted after %d of %d commands (its processes were signalled and the shell was closed; the command that was running may have partly run): %w", done, total, context.Cause(ctx))
 	}
 	var pb *protocolBroken
 	if errors.As(err, &pb) {
