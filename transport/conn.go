@@ -113,7 +113,7 @@ func (c *conn) Batch(ctx context.Context, cmds []Command) ([]Result, error) {
 			c.sh.close()
 			c.sh = nil
 		}
-		return nil, c.wrap(err)
+		return res, c.wrap(err)
 	}
 	return res, nil
 }

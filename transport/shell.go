@@ -395,6 +395,7 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	// read meanwhile, so the batch is written while the results are read.
 	written := make(chan error, 1)
 	go func() { written <- writeChunked(s.p.stdin, head, script, payload) }()
+	results := make([]Result, len(cmds))
 	fail := func(done int, err error) ([]Result, error) {
 		select {
 		case werr := <-written:
@@ -403,9 +404,8 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 			}
 		default:
 		}
-		return nil, s.lost(ctx, done, len(cmds), err)
+		return results[:done], s.lost(ctx, done, len(cmds), err)
 	}
-	results := make([]Result, len(cmds))
 	for i := range cmds {
 		if err := s.readResult(i, &results[i]); err != nil {
 			return fail(i, err)
