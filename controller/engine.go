@@ -78,14 +78,14 @@ type EnvVar struct{ Name, Value string }
 
 // hostRun is the state of one host during a run.
 type hostRun struct {
-	host                     *v1alpha1.Host
-	resources                []*v1alpha1.Resource // ordered by dependencies
-	deps                     map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef
-	conn                     transport.Conn
-	quarantine               error // why the host failed; nil while healthy
+	host       *v1alpha1.Host
+	resources  []*v1alpha1.Resource // ordered by dependencies
+	deps       map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef
+	conn       transport.Conn
+	quarantine error // why the host failed; nil while healthy
 	// interrupted is why the run stopped before the host was done (the
 	// run's context was cancelled while it was observed or acted on).
-	interrupted error
+	interrupted              error
 	planErr                  error // the first resource that could not be planned this cycle
 	changed, failed, skipped int
 	roundTrips, connects     int
