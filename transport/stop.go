@@ -42,7 +42,7 @@ exit 0
 
 // stopGrace is how long a batch asked to stop (SIGTERM) may take to end
 // before its commands are killed (SIGKILL).
-var stopGrace = 5 * time.Second
+var stopGrace = 10 * time.Second
 
 // signalTimeout bounds delivering a signal: a paused or vanished host may
 // not even open a session for it.
