@@ -64,10 +64,11 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 	all := func(int) bool { return true }
 	bctx, cancel := e.actContext(ctx, r, all)
 	results, err := r.conn.Batch(bctx, cmds)
+	why := stopCause(err, bctx)
 	cancel()
 	if err != nil {
-		if stopped(err, bctx) {
-			e.cut(ctx, r, err, results, slot, all)
+		if why != nil {
+			e.cut(ctx, r, err, why, results, slot, all)
 		} else {
 			e.lost(r, err, all)
 		}

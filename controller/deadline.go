@@ -39,11 +39,21 @@ func (e *Engine) actContext(ctx context.Context, r *hostRun, sent func(i int) bo
 	return context.WithTimeoutCause(ctx, d, fmt.Errorf("act deadline of %s passed (spec.timeouts.act of Host %s, or the timeouts of its Exec actions)", d, r.host.Metadata.Name))
 }
 
-// stopped reports whether a failed batch was stopped on purpose: its
-// deadline passed, or the run was interrupted.
-func stopped(err error, batch context.Context) bool {
+// stopCause is why a failed batch was stopped on purpose (its deadline
+// passed, or the run was interrupted), or nil when it failed by itself.
+// Call it before cancelling batch.
+func stopCause(err error, batch context.Context) error {
+	if err == nil {
+		return nil
+	}
+	if batch.Err() != nil {
+		return context.Cause(batch)
+	}
 	var ce *transport.ConnectError
-	return batch.Err() != nil || errors.As(err, &ce) && ce.Reason == transport.ReasonTimeout
+	if errors.As(err, &ce) && ce.Reason == transport.ReasonTimeout {
+		return ce.Err
+	}
+	return nil
 }
 
 // interrupted records that the run stopped r's host before it was done.
@@ -57,7 +67,7 @@ func (r *hostRun) interrupt(err error) {
 // finished before it (partial) keep their outcome, the one that was running
 // failed (it may have partly run), and the rest never started. A deadline
 // quarantines the host; an interrupt marks it interrupted.
-func (e *Engine) cut(ctx context.Context, r *hostRun, err error, partial []transport.Result, slot []int, sent func(i int) bool) {
+func (e *Engine) cut(ctx context.Context, r *hostRun, err, why error, partial []transport.Result, slot []int, sent func(i int) bool) {
 	e.broken(r)
 	for i := range r.plan {
 		pa := &r.plan[i]
@@ -68,10 +78,10 @@ func (e *Engine) cut(ctx context.Context, r *hostRun, err error, partial []trans
 		case s < len(partial):
 			e.record(r, pa, partial[s])
 		case s == len(partial):
-			pa.Status, pa.Err = StatusFailed, fmt.Errorf("stopped while running; it may have partly run: %w", err)
+			pa.Status, pa.Err = StatusFailed, fmt.Errorf("stopped while running (%w); it may have partly run", why)
 			r.failed++
 		default:
-			pa.Status, pa.Err = StatusNotRun, fmt.Errorf("not run: %w", err)
+			pa.Status, pa.Err = StatusNotRun, fmt.Errorf("not run: %w", why)
 		}
 	}
 	if ctx.Err() != nil {
