@@ -92,7 +92,7 @@ func (c *conn) Batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	// A run that was interrupted or is out of time starts nothing new.
 	if err := ctx.Err(); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, &ConnectError{Host: c.host, Addr: c.o.where(), Reason: ReasonTimeout, Err: fmt.Errorf("%v: nothing of the batch was sent", context.Cause(ctx))}
+			return nil, &ConnectError{Host: c.host, Addr: c.o.where(), Reason: ReasonTimeout, Err: fmt.Errorf("%w: nothing of the batch was sent", deadlineError(ctx))}
 		}
 		return nil, fmt.Errorf("host %s: batch not sent: %w", c.host, context.Cause(ctx))
 	}

@@ -496,8 +496,8 @@ func (s *shell) protocolError(msg string) error { return &protocolBroken{msg: ms
 func (s *shell) lost(ctx context.Context, done, total int, err error) error {
 	s.close()
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &startError{reason: ReasonTimeout, err: fmt.Errorf("%v: the batch was stopped after %d of %d commands had finished (its processes were sent SIGTERM, then SIGKILL, and the session was closed); the command that was running may have partly run",
-			context.Cause(ctx), done, total)}
+		return &startError{reason: ReasonTimeout, err: fmt.Errorf("%w: the batch was stopped after %d of %d commands had finished (its processes were sent SIGTERM, then SIGKILL, and the session was closed); the command that was running may have partly run",
+			deadlineError(ctx), done, total)}
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("batch interrupted after %d of %d commands (its processes were signalled and the shell was closed; the command that was running may have partly run): %w", done, total, context.Cause(ctx))

@@ -48,6 +48,21 @@ var stopGrace = 10 * time.Second
 // not even open a session for it.
 var signalTimeout = 10 * time.Second
 
+// deadlineError is why ctx's deadline ended a batch: its cause, which
+// still matches context.DeadlineExceeded.
+func deadlineError(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if errors.Is(cause, context.DeadlineExceeded) {
+		return cause
+	}
+	return &causedDeadline{cause}
+}
+
+type causedDeadline struct{ cause error }
+
+func (e *causedDeadline) Error() string   { return e.cause.Error() }
+func (e *causedDeadline) Unwrap() []error { return []error{e.cause, context.DeadlineExceeded} }
+
 type killKey struct{}
 
 // WithKill returns a context whose batches, once ctx is done, are killed at
