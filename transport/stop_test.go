@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/test/testhost"
 )
 
 // A batch past its deadline fails with ReasonTimeout, and its processes on
@@ -20,6 +23,20 @@ func TestBatchDeadlineStopsRemoteWork(t *testing.T) {
 		{"local", func(t *testing.T) Conn { return dial(t, localHost()) }},
 		{"ssh", func(t *testing.T) Conn { return dial(t, shared(t).Resource()) }},
 		{"docker", func(t *testing.T) Conn { return dial(t, dockerHost(shared(t).Container)) }},
+		// The stop goes through sudo as the shell does: without a password,
+		// and answering sudo's prompt.
+		{"sudo", func(t *testing.T) Conn {
+			h := shared(t).Resource()
+			h.Spec.User, h.Spec.Become = testhost.Deploy, &v1alpha1.BecomeSpec{}
+			return dial(t, h)
+		}},
+		{"sudo with a password", func(t *testing.T) Conn {
+			h := shared(t).Resource()
+			t.Setenv("TEST_SUDO_PASSWORD", testhost.OperatorPassword)
+			h.Spec.User = testhost.Operator
+			h.Spec.Become = &v1alpha1.BecomeSpec{User: testhost.Deploy, PasswordFrom: &v1alpha1.SecretSource{Env: "TEST_SUDO_PASSWORD"}}
+			return dial(t, h)
+		}},
 	}
 	for i, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
