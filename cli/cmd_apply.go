@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -81,10 +79,18 @@ host is acted on, hosts already acted on finish, and apply exits 3 naming the
 hosts it never touched. --batch alone stops at the first failed host;
 --max-fail 100% never stops.
 
+Every observe and act round trip on a host has a deadline (the Host's
+spec.timeouts; observe 2m and act 10m by default): when it passes, the
+commands running there are stopped and the host fails with reason timeout.
+The first SIGINT or SIGTERM stops the run: no new round trip starts and the
+commands running on the hosts are sent SIGTERM; a second one kills them
+(SIGKILL). An interrupted run prints, per host, what was done and what was
+not, is recorded as interrupted, and is retried by --retry-failed.
+
 Exit status: 0 converged (or no failed hosts to retry); 1 invalid manifests
 or usage; 3 some hosts failed (quarantined) while the others converged, or
 the failure budget stopped the rollout; 4 did not converge in --max-cycles; 5 the saved plan (--plan) no longer matches the
-hosts or the manifests.`,
+hosts or the manifests; 130 interrupted by SIGINT, 143 by SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if maxCycles < 1 {
@@ -115,9 +121,9 @@ hosts or the manifests.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			sigs, ctx, stop := watchInterrupts(cmd.Context(), stderr, cfg.Name)
+			defer stop()
 			rec, err := openRecording(ctx, cfg, &hf, history.CommandApply, f.files, set)
 			if err != nil {
 				return &ExitError{Code: exitInvalid, Err: historyUnusable(err)}
@@ -134,7 +140,8 @@ hosts or the manifests.`,
 				return &ExitError{Code: exitInvalid, Err: historyUnusable(err)}
 			}
 			p := newPrinter(out)
-			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles, Inventory: inv, Rollout: rollout}
+			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles, Inventory: inv, Rollout: rollout,
+				StopInFlight: true}
 			if saved != nil {
 				// Exactly the saved actions: one act phase, then one observe
 				// that must find nothing left.
@@ -162,7 +169,7 @@ hosts or the manifests.`,
 				rec.failed(ctx, code, stderr, cfg.Name)
 				return err
 			}
-			code := applyExitCode(report)
+			code := sigs.code(report, applyExitCode(report))
 			run := runRecord(history.CommandApply, report, set, f.output == "junit", code)
 			switch f.output {
 			case "json":
@@ -170,7 +177,7 @@ hosts or the manifests.`,
 			case "junit":
 				err = writeJUnit(out, "optimus apply", run)
 			default:
-				printApplyOutcome(p, report, f.output == "wide")
+				printApplyOutcome(p, report, f.output == "wide", sigs.signal())
 			}
 			rec.finish(ctx, run, stderr, cfg.Name)
 			if err != nil {
@@ -257,12 +264,12 @@ func applyExitCode(r *controller.Report) int {
 	return exitConverged
 }
 
-func printApplyOutcome(p *printer, r *controller.Report, wide bool) {
+func printApplyOutcome(p *printer, r *controller.Report, wide bool, sig os.Signal) {
 	switch {
 	case r.Declined:
 		fmt.Fprintln(p.w, "Nothing changed: the plan was not confirmed.")
 	case r.Interrupted:
-		fmt.Fprintln(p.w, "Interrupted: no new actions were started; actions already sent finished.")
+		printInterrupted(p, r, sig)
 	case len(r.Unconverged) > 0:
 		fmt.Fprintf(p.w, "Not converged after %d cycles; these resources kept changing:\n", r.Cycles-1)
 		for _, u := range r.Unconverged {

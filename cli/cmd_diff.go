@@ -30,8 +30,13 @@ and of each resource's planned actions, for apply --plan. The file holds no
 secret. --prune shows (and saves) the removals apply --prune would make;
 without it, what left the manifests is listed after the plan.
 
+Each observe round trip on a host has a deadline (the Host's
+spec.timeouts.observe, 2m by default); SIGINT or SIGTERM stops the run and
+the commands running on the hosts (see optimus apply --help).
+
 Exit status, as kubectl diff: 0 no differences; 1 differences found;
-2 or more an error (invalid manifests, an unreachable host).`,
+2 or more an error (invalid manifests, an unreachable host); 130 interrupted
+by SIGINT, 143 by SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			set, hosts, err := f.load(cmd, cfg)
@@ -43,6 +48,8 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 				return asDiffError(err)
 			}
 			stderr := cmd.ErrOrStderr()
+			sigs, ctx, stop := watchInterrupts(cmd.Context(), stderr, cfg.Name)
+			defer stop()
 			rec, err := openRecording(cmd.Context(), cfg, &hf, history.CommandDiff, f.files, set)
 			if err == nil {
 				err = rec.begin(cmd.Context())
@@ -55,7 +62,7 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 			eng.OnObserved = func(obs []controller.Observation) { observed = obs }
 			prog := newProgress(cmd.ErrOrStderr(), len(hosts), f.output != "json")
 			prog.attach(eng)
-			report, err := eng.Run(cmd.Context(), hosts, set.Resources)
+			report, err := eng.Run(ctx, hosts, set.Resources)
 			prog.Stop()
 			if err != nil {
 				rec.failed(cmd.Context(), 2, stderr, cfg.Name)
@@ -68,9 +75,12 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 			case len(report.Plans) > 0:
 				code = 1
 			}
+			code = sigs.code(report, code)
 			run := runRecord(history.CommandDiff, report, set, f.output == "junit", code)
 			out := cmd.OutOrStdout()
-			if outFile != "" && code == 2 {
+			if outFile != "" && report.Interrupted {
+				fmt.Fprintf(stderr, "%s: the plan was not saved: the run was interrupted\n", cfg.Name)
+			} else if outFile != "" && code == 2 {
 				fmt.Fprintf(stderr, "%s: the plan was not saved: a host could not be observed or planned\n", cfg.Name)
 			} else if outFile != "" {
 				sp := &savedPlan{Version: savedPlanVersion, Manifests: history.Digest(set), Files: f.files, Created: time.Now().UTC(),
@@ -98,6 +108,8 @@ Exit status, as kubectl diff: 0 no differences; 1 differences found;
 					p.plan(plan)
 				}
 				switch {
+				case report.Interrupted:
+					printInterrupted(p, report, sigs.signal())
 				case code == 2:
 					failed := len(report.Failed())
 					fmt.Fprintf(out, "Cannot tell: %d %s could not be observed or planned.\n", failed, plural(failed, "host", "hosts"))

@@ -85,6 +85,9 @@ func writeJUnit(w io.Writer, name string, run *history.Run) error {
 		if h.State == history.StateFailed && !actionFailed {
 			hostCase.Error = &junitMessage{Message: oneLine(h.Reason), Type: "unreachable", Text: h.Reason}
 		}
+		if h.State == history.StateInterrupted {
+			hostCase.Error = &junitMessage{Message: oneLine(h.Reason), Type: "interrupted", Text: h.Reason}
+		}
 		if h.State == history.StateUntouched {
 			hostCase.Skipped = &junitMessage{Message: "not acted on: the failure budget stopped the rollout before its batch"}
 		}
@@ -133,7 +136,7 @@ func resourceCase(h history.Host, res string, actions []history.Action, diff, un
 			unconverged = true
 		case string(controller.StatusSkipped):
 			skipped = true
-		case string(controller.StatusPlanned):
+		case string(controller.StatusPlanned), string(controller.StatusNotRun):
 			pending = true
 		}
 	}

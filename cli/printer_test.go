@@ -44,7 +44,7 @@ func TestLargeRunSummaryLeadsWithCounts(t *testing.T) {
 	r.Hosts[7].Changed = 3
 	r.Hosts[42] = controller.HostReport{Host: "h042", State: controller.HostFailed, Err: errors.New("host h042: connection refused")}
 	var out bytes.Buffer
-	printApplyOutcome(&printer{w: &out}, r, false)
+	printApplyOutcome(&printer{w: &out}, r, false, nil)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if strings.Contains(out.String(), "Nothing to do") {
 		t.Errorf("says there is nothing to do although a host failed:\n%s", out.String())
@@ -57,7 +57,7 @@ func TestLargeRunSummaryLeadsWithCounts(t *testing.T) {
 		}
 	}
 	out.Reset()
-	printApplyOutcome(&printer{w: &out}, r, true)
+	printApplyOutcome(&printer{w: &out}, r, true, nil)
 	if n := strings.Count(out.String(), "\nh0"); n != 100 {
 		t.Errorf("-o wide lists %d hosts, want 100", n)
 	}

@@ -61,10 +61,17 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 		}
 	}
 	r.roundTrips++
-	// Actions already on their way finish even when the run is interrupted.
-	results, err := r.conn.Batch(context.WithoutCancel(ctx), cmds)
+	all := func(int) bool { return true }
+	bctx, cancel := e.actContext(ctx, r, all)
+	results, err := r.conn.Batch(bctx, cmds)
+	why := stopCause(err, bctx)
+	cancel()
 	if err != nil {
-		e.lost(r, err, func(int) bool { return true })
+		if why != nil {
+			e.cut(ctx, r, err, why, results, slot, all)
+		} else {
+			e.lost(r, err, all)
+		}
 		return
 	}
 	outcome := make([]transport.Result, len(r.plan))
@@ -211,7 +218,9 @@ func (e *Engine) retry(ctx context.Context, r *hostRun, slot []int, results []tr
 		out.sent[i] = idx[i] >= 0
 	}
 	r.roundTrips++
-	res, err := r.conn.Batch(context.WithoutCancel(ctx), cmds)
+	bctx, cancel := e.actContext(ctx, r, out.has)
+	defer cancel()
+	res, err := r.conn.Batch(bctx, cmds)
 	if err != nil {
 		return out, err
 	}

@@ -62,6 +62,12 @@ type Engine struct {
 	// Rollout, when set, stages acting in batches under a failure budget;
 	// nil acts on every host at once and never stops for failures.
 	Rollout *Rollout
+	// StopInFlight makes cancelling the run's context stop the act batches
+	// in flight too (their commands get SIGTERM; see transport.WithKill for
+	// SIGKILL), as optimus apply does on Ctrl-C. Without it, actions already
+	// sent finish, bounded by the host's act deadline, as the daemon's
+	// shutdown wants.
+	StopInFlight bool
 	// OnBatch, when set with Rollout, is called as each batch starts
 	// acting, with its number (from 1), the number of batches and its plan.
 	OnBatch func(batch, batches int, plan *Plan)
@@ -72,11 +78,14 @@ type EnvVar struct{ Name, Value string }
 
 // hostRun is the state of one host during a run.
 type hostRun struct {
-	host                     *v1alpha1.Host
-	resources                []*v1alpha1.Resource // ordered by dependencies
-	deps                     map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef
-	conn                     transport.Conn
-	quarantine               error // why the host failed; nil while healthy
+	host       *v1alpha1.Host
+	resources  []*v1alpha1.Resource // ordered by dependencies
+	deps       map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef
+	conn       transport.Conn
+	quarantine error // why the host failed; nil while healthy
+	// interrupted is why the run stopped before the host was done (the
+	// run's context was cancelled while it was observed or acted on).
+	interrupted              error
 	planErr                  error // the first resource that could not be planned this cycle
 	changed, failed, skipped int
 	roundTrips, connects     int
@@ -99,8 +108,11 @@ type hostRun struct {
 var ErrNoReconciler = errors.New("no reconciler registered")
 
 // Run converges hosts to resources. Resources are matched to hosts by their
-// hostSelector. Cancelling ctx stops the run between phases: actions already
-// sent to a host finish and are reported.
+// hostSelector. Every observe and act round trip has the host's deadline
+// (spec.timeouts). Cancelling ctx stops the run: no new round trip starts,
+// observes in flight are stopped, and actions already sent finish (or, with
+// StopInFlight, are stopped); the report says Interrupted and names the
+// hosts left unfinished.
 func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v1alpha1.Resource) (*Report, error) {
 	start := time.Now()
 	dial := e.Dial
@@ -172,6 +184,13 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 				forEach(scope, parallel, func(r *hostRun) { e.phase(r, PhaseObserve, func() { e.observe(ctx, r, dial, red) }) })
 				budget.recount()
 			}
+			if ctx.Err() != nil {
+				// A host whose observe was cut short has no plan: the run
+				// must not take that for nothing to do.
+				report.Interrupted = true
+				done = true
+				break
+			}
 			plan := collectPlan(cycle, scope, false)
 			if cycle == 1 {
 				obs := observations(runs)
@@ -213,7 +232,9 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 					return nil, err
 				}
 				if !ok {
-					report.Declined = true
+					// A prompt cut short by a signal is an interrupt, not a no.
+					report.Interrupted = ctx.Err() != nil
+					report.Declined = !report.Interrupted
 					report.Plans = append(report.Plans, plan)
 					done = true
 					break
@@ -269,7 +290,10 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 			r.quarantine = r.planErr
 		}
 	}
-	report.Hosts = summarise(runs, e.DryRun, red)
+	if report.Interrupted {
+		notRun(report, runs)
+	}
+	report.Hosts = summarise(runs, e.DryRun, report.Interrupted, red)
 	for _, r := range runs {
 		report.Prune = append(report.Prune, r.notes...)
 		report.Notes = append(report.Notes, r.planNotes...)
@@ -387,14 +411,23 @@ func collectPlan(cycle int, runs []*hostRun, acted bool) *Plan {
 	return p
 }
 
-func summarise(runs []*hostRun, dryRun bool, red *redactor) []HostReport {
+func summarise(runs []*hostRun, dryRun, interrupted bool, red *redactor) []HostReport {
 	out := make([]HostReport, 0, len(runs))
 	for _, r := range runs {
 		h := HostReport{Host: r.host.Metadata.Name, Batch: r.batch, Changed: r.changed, Failed: r.failed, Skipped: r.skipped,
 			RoundTrips: r.roundTrips, Connects: r.connects, red: red}
+		for _, pa := range r.plan {
+			if pa.Status == StatusNotRun {
+				h.NotRun++
+			}
+		}
 		switch {
 		case r.quarantine != nil:
 			h.State, h.Err = HostFailed, r.quarantine
+		case r.interrupted != nil:
+			h.State, h.Err = HostInterrupted, r.interrupted
+		case interrupted && h.NotRun > 0:
+			h.State, h.Err = HostInterrupted, errRunInterrupted
 		case r.held && len(r.plan) > 0:
 			h.State = HostUntouched
 		case len(r.plan) > 0 && dryRun:
@@ -407,4 +440,31 @@ func summarise(runs []*hostRun, dryRun bool, red *redactor) []HostReport {
 		out = append(out, h)
 	}
 	return out
+}
+
+// errRunInterrupted is why a host that still had actions did not get them.
+var errRunInterrupted = errors.New("the run was interrupted before these actions started")
+
+// notRun marks the actions an interrupted run never started, in the hosts'
+// plans and in the last plan of the report.
+func notRun(report *Report, runs []*hostRun) {
+	for _, r := range runs {
+		if r.quarantine != nil {
+			continue
+		}
+		for i := range r.plan {
+			if r.plan[i].Status == StatusPlanned {
+				r.plan[i].Status, r.plan[i].Err = StatusNotRun, errRunInterrupted
+			}
+		}
+	}
+	if n := len(report.Plans); n > 0 {
+		for _, h := range report.Plans[n-1].Hosts {
+			for i := range h.Actions {
+				if h.Actions[i].Status == StatusPlanned {
+					h.Actions[i].Status, h.Actions[i].Err = StatusNotRun, errRunInterrupted
+				}
+			}
+		}
+	}
 }

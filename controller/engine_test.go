@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
@@ -69,9 +70,28 @@ type fakeHost struct {
 	lastAct  int        // commands in the last batch
 	loseAt   int        // the batch (counted from 1) whose connection drops; 0 never
 	scripts  [][]string // the scripts of every batch
+	// hangOn is a key whose set (or "dump" for observe) waits until the
+	// batch's context ends, as a command reading a held pipe does; the
+	// batch then fails as the real transports fail a stopped batch.
+	hangOn string
+	// hanging, when set, is closed once a batch hangs.
+	hanging chan struct{}
 }
 
-func (h *fakeHost) Batch(_ context.Context, cmds []transport.Command) ([]transport.Result, error) {
+// hang waits for the end of ctx and fails the batch after done commands.
+func (h *fakeHost) hang(ctx context.Context, res []transport.Result, done int) ([]transport.Result, error) {
+	if h.hanging != nil {
+		close(h.hanging)
+		h.hanging = nil
+	}
+	<-ctx.Done()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return res[:done], &transport.ConnectError{Host: "fake", Reason: transport.ReasonTimeout, Err: context.Cause(ctx)}
+	}
+	return res[:done], fmt.Errorf("batch interrupted: %w", context.Cause(ctx))
+}
+
+func (h *fakeHost) Batch(ctx context.Context, cmds []transport.Command) ([]transport.Result, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.batches++
@@ -97,6 +117,9 @@ func (h *fakeHost) Batch(_ context.Context, cmds []transport.Command) ([]transpo
 			continue
 		}
 		f := strings.Fields(c.Script)
+		if h.hangOn != "" && (f[0] == "dump" && h.hangOn == "dump" || f[0] == "set" && f[1] == h.hangOn) {
+			return h.hang(ctx, res, i)
+		}
 		switch f[0] {
 		case "dump":
 			var b strings.Builder
@@ -307,7 +330,7 @@ func TestInterruptBeforeActChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.Interrupted || len(fleet["a"].values) != 0 || rep.Hosts[0].State != HostUnconverged {
+	if !rep.Interrupted || len(fleet["a"].values) != 0 || rep.Hosts[0].State != HostInterrupted || rep.Hosts[0].NotRun != 1 {
 		t.Errorf("interrupted=%v values=%v state=%s", rep.Interrupted, fleet["a"].values, rep.Hosts[0].State)
 	}
 }
@@ -759,5 +782,77 @@ func TestActionErrorKeepsTheEnd(t *testing.T) {
 	}
 	if e := newActionError(transport.Result{ExitCode: 1, Stdout: []byte(" short \n")}); e.Output != "short" {
 		t.Errorf("short output %q", e.Output)
+	}
+}
+
+func timeouts(h *v1alpha1.Host, observe, act time.Duration) *v1alpha1.Host {
+	h.Spec.Timeouts = &v1alpha1.TimeoutsSpec{Observe: &v1alpha1.Duration{Duration: observe}, Act: &v1alpha1.Duration{Duration: act}}
+	return h
+}
+
+// A host whose observe hangs past its deadline fails with reason timeout;
+// the other host converges.
+func TestObserveDeadlineFailsOnlyThatHost(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}, hangOn: "dump"}, "b": {values: map[string]string{}}}
+	hosts := []*v1alpha1.Host{timeouts(host("a", nil), 200*time.Millisecond, time.Minute), host("b", nil)}
+	rep, err := newEngine(t, fleet).Run(context.Background(), hosts, []*v1alpha1.Resource{marker("m", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *transport.ConnectError
+	if a := rep.Hosts[0]; a.State != HostFailed || !errors.As(a.Err, &ce) || ce.Reason != transport.ReasonTimeout {
+		t.Errorf("a: state %s, err %v; want failed with reason timeout", a.State, a.Err)
+	}
+	if b := rep.Hosts[1]; b.State != HostConverged || fleet["b"].values["m"] != "1" {
+		t.Errorf("b: state %s, values %v; want converged", b.State, fleet["b"].values)
+	}
+}
+
+// An act batch past its deadline keeps the outcome of what finished, fails
+// the action that was running, and runs nothing after it.
+func TestActDeadlineCutsTheBatch(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}, hangOn: "m2"}, "b": {values: map[string]string{}}}
+	hosts := []*v1alpha1.Host{timeouts(host("a", nil), time.Minute, 200*time.Millisecond), host("b", nil)}
+	res := []*v1alpha1.Resource{marker("m1", "1", nil), marker("m2", "2", nil, "m1"), marker("m3", "3", nil, "m2")}
+	rep, err := newEngine(t, fleet).Run(context.Background(), hosts, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := rep.Hosts[0]
+	var ce *transport.ConnectError
+	if a.State != HostFailed || !errors.As(a.Err, &ce) || ce.Reason != transport.ReasonTimeout || a.Changed != 1 || a.Failed != 1 || a.NotRun != 1 {
+		t.Errorf("a: %+v (%v); want failed on its act deadline with 1 changed, 1 failed, 1 not run", a, a.Err)
+	}
+	got := map[string]ActionStatus{}
+	for _, hp := range rep.Plans[0].Hosts {
+		for _, pa := range hp.Actions {
+			if hp.Host == "a" {
+				got[pa.Resource.Name] = pa.Status
+			}
+		}
+	}
+	if got["m1"] != StatusOK || got["m2"] != StatusFailed || got["m3"] != StatusNotRun {
+		t.Errorf("a's actions: %v", got)
+	}
+	if b := rep.Hosts[1]; b.State != HostConverged || b.Changed != 3 {
+		t.Errorf("b: %+v; want converged with 3 changes", b)
+	}
+}
+
+// Cancelling the run while a host is observed never reports it converged.
+func TestInterruptDuringObserveIsNotConverged(t *testing.T) {
+	hanging := make(chan struct{})
+	fleet := fakeFleet{"a": {values: map[string]string{}, hangOn: "dump", hanging: hanging}, "b": {values: map[string]string{"m": "1"}}}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() { <-hanging; cancel(errors.New("interrupted by SIGTERM")) }()
+	rep, err := newEngine(t, fleet).Run(ctx, []*v1alpha1.Host{host("a", nil), host("b", nil)}, []*v1alpha1.Resource{marker("m", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Interrupted || rep.Converged {
+		t.Errorf("interrupted=%v converged=%v; want interrupted, not converged", rep.Interrupted, rep.Converged)
+	}
+	if a := rep.Hosts[0]; a.State != HostInterrupted || !strings.Contains(a.Reason(), "interrupted by SIGTERM") {
+		t.Errorf("a: state %s, reason %q; want interrupted by SIGTERM", a.State, a.Reason())
 	}
 }

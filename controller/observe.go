@@ -49,6 +49,8 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		if err := e.connect(ctx, r, dial); err != nil {
 			if ctx.Err() == nil {
 				r.quarantine = err
+			} else {
+				r.interrupt(fmt.Errorf("not observed: %w", context.Cause(ctx)))
 			}
 			return
 		}
@@ -272,11 +274,15 @@ func (e *Engine) query(ctx context.Context, r *hostRun, queries []reconcilers.Qu
 		cmds[i] = transport.Command{Script: q.Script}
 	}
 	r.roundTrips++
-	got, err := r.conn.Batch(ctx, cmds)
+	qctx, cancel := observeContext(ctx, r)
+	defer cancel()
+	got, err := r.conn.Batch(qctx, cmds)
 	if err != nil {
 		e.broken(r)
 		if ctx.Err() == nil {
 			r.quarantine = fmt.Errorf("observe: %w", err)
+		} else {
+			r.interrupt(fmt.Errorf("observe: %w", err))
 		}
 		return nil, err
 	}

@@ -24,6 +24,9 @@ const (
 	// HostUntouched: had actions, but the rollout stopped before its batch
 	// acted on it.
 	HostUntouched HostState = "untouched"
+	// HostInterrupted: the run was interrupted (a signal) before the host
+	// was observed, or while it still had actions to run. Never converged.
+	HostInterrupted HostState = "interrupted"
 )
 
 // ActionStatus is what became of a planned action.
@@ -35,6 +38,9 @@ const (
 	StatusOK      ActionStatus = "ok"
 	StatusFailed  ActionStatus = "failed"
 	StatusSkipped ActionStatus = "skipped"
+	// StatusNotRun: planned, but the run was interrupted (or the host's
+	// act deadline passed) before the action started.
+	StatusNotRun ActionStatus = "not run"
 )
 
 // HostResource names one resource on one host.
@@ -179,7 +185,11 @@ type HostReport struct {
 	Changed int `json:"changed"`
 	Failed  int `json:"failed"`
 	Skipped int `json:"skipped"`
-	// Err is why the host was quarantined (State HostFailed), wrapped with
+	// NotRun counts the planned actions that never started because the run
+	// was interrupted or the host's act deadline passed.
+	NotRun int `json:"notRun,omitempty"`
+	// Err is why the host was quarantined (State HostFailed) or interrupted
+	// (State HostInterrupted), wrapped with
 	// its context: a *transport.ConnectError when the host could not be
 	// reached or kept, an *ActionError when an action failed. Show Reason,
 	// which scrubs secrets, rather than Err's text.

@@ -105,6 +105,8 @@ func outcome(command string, rep *controller.Report) string {
 	failed := len(rep.Failed()) > 0
 	if command == CommandDiff {
 		switch {
+		case rep.Interrupted:
+			return OutcomeInterrupted
 		case failed:
 			return OutcomeCannotTell
 		case len(rep.Plans) > 0:

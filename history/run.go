@@ -39,6 +39,9 @@ const (
 	// StateUntouched: the failure budget stopped the rollout before the
 	// host's batch acted on it.
 	StateUntouched = "untouched"
+	// StateInterrupted: the run was interrupted before the host was
+	// observed, or while it still had actions to run.
+	StateInterrupted = "interrupted"
 )
 
 // Run is one recorded run.
@@ -104,11 +107,12 @@ func (r *Run) Duration() time.Duration {
 }
 
 // NotConverged names the hosts that failed, were unreachable, did not
-// converge, or were left untouched by a stopped rollout, in name order.
+// converge, were left untouched by a stopped rollout, or were interrupted,
+// in name order.
 func (r *Run) NotConverged() []string {
 	var out []string
 	for _, h := range r.Hosts {
-		if h.State == StateFailed || h.State == StateUnconverged || h.State == StateUntouched {
+		if h.State == StateFailed || h.State == StateUnconverged || h.State == StateUntouched || h.State == StateInterrupted {
 			out = append(out, h.Name)
 		}
 	}

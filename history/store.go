@@ -462,7 +462,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]*Run, error) {
 			args = append(args, f.Host)
 		}
 		if f.Failed {
-			cond = append(cond, "h.state IN ('failed', 'unconverged', 'untouched')")
+			cond = append(cond, "h.state IN ('failed', 'unconverged', 'untouched', 'interrupted')")
 		}
 		where = append(where, "EXISTS (SELECT 1 FROM run_hosts h WHERE "+strings.Join(cond, " AND ")+")")
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/transport"
@@ -216,6 +217,10 @@ type Action struct {
 	Stdin []byte `json:"-"`
 	// Secrets are values the engine scrubs from any output it shows.
 	Secrets []string `json:"-"`
+	// Timeout, when set, is how long the action may take by its own
+	// account (an Exec's timeout): the act deadline of its batch is
+	// extended so that it always covers the timeouts of its actions.
+	Timeout time.Duration `json:"-"`
 }
 
 // Request is one resource to plan on one host, its spec untyped: what the

@@ -89,6 +89,13 @@ func (c *conn) Batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	if len(cmds) == 0 {
 		return nil, nil
 	}
+	// A run that was interrupted or is out of time starts nothing new.
+	if err := ctx.Err(); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, &ConnectError{Host: c.host, Addr: c.o.where(), Reason: ReasonTimeout, Err: fmt.Errorf("%w: nothing of the batch was sent", deadlineError(ctx))}
+		}
+		return nil, fmt.Errorf("host %s: batch not sent: %w", c.host, context.Cause(ctx))
+	}
 	if c.sh == nil || c.sh.dead() {
 		// Nothing of this batch was sent: reconnecting is safe.
 		if c.sh != nil {
@@ -106,7 +113,7 @@ func (c *conn) Batch(ctx context.Context, cmds []Command) ([]Result, error) {
 			c.sh.close()
 			c.sh = nil
 		}
-		return nil, c.wrap(err)
+		return res, c.wrap(err)
 	}
 	return res, nil
 }
@@ -158,6 +165,7 @@ func (o *execOpener) open(ctx context.Context) (*shell, error) {
 	if err != nil {
 		return nil, &startError{reason: ReasonUnreachable, err: fmt.Errorf("start %s: %w", argv[0], err)}
 	}
+	p.side = execSide(o.prefix)
 	deadline := deadlineOf(ctx, o.spec.ConnectTimeout.Duration)
 	stop := context.AfterFunc(ctx, p.abort)
 	defer stop()

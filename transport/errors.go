@@ -12,7 +12,7 @@ type Reason string
 // themselves; the others need someone to change the host or the manifest.
 const (
 	ReasonRefused     Reason = "refused"     // nothing listens on the port (retryable)
-	ReasonTimeout     Reason = "timeout"     // no answer within the connect timeout (retryable)
+	ReasonTimeout     Reason = "timeout"     // no answer within the connect timeout, or an observe or act deadline passed (retryable)
 	ReasonUnreachable Reason = "unreachable" // other network or process failure (retryable)
 	ReasonLost        Reason = "lost"        // the connection or shell died (retryable)
 	ReasonHostKey     Reason = "host-key"    // unknown, changed or revoked host key (terminal)

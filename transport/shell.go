@@ -45,13 +45,13 @@ import (
 // with fresh descriptors: its stdout and stderr are pipes read by two
 // relays (awk) that copy at most relayLimit bytes each to the shell's own
 // output and stop at a line the shell writes after the command has ended.
-// That line follows a newline of its own: a last line left non-empty before
-// it had none, so the output comes through byte for byte.
 // That line carries the marker, which awk takes from its environment (no
 // user can read a root process's environment, unlike its argv), so nothing
 // the command or a descendant writes can end the relay early or pass for
 // another command's output; once the relay has stopped, a descriptor a
-// descendant kept leads nowhere. The command's stdin is what the caller
+// descendant kept leads nowhere. The line follows a newline of its own: a
+// last line left non-empty before it had none, so the output comes through
+// byte for byte. The command's stdin is what the caller
 // gave (/dev/null, or a pipe of its own payload), never the shell's.
 const loopScript = `trap 'exit 129' HUP INT TERM PIPE
 printf 'optimus-shell\n'
@@ -68,7 +68,7 @@ END { if (!done) exit 125 }'
 _oiso() {
 	{ { "$@" 2>&1 1>&5 5>&-; printf '\n%s U %d\n' "$_oM" $? >&5; printf '\n%s U 0\n' "$_oM"; } | _oM=$_oM awk "$_oA" >&2 5>&-; } 5>&1 | _oM=$_oM awk "$_oA"
 }
-printf '%s R\n' "$_oM"
+printf '%s R %d\n' "$_oM" "$$"
 printf '\n%s r\n' "$_oM" >&2
 while IFS= read -r _on; do
 	case $_on in
@@ -120,6 +120,9 @@ type process struct {
 	// done is closed when the shell has ended. A channel rather than a
 	// blocking call, so that no goroutine per connection waits on it.
 	done <-chan struct{}
+	// side, when set, runs a command beside the shell: how a batch in
+	// flight is stopped (see shell.stop).
+	side sideRunner
 	// stderrEnded, when set, is called once the shell's stderr is read to
 	// its end, from the goroutine that reads it: an opener whose stderr
 	// ends with the shell can wait for the end there rather than in a
@@ -146,6 +149,11 @@ type shell struct {
 	once   sync.Once
 	closed atomic.Bool
 	busy   atomic.Bool // a batch is in flight
+	// pid is the shell's process ID on the host, as it said when ready.
+	pid int
+	// signalTree sends a signal to the process tree of pid; nil when the
+	// shell cannot be reached beside its session.
+	signalTree func(pid int, sig string)
 }
 
 func newMarker() string {
@@ -214,7 +222,13 @@ func startShell(p process, marker string, b *become, deadline time.Time) (*shell
 			ready <- err
 			return
 		}
-		_, err := s.out.readUntil([]byte(marker + " R\n"))
+		_, err := s.out.readUntil([]byte(marker + " R "))
+		if err == nil {
+			var line string
+			if line, err = s.out.readLine(); err == nil {
+				s.pid, _ = strconv.Atoi(line)
+			}
+		}
 		if err == nil {
 			_, err = s.errOut.readUntil([]byte("\n" + marker + " r\n"))
 		}
@@ -232,6 +246,9 @@ func startShell(p process, marker string, b *become, deadline time.Time) (*shell
 		select {
 		case err := <-ready:
 			if err == nil {
+				if p.side != nil {
+					s.signalTree = signalVia(p.side, b, marker)
+				}
 				s.out.release()
 				return s, nil
 			}
@@ -380,12 +397,20 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	}
 	s.busy.Store(true)
 	defer s.busy.Store(false)
-	stop := context.AfterFunc(ctx, s.close)
-	defer stop()
 	// A shell that dies mid-batch may leave its stdout open in a command's
 	// background child: close our end so that the read below fails.
 	finished := make(chan struct{})
-	defer close(finished)
+	// A deadline or an interrupt stops the commands on the host, not only
+	// our end of the connection (see stop); the batch returns once they
+	// were signalled.
+	stopped := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { defer close(stopped); s.stop(ctx, finished) })
+	defer func() {
+		close(finished)
+		if !stop() {
+			<-stopped
+		}
+	}()
 	go func() {
 		select {
 		case <-s.done:
@@ -405,6 +430,7 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	// read meanwhile, so the batch is written while the results are read.
 	written := make(chan error, 1)
 	go func() { written <- writeChunked(s.p.stdin, head, script, payload) }()
+	results := make([]Result, len(cmds))
 	fail := func(done int, err error) ([]Result, error) {
 		select {
 		case werr := <-written:
@@ -413,9 +439,8 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 			}
 		default:
 		}
-		return nil, s.lost(ctx, done, len(cmds), err)
+		return results[:done], s.lost(ctx, done, len(cmds), err)
 	}
-	results := make([]Result, len(cmds))
 	for i := range cmds {
 		if err := s.readResult(i, cmds[i].MaxStdout, &results[i]); err != nil {
 			return fail(i, err)
@@ -524,8 +549,12 @@ func (s *shell) protocolError(msg string) error { return &protocolBroken{msg: ms
 // commands may have run.
 func (s *shell) lost(ctx context.Context, done, total int, err error) error {
 	s.close()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &startError{reason: ReasonTimeout, err: fmt.Errorf("%w: the batch was stopped after %d of %d commands had finished (its processes were sent SIGTERM, then SIGKILL, and the session was closed); the command that was running may have partly run",
+			deadlineError(ctx), done, total)}
+	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("batch interrupted after %d of %d commands (the shell was closed; the others may have partly run): %w", done, total, context.Cause(ctx))
+		return fmt.Errorf("batch interrupted after %d of %d commands (its processes were signalled and the shell was closed; the command that was running may have partly run): %w", done, total, context.Cause(ctx))
 	}
 	var pb *protocolBroken
 	if errors.As(err, &pb) {

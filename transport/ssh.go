@@ -304,6 +304,7 @@ func (o *sshOpener) startShell(c *sshConn, deadline time.Time) (*shell, <-chan s
 	p := process{
 		stdin: channelStdin{ch}, stdout: ch, stderr: ch.Stderr(),
 		abort:       func() { ch.Close(); c.conn.Close() },
+		side:        sshSide(c.conn),
 		done:        ended,
 		stderrEnded: func() { close(ended) },
 	}

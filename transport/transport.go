@@ -43,7 +43,11 @@ func (r Result) OK() bool { return !r.Skipped && r.ExitCode == 0 }
 type Conn interface {
 	// Batch runs cmds in order in one round trip and returns one Result per
 	// command. A non-nil error means the transport failed (connection lost,
-	// protocol broken); a command's own failure is only its ExitCode.
+	// protocol broken); a command's own failure is only its ExitCode. With
+	// such an error, the results of the commands that finished before it
+	// may be returned (fewer than cmds); the command after them is the one
+	// that was running, and a batch stopped by its context (a deadline, an
+	// interrupt) ran none of those after it.
 	Batch(ctx context.Context, cmds []Command) ([]Result, error)
 	// Close ends the shell and the connection.
 	Close() error

@@ -1,6 +1,9 @@
 package v1alpha1
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // HostSpec says how to reach a machine that Optimus manages.
 type HostSpec struct {
@@ -23,6 +26,9 @@ type HostSpec struct {
 	Become *BecomeSpec `json:"become,omitempty"`
 	// ConnectTimeout bounds dialling and authenticating. Default 10s.
 	ConnectTimeout *Duration `json:"connectTimeout,omitempty"`
+	// Timeouts bound every round trip to the host once connected: each
+	// observe and each act batch. Defaults: observe 2m, act 10m.
+	Timeouts *TimeoutsSpec `json:"timeouts,omitempty"`
 	// Jump reaches the host through an SSH bastion (ssh transport): another
 	// Host by name, which may itself sit behind a bastion, or an inline
 	// address. Every hop's host key is checked like the host's own.
@@ -42,6 +48,64 @@ type HostSpec struct {
 	// transports are the tool's transports, set by the kind that made the
 	// spec (NewHostKind); nil means the built-in ones.
 	transports TransportSchemas
+}
+
+// Default deadlines of a host's round trips (see TimeoutsSpec).
+const (
+	DefaultObserveTimeout = 2 * time.Minute
+	DefaultActTimeout     = 10 * time.Minute
+	maxTimeout            = 24 * time.Hour
+)
+
+// TimeoutsSpec bounds the round trips of a run on a host. When one passes,
+// the commands still running on the host are stopped (SIGTERM, then SIGKILL
+// to every process they started), the session is closed, and the host fails
+// with reason timeout; the other hosts go on.
+type TimeoutsSpec struct {
+	// Observe bounds each observe round trip: every query of the host,
+	// Exec guards (unless, onlyIf) included. Default 2m.
+	Observe *Duration `json:"observe,omitempty"`
+	// Act bounds each act round trip: every action sent to the host at
+	// once. An Exec's own timeout extends it: a batch may always take as
+	// long as the timeouts of its Exec commands together. Default 10m.
+	Act *Duration `json:"act,omitempty"`
+}
+
+var _ Checker = &TimeoutsSpec{}
+
+// Check refuses a zero deadline (nothing could run) and one over a day.
+func (t *TimeoutsSpec) Check() []FieldError {
+	var errs []FieldError
+	for _, f := range []struct {
+		path string
+		d    *Duration
+	}{{"observe", t.Observe}, {"act", t.Act}} {
+		switch {
+		case f.d == nil:
+		case f.d.Duration < time.Second:
+			errs = append(errs, FieldError{Path: f.path, Message: fmt.Sprintf("%s is too short to run anything: use at least 1s", f.d.Duration)})
+		case f.d.Duration > maxTimeout:
+			errs = append(errs, FieldError{Path: f.path, Message: fmt.Sprintf("%s is longer than a day: use at most 24h", f.d.Duration)})
+		}
+	}
+	return errs
+}
+
+// ObserveTimeout is the deadline of each observe round trip on the host.
+func (s *HostSpec) ObserveTimeout() time.Duration {
+	if s != nil && s.Timeouts != nil && s.Timeouts.Observe != nil && s.Timeouts.Observe.Duration > 0 {
+		return s.Timeouts.Observe.Duration
+	}
+	return DefaultObserveTimeout
+}
+
+// ActTimeout is the deadline of each act round trip on the host, before an
+// Exec's own timeout extends it.
+func (s *HostSpec) ActTimeout() time.Duration {
+	if s != nil && s.Timeouts != nil && s.Timeouts.Act != nil && s.Timeouts.Act.Duration > 0 {
+		return s.Timeouts.Act.Duration
+	}
+	return DefaultActTimeout
 }
 
 // JumpSpec is an SSH bastion in front of a host: either Host, the name of

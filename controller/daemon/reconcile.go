@@ -62,8 +62,10 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 		log = log.With("rollout", ro.gen)
 	}
 	log.Debug("reconcile start", "generation", gen)
+	// Work in flight is cancelled only when the shutdown grace is over:
+	// then its commands on the host are stopped too, not left running.
 	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.dial,
-		Inventory: d.opts.Inventory}
+		Inventory: d.opts.Inventory, StopInFlight: true}
 	if hold != nil {
 		eng.Fence = func(ctx context.Context, _ string) ([]controller.EnvVar, error) { return d.fence(ctx, hold) }
 	}

@@ -16,11 +16,14 @@ const (
 	ReasonInvalidHostConfig = "InvalidHostConfig"
 	ReasonProtocolError     = "ProtocolError"
 	ReasonConnectionRefused = "ConnectionRefused"
-	ReasonConnectTimeout    = "ConnectTimeout"
-	ReasonUnreachable       = "Unreachable"
-	ReasonConnectionLost    = "ConnectionLost"
-	ReasonActionFailed      = "ActionFailed"
-	ReasonReconcileFailed   = "ReconcileFailed"
+	// ReasonTimeout: connecting took longer than spec.connectTimeout, or an
+	// observe or act round trip passed its deadline (spec.timeouts); the
+	// message says which.
+	ReasonTimeout         = "Timeout"
+	ReasonUnreachable     = "Unreachable"
+	ReasonConnectionLost  = "ConnectionLost"
+	ReasonActionFailed    = "ActionFailed"
+	ReasonReconcileFailed = "ReconcileFailed"
 )
 
 var connectReasons = map[transport.Reason]string{
@@ -30,7 +33,7 @@ var connectReasons = map[transport.Reason]string{
 	transport.ReasonConfig:      ReasonInvalidHostConfig,
 	transport.ReasonProtocol:    ReasonProtocolError,
 	transport.ReasonRefused:     ReasonConnectionRefused,
-	transport.ReasonTimeout:     ReasonConnectTimeout,
+	transport.ReasonTimeout:     ReasonTimeout,
 	transport.ReasonUnreachable: ReasonUnreachable,
 	transport.ReasonLost:        ReasonConnectionLost,
 }

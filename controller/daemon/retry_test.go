@@ -25,7 +25,7 @@ func TestQuarantineReason(t *testing.T) {
 		{connect(transport.ReasonBecome), ReasonBecomeFailed, true},
 		{connect(transport.ReasonConfig), ReasonInvalidHostConfig, true},
 		{connect(transport.ReasonRefused), ReasonConnectionRefused, false},
-		{connect(transport.ReasonTimeout), ReasonConnectTimeout, false},
+		{connect(transport.ReasonTimeout), ReasonTimeout, false},
 		{connect(transport.ReasonLost), ReasonConnectionLost, false},
 		{fmt.Errorf("User/a: create: %w", &controller.ActionError{ExitCode: 1}), ReasonActionFailed, false},
 		{errors.New("something else"), ReasonReconcileFailed, false},

@@ -239,5 +239,7 @@ func action(s *v1alpha1.ExecSpec, why string) (reconcilers.Action, error) {
 			"exit $rc\n",
 		Stdin:   stdin,
 		Secrets: secrets,
+		// timeout kills the command killAfterSec after asking it to stop.
+		Timeout: timeout + killAfterSec*time.Second,
 	}, nil
 }

@@ -69,7 +69,7 @@ func TestControllerQuarantineReasons(t *testing.T) {
 		t.Errorf("%s quarantined as %q, want %s (last error %q)", r.Name, got, daemon.ReasonHostKeyMismatch, r.LastError)
 	}
 	switch got := quarantineReason(s); got {
-	case daemon.ReasonConnectionRefused, daemon.ReasonConnectionLost, daemon.ReasonUnreachable, daemon.ReasonConnectTimeout:
+	case daemon.ReasonConnectionRefused, daemon.ReasonConnectionLost, daemon.ReasonUnreachable, daemon.ReasonTimeout:
 	default:
 		t.Errorf("%s quarantined as %q, want a retryable connection reason (last error %q)", s.Name, got, s.LastError)
 	}
