@@ -85,6 +85,7 @@ func NewRoot(cfg Config) *cobra.Command {
 		newControllerCmd(cfg, "controller"),
 		newRunCmd(cfg),
 		newFactsCmd(cfg),
+		newImportCmd(),
 	)
 	return root
 }

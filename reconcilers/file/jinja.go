@@ -10,11 +10,6 @@ import (
 	"github.com/optimus-cm/optimus/internal/jinja"
 )
 
-// GroupLabelPrefix marks the labels that stand for Ansible groups
-// (groups.optimus.dev/web: "true"); a Jinja2 template sees them as
-// group_names, and optimus import ansible writes them.
-const GroupLabelPrefix = "groups.optimus.dev/"
-
 // renderJinja renders a Jinja2 template with what an Ansible template sees:
 // the host's vars at the top level, inventory_hostname, group_names, and
 // the host's facts under Ansible's names (ansible_distribution and
@@ -41,7 +36,7 @@ func JinjaVars(name string, labels map[string]string, vars map[string]any, facts
 	}
 	groups := []string{}
 	for k, v := range labels {
-		if g, ok := strings.CutPrefix(k, GroupLabelPrefix); ok && v == "true" {
+		if g, ok := strings.CutPrefix(k, v1alpha1.GroupLabelPrefix); ok && v == "true" {
 			groups = append(groups, g)
 		}
 	}
@@ -56,7 +51,34 @@ func JinjaVars(name string, labels map[string]string, vars map[string]any, facts
 	out["vars"] = vars
 	// The host's vars come last: one named like a fact replaces it.
 	maps.Copy(out, vars)
+	resolveVars(out)
 	return out
+}
+
+// resolveVars renders the variables whose values are themselves templates
+// (app_conf: "{{ app_dir }}/app.conf"), as Ansible does when a variable is
+// read. A value that does not render is left as written; the template that
+// reads it fails with the reason.
+func resolveVars(vars map[string]any) {
+	for range 4 {
+		changed := false
+		for k, v := range vars {
+			s, ok := v.(string)
+			if !ok || (!strings.Contains(s, "{{") && !strings.Contains(s, "{%")) {
+				continue
+			}
+			t, err := jinja.Parse(s)
+			if err != nil {
+				continue
+			}
+			if out, err := t.Render(vars); err == nil && string(out) != s {
+				vars[k], changed = string(out), true
+			}
+		}
+		if !changed {
+			return
+		}
+	}
 }
 
 // distributions maps os-release IDs to Ansible's distribution names and
