@@ -27,7 +27,9 @@ type Resource struct {
 }
 
 // Ref names the resource.
-func (r *Resource) Ref() v1alpha1.ResourceRef { return v1alpha1.ResourceRef{Kind: r.Kind, Name: r.Name} }
+func (r *Resource) Ref() v1alpha1.ResourceRef {
+	return v1alpha1.ResourceRef{Kind: r.Kind, Name: r.Name}
+}
 
 // Skipped is something that was not converted.
 type Skipped struct {
