@@ -26,11 +26,6 @@ type Resource struct {
 	Comments []string
 }
 
-// Ref names the resource.
-func (r *Resource) Ref() v1alpha1.ResourceRef {
-	return v1alpha1.ResourceRef{Kind: r.Kind, Name: r.Name}
-}
-
 // Skipped is something that was not converted.
 type Skipped struct {
 	// Pos is where it was found: file:line.

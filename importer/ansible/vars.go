@@ -36,7 +36,7 @@ func (s scope) merged(vars map[string]any) scope {
 
 // wholeExpr is a string that is one expression, "{{ users }}", which
 // Ansible evaluates to the value itself (a list stays a list).
-var wholeExpr = regexp.MustCompile(`^\s*\{\{(.*)\}\}\s*$`)
+var wholeExpr = regexp.MustCompile(`^\{\{(.*)\}\}$`)
 
 // eval resolves the templates inside v with the scope: strings are
 // rendered, lists and maps recursively. A string that is one expression

@@ -1,0 +1,318 @@
+package ansible
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/manifest"
+)
+
+// load writes the result under a temporary directory and loads it with
+// the manifest loader, as optimus validate does.
+func load(t *testing.T, res *Result) (*manifest.Set, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := res.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	scheme, err := v1alpha1.NewScheme(v1alpha1.BuiltinKinds()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := (&manifest.Loader{Scheme: scheme}).Load(dir)
+	var text bytes.Buffer
+	res.WriteTo(&text)
+	if err != nil {
+		t.Fatalf("the output does not load: %v\n%s", err, text.String())
+	}
+	return set, text.String()
+}
+
+type wantHost struct {
+	address string
+	port    int
+	user    string
+	groups  []string
+	vars    map[string]any
+}
+
+func checkHosts(t *testing.T, set *manifest.Set, want map[string]wantHost) {
+	t.Helper()
+	got := map[string]*v1alpha1.Host{}
+	for _, h := range set.Hosts() {
+		got[h.Metadata.Name] = h
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d hosts, want %d", len(got), len(want))
+	}
+	for name, w := range want {
+		h, ok := got[name]
+		if !ok {
+			t.Errorf("no Host %s", name)
+			continue
+		}
+		var groups []string
+		for k, v := range h.Metadata.Labels {
+			if g, ok := strings.CutPrefix(k, v1alpha1.GroupLabelPrefix); ok && v == "true" {
+				groups = append(groups, g)
+			}
+		}
+		sort.Strings(groups)
+		if !reflect.DeepEqual(groups, w.groups) {
+			t.Errorf("%s: groups %v, want %v", name, groups, w.groups)
+		}
+		s := h.Spec
+		if s.Address != w.address || s.Port != w.port || s.User != w.user {
+			t.Errorf("%s: %s@%s:%d, want %s@%s:%d", name, s.User, s.Address, s.Port, w.user, w.address, w.port)
+		}
+		if !reflect.DeepEqual(s.Vars, w.vars) && !(len(s.Vars) == 0 && len(w.vars) == 0) {
+			t.Errorf("%s: vars %#v, want %#v", name, s.Vars, w.vars)
+		}
+	}
+}
+
+func TestImportINIInventory(t *testing.T) {
+	res, err := Import(Options{Inventory: "testdata/inventory/ini/hosts.ini"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, text := load(t, res)
+	// Child groups win over parents, group_vars files over the inventory's
+	// group vars, and host vars (inline, then host_vars/) over groups.
+	checkHosts(t, set, map[string]wantHost{
+		"web01.example.com": {"web01.example.com", 22, "deploy", []string{"prod", "web"},
+			map[string]any{"env": "production", "http_port": float64(9000), "ntp_server": "ntp.example.com"}},
+		"web02.example.com": {"web02.example.com", 22, "deploy", []string{"prod", "web"},
+			map[string]any{"env": "production", "http_port": float64(81), "ntp_server": "ntp.example.com"}},
+		"web03.example.com": {"web03.example.com", 22, "deploy", []string{"ungrouped"}, nil},
+		"lb": {"10.0.0.9", 2222, "root", []string{"prod", "web"},
+			map[string]any{"comment": "hello world", "env": "production", "http_port": float64(8080), "ntp_server": "ntp.example.com"}},
+		"db1": {"10.0.0.20", 22, "root", []string{"db", "prod"},
+			map[string]any{"db_port": float64(5432), "env": "production", "http_port": float64(80)}},
+	})
+	for _, h := range set.Hosts() {
+		if h.Metadata.Name != "db1" {
+			continue
+		}
+		if b := h.Spec.Become; b == nil || b.PasswordFrom == nil || b.PasswordFrom.Env != "OPTIMUS_DB1_BECOME_PASSWORD" {
+			t.Errorf("db1: become %+v, want sudo with passwordFrom {env: OPTIMUS_DB1_BECOME_PASSWORD}", b)
+		}
+	}
+	for _, secret := range []string{"hunter2", "s3cret", "6162"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("the output holds the secret %q in clear:\n%s", secret, text)
+		}
+	}
+	for _, note := range []string{"var db_password (in clear at testdata/inventory/ini/hosts.ini:13) is a secret",
+		"var api_token (vault-encrypted at testdata/inventory/ini/group_vars/web.yml:3)"} {
+		if !strings.Contains(text, note) {
+			t.Errorf("the output lacks the note %q:\n%s", note, text)
+		}
+	}
+	if len(res.Skipped()) != 0 || res.Summary() != "5 of 5 hosts converted; 0 left out" {
+		t.Errorf("summary %q, skipped %v", res.Summary(), res.Skipped())
+	}
+}
+
+func TestImportYAMLInventory(t *testing.T) {
+	res, err := Import(Options{Inventory: "testdata/inventory/yaml/hosts.yml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, text := load(t, res)
+	common := map[string]any{"ntp_server": "pool.ntp.org"}
+	app := func(port float64) map[string]any { return map[string]any{"ntp_server": "pool.ntp.org", "app_port": port} }
+	checkHosts(t, set, map[string]wantHost{
+		"bastion": {"192.0.2.1", 22, "root", nil, common},
+		// appa: its own var beats group_vars/canary.yml, which beats app's.
+		"appa":    {"appa", 22, "admin", []string{"app", "canary"}, app(8001)},
+		"appb":    {"appb", 22, "admin", []string{"app"}, app(8000)},
+		"appc":    {"appc", 22, "admin", []string{"app"}, app(8000)},
+		"control": {"", 22, "root", []string{"local"}, common},
+	})
+	skipped := res.Skipped()
+	if len(skipped) != 1 || skipped[0].String() != "testdata/inventory/yaml/hosts.yml:23: host Weird_Name: ansible_connection winrm has no Optimus transport (ssh, local, docker)" {
+		t.Errorf("skipped: %v", skipped)
+	}
+	if !strings.Contains(text, "# NOT CONVERTED testdata/inventory/yaml/hosts.yml:23: host Weird_Name") {
+		t.Errorf("no placeholder for Weird_Name:\n%s", text)
+	}
+}
+
+func TestExpandRange(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string
+	}{
+		{"web[01:03].example.com", []string{"web01.example.com", "web02.example.com", "web03.example.com"}},
+		{"db-[a:c]", []string{"db-a", "db-b", "db-c"}},
+		{"n[1:10:4]", []string{"n1", "n5", "n9"}},
+		{"r[1:2]-[a:b]", []string{"r1-a", "r1-b", "r2-a", "r2-b"}},
+		{"plain", []string{"plain"}},
+	} {
+		got, err := expandRange(c.in)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("expandRange(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
+	}
+	if _, err := expandRange("x[5:1]"); err == nil {
+		t.Error("a descending range was accepted")
+	}
+}
+
+func TestImportRole(t *testing.T) {
+	res, err := Import(Options{Inventory: "testdata/inventory/yaml/hosts.yml", Sources: []string{"testdata/roles/webapp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, text := load(t, res)
+	got := map[string]*v1alpha1.Resource{}
+	for _, r := range set.Resources {
+		got[r.ID()] = r
+	}
+	for _, id := range []string{"Package/optimus-alpha-and-1-more", "Group/webapp", "User/webapp", "Directory/srv-webapp",
+		"Directory/srv-webapp-data", "File/srv-webapp-app.conf", "File/etc-motd", "File/etc-webapp-os",
+		"LineInFile/etc-hosts.allow-ebde91d1", "Cron/webapp-cleanup", "Exec/initialise", "Service/webapp"} {
+		if got[id] == nil {
+			t.Errorf("no %s", id)
+		}
+	}
+	if r := got["Cron/debug"]; r != nil {
+		t.Error("the task whose when is false with the role's defaults was converted")
+	}
+	// The loop expanded, the template kept as Jinja2, the handler wired.
+	if f := got["File/srv-webapp-app.conf"]; f != nil {
+		s := f.Spec.(*v1alpha1.FileSpec)
+		if s.Template.Engine != v1alpha1.TemplateJinja2 || s.Mode != "0640" || !strings.HasSuffix(s.Source, "templates/app.conf.j2") {
+			t.Errorf("template File: %+v", s)
+		}
+	}
+	if svc := got["Service/webapp"]; svc != nil {
+		s := svc.Spec.(*v1alpha1.ServiceSpec)
+		if len(s.RestartOn) != 1 || s.RestartOn[0].String() != "File/srv-webapp-app.conf" || s.Enabled == nil || !*s.Enabled {
+			t.Errorf("Service: %+v", s)
+		}
+	}
+	if e := got["Exec/initialise"]; e != nil {
+		s := e.Spec.(*v1alpha1.ExecSpec)
+		if s.Command != "/usr/bin/webapp-init /srv/webapp" || s.Creates != "/srv/webapp/data/.init" {
+			t.Errorf("Exec: %+v", s)
+		}
+	}
+	if f := got["File/etc-webapp-os"]; f != nil {
+		if sel := f.Spec.(*v1alpha1.FileSpec).HostSelector; sel == nil || sel.MatchFacts["os.id"] != "debian" {
+			t.Errorf("when on a fact: selector %+v", sel)
+		}
+	}
+	if f := got["LineInFile/etc-hosts.allow-ebde91d1"]; f != nil {
+		if sel := f.Spec.(*v1alpha1.LineInFileSpec).HostSelector; sel == nil || sel.MatchLabels[v1alpha1.GroupLabelPrefix+"web"] != "true" {
+			t.Errorf("when on a group: selector %+v", sel)
+		}
+	}
+	// The role's variables reach the hosts, below the inventory's.
+	for _, h := range set.Hosts() {
+		if h.Metadata.Name == "appa" && (h.Spec.Vars["app_port"] != float64(8001) || h.Spec.Vars["app_dir"] != "/srv/webapp") {
+			t.Errorf("appa vars: %v", h.Spec.Vars)
+		}
+	}
+	var skipped []string
+	for _, s := range res.Skipped() {
+		skipped = append(skipped, s.Pos.String()+" "+s.Why)
+	}
+	want := []string{
+		"testdata/inventory/yaml/hosts.yml:23 ansible_connection winrm has no Optimus transport (ssh, local, docker)",
+		"testdata/roles/webapp/tasks/main.yml:71 changed_when: false marks a command that only reads; it has no state to converge",
+		"testdata/roles/webapp/tasks/main.yml:76 debug is about the Ansible run itself and changes no host state; it has no Optimus equivalent",
+		"testdata/roles/webapp/tasks/main.yml:82 Optimus has no kind for a marked block of lines: manage the whole file with File, or each line with LineInFile",
+		"testdata/roles/webapp/tasks/main.yml:89 when \"http_port == 80\" cannot be decided at import or written as a hostSelector: uses http_port, which is not a role, play or loop variable (a host variable or fact is only known per host)",
+		"testdata/roles/webapp/tasks/main.yml:93 keyword delegate_to has no Optimus equivalent",
+		"testdata/roles/webapp/handlers/main.yml:4 no converted task notifies it",
+	}
+	if !reflect.DeepEqual(skipped, want) {
+		t.Errorf("skipped:\n%s\nwant:\n%s", strings.Join(skipped, "\n"), strings.Join(want, "\n"))
+	}
+	for _, s := range res.Skipped() {
+		if !strings.Contains(text, "# NOT CONVERTED "+s.String()) {
+			t.Errorf("no placeholder for %s", s)
+		}
+	}
+	if got, want := res.Summary(), "5 of 6 hosts, 12 of 17 tasks, 1 of 2 handlers converted; 7 left out"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+}
+
+func TestImportPlaybook(t *testing.T) {
+	dir := t.TempDir()
+	role := filepath.Join(dir, "roles", "base")
+	write := func(p, s string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(role, "tasks", "main.yml"), "- name: motd\n  copy: {content: \"{{ motd }}\\n\", dest: /etc/motd}\n")
+	write(filepath.Join(dir, "site.yml"), `- hosts: web
+  serial: 2
+  vars:
+    motd: hello
+  roles:
+    - base
+  tasks:
+    - name: users
+      user: {name: "{{ item.name }}", uid: "{{ item.uid }}"}
+      loop:
+        - {name: ann, uid: 2001}
+        - {name: ben, uid: 2002}
+    - sysctl: {name: vm.swappiness, value: "10"}
+    - name: weekly
+      cron: {name: weekly, job: /bin/true, weekday: "0", hour: "3", minute: "0"}
+- hosts: web:db
+  tasks:
+    - hostname: {name: x}
+`)
+	res, err := Import(Options{Sources: []string{filepath.Join(dir, "site.yml")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, text := load(t, res)
+	ids := map[string]*v1alpha1.Resource{}
+	for _, r := range set.Resources {
+		ids[r.ID()] = r
+	}
+	for _, id := range []string{"File/etc-motd", "User/ann", "User/ben", "Sysctl/vm.swappiness", "Cron/weekly"} {
+		r := ids[id]
+		if r == nil {
+			t.Errorf("no %s:\n%s", id, text)
+			continue
+		}
+		sel := r.Spec.(v1alpha1.Targeted).GetTargeting().HostSelector
+		if sel == nil || sel.MatchLabels[v1alpha1.GroupLabelPrefix+"web"] != "true" {
+			t.Errorf("%s: selector %+v, want the play's group web", id, sel)
+		}
+	}
+	if u := ids["User/ben"]; u != nil && *u.Spec.(*v1alpha1.UserSpec).UID != 2002 {
+		t.Errorf("ben: uid %d", *u.Spec.(*v1alpha1.UserSpec).UID)
+	}
+	if f := ids["File/etc-motd"]; f != nil && *f.Spec.(*v1alpha1.FileSpec).Content != "hello\n" {
+		t.Errorf("motd content %q: play vars reach the role", *f.Spec.(*v1alpha1.FileSpec).Content)
+	}
+	if c := ids["Cron/weekly"]; c != nil && c.Spec.(*v1alpha1.CronSpec).Schedule != "0 3 * * 0" {
+		t.Errorf("cron schedule %q", c.Spec.(*v1alpha1.CronSpec).Schedule)
+	}
+	if !strings.Contains(text, "serial 2: stage the apply with a Rollout") {
+		t.Errorf("no rollout note:\n%s", text)
+	}
+	sk := res.Skipped()
+	if len(sk) != 1 || sk[0].Pos.Line != 16 || !strings.Contains(sk[0].Why, "only hosts: all or a single group") {
+		t.Errorf("skipped %v, want the play on web:db at line 16", sk)
+	}
+}
