@@ -127,7 +127,9 @@ func TestImportYAMLInventory(t *testing.T) {
 	}
 	set, text := load(t, res)
 	common := map[string]any{"ntp_server": "pool.ntp.org"}
-	app := func(port float64) map[string]any { return map[string]any{"ntp_server": "pool.ntp.org", "app_port": port} }
+	app := func(port float64) map[string]any {
+		return map[string]any{"ntp_server": "pool.ntp.org", "app_port": port}
+	}
 	checkHosts(t, set, map[string]wantHost{
 		"bastion": {"192.0.2.1", 22, "root", nil, common},
 		// appa: its own var beats group_vars/canary.yml, which beats app's.
