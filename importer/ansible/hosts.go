@@ -13,14 +13,15 @@ import (
 // groups.optimus.dev/web: "true". Jinja2 templates see these as group_names.
 const GroupLabelPrefix = v1alpha1.GroupLabelPrefix
 
-// Ansible's connection variables, which become fields of the Host rather
-// than vars.
 var (
 	secretVarRe  = regexp.MustCompile(`(?i)(passw(or)?d|secret|token|private_key$|api_?key)`)
 	resourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 	labelName    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$`)
 	hostAddress  = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$|^[0-9a-fA-F:.]+$`)
 	envNameClean = regexp.MustCompile(`[^A-Z0-9]+`)
+	// -o UserKnownHostsFile=PATH in Ansible's ssh arguments.
+	knownHostsArg = regexp.MustCompile(`-o\s*UserKnownHostsFile=(\S+)`)
+	sshCheckArg   = regexp.MustCompile(`-o\s*StrictHostKeyChecking=\S+`)
 )
 
 // ImportInventory converts every host of the inventory at path into a Host.
@@ -150,8 +151,16 @@ func convertHost(inv *Inventory, name string) (*Resource, []Skipped) {
 	if len(become) > 0 {
 		spec["become"] = become
 	}
-	if v, ok := take("ansible_ssh_common_args", "ansible_ssh_extra_args"); ok && strings.Contains(str(v), "StrictHostKeyChecking=no") {
-		notes = append(notes, "Ansible did not check this host's key (StrictHostKeyChecking=no); Optimus does: add it to known_hosts, or set hostKey.policy: accept-new")
+	if v, ok := take("ansible_ssh_common_args", "ansible_ssh_extra_args"); ok {
+		if m := knownHostsArg.FindStringSubmatch(str(v)); m != nil {
+			spec["hostKey"] = map[string]any{"knownHostsFile": m[1]}
+		}
+		if strings.Contains(str(v), "StrictHostKeyChecking=no") {
+			notes = append(notes, "Ansible did not check this host's key (StrictHostKeyChecking=no); Optimus does: add it to known_hosts, or set hostKey.policy: accept-new")
+		}
+		if rest := strings.TrimSpace(knownHostsArg.ReplaceAllString(sshCheckArg.ReplaceAllString(str(v), ""), "")); rest != "" {
+			notes = append(notes, fmt.Sprintf("ssh options %q at %s are not converted", rest, v.Pos))
+		}
 	}
 	// Whatever is left of Ansible's own variables concerns Ansible only.
 	var ansibleOnly []string

@@ -318,3 +318,30 @@ func TestImportPlaybook(t *testing.T) {
 		t.Errorf("skipped %v, want the play on web:db at line 16", sk)
 	}
 }
+
+// TestImportNotesUserOwnedDirectory: a file written without an owner into
+// a directory the role gives to another user carries a note, because
+// Optimus creates it as that user where Ansible created it as root.
+func TestImportNotesUserOwnedDirectory(t *testing.T) {
+	dir := t.TempDir()
+	tasks := filepath.Join(dir, "tasks", "main.yml")
+	if err := os.MkdirAll(filepath.Dir(tasks), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tasks, []byte(`- file: {path: /srv/app, state: directory, owner: app}
+- copy: {content: "x\n", dest: /srv/app/a.conf}
+- copy: {content: "x\n", dest: /srv/app/b.conf, owner: app}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ImportRole(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	res.WriteTo(&b)
+	const note = "note: its directory belongs to app: Optimus creates the file as app"
+	if n := strings.Count(b.String(), note); n != 1 {
+		t.Errorf("%d notes, want 1 (a.conf only):\n%s", n, b.String())
+	}
+}

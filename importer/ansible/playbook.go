@@ -635,6 +635,30 @@ func (c *converter) finish() {
 			Defaults: c.defaults, Overrides: c.overrides})
 	}
 	c.orderExecs()
+	c.noteOwnedDirectories()
+}
+
+// noteOwnedDirectories warns about a file written, without an owner, into
+// a directory the role gives to another user: Optimus creates it as that
+// user (it never writes as root where another user could swap the path),
+// where Ansible created it as root.
+func (c *converter) noteOwnedDirectories() {
+	owners := map[string]string{}
+	for _, r := range c.order {
+		if r.Kind == "Directory" {
+			if o, _ := r.Spec["owner"].(string); o != "" && o != "root" {
+				owners[fmt.Sprint(r.Spec["path"])] = o
+			}
+		}
+	}
+	for _, r := range c.order {
+		if r.Kind != "File" || r.Spec["owner"] != nil || r.Spec["state"] == "absent" {
+			continue
+		}
+		if o, ok := owners[filepath.Dir(fmt.Sprint(r.Spec["path"]))]; ok {
+			r.Comments = append(r.Comments, "note: its directory belongs to "+o+": Optimus creates the file as "+o+" (Ansible did as root), and refuses owner: root there; give the directory to root, or accept "+o)
+		}
+	}
 }
 
 // orderExecs orders each Exec after the resources converted before it,

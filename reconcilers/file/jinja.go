@@ -2,7 +2,7 @@ package file
 
 import (
 	"fmt"
-	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -50,9 +50,36 @@ func JinjaVars(name string, labels map[string]string, vars map[string]any, facts
 	out["facts"] = facts
 	out["vars"] = vars
 	// The host's vars come last: one named like a fact replaces it.
-	maps.Copy(out, vars)
+	for k, v := range vars {
+		out[k] = integers(v)
+	}
 	resolveVars(out)
 	return out
+}
+
+// integers gives back as integers the whole numbers that manifest loading
+// reads as float64 (vars are free-form), so that Jinja2 prints 8080 as
+// YAML wrote it, not 8080.0. Maps and lists are copied, never changed.
+func integers(v any) any {
+	switch v := v.(type) {
+	case float64:
+		if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+			return int64(v)
+		}
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = integers(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = integers(e)
+		}
+		return out
+	}
+	return v
 }
 
 // resolveVars renders the variables whose values are themselves templates

@@ -27,7 +27,7 @@ func plan(t *testing.T, s *v1alpha1.FileSpec, cur reconcilers.PathInfo) ([]recon
 	s.Default(meta)
 	res := &v1alpha1.Resource{TypeMeta: v1alpha1.TypeMeta{Kind: "File"}, Metadata: *meta, Spec: s}
 	host := &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "web1", Labels: map[string]string{"role": "web", v1alpha1.GroupLabelPrefix + "web": "true"}},
-		Spec: &v1alpha1.HostSpec{Vars: map[string]any{"port": 8080, "url": "http://{{ inventory_hostname }}:{{ port }}/"}}}
+		Spec: &v1alpha1.HostSpec{Vars: map[string]any{"port": float64(8080), "url": "http://{{ inventory_hostname }}:{{ port }}/"}}}
 	facts := reconcilers.NewFacts(map[string]transport.Result{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(cur)},
 		reconcilers.FactsKey: {Stdout: []byte(hostFacts)}})
 	return reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), reconcilers.Request{Host: host, Resource: res, Facts: facts})
