@@ -163,8 +163,10 @@ func TestExpandRange(t *testing.T) {
 			t.Errorf("expandRange(%q) = %v, %v; want %v", c.in, got, err, c.want)
 		}
 	}
-	if _, err := expandRange("x[5:1]"); err == nil {
-		t.Error("a descending range was accepted")
+	for _, bad := range []string{"x[5:1]", "x[1:1000000000]", "x[c:a]"} {
+		if _, err := expandRange(bad); err == nil {
+			t.Errorf("expandRange(%q) was accepted", bad)
+		}
 	}
 }
 

@@ -305,6 +305,10 @@ func iniValue(v string) any {
 	return v
 }
 
+// maxRangeHosts bounds what one host pattern expands to, so that a typo
+// (web[1:1000000000]) is an error rather than an exhausted machine.
+const maxRangeHosts = 100000
+
 var rangeRe = regexp.MustCompile(`\[([0-9]+|[a-z]):([0-9]+|[a-z])(?::([0-9]+))?\]`)
 
 // expandRange expands web[01:20].example.com and db-[a:c]; ranges
@@ -337,6 +341,9 @@ func expandRange(pattern string) ([]string, error) {
 		if len(from) > 1 && from[0] == '0' {
 			width = len(from)
 		}
+		if (b-a)/step >= maxRangeHosts {
+			return nil, fmt.Errorf("host range %q expands to more than %d hosts", pattern, maxRangeHosts)
+		}
 		for i := a; i <= b; i += step {
 			items = append(items, fmt.Sprintf("%0*d", width, i))
 		}
@@ -347,6 +354,9 @@ func expandRange(pattern string) ([]string, error) {
 		for c := from[0]; c <= to[0]; c += byte(step) {
 			items = append(items, string(c))
 		}
+	}
+	if len(items)*len(rest) > maxRangeHosts {
+		return nil, fmt.Errorf("host range %q expands to more than %d hosts", pattern, maxRangeHosts)
 	}
 	var out []string
 	for _, it := range items {
