@@ -2,6 +2,7 @@ package ansible
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -345,5 +346,62 @@ func TestImportNotesUserOwnedDirectory(t *testing.T) {
 	const note = "note: its directory belongs to app: Optimus creates the file as app"
 	if n := strings.Count(b.String(), note); n != 1 {
 		t.Errorf("%d notes, want 1 (a.conf only):\n%s", n, b.String())
+	}
+}
+
+// TestImportSecretsAndModes: vault values never reach the output, a user's
+// password becomes a secret reference, and modes convert as Ansible reads
+// them.
+func TestImportSecretsAndModes(t *testing.T) {
+	dir := t.TempDir()
+	write := func(p, s string) {
+		t.Helper()
+		p = filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("vars/main.yml", "db_secret: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3965\n")
+	write("tasks/main.yml", `- copy: {content: "{{ db_secret }}", dest: /etc/db.secret}
+- user: {name: ann, password: "{{ 'x' | password_hash('sha512') }}"}
+- file: {path: /a, mode: "644"}
+- file: {path: /b, mode: 0750}
+- file: {path: /c, mode: "u+rwx"}
+- file: {path: /d, owner: pg}
+  become_user: postgres
+`)
+	res, err := ImportRole(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	res.WriteTo(&b)
+	out := b.String()
+	if strings.Contains(out, "3965") || strings.Contains(out, "ANSIBLE_VAULT") {
+		t.Errorf("the vault ciphertext is in the output:\n%s", out)
+	}
+	for _, want := range []string{
+		"passwordHashFrom:\n    env: OPTIMUS_PASSWORD_HASH_ANN",
+		"mode: \"0644\"\n  path: /a",
+		"mode: \"0750\"\n  path: /b",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	var why []string
+	for _, s := range res.Skipped() {
+		why = append(why, fmt.Sprintf("%d %s", s.Pos.Line, s.Why))
+	}
+	want := []string{
+		"1 content uses a vault-encrypted value, which is never written in a manifest: write this resource by hand with a secret source ({env: NAME} or {file: PATH})",
+		"5 mode \"u+rwx\": only octal modes convert (symbolic modes such as u+rwx do not)",
+		"6 become_user postgres has an Optimus equivalent only for commands (Exec user); for files, set owner",
+	}
+	if !reflect.DeepEqual(why, want) {
+		t.Errorf("skipped:\n%s\nwant:\n%s", strings.Join(why, "\n"), strings.Join(want, "\n"))
 	}
 }

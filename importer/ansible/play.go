@@ -150,7 +150,7 @@ func applyTemplateVars(res *Result) {
 		safe := func(m map[string]any) map[string]any {
 			out := map[string]any{}
 			for k, v := range m {
-				if secretVarRe.MatchString(k) {
+				if secretVarRe.MatchString(k) || hasVault(v) {
 					continue
 				}
 				out[k] = v

@@ -363,6 +363,10 @@ func (c *converter) task(file string, t *yaml.Node, sc scope, sel selector, hand
 				return
 			}
 			user = fmt.Sprint(v)
+			if user != "root" && short != "command" && short != "shell" {
+				c.skip(file, t, handler, what, "become_user "+user+" has an Optimus equivalent only for commands (Exec user); for files, set owner")
+				return
+			}
 		}
 		rs, err := c.convertModule(short, argMap, taskContext{file: file, line: t.Line, name: name, handler: handler, user: user,
 			changedWhen: field(t, "changed_when")})
@@ -387,6 +391,9 @@ func (c *converter) task(file string, t *yaml.Node, sc scope, sel selector, hand
 			if svc := c.sameService(r); svc != nil {
 				added = append(added, svc)
 				continue
+			}
+			if r.Kind == "Service" {
+				r.Comments = append(r.Comments, "note: no task manages this service; as a Service it is also kept running (state: running)")
 			}
 		}
 		added = append(added, c.add(r))
@@ -482,13 +489,42 @@ func moduleArgs(args, extra *yaml.Node, sc scope) (map[string]any, error) {
 		m = scope(m).merged(e)
 	}
 	for k, v := range m {
+		if k == "password" {
+			// Never read: it becomes a secret reference.
+			out[k] = nil
+			continue
+		}
 		r, err := sc.eval(v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", k, err)
 		}
+		if hasVault(r) {
+			return nil, fmt.Errorf("%s uses a vault-encrypted value, which is never written in a manifest: write this resource by hand with a secret source ({env: NAME} or {file: PATH})", k)
+		}
 		out[k] = r
 	}
 	return out, nil
+}
+
+// hasVault reports whether v holds an ansible-vault ciphertext.
+func hasVault(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.Contains(v, "$ANSIBLE_VAULT;")
+	case []any:
+		for _, e := range v {
+			if hasVault(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range v {
+			if hasVault(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // loopItems returns the items of loop or with_items, one nil item when
