@@ -405,3 +405,37 @@ func TestImportSecretsAndModes(t *testing.T) {
 		t.Errorf("skipped:\n%s\nwant:\n%s", strings.Join(why, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestImportReportsWhatIsLost: a missing role, a notification no handler
+// answers, and a block keyword without an equivalent are each reported,
+// never dropped in silence.
+func TestImportReportsWhatIsLost(t *testing.T) {
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site.yml")
+	if err := os.WriteFile(site, []byte(`- hosts: all
+  roles: [nowhere]
+  tasks:
+    - sysctl: {name: vm.swappiness, value: "10"}
+      notify: reload things
+    - block:
+        - hostname: {name: a}
+      ignore_errors: true
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Import(Options{Sources: []string{site}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range res.Skipped() {
+		got = append(got, fmt.Sprintf("%d %s %s", s.Pos.Line, s.Unit, s.What))
+	}
+	want := []string{"2 task role nowhere", "6 task block", "4 notification notify reload things"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("skipped %q, want %q", got, want)
+	}
+	if _, err := ImportRole(dir); err == nil || !strings.Contains(err.Error(), "is not a role directory") {
+		t.Errorf("ImportRole on a directory without tasks: %v", err)
+	}
+}

@@ -36,7 +36,7 @@ type Skipped struct {
 	Why string
 	// Source is the original YAML, kept in the output as a comment.
 	Source string
-	// Unit is what was skipped: host, task, handler or var.
+	// Unit is what was skipped: host, task, handler or notification.
 	Unit string
 }
 

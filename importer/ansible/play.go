@@ -103,6 +103,11 @@ func ImportPlaybook(path string) (*Result, error) {
 					}
 				}
 				dir := filepath.Join(filepath.Dir(path), "roles", name)
+				if !hasTasks(dir) {
+					own.Skipped = append(own.Skipped, Skipped{Unit: "task", Pos: Pos{path, rn.Line}, What: "role " + name,
+						Why: "no role at " + dir + " (roles are looked up in roles/ beside the playbook): import it on its own", Source: source(rn)})
+					continue
+				}
 				fname := "role-" + name + ".yaml"
 				for n := 2; usedNames[fname]; n++ {
 					fname = fmt.Sprintf("role-%s-%d.yaml", name, n)
@@ -117,7 +122,7 @@ func ImportPlaybook(path string) (*Result, error) {
 		}
 		sc := scope{}.merged(playVars)
 		c := &converter{file: own, res: res, selector: sel, roleDir: filepath.Dir(path), byName: map[string]*Resource{},
-			notifiers: map[string][]*Resource{}, overrides: playVars}
+			notifiers: map[string][]*Resource{}, notifiedAt: map[string]Pos{}, consumed: map[string]bool{}, overrides: playVars}
 		for _, k := range []string{"pre_tasks", "tasks", "post_tasks"} {
 			if ts := field(play, k); ts != nil {
 				for _, t := range ts.Content {

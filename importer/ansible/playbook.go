@@ -24,6 +24,10 @@ type converter struct {
 	// handlers maps a handler name (or listen topic) to the resources
 	// that notify it.
 	notifiers map[string][]*Resource
+	// notifiedAt is where each topic was first notified; consumed, the
+	// topics a converted handler took.
+	notifiedAt map[string]Pos
+	consumed   map[string]bool
 	// order is every resource made, in task order.
 	order []*Resource
 	// defaults and overrides are the role's and play's variables, which
@@ -140,12 +144,24 @@ func loadVarsFile(path string) (map[string]any, error) {
 // ImportRole converts a role directory: tasks/main.yml with the role's
 // defaults and vars, and handlers/main.yml for what the tasks notify.
 func ImportRole(dir string) (*Result, error) {
+	if !hasTasks(dir) {
+		return nil, fmt.Errorf("%s is not a role directory: it has no tasks/main.yml", dir)
+	}
 	res := &Result{}
 	name := filepath.Base(filepath.Clean(dir))
 	f := &File{Name: "role-" + name + ".yaml"}
 	res.Files = append(res.Files, f)
 	err := importRole(res, f, dir, selector{}, nil)
 	return res, err
+}
+
+func hasTasks(dir string) bool {
+	for _, n := range []string{"main.yml", "main.yaml"} {
+		if _, err := os.Stat(filepath.Join(dir, "tasks", n)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func importRole(res *Result, f *File, dir string, sel selector, params map[string]any) error {
@@ -159,7 +175,7 @@ func importRole(res *Result, f *File, dir string, sel selector, params map[strin
 	}
 	sc := scope{}.merged(defaults).merged(vars).merged(params)
 	c := &converter{file: f, res: res, selector: sel, roleDir: dir, byName: map[string]*Resource{},
-		notifiers: map[string][]*Resource{}, defaults: defaults, overrides: scope{}.merged(vars).merged(params)}
+		notifiers: map[string][]*Resource{}, notifiedAt: map[string]Pos{}, consumed: map[string]bool{}, defaults: defaults, overrides: scope{}.merged(vars).merged(params)}
 	name := filepath.Base(filepath.Clean(dir))
 	f.Header = append(f.Header, "Resources from the Ansible role "+name+" ("+dir+").")
 	if meta, _ := loadYAML(filepath.Join(dir, "meta", "main.yml")); meta != nil {
@@ -270,9 +286,32 @@ func (c *converter) task(file string, t *yaml.Node, sc scope, sel selector, hand
 	}
 	// Blocks and includes hold further tasks.
 	if b := field(t, "block"); b != nil {
+		what = "block"
+		if name != "" {
+			what = fmt.Sprintf("block %q", name)
+		}
+		var other []string
 		for _, k := range extra {
-			if k == "rescue" || k == "always" {
+			switch k {
+			case "block":
+			case "rescue", "always":
 				c.skip(file, t, handler, what, "rescue and always have no Optimus equivalent (a failed resource quarantines its host): convert the block by hand")
+				return
+			default:
+				other = append(other, k)
+			}
+		}
+		if module != "" {
+			other = append(other, module)
+		}
+		if len(other) > 0 {
+			sort.Strings(other)
+			c.skip(file, t, handler, what, "block keyword "+strings.Join(other, ", ")+" has no Optimus equivalent")
+			return
+		}
+		for _, k := range []string{"loop", "with_items", "with_list", "notify", "become_user"} {
+			if field(t, k) != nil {
+				c.skip(file, t, handler, what, k+" on a block has no Optimus equivalent: move it to the tasks")
 				return
 			}
 		}
@@ -305,6 +344,12 @@ func (c *converter) task(file string, t *yaml.Node, sc scope, sel selector, hand
 	}
 	switch short {
 	case "include_tasks", "import_tasks":
+		for _, k := range []string{"loop", "with_items", "with_list", "notify", "become_user"} {
+			if field(t, k) != nil {
+				c.skip(file, t, handler, what, k+" on an included task file is not converted: move it to the tasks")
+				return
+			}
+		}
 		p, err := sc.eval(argString(args, "file"))
 		if err != nil {
 			c.skip(file, t, handler, what, err.Error())
@@ -413,6 +458,9 @@ func (c *converter) task(file string, t *yaml.Node, sc scope, sel selector, hand
 		}
 		for _, topic := range topics {
 			c.notifiers[topic] = append(c.notifiers[topic], added...)
+			if _, ok := c.notifiedAt[topic]; !ok {
+				c.notifiedAt[topic] = Pos{file, t.Line}
+			}
 		}
 	}
 	c.res.converted(unit)
@@ -436,6 +484,8 @@ func describeTask(name, module string) string {
 		return fmt.Sprintf("task %q (%s)", name, module)
 	case name != "":
 		return fmt.Sprintf("task %q", name)
+	case module == "":
+		return "task"
 	}
 	return fmt.Sprintf("task (%s)", module)
 }
@@ -632,6 +682,7 @@ func (c *converter) notifiedBy(t *yaml.Node, name string) []*Resource {
 	var out []*Resource
 	for _, topic := range topics {
 		out = append(out, c.notifiers[topic]...)
+		c.consumed[topic] = true
 	}
 	return out
 }
@@ -672,6 +723,12 @@ func (c *converter) finish() {
 	}
 	c.orderExecs()
 	c.noteOwnedDirectories()
+	for _, topic := range sortedKeys(c.notifiedAt) {
+		if !c.consumed[topic] {
+			c.file.Skipped = append(c.file.Skipped, Skipped{Unit: "notification", Pos: c.notifiedAt[topic], What: "notify " + topic,
+				Why: "no converted handler of this role or play answers it (a handler of another role is not followed): add restartOn by hand"})
+		}
+	}
 }
 
 // noteOwnedDirectories warns about a file written, without an owner, into
