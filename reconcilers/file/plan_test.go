@@ -26,7 +26,7 @@ func plan(t *testing.T, s *v1alpha1.FileSpec, cur reconcilers.PathInfo) ([]recon
 	meta := &v1alpha1.ObjectMeta{Name: "app"}
 	s.Default(meta)
 	res := &v1alpha1.Resource{TypeMeta: v1alpha1.TypeMeta{Kind: "File"}, Metadata: *meta, Spec: s}
-	host := &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "web1", Labels: map[string]string{"role": "web", v1alpha1.GroupLabelPrefix + "web": "true"}},
+	host := &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "web1", Labels: map[string]string{"role": "web"}},
 		Spec: &v1alpha1.HostSpec{Vars: map[string]any{"port": float64(8080), "url": "http://{{ inventory_hostname }}:{{ port }}/"}}}
 	facts := reconcilers.NewFacts(map[string]transport.Result{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(cur)},
 		reconcilers.FactsKey: {Stdout: []byte(hostFacts)}})
@@ -61,8 +61,8 @@ func TestPlan(t *testing.T) {
 			cur: absent, script: "mv -f", stdin: "web1 web 8080\n"},
 		{name: "template with facts", spec: v1alpha1.FileSpec{Content: str("{{.Facts.OS.ID}} {{.Facts.OS.VersionID}} {{.Facts.CPUs}} {{.Facts.MemoryMB}} {{.Facts.Arch}}\n"), Template: v1alpha1.RenderWith(v1alpha1.TemplateGo)},
 			cur: absent, script: "mv -f", stdin: "debian 12 4 2000 x86_64\n"},
-		{name: "jinja2 template", spec: v1alpha1.FileSpec{Content: str("{{ inventory_hostname }} {{ url }} {{ ansible_distribution }} {{ ansible_facts.os_family }} {{ ansible_processor_vcpus }} {{ group_names | join(',') }} {{ missing | default('-') }}\n"), Template: v1alpha1.RenderWith(v1alpha1.TemplateJinja2)},
-			cur: absent, script: "mv -f", stdin: "web1 http://web1:8080/ Debian Debian 4 web -\n"},
+		{name: "jinja2 template", spec: v1alpha1.FileSpec{Content: str("{{ inventory_hostname }} {{ url }} {{ ansible_distribution }} {{ ansible_facts.os_family }} {{ ansible_processor_vcpus }} {{ missing | default('-') }}\n"), Template: v1alpha1.RenderWith(v1alpha1.TemplateJinja2)},
+			cur: absent, script: "mv -f", stdin: "web1 http://web1:8080/ Debian Debian 4 -\n"},
 		{name: "jinja2 undefined", spec: v1alpha1.FileSpec{Content: str("{{ nope }}"), Template: v1alpha1.RenderWith(v1alpha1.TemplateJinja2)}, cur: absent, wantErr: "render for host web1"},
 		{name: "validate", spec: v1alpha1.FileSpec{Content: str("a\n"), Validate: "nginx -t -c %s"}, cur: absent,
 			script: `_ov=$( { nginx -t -c "$t"`, stdin: "a\n", diff: "+a\n"},
