@@ -1,6 +1,7 @@
 package jinja
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -66,5 +67,36 @@ func TestRenderUndefinedIsAnError(t *testing.T) {
 	}
 	if _, err := tmpl.Render(map[string]any{}); err == nil {
 		t.Fatal("an undefined variable rendered")
+	}
+}
+
+// TestRenderConcurrently: hosts are planned in parallel, each rendering
+// its own templates against the shared environment.
+func TestRenderConcurrently(t *testing.T) {
+	tmpl, err := Parse("{% for x in xs %}{{ x | upper }}{% endfor %} {{ n | default(0) }}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			for range 50 {
+				if _, err := Parse("{{ a | to_json }}"); err != nil {
+					errs <- err
+					return
+				}
+				out, err := tmpl.Render(map[string]any{"xs": []any{"a", "b"}, "n": i})
+				if err != nil || string(out) != "AB "+string(rune('0'+i)) {
+					errs <- fmt.Errorf("%q, %v", out, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
