@@ -439,3 +439,37 @@ func TestImportReportsWhatIsLost(t *testing.T) {
 		t.Errorf("ImportRole on a directory without tasks: %v", err)
 	}
 }
+
+// TestImportCommandHandler: a handler that runs a command becomes an Exec
+// that runs only when what notified it changed.
+func TestImportCommandHandler(t *testing.T) {
+	dir := t.TempDir()
+	for p, s := range map[string]string{
+		"tasks/main.yml":    "- copy: {content: \"x\\n\", dest: /etc/app.conf}\n  notify: [reindex]\n",
+		"handlers/main.yml": "- name: reindex\n  shell: /usr/bin/app-reindex --all\n",
+	} {
+		p = filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := ImportRole(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, text := load(t, res)
+	for _, r := range set.Resources {
+		if r.Kind != "Exec" {
+			continue
+		}
+		s := r.Spec.(*v1alpha1.ExecSpec)
+		if !s.RefreshOnly || len(s.RestartOn) != 1 || s.RestartOn[0].String() != "File/etc-app.conf" || s.Command != "/usr/bin/app-reindex --all" {
+			t.Errorf("Exec: %+v", s)
+		}
+		return
+	}
+	t.Errorf("no Exec:\n%s", text)
+}
