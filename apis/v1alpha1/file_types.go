@@ -103,6 +103,17 @@ func (t FileTemplate) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]string{"engine": t.Engine})
 }
 
+var _ SchemaProvider = (*FileTemplate)(nil)
+
+// JSONSchema accepts what UnmarshalJSON reads.
+func (*FileTemplate) JSONSchema() map[string]any {
+	return map[string]any{"oneOf": []any{
+		map[string]any{"type": "boolean"},
+		map[string]any{"type": "object", "additionalProperties": false,
+			"properties": map[string]any{"engine": map[string]any{"enum": []any{TemplateGo, TemplateJinja2}}}},
+	}}
+}
+
 // UnmarshalJSON reads true, false or {engine: go|jinja2}.
 func (t *FileTemplate) UnmarshalJSON(b []byte) error {
 	var on bool

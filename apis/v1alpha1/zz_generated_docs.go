@@ -237,6 +237,7 @@ var docs = map[string]string{
 	"Rule.Tag":                          "Tag is the name used in validate tags, such as \"unixname\".",
 	"RunSummary":                        "RunSummary summarises one reconcile of one host.",
 	"RunSummary.result":                 "Result is converged, failed or unconverged.",
+	"SchemaProvider":                    "SchemaProvider is implemented by a field type that decodes itself (UnmarshalJSON) and knows its own JSON Schema, which optimus schema uses instead of an unconstrained value.",
 	"Scheme":                            "Scheme is the set of kinds a tool understands. Built-in and custom kinds are registered the same way.",
 	"SecretChecker":                     "SecretChecker is implemented by specs whose secrets have a format: each secret source, once read, is checked before any host is touched. path is the field's JSON path below spec (\"passwordHashFrom\"); the value must never appear in the error.",
 	"SecretSource":                      "SecretSource says where a secret comes from; secrets are never written in a manifest in clear. Exactly one of env and file is set.",
