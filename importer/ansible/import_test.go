@@ -473,3 +473,38 @@ func TestImportCommandHandler(t *testing.T) {
 	}
 	t.Errorf("no Exec:\n%s", text)
 }
+
+// TestImportVarsFiles: a play's vars_files feed its tasks; a vault file is
+// not read and what needs it is reported.
+func TestImportVarsFiles(t *testing.T) {
+	dir := t.TempDir()
+	for p, s := range map[string]string{
+		"vars/common.yml": "motd: hello\n",
+		"vars/vault.yml":  "$ANSIBLE_VAULT;1.1;AES256\n6162\n",
+		"site.yml": `- hosts: all
+  vars_files: [vars/common.yml, vars/vault.yml]
+  tasks:
+    - copy: {content: "{{ motd }}", dest: /etc/motd}
+    - copy: {content: "{{ db_password }}", dest: /etc/db}
+`,
+	} {
+		p = filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Import(Options{Sources: []string{filepath.Join(dir, "site.yml")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, text := load(t, res)
+	if !strings.Contains(text, "content: hello\n") || !strings.Contains(text, "vars/vault.yml is vault-encrypted and was not read") {
+		t.Errorf("output:\n%s", text)
+	}
+	if sk := res.Skipped(); len(sk) != 1 || sk[0].Pos.Line != 5 || !strings.Contains(sk[0].Why, "uses db_password") {
+		t.Errorf("skipped %v, want the task at line 5 that needs db_password", sk)
+	}
+}

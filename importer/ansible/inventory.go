@@ -137,6 +137,9 @@ func LoadInventory(path string) (*Inventory, error) {
 		if err != nil {
 			return nil, err
 		}
+		if strings.HasPrefix(string(b), "#!") {
+			return nil, fmt.Errorf("%s is a dynamic inventory script, which is not converted: write its hosts as an INI or YAML inventory", f)
+		}
 		if isYAMLInventory(f, b) {
 			err = inv.parseYAML(f, b)
 		} else {

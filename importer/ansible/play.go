@@ -2,6 +2,7 @@ package ansible
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -80,7 +81,19 @@ func ImportPlaybook(path string) (*Result, error) {
 		playVars, _ := decode(field(play, "vars")).(map[string]any)
 		if vf := field(play, "vars_files"); vf != nil {
 			for _, f := range vf.Content {
-				m, err := loadVarsFile(strings.TrimSuffix(filepath.Join(filepath.Dir(path), f.Value), filepath.Ext(f.Value)))
+				p := f.Value
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(filepath.Dir(path), p)
+				}
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: vars_files: %v", path, f.Line, err)
+				}
+				if strings.HasPrefix(string(b), "$ANSIBLE_VAULT;") {
+					own.Header = append(own.Header, fmt.Sprintf("%s:%d: %s is vault-encrypted and was not read: tasks that use its variables are left out", path, f.Line, f.Value))
+					continue
+				}
+				m, err := loadVarsFile(p)
 				if err != nil {
 					return nil, err
 				}

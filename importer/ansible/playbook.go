@@ -130,6 +130,9 @@ func source(n *yaml.Node) string {
 func loadVarsFile(path string) (map[string]any, error) {
 	for _, p := range []string{path + ".yml", path + ".yaml", path} {
 		if info, err := os.Stat(p); err == nil && !info.IsDir() {
+			if b, err := os.ReadFile(p); err == nil && strings.HasPrefix(string(b), "$ANSIBLE_VAULT;") {
+				return nil, fmt.Errorf("%s is vault-encrypted: Optimus does not decrypt it; move its secrets to secret sources ({env: NAME}, {file: PATH})", p)
+			}
 			n, err := loadYAML(p)
 			if err != nil {
 				return nil, err
