@@ -61,7 +61,11 @@ func (a *args) str(keys ...string) string {
 	return ""
 }
 
-func (a *args) has(k string) bool { _, ok := a.m[k]; a.used[k] = true; return ok }
+func (a *args) has(k string) bool {
+	a.used[k] = true
+	_, ok := a.m[k]
+	return ok
+}
 
 func (a *args) boolean(k string) (bool, bool) {
 	a.used[k] = true
@@ -112,6 +116,9 @@ func (a *args) rest() error {
 	}
 	if len(left) == 0 {
 		return nil
+	}
+	if raw, ok := a.m["_raw"]; ok {
+		return fmt.Errorf("free-form arguments %q are not all key=value: write them as a mapping", raw)
 	}
 	sort.Strings(left)
 	return fmt.Errorf("argument %s has no Optimus equivalent", strings.Join(left, ", "))

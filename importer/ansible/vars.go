@@ -100,8 +100,8 @@ func (s scope) native(expr string) (any, error) {
 	return normalize(v), nil
 }
 
-// cond evaluates a when condition; known is false when it needs what only
-// a host knows.
+// cond evaluates a when condition with the scope; it fails when the
+// condition needs what only a host knows.
 func (s scope) cond(expr string) (value bool, err error) {
 	out, err := s.render("{% if " + expr + " %}1{% else %}0{% endif %}")
 	if err != nil {
