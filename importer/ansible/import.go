@@ -3,7 +3,6 @@ package ansible
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 )
 
 // Options say what to import.
@@ -41,12 +40,12 @@ func Import(opts Options) (*Result, error) {
 		res.Merge(r)
 	}
 	applyTemplateVars(res)
-	seen := map[string]string{}
+	seen := map[string]bool{}
 	for _, f := range res.Files {
-		if prev, dup := seen[f.Name]; dup {
-			return nil, fmt.Errorf("two sources would both be written to %s (%s and %s): import them separately", f.Name, prev, filepath.Base(f.Name))
+		if seen[f.Name] {
+			return nil, fmt.Errorf("two of the sources would both be written to %s (a playbook named like the inventory's hosts.yaml, or two playbooks of one name): import them separately", f.Name)
 		}
-		seen[f.Name] = f.Name
+		seen[f.Name] = true
 	}
 	return res, nil
 }
