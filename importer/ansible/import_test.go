@@ -508,3 +508,46 @@ func TestImportVarsFiles(t *testing.T) {
 		t.Errorf("skipped %v, want the task at line 5 that needs db_password", sk)
 	}
 }
+
+// TestImportDedupesAcrossRoles: the same resource from two roles is kept
+// once; a different one under the same name is renamed, with the
+// references of its own role following it.
+func TestImportDedupesAcrossRoles(t *testing.T) {
+	dir := t.TempDir()
+	for p, s := range map[string]string{
+		"roles/a/tasks/main.yml": "- apt: {name: curl}\n- copy: {content: \"a\\n\", dest: /etc/motd}\n",
+		"roles/b/tasks/main.yml": "- apt: {name: curl}\n- copy: {content: \"b\\n\", dest: /etc/motd}\n  notify: restart cron\n" +
+			"- service: {name: cron}\n",
+		"roles/b/handlers/main.yml": "- name: restart cron\n  service: {name: cron, state: restarted}\n",
+		"site.yml":                  "- hosts: all\n  roles: [a, b]\n",
+	} {
+		p = filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Import(Options{Sources: []string{filepath.Join(dir, "site.yml")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, text := load(t, res)
+	var ids []string
+	for _, r := range set.Resources {
+		ids = append(ids, r.ID())
+	}
+	sort.Strings(ids)
+	want := []string{"File/etc-motd", "File/etc-motd-2", "Package/curl", "Service/cron"}
+	if !reflect.DeepEqual(ids, want) {
+		t.Errorf("resources %v, want %v\n%s", ids, want, text)
+	}
+	for _, r := range set.Resources {
+		if r.ID() == "Service/cron" {
+			if s := r.Spec.(*v1alpha1.ServiceSpec); len(s.RestartOn) != 1 || s.RestartOn[0].Name != "etc-motd-2" {
+				t.Errorf("cron restarts on %v, want File/etc-motd-2 (role b's motd)", s.RestartOn)
+			}
+		}
+	}
+}
