@@ -277,7 +277,8 @@ func TestImportPlaybook(t *testing.T) {
       loop:
         - {name: ann, uid: 2001}
         - {name: ben, uid: 2002}
-    - sysctl: {name: vm.swappiness, value: "10"}
+    - sysctl: {name: "{{ item.key }}", value: "{{ item.value }}"}
+      with_dict: {vm.swappiness: 10}
     - name: weekly
       cron: {name: weekly, job: /bin/true, weekday: "0", hour: "3", minute: "0"}
 - hosts: web:db
@@ -317,8 +318,8 @@ func TestImportPlaybook(t *testing.T) {
 		t.Errorf("no rollout note:\n%s", text)
 	}
 	sk := res.Skipped()
-	if len(sk) != 1 || sk[0].Pos.Line != 16 || !strings.Contains(sk[0].Why, "only hosts: all or a single group") {
-		t.Errorf("skipped %v, want the play on web:db at line 16", sk)
+	if len(sk) != 1 || sk[0].Pos.Line != 17 || !strings.Contains(sk[0].Why, "only hosts: all or a single group") {
+		t.Errorf("skipped %v, want the play on web:db at line 17", sk)
 	}
 }
 
@@ -415,7 +416,8 @@ func TestImportReportsWhatIsLost(t *testing.T) {
 	if err := os.WriteFile(site, []byte(`- hosts: all
   roles: [nowhere]
   tasks:
-    - sysctl: {name: vm.swappiness, value: "10"}
+    - sysctl: {name: "{{ item.key }}", value: "{{ item.value }}"}
+      with_dict: {vm.swappiness: 10}
       notify: reload things
     - block:
         - hostname: {name: a}

@@ -262,7 +262,7 @@ func (c *converter) skip(file string, t *yaml.Node, handler bool, what, why stri
 var taskKeywords = map[string]bool{
 	"name": true, "when": true, "loop": true, "with_items": true, "with_list": true, "loop_control": true,
 	"notify": true, "become": true, "become_user": true, "become_method": true, "tags": true, "vars": true,
-	"listen": true, "register": true, "no_log": true, "changed_when": true, "args": true,
+	"listen": true, "register": true, "no_log": true, "changed_when": true, "args": true, "with_dict": true,
 }
 
 // task converts one task (or handler) into resources.
@@ -472,7 +472,7 @@ func (c *converter) task(file string, t *yaml.Node, sc scope, sel selector, hand
 func isKeyword(k string) bool {
 	switch k {
 	case "block", "rescue", "always", "delegate_to", "run_once", "ignore_errors", "failed_when", "until", "retries",
-		"delay", "async", "poll", "environment", "with_dict", "with_fileglob", "with_together", "with_nested",
+		"delay", "async", "poll", "environment", "with_fileglob", "with_together", "with_nested",
 		"with_subelements", "local_action", "any_errors_fatal", "throttle", "check_mode", "diff",
 		"connection", "remote_user", "timeout", "with_sequence", "with_first_found", "debugger", "collections",
 		"module_defaults", "ignore_unreachable":
@@ -586,12 +586,30 @@ func (c *converter) loopItems(t *yaml.Node, sc scope) ([]any, string, error) {
 	loopVar := "item"
 	if lc := field(t, "loop_control"); lc != nil {
 		for _, kv := range mapping(lc) {
-			if kv[0].Value == "loop_var" {
+			switch kv[0].Value {
+			case "loop_var":
 				loopVar = kv[1].Value
-			} else {
+			case "label":
+				// Only changes what Ansible prints.
+			default:
 				return nil, "", fmt.Errorf("loop_control.%s has no Optimus equivalent", kv[0].Value)
 			}
 		}
+	}
+	if n := field(t, "with_dict"); n != nil {
+		v, err := sc.eval(decode(n))
+		if err != nil {
+			return nil, "", fmt.Errorf("with_dict: %v", err)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, "", fmt.Errorf("with_dict is not a dictionary known at import (%v)", v)
+		}
+		var items []any
+		for _, k := range sortedKeys(m) {
+			items = append(items, map[string]any{"key": k, "value": m[k]})
+		}
+		return items, loopVar, nil
 	}
 	n := field(t, "loop")
 	if n == nil {
