@@ -25,7 +25,7 @@ func TestImportAnsibleExitCodes(t *testing.T) {
 		t.Errorf("role with unconvertible tasks: exit %d, want 2\n%s", code, errOut)
 	}
 	for _, want := range []string{
-		testdata + "roles/webapp/tasks/main.yml:82: task \"Block in file\" (blockinfile): Optimus has no kind for a marked block",
+		testdata + "roles/webapp/tasks/main.yml:82: task \"Block in file\" (blockinfile): no Optimus kind manages a marked block",
 		testdata + "roles/webapp/tasks/main.yml:93: task \"Delegated\" (command): keyword delegate_to has no Optimus equivalent",
 		"optimus: import ansible: 5 of 6 hosts, 12 of 17 tasks, 1 of 2 handlers converted; 7 left out (kept as comments marked NOT CONVERTED)\n",
 	} {

@@ -223,7 +223,7 @@ func (c *converter) convertModule(module string, raw map[string]any, ctx taskCon
 		rs, err = c.command(module, raw, ctx)
 		return rs, err
 	case "blockinfile":
-		return nil, fmt.Errorf("Optimus has no kind for a marked block of lines: manage the whole file with File, or each line with LineInFile")
+		return nil, fmt.Errorf("no Optimus kind manages a marked block of lines: manage the whole file with File, or each line with LineInFile")
 	case "debug", "assert", "fail", "pause", "meta", "set_fact", "setup", "gather_facts", "wait_for", "stat":
 		return nil, fmt.Errorf("%s is about the Ansible run itself and changes no host state; it has no Optimus equivalent", module)
 	default:
