@@ -105,6 +105,10 @@ func (c *converter) condition(file string, t *yaml.Node, sc scope, sel selector,
 			out.labels[GroupLabelPrefix+m[1]] = "true"
 			continue
 		}
+		if missing := unknownNames(cl, sc); len(missing) > 0 {
+			c.skip(file, t, handler, what, fmt.Sprintf("when %q cannot be decided at import or written as a hostSelector: it reads %s, which is not a role, play or loop variable (a host variable or fact is only known per host)", cl, strings.Join(missing, ", ")))
+			return nil, sc, false
+		}
 		v, err := sc.cond(cl)
 		if err != nil {
 			c.skip(file, t, handler, what, fmt.Sprintf("when %q cannot be decided at import or written as a hostSelector: %v", cl, err))
@@ -116,4 +120,34 @@ func (c *converter) condition(file string, t *yaml.Node, sc scope, sel selector,
 		}
 	}
 	return &out, sc, true
+}
+
+var (
+	quoted     = regexp.MustCompile(`'[^']*'|"[^"]*"`)
+	identifier = regexp.MustCompile(`[.|]?\s*\b(is\s+(?:not\s+)?)?([A-Za-z_][A-Za-z0-9_]*)`)
+	// jinjaWords are the words of an expression that are not variables.
+	jinjaWords = map[string]bool{"and": true, "or": true, "not": true, "is": true, "in": true, "if": true, "else": true,
+		"true": true, "false": true, "none": true, "True": true, "False": true, "None": true}
+)
+
+// unknownNames lists the variables expr reads that the scope does not
+// hold. Jinja2 would call them undefined, so "x is defined" would be
+// decided false here for a variable that a host defines.
+func unknownNames(expr string, sc scope) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range identifier.FindAllStringSubmatch(quoted.ReplaceAllString(expr, "''"), -1) {
+		prefix, name := strings.TrimSpace(m[0][:len(m[0])-len(m[2])]), m[2]
+		switch {
+		case strings.HasPrefix(prefix, ".") || strings.HasPrefix(prefix, "|") || strings.HasPrefix(prefix, "is"):
+			continue // an attribute, a filter or a test
+		case jinjaWords[name] || seen[name]:
+			continue
+		}
+		if _, ok := sc[name]; !ok {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	return out
 }
