@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/internal/jinja"
 	"github.com/optimus-cm/optimus/manifest"
 )
 
@@ -351,8 +352,8 @@ func TestImportNotesUserOwnedDirectory(t *testing.T) {
 }
 
 // TestImportSecretsAndModes: vault values never reach the output, a user's
-// password becomes a secret reference, and modes convert as Ansible reads
-// them.
+// password becomes a secret reference, modes convert as Ansible reads
+// them, and a template Optimus cannot render is reported with its line.
 func TestImportSecretsAndModes(t *testing.T) {
 	dir := t.TempDir()
 	write := func(p, s string) {
@@ -366,6 +367,7 @@ func TestImportSecretsAndModes(t *testing.T) {
 		}
 	}
 	write("vars/main.yml", "db_secret: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3965\n")
+	write("templates/net.j2", "a\n{{ addr | ipaddr('address') }}\n")
 	write("tasks/main.yml", `- copy: {content: "{{ db_secret }}", dest: /etc/db.secret}
 - user: {name: ann, password: "{{ 'x' | password_hash('sha512') }}"}
 - file: {path: /a, mode: "644"}
@@ -373,6 +375,7 @@ func TestImportSecretsAndModes(t *testing.T) {
 - file: {path: /c, mode: "u+rwx"}
 - file: {path: /d, owner: pg}
   become_user: postgres
+- template: {src: net.j2, dest: /etc/net}
 `)
 	res, err := ImportRole(dir)
 	if err != nil {
@@ -401,6 +404,7 @@ func TestImportSecretsAndModes(t *testing.T) {
 		"1 content uses a vault-encrypted value, which is never written in a manifest: write this resource by hand with a secret source ({env: NAME} or {file: PATH})",
 		"5 mode \"u+rwx\": only octal modes convert (symbolic modes such as u+rwx do not)",
 		"6 become_user postgres has an Optimus equivalent only for commands (Exec user); for files, set owner",
+		"8 template " + filepath.Join(dir, "templates", "net.j2") + ": line 2: unknown filter \"ipaddr\" (supported: " + strings.Join(jinja.FilterNames(), ", ") + ")",
 	}
 	if !reflect.DeepEqual(why, want) {
 		t.Errorf("skipped:\n%s\nwant:\n%s", strings.Join(why, "\n"), strings.Join(want, "\n"))

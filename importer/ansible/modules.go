@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -11,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/optimus-cm/optimus/internal/jinja"
 )
 
 // taskContext is what a module conversion needs beyond its arguments.
@@ -420,6 +423,15 @@ func (c *converter) copyModule(module string, a *args, ctx taskContext) ([]*Reso
 		}
 		s["source"] = abs
 		if module == "template" {
+			// A template Optimus cannot render would make the whole output
+			// fail validation: it is reported here instead.
+			b, err := os.ReadFile(abs)
+			if err != nil {
+				return nil, fmt.Errorf("template: %v", err)
+			}
+			if _, err := jinja.Parse(string(b)); err != nil {
+				return nil, fmt.Errorf("template %s: %v", src, err)
+			}
 			s["template"] = map[string]any{"engine": "jinja2"}
 		}
 	}
