@@ -68,14 +68,22 @@ func Parse(src string) (*Template, error) {
 		return nil, parseError(err)
 	}
 	var errs []error
+	macros := map[string]bool{}
+	for name := range t.Macros() {
+		macros[name] = true
+	}
 	// gonja's own walker stops at the top-level nodes, so the tree is
-	// searched by reflection for every filter and test call.
-	findCalls(reflect.ValueOf(t.Root()), map[uintptr]bool{}, func(name string, line int, test bool) {
+	// searched by reflection.
+	findNodes(reflect.ValueOf(t.Root()), map[uintptr]bool{}, func(kind, name string, line int) {
 		switch {
-		case test && !environment.Tests.Exists(name):
+		case kind == "test" && !environment.Tests.Exists(name):
 			errs = append(errs, &Error{Line: line, Msg: fmt.Sprintf("unknown test %q", name)})
-		case !test && !environment.Filters.Exists(name):
+		case kind == "filter" && !environment.Filters.Exists(name):
 			errs = append(errs, &Error{Line: line, Msg: fmt.Sprintf("unknown filter %q (supported: %s)", name, strings.Join(FilterNames(), ", "))})
+		case kind == "call" && !macros[name] && !callable[name]:
+			errs = append(errs, &Error{Line: line, Msg: fmt.Sprintf("unknown function %q (Ansible's lookup, query and other plugins are not available)", name)})
+		case kind == "statement":
+			errs = append(errs, &Error{Line: line, Msg: fmt.Sprintf("%s is not supported: a File template is one file", name)})
 		}
 	})
 	if len(errs) > 0 {
@@ -152,42 +160,65 @@ func sortStrings(s []string) { sort.Strings(s) }
 var (
 	filterCallType = reflect.TypeFor[*nodes.FilterCall]()
 	testCallType   = reflect.TypeFor[*nodes.TestCall]()
+	callType       = reflect.TypeFor[*nodes.Call]()
+	nameType       = reflect.TypeFor[*nodes.Name]()
+	// statements that read other template files, which a File does not have.
+	fileStatements = map[string]string{"IncludeControlStructure": "include", "ImportControlStructure": "import",
+		"FromImportControlStructure": "from ... import", "ExtendsControlStructure": "extends"}
+	// callable are the functions a template may call besides its macros.
+	callable = map[string]bool{"range": true, "dict": true, "cycler": true, "joiner": true, "lipsum": true,
+		"namespace": true, "gettext": true, "_": true, "ngettext": true, "caller": true, "super": true}
 )
 
-// findCalls reports every FilterCall and TestCall below v.
-func findCalls(v reflect.Value, seen map[uintptr]bool, found func(name string, line int, test bool)) {
+// findNodes reports every filter, test, function call and file statement
+// below v. Fields are read through reflect, not Interface, because a node
+// may be reached through an unexported field.
+func findNodes(v reflect.Value, seen map[uintptr]bool, found func(kind, name string, line int)) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() || seen[v.Pointer()] {
 			return
 		}
 		seen[v.Pointer()] = true
-		// Fields are read through reflect, not Interface, because a call
-		// may be reached through an unexported field.
-		if t := v.Type(); t == filterCallType || t == testCallType {
-			line := 0
-			if tok := v.Elem().FieldByName("Token"); !tok.IsNil() {
-				line = int(tok.Elem().FieldByName("Line").Int())
+		e := v.Elem()
+		switch t := v.Type(); {
+		case t == filterCallType:
+			found("filter", e.FieldByName("Name").String(), tokenLine(e.FieldByName("Token")))
+		case t == testCallType:
+			found("test", e.FieldByName("Name").String(), tokenLine(e.FieldByName("Token")))
+		case t == callType:
+			if fn := e.FieldByName("Func"); fn.Kind() == reflect.Interface && !fn.IsNil() && fn.Elem().Type() == nameType {
+				name := fn.Elem().Elem().FieldByName("Name")
+				found("call", name.Elem().FieldByName("Val").String(), tokenLine(name))
 			}
-			found(v.Elem().FieldByName("Name").String(), line, t == testCallType)
+		case e.Kind() == reflect.Struct && fileStatements[t.Elem().Name()] != "":
+			found("statement", fileStatements[t.Elem().Name()], tokenLine(e.FieldByName("location")))
 		}
-		findCalls(v.Elem(), seen, found)
+		findNodes(e, seen, found)
 	case reflect.Interface:
 		if !v.IsNil() {
-			findCalls(v.Elem(), seen, found)
+			findNodes(v.Elem(), seen, found)
 		}
 	case reflect.Struct:
 		for i := range v.NumField() {
-			findCalls(v.Field(i), seen, found)
+			findNodes(v.Field(i), seen, found)
 		}
 	case reflect.Slice, reflect.Array:
 		for i := range v.Len() {
-			findCalls(v.Index(i), seen, found)
+			findNodes(v.Index(i), seen, found)
 		}
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
-			findCalls(it.Value(), seen, found)
+			findNodes(it.Value(), seen, found)
 		}
 	}
+}
+
+// tokenLine is the line of a *tokens.Token value, 0 when there is none.
+func tokenLine(tok reflect.Value) int {
+	if !tok.IsValid() || tok.Kind() != reflect.Pointer || tok.IsNil() {
+		return 0
+	}
+	return int(tok.Elem().FieldByName("Line").Int())
 }

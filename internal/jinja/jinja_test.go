@@ -60,6 +60,28 @@ func TestParseRefusesUnknownFilterWithLine(t *testing.T) {
 	}
 }
 
+func TestParseRefusesWhatOneFileCannotDo(t *testing.T) {
+	for src, want := range map[string]string{
+		"x\n{% include 'other.j2' %}":        `line 2: include is not supported`,
+		"{% import 'm.j2' as m %}":            `line 1: import is not supported`,
+		"{% from 'm.j2' import f %}":          `line 1: from ... import is not supported`,
+		"a\nb\n{{ lookup('file', '/x') }}":   `line 3: unknown function "lookup"`,
+		"{{ query('inventory_hostnames') }}": `unknown function "query"`,
+	} {
+		if _, err := Parse(src); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want %s", src, err, want)
+		}
+	}
+	// Macros and the built-in functions are callable.
+	tmpl, err := Parse("{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(1) }}{% for i in range(2) %}{{ i }}{% endfor %}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := tmpl.Render(map[string]any{}); err != nil || string(out) != "<1>01" {
+		t.Errorf("rendered %q, %v", out, err)
+	}
+}
+
 func TestRenderUndefinedIsAnError(t *testing.T) {
 	tmpl, err := Parse("{{ nope }}")
 	if err != nil {
