@@ -63,8 +63,8 @@ func TestParseRefusesUnknownFilterWithLine(t *testing.T) {
 func TestParseRefusesWhatOneFileCannotDo(t *testing.T) {
 	for src, want := range map[string]string{
 		"x\n{% include 'other.j2' %}":        `line 2: include is not supported`,
-		"{% import 'm.j2' as m %}":            `line 1: import is not supported`,
-		"{% from 'm.j2' import f %}":          `line 1: from ... import is not supported`,
+		"{% import 'm.j2' as m %}":           `line 1: import is not supported`,
+		"{% from 'm.j2' import f %}":         `line 1: from ... import is not supported`,
 		"a\nb\n{{ lookup('file', '/x') }}":   `line 3: unknown function "lookup"`,
 		"{{ query('inventory_hostnames') }}": `unknown function "query"`,
 	} {
