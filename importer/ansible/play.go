@@ -134,8 +134,8 @@ func ImportPlaybook(path string) (*Result, error) {
 			}
 		}
 		sc := scope{}.merged(playVars)
-		c := &converter{file: own, res: res, selector: sel, roleDir: filepath.Dir(path), byName: map[string]*Resource{},
-			notifiers: map[string][]*Resource{}, notifiedAt: map[string]Pos{}, consumed: map[string]bool{}, overrides: playVars}
+		c := newConverter(res, own, sel, filepath.Dir(path))
+		c.overrides = playVars
 		for _, k := range []string{"pre_tasks", "tasks", "post_tasks"} {
 			if ts := field(play, k); ts != nil {
 				for _, t := range ts.Content {

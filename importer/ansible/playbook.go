@@ -21,7 +21,7 @@ type converter struct {
 	roleDir string
 	// byName finds resources already made, to merge duplicates.
 	byName map[string]*Resource
-	// handlers maps a handler name (or listen topic) to the resources
+	// notifiers maps a handler name (or listen topic) to the resources
 	// that notify it.
 	notifiers map[string][]*Resource
 	// notifiedAt is where each topic was first notified; consumed, the
@@ -34,6 +34,11 @@ type converter struct {
 	// Jinja2 templates read on the hosts: defaults lose to inventory
 	// variables, overrides (role vars, play vars) win over them.
 	defaults, overrides map[string]any
+}
+
+func newConverter(res *Result, f *File, sel selector, dir string) *converter {
+	return &converter{file: f, res: res, selector: sel, roleDir: dir, byName: map[string]*Resource{},
+		notifiers: map[string][]*Resource{}, notifiedAt: map[string]Pos{}, consumed: map[string]bool{}}
 }
 
 // selector is a hostSelector under construction.
@@ -177,8 +182,8 @@ func importRole(res *Result, f *File, dir string, sel selector, params map[strin
 		return err
 	}
 	sc := scope{}.merged(defaults).merged(vars).merged(params)
-	c := &converter{file: f, res: res, selector: sel, roleDir: dir, byName: map[string]*Resource{},
-		notifiers: map[string][]*Resource{}, notifiedAt: map[string]Pos{}, consumed: map[string]bool{}, defaults: defaults, overrides: scope{}.merged(vars).merged(params)}
+	c := newConverter(res, f, sel, dir)
+	c.defaults, c.overrides = defaults, scope{}.merged(vars).merged(params)
 	name := filepath.Base(filepath.Clean(dir))
 	f.Header = append(f.Header, "Resources from the Ansible role "+name+" ("+dir+").")
 	if meta, _ := loadYAML(filepath.Join(dir, "meta", "main.yml")); meta != nil {
