@@ -97,7 +97,7 @@ enable_debug: "no"
     creates: "{{ app_dir }}/data/.initialised"
 
 - name: Service
-  service: {name: optimus-webd, state: started}
+  service: {name: optimus-webd, state: started, enabled: true}
 `,
 	"handlers/main.yml": `- name: restart webd
   service: {name: optimus-webd, state: restarted}
@@ -139,6 +139,7 @@ for d in /srv/webapp /srv/webapp/data /home/ann /home/ben; do stat -c '%n %a %U 
 [ -e /home/webapp ] && echo "webapp home present" || echo "no webapp home"
 dpkg-query -W -f '${Package} ${db:Status-Abbrev}\n' optimus-alpha optimus-beta optimus-webd
 service optimus-webd status >/dev/null && echo "optimus-webd running" || echo "optimus-webd stopped"
+ls /etc/rc2.d /etc/rc0.d | grep optimus-webd || echo "optimus-webd not enabled"
 echo "--- /etc/optimus-webd.conf"; cat /etc/optimus-webd.conf
 echo "--- /srv/webapp/settings.yml"; cat /srv/webapp/settings.yml
 `
@@ -200,7 +201,7 @@ func TestImportedRoleMatchesAnsible(t *testing.T) {
 		t.Errorf("the hosts differ\n--- Optimus\n%s--- Ansible\n%s", got, want)
 	}
 	// Guard against two hosts equal because nothing happened.
-	for _, line := range []string{"ann:2101:2101:/home/ann:/bin/bash", "ann in: ann webapp", "optimus-webd running",
+	for _, line := range []string{"ann:2101:2101:/home/ann:/bin/bash", "ann in: ann webapp", "optimus-webd running", "S01optimus-webd",
 		"/etc/optimus-webd.conf 640 root webapp", "/srv/webapp 750 root webapp", "os Debian 12 Debian", "package OPTIMUS-ALPHA", "group app",
 		"name web-app-1", "debug off", "admins: ann ben", "no redhat marker", "no webapp home"} {
 		if !strings.Contains(got, line) {
