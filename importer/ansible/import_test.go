@@ -556,3 +556,42 @@ func TestImportDedupesAcrossRoles(t *testing.T) {
 		}
 	}
 }
+
+// TestImportRoleDependencies: a role's dependencies are converted first,
+// each once, with their parameters; a cycle is reported.
+func TestImportRoleDependencies(t *testing.T) {
+	dir := t.TempDir()
+	for p, s := range map[string]string{
+		"roles/app/tasks/main.yml":   "- apt: {name: app}\n",
+		"roles/app/meta/main.yml":    "dependencies:\n  - role: base\n    motd: hello\n  - base2\n",
+		"roles/base/tasks/main.yml":  "- copy: {content: \"{{ motd }}\\n\", dest: /etc/motd}\n",
+		"roles/base/meta/main.yml":   "dependencies: [app]\n",
+		"roles/base2/tasks/main.yml": "- apt: {name: curl}\n",
+	} {
+		p = filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Import(Options{Sources: []string{filepath.Join(dir, "roles", "app")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, text := load(t, res)
+	var names []string
+	for _, f := range res.Files {
+		names = append(names, f.Name)
+	}
+	if want := []string{"role-app.yaml", "role-base.yaml", "role-base2.yaml"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("files %v, want %v", names, want)
+	}
+	if r := set.Get(v1alpha1.ResourceRef{Kind: "File", Name: "etc-motd"}); r == nil || *r.Spec.(*v1alpha1.FileSpec).Content != "hello\n" {
+		t.Errorf("the dependency's parameter did not reach it:\n%s", text)
+	}
+	if sk := res.Skipped(); len(sk) != 1 || sk[0].Pos.Line != 1 || !strings.Contains(sk[0].Why, "a dependency cycle: app") {
+		t.Errorf("skipped %v, want the cycle back to app", sk)
+	}
+}

@@ -73,6 +73,29 @@ type Result struct {
 	Converted map[string]int
 	// TemplateVars are role variables that hosts need for templates.
 	TemplateVars []TemplateVars
+
+	// fileNames are the output names taken; roles are the roles imported
+	// (by directory, selector and parameters) and those being imported,
+	// so that a dependency is converted once and a cycle is caught.
+	fileNames map[string]bool
+	roles     map[string]bool
+	importing map[string]bool
+}
+
+// newFile adds an output file named base.yaml, or base-2.yaml when that is
+// taken.
+func (r *Result) newFile(base string) *File {
+	if r.fileNames == nil {
+		r.fileNames = map[string]bool{}
+	}
+	name := base + ".yaml"
+	for n := 2; r.fileNames[name]; n++ {
+		name = fmt.Sprintf("%s-%d.yaml", base, n)
+	}
+	r.fileNames[name] = true
+	f := &File{Name: name}
+	r.Files = append(r.Files, f)
+	return f
 }
 
 func (r *Result) converted(unit string) {

@@ -37,9 +37,8 @@ func ImportPlaybook(path string) (*Result, error) {
 		return nil, fmt.Errorf("%s:%d: a playbook is a list of plays", path, root.Line)
 	}
 	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	own := &File{Name: base + ".yaml", Header: []string{"Resources from the Ansible playbook " + path + "."}}
-	res.Files = append(res.Files, own)
-	usedNames := map[string]bool{own.Name: true}
+	own := res.newFile(base)
+	own.Header = []string{"Resources from the Ansible playbook " + path + "."}
 	for i, play := range root.Content {
 		if imp := field(play, "import_playbook"); imp != nil {
 			own.Skipped = append(own.Skipped, Skipped{Unit: "task", Pos: Pos{path, play.Line}, What: "import_playbook " + imp.Value,
@@ -121,14 +120,7 @@ func ImportPlaybook(path string) (*Result, error) {
 						Why: "no role at " + dir + " (roles are looked up in roles/ beside the playbook): import it on its own", Source: source(rn)})
 					continue
 				}
-				fname := "role-" + name + ".yaml"
-				for n := 2; usedNames[fname]; n++ {
-					fname = fmt.Sprintf("role-%s-%d.yaml", name, n)
-				}
-				usedNames[fname] = true
-				f := &File{Name: fname}
-				res.Files = append(res.Files, f)
-				if err := importRole(res, f, dir, sel, scope(playVars).merged(params)); err != nil {
+				if err := importRole(res, dir, sel, scope(playVars).merged(params)); err != nil {
 					return nil, err
 				}
 			}
