@@ -595,3 +595,40 @@ func TestImportRoleDependencies(t *testing.T) {
 		t.Errorf("skipped %v, want the cycle back to app", sk)
 	}
 }
+
+// TestImportIncludeVars: a static include_vars feeds the tasks after it;
+// one that would differ per host is reported.
+func TestImportIncludeVars(t *testing.T) {
+	dir := t.TempDir()
+	for p, s := range map[string]string{
+		"vars/extra.yml": "motd: from extra\n",
+		"tasks/main.yml": `- include_vars: extra.yml
+- copy: {content: "{{ motd }}\n", dest: /etc/motd}
+- include_vars: "{{ ansible_os_family }}.yml"
+- include_vars: {file: extra.yml, name: ns}
+`,
+	} {
+		p = filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := ImportRole(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, text := load(t, res)
+	if r := set.Get(v1alpha1.ResourceRef{Kind: "File", Name: "etc-motd"}); r == nil || *r.Spec.(*v1alpha1.FileSpec).Content != "from extra\n" {
+		t.Errorf("include_vars did not reach the next task:\n%s", text)
+	}
+	var lines []int
+	for _, s := range res.Skipped() {
+		lines = append(lines, s.Pos.Line)
+	}
+	if !reflect.DeepEqual(lines, []int{3, 4}) {
+		t.Errorf("skipped %v, want lines 3 (a fact) and 4 (a namespace)", res.Skipped())
+	}
+}

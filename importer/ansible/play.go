@@ -131,13 +131,13 @@ func ImportPlaybook(path string) (*Result, error) {
 		for _, k := range []string{"pre_tasks", "tasks", "post_tasks"} {
 			if ts := field(play, k); ts != nil {
 				for _, t := range ts.Content {
-					c.task(path, t, sc, sel, false)
+					c.task(path, t, sc.merged(c.included), sel, false)
 				}
 			}
 		}
 		if hs := field(play, "handlers"); hs != nil {
 			for _, t := range hs.Content {
-				c.task(path, t, sc, sel, true)
+				c.task(path, t, sc.merged(c.included), sel, true)
 			}
 		}
 		c.finish()

@@ -34,6 +34,9 @@ type converter struct {
 	// Jinja2 templates read on the hosts: defaults lose to inventory
 	// variables, overrides (role vars, play vars) win over them.
 	defaults, overrides map[string]any
+	// included are the variables include_vars loaded, which every later
+	// task sees, as in Ansible.
+	included scope
 }
 
 func newConverter(res *Result, f *File, sel selector, dir string) *converter {
@@ -296,7 +299,7 @@ func (c *converter) tasksFile(path string, sc scope) error {
 		return fmt.Errorf("%s:%d: a task file is a list of tasks", path, n.Line)
 	}
 	for _, t := range n.Content {
-		c.task(path, t, sc, c.selector, false)
+		c.task(path, t, sc.merged(c.included), c.selector, false)
 	}
 	return nil
 }
@@ -310,7 +313,7 @@ func (c *converter) handlersFile(path string, sc scope) error {
 		return err
 	}
 	for _, t := range n.Content {
-		c.task(path, t, sc, c.selector, true)
+		c.task(path, t, sc.merged(c.included), c.selector, true)
 	}
 	return nil
 }
@@ -394,7 +397,7 @@ func (c *converter) task(file string, t *yaml.Node, sc scope, sel selector, hand
 			bsc = bsc.merged(m)
 		}
 		for _, sub := range b.Content {
-			c.task(file, sub, bsc, *bsel, handler)
+			c.task(file, sub, bsc.merged(c.included), *bsel, handler)
 		}
 		return
 	}
@@ -438,6 +441,9 @@ func (c *converter) task(file string, t *yaml.Node, sc scope, sel selector, hand
 			return
 		}
 		c.selector = saved
+		return
+	case "include_vars":
+		c.includeVars(file, t, args, sc, handler, what)
 		return
 	case "include_role", "import_role":
 		c.skip(file, t, handler, what, "import the role on its own (optimus import ansible ROLE_DIR) and give its resources this task's hostSelector")
@@ -736,6 +742,51 @@ func (c *converter) add(r *Resource) *Resource {
 	c.order = append(c.order, r)
 	c.file.Resources = append(c.file.Resources, r)
 	return r
+}
+
+// includeVars loads a static include_vars file (from the role's vars/, or
+// beside the task file) for the tasks after it.
+func (c *converter) includeVars(file string, t *yaml.Node, args *yaml.Node, sc scope, handler bool, what string) {
+	for _, k := range []string{"when", "loop", "with_items", "with_first_found"} {
+		if field(t, k) != nil {
+			c.skip(file, t, handler, what, k+" on include_vars is not converted: the variables would differ per host")
+			return
+		}
+	}
+	p, err := sc.eval(argString(args, "file"))
+	if err != nil {
+		c.skip(file, t, handler, what, err.Error())
+		return
+	}
+	name := fmt.Sprint(p)
+	for _, kv := range mapping(args) {
+		if kv[0].Value != "file" {
+			name = ""
+		}
+	}
+	if name == "" {
+		c.skip(file, t, handler, what, "only include_vars of one file (file: or free form) is converted")
+		return
+	}
+	candidates := []string{name}
+	if !filepath.IsAbs(name) {
+		candidates = []string{filepath.Join(c.roleDir, "vars", name), filepath.Join(filepath.Dir(file), name)}
+	}
+	for _, cand := range candidates {
+		if _, err := os.Stat(cand); err != nil {
+			continue
+		}
+		m, err := loadVarsFile(cand)
+		if err != nil {
+			c.skip(file, t, handler, what, err.Error())
+			return
+		}
+		c.included = c.included.merged(m)
+		c.overrides = scope(c.overrides).merged(m)
+		c.res.converted("task")
+		return
+	}
+	c.skip(file, t, handler, what, "no file "+name+" in the role's vars/ or beside the task file")
 }
 
 // sameService finds the Service a task already manages that a handler
