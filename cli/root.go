@@ -90,6 +90,7 @@ func NewRoot(cfg Config) *cobra.Command {
 		newRunCmd(cfg),
 		newFactsCmd(cfg),
 		newGenDocsCmd(cfg),
+		newImportCmd(),
 	)
 	return root
 }

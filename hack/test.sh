@@ -12,6 +12,7 @@ command -v sqlite3 >/dev/null || need_apt+=(sqlite3)  # reads the run history in
 command -v chromium >/dev/null || need_apt+=(chromium) # the status page tests drive it
 command -v etcd >/dev/null || need_apt+=(etcd-server)  # replica tests run real etcd members
 command -v systemd-analyze >/dev/null || need_apt+=(systemd) # checks deploy/systemd
+command -v ansible-playbook >/dev/null || need_apt+=(ansible-core) # the import test runs Ansible on a twin host
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   apt-get update -qq

@@ -121,6 +121,8 @@ func docOf(t reflect.Type, field string) string {
 	return ""
 }
 
+var schemaProviderType = reflect.TypeFor[v1alpha1.SchemaProvider]()
+
 // field is the schema of a value of type t constrained by a validate tag.
 func (g *schemaGen) field(t reflect.Type, tag, desc string) map[string]any {
 	for t.Kind() == reflect.Pointer {
@@ -135,6 +137,8 @@ func (g *schemaGen) field(t reflect.Type, tag, desc string) map[string]any {
 	switch {
 	case t == durationType:
 		s = map[string]any{"type": "string", "pattern": v1alpha1.DurationPattern}
+	case reflect.PointerTo(t).Implements(schemaProviderType):
+		s = reflect.New(t).Interface().(v1alpha1.SchemaProvider).JSONSchema()
 	case t.Kind() == reflect.Struct && reflect.PointerTo(t).Implements(jsonUnmarshalerType):
 		s = map[string]any{}
 	case t.Kind() == reflect.Struct:

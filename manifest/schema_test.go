@@ -146,3 +146,27 @@ func TestSchemaPatternsAreTheValidatorRules(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaFileTemplate: template is true, false or {engine: go|jinja2},
+// as loading reads it.
+func TestSchemaFileTemplate(t *testing.T) {
+	s := compileSchema(t)
+	doc := func(template string) any {
+		var v any
+		y := "apiVersion: optimus.dev/v1alpha1\nkind: File\nmetadata: {name: f}\nspec: {path: /f, content: x, template: " + template + "}\n"
+		if err := yaml.Unmarshal([]byte(y), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, ok := range []string{"true", "false", "{engine: jinja2}", "{engine: go}"} {
+		if err := s.Validate(doc(ok)); err != nil {
+			t.Errorf("template: %s rejected: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"yes-please", "{engine: mustache}", "{engin: go}", "1"} {
+		if err := s.Validate(doc(bad)); err == nil {
+			t.Errorf("template: %s accepted", bad)
+		}
+	}
+}

@@ -34,8 +34,9 @@ func checkResource(res *v1alpha1.Resource, report func(path, msg string), writte
 			at(path, msg)
 		}
 	})
-	runChecks(res.Spec, "spec", at)
+	// Paths first: a check may read a local file (a File's template).
 	resolvePaths(res, at)
+	runChecks(res.Spec, "spec", at)
 	return ok
 }
 

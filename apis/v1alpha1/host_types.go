@@ -177,6 +177,11 @@ type BecomeSpec struct {
 // selector can pick one host: hostSelector: {matchLabels: {optimus.dev/host: web1}}.
 const LabelHostName = "optimus.dev/host"
 
+// GroupLabelPrefix marks the labels that stand for Ansible-style host
+// groups, groups.optimus.dev/web: "true": optimus import ansible writes one
+// per group of the inventory, and Jinja2 templates see them as group_names.
+const GroupLabelPrefix = "groups.optimus.dev/"
+
 // Default fills in defaults, and the LabelHostName label.
 func (s *HostSpec) Default(m *ObjectMeta) {
 	if m != nil && m.Name != "" && len(m.Name) <= 63 {

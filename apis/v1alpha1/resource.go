@@ -85,6 +85,13 @@ type SecretChecker interface {
 	CheckSecret(path, value string) error
 }
 
+// SchemaProvider is implemented by a field type that decodes itself
+// (UnmarshalJSON) and knows its own JSON Schema, which optimus schema
+// uses instead of an unconstrained value.
+type SchemaProvider interface {
+	JSONSchema() map[string]any
+}
+
 // FieldError is one problem with one field of a spec.
 type FieldError struct {
 	// Path below spec, in JSON names: "hostKey.policy", "groups[2]".

@@ -48,7 +48,7 @@ func (Reconciler) Kind() string { return v1alpha1.FileKind.Kind }
 func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.FileSpec]) []reconcilers.Query {
 	var qs []reconcilers.Query
 	for _, o := range objs {
-		if o.Spec.Template && o.Spec.State != v1alpha1.StateAbsent {
+		if o.Spec.Template.On() && o.Spec.State != v1alpha1.StateAbsent {
 			qs = append(qs, reconcilers.QueryFacts)
 			break
 		}
@@ -62,7 +62,7 @@ func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.F
 			// The content only feeds the diff: none is needed when the file
 			// already has what it should. A template's content depends on
 			// facts not read yet, so it is always fetched.
-			if content, managed, err := Desired(nil, o); err == nil && managed && !s.Template {
+			if content, managed, err := Desired(nil, o); err == nil && managed && !s.Template.On() {
 				sum := sha256.Sum256(content)
 				reqs[i].ContentUnless = hex.EncodeToString(sum[:])
 			}
@@ -109,7 +109,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		return nil, err
 	}
 	var facts *v1alpha1.HostFacts
-	if s.Template {
+	if s.Template.On() {
 		if facts, err = reconcilers.HostFactsOf(req.Facts); err != nil {
 			return nil, err
 		}
@@ -238,26 +238,29 @@ func Render(host *v1alpha1.Host, facts *v1alpha1.HostFacts, obj reconcilers.Obje
 	if len(content) > MaxContent {
 		return nil, false, fmt.Errorf("the content is %s, more than the %s a File holds", reconcilers.Size(int64(len(content))), reconcilers.Size(MaxContent))
 	}
-	if !s.Template {
+	if !s.Template.On() {
 		return content, true, nil
+	}
+	if facts == nil {
+		facts = &v1alpha1.HostFacts{}
+	}
+	var name string
+	var labels map[string]string
+	vars := map[string]any{}
+	if host != nil {
+		name, labels = host.Metadata.Name, host.Metadata.Labels
+		if host.Spec != nil && host.Spec.Vars != nil {
+			vars = host.Spec.Vars
+		}
+	}
+	if s.Template.Engine == v1alpha1.TemplateJinja2 {
+		return renderJinja(string(content), name, labels, vars, facts)
 	}
 	tmpl, err := template.New(res.ID()).Option("missingkey=error").Parse(string(content))
 	if err != nil {
 		return nil, false, fmt.Errorf("spec.template: %w", err)
 	}
-	data := TemplateData{Facts: facts}
-	if data.Facts == nil {
-		data.Facts = &v1alpha1.HostFacts{}
-	}
-	if host != nil {
-		data.Host = TemplateHost{Name: host.Metadata.Name, Labels: host.Metadata.Labels}
-		if host.Spec != nil {
-			data.Vars = host.Spec.Vars
-		}
-	}
-	if data.Vars == nil {
-		data.Vars = map[string]any{}
-	}
+	data := TemplateData{Host: TemplateHost{Name: name, Labels: labels}, Vars: vars, Facts: facts}
 	var b bytes.Buffer
 	if err := tmpl.Execute(&b, data); err != nil {
 		return nil, false, fmt.Errorf("spec.template: render for host %s: %w", data.Host.Name, err)

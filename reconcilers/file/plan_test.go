@@ -27,7 +27,7 @@ func plan(t *testing.T, s *v1alpha1.FileSpec, cur reconcilers.PathInfo) ([]recon
 	s.Default(meta)
 	res := &v1alpha1.Resource{TypeMeta: v1alpha1.TypeMeta{Kind: "File"}, Metadata: *meta, Spec: s}
 	host := &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "web1", Labels: map[string]string{"role": "web"}},
-		Spec: &v1alpha1.HostSpec{Vars: map[string]any{"port": 8080}}}
+		Spec: &v1alpha1.HostSpec{Vars: map[string]any{"port": float64(8080), "url": "http://{{ inventory_hostname }}:{{ port }}/"}}}
 	facts := reconcilers.NewFacts(map[string]transport.Result{reconcilers.PathsKeyPrefix + "x": transport.Result{Stdout: reconcilers.EncodePaths(cur)},
 		reconcilers.FactsKey: {Stdout: []byte(hostFacts)}})
 	return reconcilers.AsReconciler(Reconciler{}).Plan(context.Background(), reconcilers.Request{Host: host, Resource: res, Facts: facts})
@@ -57,13 +57,16 @@ func TestPlan(t *testing.T) {
 			script: `p=/etc/app.conf` + "\n" + `[ ! -L "$p" ]`},
 		{name: "owner only", spec: v1alpha1.FileSpec{Owner: "www", Group: "www"}, cur: existing("a\n", 0o644),
 			script: `chown -h www:www -- "$p"`},
-		{name: "template", spec: v1alpha1.FileSpec{Content: str("{{.Host.Name}} {{.Host.Labels.role}} {{.Vars.port}}\n"), Template: true},
+		{name: "template", spec: v1alpha1.FileSpec{Content: str("{{.Host.Name}} {{.Host.Labels.role}} {{.Vars.port}}\n"), Template: v1alpha1.RenderWith(v1alpha1.TemplateGo)},
 			cur: absent, script: "mv -f", stdin: "web1 web 8080\n"},
-		{name: "template with facts", spec: v1alpha1.FileSpec{Content: str("{{.Facts.OS.ID}} {{.Facts.OS.VersionID}} {{.Facts.CPUs}} {{.Facts.MemoryMB}} {{.Facts.Arch}}\n"), Template: true},
+		{name: "template with facts", spec: v1alpha1.FileSpec{Content: str("{{.Facts.OS.ID}} {{.Facts.OS.VersionID}} {{.Facts.CPUs}} {{.Facts.MemoryMB}} {{.Facts.Arch}}\n"), Template: v1alpha1.RenderWith(v1alpha1.TemplateGo)},
 			cur: absent, script: "mv -f", stdin: "debian 12 4 2000 x86_64\n"},
+		{name: "jinja2 template", spec: v1alpha1.FileSpec{Content: str("{{ inventory_hostname }} {{ url }} {{ ansible_distribution }} {{ ansible_facts.os_family }} {{ ansible_processor_vcpus }} {{ missing | default('-') }}\n"), Template: v1alpha1.RenderWith(v1alpha1.TemplateJinja2)},
+			cur: absent, script: "mv -f", stdin: "web1 http://web1:8080/ Debian Debian 4 -\n"},
+		{name: "jinja2 undefined", spec: v1alpha1.FileSpec{Content: str("{{ nope }}"), Template: v1alpha1.RenderWith(v1alpha1.TemplateJinja2)}, cur: absent, wantErr: "render for host web1"},
 		{name: "validate", spec: v1alpha1.FileSpec{Content: str("a\n"), Validate: "nginx -t -c %s"}, cur: absent,
 			script: `_ov=$( { nginx -t -c "$t"`, stdin: "a\n", diff: "+a\n"},
-		{name: "template error", spec: v1alpha1.FileSpec{Content: str("{{.Vars.nope.x}}"), Template: true}, cur: absent, wantErr: "spec.template"},
+		{name: "template error", spec: v1alpha1.FileSpec{Content: str("{{.Vars.nope.x}}"), Template: v1alpha1.RenderWith(v1alpha1.TemplateGo)}, cur: absent, wantErr: "spec.template"},
 		{name: "delete", spec: v1alpha1.FileSpec{State: "absent"}, cur: existing("a\n", 0o644), script: reconcilers.ShellCommand("rm", "-f", "--", "/etc/app.conf")},
 		{name: "delete missing", spec: v1alpha1.FileSpec{State: "absent"}, cur: absent},
 		{name: "directory in the way", spec: v1alpha1.FileSpec{Content: str("")},
@@ -190,7 +193,7 @@ func fmtRefs(refs []v1alpha1.ResourceRef) string {
 }
 
 func TestExampleTemplateRenders(t *testing.T) {
-	s := &v1alpha1.FileSpec{Path: "/etc/optimus-webd/webd.conf", Source: "../../examples/webserver/webd.conf.tmpl", Template: true}
+	s := &v1alpha1.FileSpec{Path: "/etc/optimus-webd/webd.conf", Source: "../../examples/webserver/webd.conf.tmpl", Template: v1alpha1.RenderWith(v1alpha1.TemplateGo)}
 	actions, err := plan(t, s, reconcilers.PathInfo{Path: s.Path})
 	if err != nil || len(actions) != 1 {
 		t.Fatalf("%v %+v", err, actions)
