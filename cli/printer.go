@@ -13,6 +13,7 @@ import (
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/termsafe"
+	"golang.org/x/term"
 )
 
 // printer writes plans, results and summaries for people, colored when the
@@ -34,17 +35,18 @@ func safeBlock(s, indent string) string {
 	return strings.ReplaceAll(termsafe.Text(strings.TrimRight(s, "\n")), "\n", "\n"+indent)
 }
 
-func newPrinter(w io.Writer) *printer { return &printer{w: w, color: isTerminal(w)} }
+func newPrinter(w io.Writer) *printer { return &printer{w: w, color: colorWanted(isTerminal(w))} }
 
-// isTerminal reports whether w is a character device such as a TTY.
+// isTerminal reports whether v is a terminal. Being a character device is
+// not enough: /dev/null is one too.
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// colorWanted says whether output to a terminal (tty) is coloured: not when
+// NO_COLOR is set to anything but the empty string (https://no-color.org).
+func colorWanted(tty bool) bool { return tty && os.Getenv("NO_COLOR") == "" }
 
 const (
 	green  = "\033[32m"

@@ -64,6 +64,14 @@ func JSONSchema(s *v1alpha1.Scheme) ([]byte, error) {
 	return json.MarshalIndent(doc, "", "  ")
 }
 
+// schemaGen is written here rather than taken from a generator such as
+// github.com/invopop/jsonschema because the schema must say what the loader
+// accepts: it walks the fields the loader decodes (Fields: inlining, json
+// names) and turns the same validate tags the loader checks (oneof, min, max,
+// required, the patterns of v1alpha1's rules) into keywords. A generator
+// reflects with its own field rules and reads constraints only from its own
+// jsonschema tags, so it would need every rule written twice on every type,
+// custom kinds' included, and could then drift from the loader.
 type schemaGen struct {
 	defs map[string]any
 }

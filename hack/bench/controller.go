@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +17,6 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/test/testhost"
 )
 
 // ControllerResult is the controller mode's document: the real
@@ -281,107 +278,6 @@ func printController(w io.Writer, r ControllerResult) {
 	}
 }
 
-// writeFleet writes one HostGroup of n members over the containers, a File
-// of its own per host (/tmp/fleet/hNNNN), and perHost-1 Files every host
-// shares. changed >= 0 gives that host's File new content.
-func writeFleet(dir string, containers []*testhost.Host, n, perHost, changed int) error {
-	var g strings.Builder
-	fmt.Fprintf(&g, `apiVersion: optimus.dev/v1alpha1
-kind: HostGroup
-metadata: {name: fleet}
-spec:
-  template:
-    spec:
-      privateKeyFile: %s
-      hostKey: {knownHostsFile: %s}
-      connectTimeout: 60s # the test sshds share the machine's cores with the controller
-  members:
-`, containers[0].KeyFile, containers[0].KnownHostsFile)
-	for i := range n {
-		fmt.Fprintf(&g, "  - {name: h%04d, address: \"127.0.0.1:%d\"}\n", i, containers[i%len(containers)].Port)
-	}
-	if err := writeAtomic(dir, "fleet.yaml", g.String()); err != nil {
-		return err
-	}
-	var f strings.Builder
-	f.WriteString("apiVersion: optimus.dev/v1alpha1\nkind: Directory\nmetadata: {name: fleet}\nspec: {path: /tmp/fleet}\n")
-	f.WriteString("---\napiVersion: optimus.dev/v1alpha1\nkind: Directory\nmetadata: {name: shared}\nspec: {path: /tmp/shared}\n")
-	for i := range n {
-		fmt.Fprintf(&f, "---\napiVersion: optimus.dev/v1alpha1\nkind: File\nmetadata: {name: h%04d}\nspec:\n  hostSelector: {matchLabels: {optimus.dev/host: h%04d}}\n  path: %s\n  content: %q\n",
-			i, i, fleetPath(i), fleetContent(i, i == changed))
-	}
-	for j := 3; j < perHost; j++ { // the two directories and the host's own File count
-		fmt.Fprintf(&f, "---\napiVersion: optimus.dev/v1alpha1\nkind: File\nmetadata: {name: shared%02d}\nspec:\n  path: /tmp/shared/f%02d\n  content: \"shared %d\\n\"\n", j, j, j)
-	}
-	return writeAtomic(dir, "files.yaml", f.String())
-}
-
-// writeAtomic replaces dir/name in one rename, as editors save, so the
-// watching controller never reads half a file.
-func writeAtomic(dir, name, content string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp := filepath.Join(dir, "."+name+".tmp")
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, name))
-}
-
-// watchContent starts a loop on container that waits until path holds
-// want, and sends the time it saw it (zero when the loop failed).
-func watchContent(ctx context.Context, container, path, want string) (<-chan time.Time, error) {
-	script := `want=$(printf '%s' "$1"); while [ "$(cat "$2" 2>/dev/null)" != "$want" ]; do sleep 0.05; done; date +%s.%N`
-	cmd := exec.CommandContext(ctx, "docker", "exec", container, "sh", "-c", script, "watch", want, path)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	seen := make(chan time.Time, 1)
-	go func() {
-		var at time.Time
-		if cmd.Wait() == nil {
-			if f, err := strconv.ParseFloat(strings.TrimSpace(out.String()), 64); err == nil {
-				at = time.Unix(0, int64(f*1e9))
-			}
-		}
-		seen <- at
-	}()
-	return seen, nil
-}
-
-func fleetPath(i int) string { return fmt.Sprintf("/tmp/fleet/h%04d", i) }
-
-func fleetContent(i int, changed bool) string {
-	if changed {
-		return fmt.Sprintf("host %d, changed\n", i)
-	}
-	return fmt.Sprintf("host %d\n", i)
-}
-
-// saveProfile writes the controller's heap profile (from --debug-pprof at
-// addr) to dir/name.pprof; nothing when profiling is off.
-func saveProfile(addr, dir, name string) {
-	if addr == "" {
-		return
-	}
-	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1")
-	if err != nil {
-		logf("heap profile: %v", err)
-		return
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, name+".pprof"), b, 0o644)
-	}
-	if err != nil {
-		logf("heap profile: %v", err)
-	}
-}
-
 func freePort() int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -411,122 +307,4 @@ func waitEvery(ctx context.Context, within, interval time.Duration, cond func() 
 		}
 	}
 	return fmt.Errorf("not within %s", within)
-}
-
-func getStatus(api string) *v1alpha1.ControllerStatus {
-	resp, err := http.Get(api + "/api/v1/status")
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	var st v1alpha1.ControllerStatus
-	if json.NewDecoder(resp.Body).Decode(&st) != nil {
-		return nil
-	}
-	return &st
-}
-
-// passedSince counts hosts whose last reconcile started after t and ended
-// converged.
-func passedSince(st *v1alpha1.ControllerStatus, t time.Time) int {
-	n := 0
-	for _, h := range st.Hosts {
-		if h.LastRun != nil && h.LastRun.Start.After(t) && h.LastRun.Result == "converged" {
-			n++
-		}
-	}
-	return n
-}
-
-// passWindow is when the first reconcile after t started and the last ended.
-func passWindow(st *v1alpha1.ControllerStatus, t time.Time) (first, last time.Time) {
-	for _, h := range st.Hosts {
-		if h.LastRun == nil || !h.LastRun.Start.After(t) {
-			continue
-		}
-		if first.IsZero() || h.LastRun.Start.Before(first) {
-			first = h.LastRun.Start
-		}
-		if end := h.LastRun.Start.Add(h.LastRun.Duration); end.After(last) {
-			last = end
-		}
-	}
-	return first, last
-}
-
-const converged = `optimus_reconciles_total{result="converged"}`
-
-// metric reads one series of the controller's /metrics.
-func metric(api, series string) float64 {
-	resp, err := http.Get(api + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
-	}
-	return 0
-}
-
-// procCPU is a process's user+system CPU time from /proc.
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
-}
-
-// procPeakRSS is a process's peak resident set (VmHWM) in MiB.
-func procPeakRSS(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// containersCPU sums the CPU the containers used, from their cgroups
-// (cgroup v1 cpuacct or v2 cpu.stat); zero when neither is readable.
-func containersCPU(ctx context.Context, hosts []*testhost.Host) time.Duration {
-	var total time.Duration
-	for _, h := range hosts {
-		out, err := exec.CommandContext(ctx, "docker", "inspect", "-f", "{{.Id}}", h.Container).Output()
-		if err != nil {
-			continue
-		}
-		id := strings.TrimSpace(string(out))
-		if b, err := os.ReadFile("/sys/fs/cgroup/cpuacct/docker/" + id + "/cpuacct.usage"); err == nil {
-			ns, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-			total += time.Duration(ns)
-			continue
-		}
-		for _, p := range []string{"/sys/fs/cgroup/system.slice/docker-" + id + ".scope/cpu.stat", "/sys/fs/cgroup/docker/" + id + "/cpu.stat"} {
-			if b, err := os.ReadFile(p); err == nil {
-				for line := range strings.SplitSeq(string(b), "\n") {
-					if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
-						us, _ := strconv.ParseInt(v, 10, 64)
-						total += time.Duration(us) * time.Microsecond
-					}
-				}
-				break
-			}
-		}
-	}
-	return total
 }

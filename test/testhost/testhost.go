@@ -1,17 +1,12 @@
 package testhost
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -251,23 +246,6 @@ func (h *Host) refresh(ctx context.Context) error {
 	return h.waitSSH(ctx)
 }
 
-func (h *Host) readHostKeys(ctx context.Context) error {
-	out, err := docker(ctx, nil, "exec", h.Container, "sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub")
-	if err != nil {
-		return fmt.Errorf("read host keys of %s: %w", h.Container, err)
-	}
-	h.hostKeys = h.hostKeys[:0]
-	for line := range strings.Lines(out) {
-		if f := strings.Fields(line); len(f) >= 2 {
-			h.hostKeys = append(h.hostKeys, f[0]+" "+f[1])
-		}
-	}
-	if len(h.hostKeys) == 0 {
-		return fmt.Errorf("container %s has no SSH host keys", h.Container)
-	}
-	return nil
-}
-
 // waitListening returns once sshd listens inside a private host's
 // container (port 22 in state LISTEN in /proc/net/tcp or tcp6).
 func (h *Host) waitListening(ctx context.Context) error {
@@ -317,162 +295,4 @@ func (h *Host) waitSSH(ctx context.Context) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("sshd of %s on %s did not answer within %s: %v", h.Container, h.Addr(), readyTimeout, last)
-}
-
-func (s *hostSet) writeKnownHosts() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var b strings.Builder
-	for _, h := range s.hosts {
-		for _, k := range h.hostKeys {
-			if h.Private {
-				// Keyed by the name the bastion dials, as ssh would.
-				fmt.Fprintf(&b, "%s %s\n", h.Container, k)
-				continue
-			}
-			fmt.Fprintf(&b, "[127.0.0.1]:%d %s\n", h.Port, k)
-		}
-	}
-	f := s.hosts[0].KnownHostsFile
-	tmp := f + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, f)
-}
-
-// ensureKey loads dir/id_ed25519 or generates it, and returns its path and
-// authorized_keys line.
-func ensureKey(dir string) (path string, pub []byte, err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", nil, err
-	}
-	path = filepath.Join(dir, "id_ed25519")
-	if b, err := os.ReadFile(path); err == nil {
-		signer, err := ssh.ParsePrivateKey(b)
-		if err != nil {
-			return "", nil, fmt.Errorf("%s: %w (delete it to generate a new one)", path, err)
-		}
-		return path, ssh.MarshalAuthorizedKey(signer.PublicKey()), nil
-	}
-	pk, sk, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return "", nil, err
-	}
-	block, err := ssh.MarshalPrivateKey(sk, "optimus test hosts")
-	if err != nil {
-		return "", nil, err
-	}
-	sshPub, err := ssh.NewPublicKey(pk)
-	if err != nil {
-		return "", nil, err
-	}
-	pub = ssh.MarshalAuthorizedKey(sshPub)
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-		return "", nil, err
-	}
-	if err := os.WriteFile(path+".pub", pub, 0o644); err != nil {
-		return "", nil, err
-	}
-	return path, pub, nil
-}
-
-// Remove force-removes containers by name; missing ones are fine.
-func Remove(ctx context.Context, containers ...string) error {
-	if len(containers) == 0 {
-		return nil
-	}
-	out, err := docker(ctx, nil, append([]string{"ps", "-aq"}, nameFilters(containers)...)...)
-	if err != nil {
-		return err
-	}
-	ids := strings.Fields(out)
-	if len(ids) == 0 {
-		return nil
-	}
-	_, err = docker(ctx, nil, append([]string{"rm", "-f", "-v"}, ids...)...)
-	return err
-}
-
-// RemoveLabeled force-removes every container with label key=value and
-// returns their names.
-func RemoveLabeled(ctx context.Context, key, value string) ([]string, error) {
-	out, err := docker(ctx, nil, "ps", "-a", "--filter", "label="+key+"="+value, "--format", "{{.Names}}")
-	if err != nil {
-		return nil, err
-	}
-	names := strings.Fields(out)
-	return names, Remove(ctx, names...)
-}
-
-func nameFilters(names []string) []string {
-	var args []string
-	for _, n := range names {
-		// The name filter matches substrings; anchor it.
-		args = append(args, "--filter", "name=^/?"+n+"$")
-	}
-	return args
-}
-
-// reapOrphans removes test containers whose test process is gone (a test
-// binary killed by a timeout cannot run its cleanups).
-func reapOrphans(ctx context.Context) {
-	if _, err := os.Stat("/proc/self"); err != nil {
-		return
-	}
-	out, err := docker(ctx, nil, "ps", "-a", "--filter", "label="+LabelPID, "--format", `{{.Names}} {{.Label "`+LabelPID+`"}}`)
-	if err != nil {
-		return
-	}
-	var dead []string
-	for line := range strings.Lines(out) {
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		if _, err := os.Stat("/proc/" + f[1]); errors.Is(err, os.ErrNotExist) {
-			dead = append(dead, f[0])
-		}
-	}
-	Remove(ctx, dead...)
-	// Networks (StartNetwork) go once their containers are gone.
-	out, err = docker(ctx, nil, "network", "ls", "--filter", "label="+LabelPID, "--format", `{{.Name}} {{.Label "`+LabelPID+`"}}`)
-	if err != nil {
-		return
-	}
-	for line := range strings.Lines(out) {
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		if _, err := os.Stat("/proc/" + f[1]); errors.Is(err, os.ErrNotExist) {
-			docker(ctx, nil, "network", "rm", f[0])
-		}
-	}
-}
-
-// docker runs the docker CLI and returns its stdout.
-func docker(ctx context.Context, stdin []byte, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "docker", args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("docker %s: %v: %s", strings.Join(shorten(args), " "), err, tail(stderr.Bytes()))
-	}
-	return stdout.String(), nil
-}
-
-// shorten keeps scripts out of error messages.
-func shorten(args []string) []string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		if len(a) > 60 || strings.Contains(a, "\n") {
-			a = "'…'"
-		}
-		out[i] = a
-	}
-	return out
 }
