@@ -293,7 +293,7 @@ func TestControllerImage(t *testing.T) {
 	args := append([]string{"--network", network, "-p", "127.0.0.1::9443", "--health-interval", "1s", "--health-start-period", "1s",
 		"-v", manifests + ":/etc/optimus/manifests:ro", "-v", ssh + ":/etc/optimus/ssh:ro"}, userArgs...)
 	args = append(args, image, "--watch", "/etc/optimus/manifests", "--state-dir", "/var/lib/optimus-controller",
-		"--listen", ":9443", "--auth-token-file", "/etc/optimus/ssh/tokens", "--resync", "10s", "--log-format", "json")
+		"--listen", ":9443", "--auth-token-file", "/etc/optimus/ssh/tokens", "--insecure-http", "--resync", "10s", "--log-format", "json")
 	startContainer(t, name, args...)
 	port := strings.TrimSpace(dockerOut(t, "port", name, "9443/tcp"))
 	base := "http://" + port
