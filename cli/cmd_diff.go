@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/history"
 )
 
@@ -57,9 +57,9 @@ by SIGINT, 143 by SIGTERM.`,
 			if err != nil {
 				return &ExitError{Code: 2, Err: historyUnusable(err)}
 			}
-			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, DryRun: true, Inventory: inv}
-			var observed []controller.Observation
-			eng.OnObserved = func(obs []controller.Observation) { observed = obs }
+			eng := &engine.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, DryRun: true, Inventory: inv}
+			var observed []engine.Observation
+			eng.OnObserved = func(obs []engine.Observation) { observed = obs }
 			prog := newProgress(cmd.ErrOrStderr(), len(hosts), f.output != "json")
 			prog.attach(eng)
 			report, err := eng.Run(ctx, hosts, set.Resources)

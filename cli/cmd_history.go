@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
@@ -209,9 +209,9 @@ func printRun(p *printer, r *history.Run) {
 // status colours an action's status as apply does.
 func (p *printer) status(s string) string {
 	switch s {
-	case string(controller.StatusOK):
+	case string(engine.StatusOK):
 		return p.paint(green, s)
-	case string(controller.StatusFailed), history.StateUnconverged:
+	case string(engine.StatusFailed), history.StateUnconverged:
 		return p.paint(red, strings.ToUpper(s))
 	}
 	return p.paint(yellow, safe(s))

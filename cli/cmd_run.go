@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/termsafe"
 	"github.com/optimus-cm/optimus/transport"
@@ -69,7 +69,7 @@ type hostRun struct {
 // runOnHosts runs script on each host, at most parallel at once. A host's
 // output is printed in one piece when it finishes, so hosts never interleave
 // within a line; an unreachable host costs only its own connect timeout.
-func runOnHosts(ctx context.Context, dial controller.DialFunc, hosts []*v1alpha1.Host, script string, parallel int, raw bool, stdout, stderr io.Writer) []hostRun {
+func runOnHosts(ctx context.Context, dial engine.DialFunc, hosts []*v1alpha1.Host, script string, parallel int, raw bool, stdout, stderr io.Writer) []hostRun {
 	results := make([]hostRun, len(hosts))
 	var mu sync.Mutex
 	var wg sync.WaitGroup

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/manifest"
 )
 
@@ -76,8 +76,8 @@ func (f *targetFlags) load(cmd *cobra.Command, cfg Config) (*manifest.Set, []*v1
 
 // confirmPrompt asks the user before acting; without a terminal it refuses
 // rather than hang or act unasked.
-func confirmPrompt(in io.Reader, out io.Writer) func(context.Context, *controller.Plan) (bool, error) {
-	return func(ctx context.Context, _ *controller.Plan) (bool, error) {
+func confirmPrompt(in io.Reader, out io.Writer) func(context.Context, *engine.Plan) (bool, error) {
+	return func(ctx context.Context, _ *engine.Plan) (bool, error) {
 		if !isTerminal(in) {
 			return false, exitf(1, "the plan above needs confirmation but stdin is not a terminal; pass --yes to apply without asking")
 		}

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/internal/version"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/termsafe"
@@ -38,7 +38,7 @@ type Config struct {
 
 // dial is how the tool opens host connections: through its own
 // connectors, which also share bastion connections across hosts.
-func (cfg Config) dial() controller.DialFunc {
+func (cfg Config) dial() engine.DialFunc {
 	if cfg.Transports == nil {
 		return transport.Dial
 	}

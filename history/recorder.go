@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/manifest"
 )
 
@@ -117,7 +117,7 @@ func (r *Recorder) Dropped() int64 { return r.droppedTotal.Load() }
 // engine's report, or runErr when the engine could not run at all. It does
 // not wait for the database. The digest of a manifest set is computed once
 // per set, not per host.
-func (r *Recorder) RecordHostReconcile(set *manifest.Set, host string, rep *controller.Report, runErr error, start time.Time, took time.Duration) error {
+func (r *Recorder) RecordHostReconcile(set *manifest.Set, host string, rep *engine.Report, runErr error, start time.Time, took time.Duration) error {
 	var run *Run
 	if rep != nil {
 		run = FromReport(CommandController, rep, nil)

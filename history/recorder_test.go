@@ -9,25 +9,25 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
 
 // hostReport is the engine's report of one reconcile of host; changed > 0
 // gives it that many acted actions.
-func hostReport(host string, changed int) *controller.Report {
-	rep := &controller.Report{Cycles: 1, Converged: true,
-		Hosts: []controller.HostReport{{Host: host, State: controller.HostConverged, Changed: changed}}}
+func hostReport(host string, changed int) *engine.Report {
+	rep := &engine.Report{Cycles: 1, Converged: true,
+		Hosts: []engine.HostReport{{Host: host, State: engine.HostConverged, Changed: changed}}}
 	if changed > 0 {
-		hp := controller.HostPlan{Host: host}
+		hp := engine.HostPlan{Host: host}
 		for i := range changed {
-			hp.Actions = append(hp.Actions, controller.PlannedAction{
+			hp.Actions = append(hp.Actions, engine.PlannedAction{
 				Resource: v1alpha1.ResourceRef{Kind: "User", Name: fmt.Sprintf("u%d", i)},
 				Action: reconcilers.Action{Op: reconcilers.OpCreate, Description: fmt.Sprintf("create user u%d", i),
 					Changes: []reconcilers.Change{{Field: "shell", After: "/bin/bash"}}},
-				Status: controller.StatusOK})
+				Status: engine.StatusOK})
 		}
-		rep.Plans = []*controller.Plan{{Cycle: 1, Hosts: []controller.HostPlan{hp}}}
+		rep.Plans = []*engine.Plan{{Cycle: 1, Hosts: []engine.HostPlan{hp}}}
 		rep.Cycles = 2
 	}
 	return rep

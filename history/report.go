@@ -4,20 +4,20 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
 
 // This file is the only place that reads the engine's Report; the small
 // accessors below keep the rest of the package independent of its shape.
 
-func hostName(h controller.HostReport) string        { return h.Host }
-func hostState(h controller.HostReport) string       { return string(h.State) }
-func hostReason(h controller.HostReport) string      { return h.Reason() }
-func planHost(h controller.HostPlan) string          { return h.Host }
-func actionRef(a controller.PlannedAction) string    { return text(a.Resource) }
-func actionStatus(a controller.PlannedAction) string { return string(a.Status) }
-func actionError(a controller.PlannedAction) string  { return a.ErrorText() }
+func hostName(h engine.HostReport) string        { return h.Host }
+func hostState(h engine.HostReport) string       { return string(h.State) }
+func hostReason(h engine.HostReport) string      { return h.Reason() }
+func planHost(h engine.HostPlan) string          { return h.Host }
+func actionRef(a engine.PlannedAction) string    { return text(a.Resource) }
+func actionStatus(a engine.PlannedAction) string { return string(a.Status) }
+func actionError(a engine.PlannedAction) string  { return a.ErrorText() }
 
 // text renders a string, a Stringer or an error; nil is empty.
 func text(v any) string {
@@ -28,7 +28,7 @@ func text(v any) string {
 }
 
 // unconverged returns the resources that kept changing, per host.
-func unconverged(r *controller.Report) map[string][]string {
+func unconverged(r *engine.Report) map[string][]string {
 	out := map[string][]string{}
 	for _, u := range r.Unconverged {
 		out[u.Host] = append(out[u.Host], u.Ref.String())
@@ -63,7 +63,7 @@ func changeLines(a reconcilers.Action) []string {
 
 // FromReport turns an engine report into a run record. resources, when
 // not nil, lists per host the resources that target it.
-func FromReport(command string, rep *controller.Report, resources map[string][]string) *Run {
+func FromReport(command string, rep *engine.Report, resources map[string][]string) *Run {
 	run := &Run{Command: command, Cycles: rep.Cycles}
 	byHost := map[string]int{}
 	for _, h := range rep.Hosts {
@@ -101,7 +101,7 @@ func FromReport(command string, rep *controller.Report, resources map[string][]s
 	return run
 }
 
-func outcome(command string, rep *controller.Report) string {
+func outcome(command string, rep *engine.Report) string {
 	failed := len(rep.Failed()) > 0
 	if command == CommandDiff {
 		switch {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -22,7 +22,7 @@ const dialAttempts = 4
 // refuses is tried again after a short jittered pause instead of
 // quarantining the host. Reconciles over kept connections never dial and
 // are not held up by this bound. dialled, when set, counts every attempt.
-func boundedDial(dial controller.DialFunc, limit int, log *slog.Logger, dialled func()) controller.DialFunc {
+func boundedDial(dial engine.DialFunc, limit int, log *slog.Logger, dialled func()) engine.DialFunc {
 	if dial == nil {
 		dial = transport.Dial
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/controller/status"
 )
 
@@ -64,10 +64,10 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	log.Debug("reconcile start", "generation", gen)
 	// Work in flight is cancelled only when the shutdown grace is over:
 	// then its commands on the host are stopped too, not left running.
-	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.dial,
+	eng := &engine.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: d.opts.MaxCycles, Dial: d.dial,
 		Inventory: d.opts.Inventory, StopInFlight: true}
 	if hold != nil {
-		eng.Fence = func(ctx context.Context, _ string) ([]controller.EnvVar, error) { return d.fence(ctx, hold) }
+		eng.Fence = func(ctx context.Context, _ string) ([]engine.EnvVar, error) { return d.fence(ctx, hold) }
 	}
 	start := time.Now()
 	// The engine gets this host's resources only: matching the whole set
@@ -79,7 +79,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	d.web.recordRun(name, rep, time.Now())
 
 	result, reason := resultFailed, ""
-	var hr controller.HostReport
+	var hr engine.HostReport
 	var run *v1alpha1.RunSummary
 	hostErr := err
 	switch {
@@ -88,9 +88,9 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	case len(rep.Hosts) == 1:
 		hr = rep.Hosts[0]
 		switch hr.State {
-		case controller.HostConverged:
+		case engine.HostConverged:
 			result = resultConverged
-		case controller.HostFailed:
+		case engine.HostFailed:
 			reason, hostErr = hr.Reason(), hr.Err
 		default:
 			result, reason = resultUnconverged, "still changing after the maximum number of cycles"
@@ -106,7 +106,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 			for _, hp := range p.Hosts {
 				for _, a := range hp.Actions {
 					level := slog.LevelInfo
-					if a.Status == controller.StatusFailed {
+					if a.Status == engine.StatusFailed {
 						level = slog.LevelError
 					}
 					log.Log(ctx, level, a.Description, "resource", a.Resource.String(), "status", string(a.Status), "cycle", p.Cycle, "err", a.ErrorText())
@@ -190,7 +190,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 
 // resourceStates is the state of every resource targeting a host after a
 // reconcile, in the order of the manifests.
-func resourceStates(want *desiredHost, rep *controller.Report, result string) []status.ResourceState {
+func resourceStates(want *desiredHost, rep *engine.Report, result string) []status.ResourceState {
 	def := status.StateConverged
 	if result != resultConverged {
 		def = status.StateUnknown
@@ -214,9 +214,9 @@ func resourceStates(want *desiredHost, rep *controller.Report, result string) []
 			for _, a := range hp.Actions {
 				ref := a.Resource
 				switch a.Status {
-				case controller.StatusFailed:
+				case engine.StatusFailed:
 					set(ref, status.StateFailed, a.ErrorText())
-				case controller.StatusSkipped, controller.StatusPlanned:
+				case engine.StatusSkipped, engine.StatusPlanned:
 					if i, ok := index[ref]; ok && states[i].State != status.StateFailed {
 						set(ref, status.StatePending, a.ErrorText())
 					}

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -49,7 +49,7 @@ func quarantineReason(err error) (reason string, terminal bool) {
 		}
 		return ReasonReconcileFailed, !ce.Retryable()
 	}
-	var ae *controller.ActionError
+	var ae *engine.ActionError
 	if errors.As(err, &ae) {
 		return ReasonActionFailed, false
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/builtin"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/manifest"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/transport"
@@ -157,7 +157,7 @@ func measurePhases(ctx context.Context, dir, label string) ([]PhaseReport, error
 		}
 		clock.plan.Store(0) // dependency edges while loading are not planning
 		clock.next("observe+plan")
-		eng := &controller.Engine{
+		eng := &engine.Engine{
 			Registry: reg,
 			Dial: func(ctx context.Context, h *v1alpha1.Host) (transport.Conn, error) {
 				start := time.Now()
@@ -168,8 +168,8 @@ func measurePhases(ctx context.Context, dir, label string) ([]PhaseReport, error
 				}
 				return timedConn{c, clock}, nil
 			},
-			OnPlan:  func(*controller.Plan) { clock.next("act") },
-			OnActed: func(*controller.Plan) { clock.next("observe+plan") },
+			OnPlan:  func(*engine.Plan) { clock.next("act") },
+			OnActed: func(*engine.Plan) { clock.next("observe+plan") },
 		}
 		rep, err := eng.Run(ctx, set.Hosts(), set.Resources)
 		if err != nil {

@@ -1,4 +1,4 @@
-package controller
+package engine
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // and cycle (matching, ordering, batching, planning bookkeeping, reports)
 // with an in-memory host and a reconciler whose own work is a map lookup.
 //
-//	go test -run '^$' -bench Engine -count 10 ./controller/ | benchstat -
+//	go test -run '^$' -bench Engine -count 10 ./engine/ | benchstat -
 
 // lookupReconciler is the Marker kind, observed one query per resource so
 // that its Plan costs O(1) and what is left is the engine's overhead.

@@ -1,4 +1,4 @@
-package controller
+package engine
 
 import "github.com/optimus-cm/optimus/apis/v1alpha1"
 
