@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/engine"
+	"github.com/optimus-cm/optimus/engine/record"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/manifest"
 )
@@ -117,7 +118,7 @@ func runRecord(command string, rep *engine.Report, set *manifest.Set, withResour
 			}
 		}
 	}
-	run := history.FromReport(command, rep, resources)
+	run := record.FromReport(command, rep, resources)
 	run.ExitCode = code
 	return run
 }

@@ -17,10 +17,10 @@ import (
 	sdnotify "github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/controller/cluster"
 	"github.com/optimus-cm/optimus/controller/status"
 	"github.com/optimus-cm/optimus/controller/web"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/internal/version"
 	"github.com/optimus-cm/optimus/manifest"

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/engine"
+	"github.com/optimus-cm/optimus/engine/record"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/manifest"
 )
@@ -41,7 +42,11 @@ func (d *Daemon) recordRun(_ context.Context, set *manifest.Set, host string, re
 	if d.history == nil {
 		return
 	}
-	if rerr := d.history.RecordHostReconcile(set, host, rep, err, start, took); rerr != nil {
+	var run *history.Run
+	if rep != nil {
+		run = record.FromReport(history.CommandController, rep, nil)
+	}
+	if rerr := d.history.RecordHostReconcile(set, host, run, err, start, took); rerr != nil {
 		d.log.Error("cannot record the run", "host", host, "err", rerr)
 	}
 }

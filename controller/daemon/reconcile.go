@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/controller/status"
+	"github.com/optimus-cm/optimus/engine"
 )
 
 // Results of one host reconcile, as counted in optimus_reconciles_total and
