@@ -5,7 +5,7 @@ import (
 
 	"github.com/optimus-cm/optimus/reconcilers/group"
 	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
-	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
+	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
 )

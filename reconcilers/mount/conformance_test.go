@@ -6,7 +6,7 @@ import (
 
 	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
 	"github.com/optimus-cm/optimus/reconcilers/mount"
-	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
+	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
 )

@@ -5,8 +5,8 @@ import (
 
 	"github.com/optimus-cm/optimus/reconcilers/file"
 	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
-	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
 	"github.com/optimus-cm/optimus/reconcilers/service"
+	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
 )

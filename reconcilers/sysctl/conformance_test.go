@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
-	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
 	"github.com/optimus-cm/optimus/reconcilers/sysctl"
+	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
 )

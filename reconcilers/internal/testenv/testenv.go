@@ -14,7 +14,7 @@ import (
 	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/manifest"
 	"github.com/optimus-cm/optimus/reconcilers"
-	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
+	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
 )
