@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/optimus-cm/optimus/internal/testenv"
 	"github.com/optimus-cm/optimus/reconcilers/hostname"
-	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
 	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
+	"github.com/optimus-cm/optimus/internal/testenv"
 	"github.com/optimus-cm/optimus/reconcilers/mount"
 	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"

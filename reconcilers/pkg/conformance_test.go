@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
+	"github.com/optimus-cm/optimus/internal/testenv"
 	"github.com/optimus-cm/optimus/reconcilers/pkg"
 	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"

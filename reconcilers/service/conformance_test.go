@@ -3,8 +3,8 @@ package service_test
 import (
 	"testing"
 
+	"github.com/optimus-cm/optimus/internal/testenv"
 	"github.com/optimus-cm/optimus/reconcilers/file"
-	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
 	"github.com/optimus-cm/optimus/reconcilers/service"
 	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
