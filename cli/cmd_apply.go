@@ -148,16 +148,15 @@ hosts or the manifests; 130 interrupted by SIGINT, 143 by SIGTERM.`,
 				eng.Expect = append([]engine.Observation{}, saved.Observed...)
 				eng.MaxCycles = 1
 			}
-			if f.output == "text" || f.output == "wide" {
-				eng.OnPlan = p.plan
-				eng.OnActed = p.acted
-				eng.OnBatch = p.batch
+			prints := f.output == "text" || f.output == "wide"
+			if prints {
+				eng.Observer = planPrinter{p: p}
 			}
 			if !yes {
 				eng.Confirm = confirmPrompt(cmd.InOrStdin(), stderr)
 			}
 			prog := newProgress(cmd.ErrOrStderr(), len(hosts), f.output != "json")
-			prog.attach(eng)
+			prog.attach(eng, prints)
 			report, err := eng.Run(ctx, hosts, set.Resources)
 			prog.Stop()
 			if err != nil {

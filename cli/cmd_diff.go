@@ -58,10 +58,10 @@ by SIGINT, 143 by SIGTERM.`,
 				return &ExitError{Code: 2, Err: historyUnusable(err)}
 			}
 			eng := &engine.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, DryRun: true, Inventory: inv}
-			var observed []engine.Observation
-			eng.OnObserved = func(obs []engine.Observation) { observed = obs }
+			keeper := &observationKeeper{}
+			eng.Observer = keeper
 			prog := newProgress(cmd.ErrOrStderr(), len(hosts), f.output != "json")
-			prog.attach(eng)
+			prog.attach(eng, false)
 			report, err := eng.Run(ctx, hosts, set.Resources)
 			prog.Stop()
 			if err != nil {
@@ -84,7 +84,7 @@ by SIGINT, 143 by SIGTERM.`,
 				fmt.Fprintf(stderr, "%s: the plan was not saved: a host could not be observed or planned\n", cfg.Name)
 			} else if outFile != "" {
 				sp := &savedPlan{Version: savedPlanVersion, Manifests: history.Digest(set), Files: f.files, Created: time.Now().UTC(),
-					Who: history.Who(), Observed: observed}
+					Who: history.Who(), Observed: keeper.obs}
 				if inv != nil {
 					sp.Set, sp.Prune = inv.Set, inv.Prune
 				}
@@ -95,7 +95,7 @@ by SIGINT, 143 by SIGTERM.`,
 					rec.failed(cmd.Context(), 2, stderr, cfg.Name)
 					return &ExitError{Code: 2, Err: err}
 				}
-				defer printSaved(stderr, outFile, len(observed))
+				defer printSaved(stderr, outFile, len(keeper.obs))
 			}
 			switch f.output {
 			case "json":
@@ -145,3 +145,12 @@ func asDiffError(err error) error {
 	}
 	return &ExitError{Code: 2, Err: err}
 }
+
+// observationKeeper keeps the first cycle's observation, what a saved plan
+// records.
+type observationKeeper struct {
+	engine.NopObserver
+	obs []engine.Observation
+}
+
+func (k *observationKeeper) Observed(obs []engine.Observation) { k.obs = obs }

@@ -72,6 +72,17 @@ func opMark(op reconcilers.Op) (string, string) {
 	}
 }
 
+// planPrinter is the engine's observer that prints, as apply shows them,
+// each cycle's plan, each rollout batch as it starts and each outcome.
+type planPrinter struct {
+	engine.NopObserver
+	p *printer
+}
+
+func (o planPrinter) Planned(plan *engine.Plan)                 { o.p.plan(plan) }
+func (o planPrinter) BatchStarted(n, of int, plan *engine.Plan) { o.p.batch(n, of, plan) }
+func (o planPrinter) Acted(plan *engine.Plan)                   { o.p.acted(plan) }
+
 // plan prints what a cycle is about to do.
 func (p *printer) plan(plan *engine.Plan) {
 	hosts := len(plan.Hosts)

@@ -3,9 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
@@ -31,17 +28,11 @@ type Engine struct {
 	// Confirm is called with the first plan that has actions; false stops
 	// the run before anything changes. Nil proceeds.
 	Confirm func(ctx context.Context, plan *Plan) (bool, error)
-	// OnPlan, when set, is called with every cycle's plan before acting.
-	OnPlan func(plan *Plan)
 	// Pool, when set, keeps connections open across runs; otherwise each
 	// run opens and closes its own.
 	Pool *Pool
-	// OnActed, when set, is called with every cycle's plan after acting,
-	// each action's Status filled in.
-	OnActed func(plan *Plan)
-	// OnHostPhase, when set, is called from the host's goroutine when it
-	// starts and ends a phase, for progress displays.
-	OnHostPhase func(ev HostPhase)
+	// Observer, when set, is told of progress, plans, acts and batches.
+	Observer Observer
 	// Inventory, when set, records on each host what the manifest set holds
 	// there and the restarts it still owes, and prunes (see Inventory).
 	Inventory *Inventory
@@ -49,9 +40,6 @@ type Engine struct {
 	// first cycle's observation must match it, or Run returns a
 	// *PlanStaleError before anything changes (see Observation).
 	Expect []Observation
-	// OnObserved, when set, is called with the first cycle's observation of
-	// every host that could be observed, before anything changes.
-	OnObserved func(obs []Observation)
 	// Fence, when set, is asked right before each act on a host; an error
 	// refuses the act: the host's planned actions are skipped and the host
 	// fails with that error (replicas sharing a fleet fence every act on
@@ -68,41 +56,10 @@ type Engine struct {
 	// sent finish, bounded by the host's act deadline, as the daemon's
 	// shutdown wants.
 	StopInFlight bool
-	// OnBatch, when set with Rollout, is called as each batch starts
-	// acting, with its number (from 1), the number of batches and its plan.
-	OnBatch func(batch, batches int, plan *Plan)
 }
 
 // EnvVar is an environment variable exported to a host's act commands.
 type EnvVar struct{ Name, Value string }
-
-// hostRun is the state of one host during a run.
-type hostRun struct {
-	host       *v1alpha1.Host
-	resources  []*v1alpha1.Resource // ordered by dependencies
-	deps       map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef
-	conn       transport.Conn
-	quarantine error // why the host failed; nil while healthy
-	// interrupted is why the run stopped before the host was done (the
-	// run's context was cancelled while it was observed or acted on).
-	interrupted              error
-	planErr                  error // the first resource that could not be planned this cycle
-	changed, failed, skipped int
-	roundTrips, connects     int
-	plan                     []PlannedAction
-	changedRefs              map[v1alpha1.ResourceRef]bool
-	// inv is the host's inventory as this cycle read it (Engine.Inventory).
-	inv *inventory
-	// notes lists what left the manifests, by resource, since the first cycle.
-	notes []PruneNote
-	// planNotes are the notes of the latest observe's plan.
-	planNotes []Note
-	// observed is the digest of this cycle's query results.
-	observed string
-	batch    int  // the host's rollout batch, from 1; 0 without a rollout
-	acted    bool // acted on at least once in this run
-	held     bool // left alone: the rollout stopped before its turn
-}
 
 // ErrNoReconciler is returned when a resource's kind has no reconciler.
 var ErrNoReconciler = errors.New("no reconciler registered")
@@ -113,165 +70,287 @@ var ErrNoReconciler = errors.New("no reconciler registered")
 // observes in flight are stopped, and actions already sent finish (or, with
 // StopInFlight, are stopped); the report says Interrupted and names the
 // hosts left unfinished.
+//
+// A run is a sequence of named steps: prepare, then for each rollout batch
+// cycles of observe, plan (with verify on the first), act, and at the end
+// record.
 func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v1alpha1.Resource) (*Report, error) {
 	start := time.Now()
-	dial := e.Dial
-	if dial == nil {
-		dial = transport.Dial
-	}
-	parallel := e.Parallel
-	if parallel <= 0 {
-		parallel = 32
-	}
-	maxCycles := e.MaxCycles
-	if maxCycles <= 0 {
-		maxCycles = 5
-	}
-
-	runs, err := e.prepare(hosts, resources)
+	ru, err := e.prepare(ctx, hosts, resources)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		for _, r := range runs {
-			if r.conn != nil && e.Pool == nil {
-				_ = r.conn.Close()
-			}
+	defer ru.close()
+	for bi, batch := range ru.batches {
+		if !ru.reach(bi, batch) {
+			break
 		}
-	}()
+		next, err := ru.converge(bi, batch)
+		if err != nil {
+			return nil, err
+		}
+		if next == stopRun {
+			break
+		}
+	}
+	ru.record()
+	ru.report.Duration = time.Since(start)
+	return ru.report, nil
+}
 
-	red := &redactor{}
-	report := &Report{}
-	batches := e.stage(hosts, runs)
+// run is the state of one Run: the Engine's settings with their defaults,
+// every host's state, and the report being written.
+type run struct {
+	e         *Engine
+	ctx       context.Context
+	obs       Observer
+	dial      DialFunc
+	parallel  int
+	maxCycles int
+	hosts     []*hostRun // by name (by batch, then name, in a rollout)
+	batches   [][]*hostRun
+	budget    *budget
+	red       *redactor
+	report    *Report
+	confirmed bool
+}
+
+// next is what a step leaves the run to do.
+type next int
+
+const (
+	nextCycle next = iota // observe and act on the batch again
+	nextBatch             // the batch is done: the next one may start
+	stopRun               // the run is over
+)
+
+// cycle is one observe → plan → act pass over a batch.
+type cycle struct {
+	n       int // over the run, from 1
+	batch   int // the batch's index, from 0
+	inBatch int // within the batch, from 1
+}
+
+// first: the run's first cycle observes every host at once (observe is
+// read-only, and the plan shown covers every batch), and is what a saved
+// plan is checked against.
+func (c cycle) first() bool { return c.n == 1 }
+
+// observes: a later batch's first cycle starts from the first cycle's
+// observation instead of observing again.
+func (c cycle) observes() bool { return c.first() || c.inBatch > 1 }
+
+// prepare is the first step: it fills in the defaults, matches resources to
+// hosts and orders them, and stages the hosts in batches, before any host
+// is touched.
+func (e *Engine) prepare(ctx context.Context, hosts []*v1alpha1.Host, resources []*v1alpha1.Resource) (*run, error) {
+	runs, err := e.hostRuns(hosts, resources)
+	if err != nil {
+		return nil, err
+	}
+	ru := &run{e: e, ctx: ctx, obs: e.Observer, dial: e.Dial, parallel: e.Parallel, maxCycles: e.MaxCycles,
+		hosts: runs, red: &redactor{}, report: &Report{}, confirmed: e.Confirm == nil}
+	if ru.obs == nil {
+		ru.obs = NopObserver{}
+	}
+	if ru.dial == nil {
+		ru.dial = transport.Dial
+	}
+	if ru.parallel <= 0 {
+		ru.parallel = 32
+	}
+	if ru.maxCycles <= 0 {
+		ru.maxCycles = 5
+	}
+	ru.batches = e.stage(hosts, runs)
+	ru.budget = &budget{rollout: e.Rollout, total: len(runs)}
 	if e.Rollout != nil {
-		report.Rollout = &RolloutReport{Budget: e.Rollout.MaxFail.String(), Total: len(runs)}
-		for _, b := range batches {
+		ru.report.Rollout = &RolloutReport{Budget: e.Rollout.MaxFail.String(), Total: len(runs)}
+		for _, b := range ru.batches {
 			names := make([]string, len(b))
 			for i, r := range b {
 				names[i] = r.host.Metadata.Name
 			}
-			report.Rollout.Batches = append(report.Rollout.Batches, names)
+			ru.report.Rollout.Batches = append(ru.report.Rollout.Batches, names)
 		}
 	}
-	budget := &budget{rollout: e.Rollout, total: len(runs)}
-	confirmed := e.Confirm == nil
-	done := false
-	for bi := 0; bi < len(batches) && !done; bi++ {
-		batch := batches[bi]
-		budget.reach(batch)
-		if budget.exceeded() {
-			break
-		}
-		if report.Rollout != nil {
-			report.Rollout.Reached = bi + 1
-		}
-		for batchCycle := 1; ; batchCycle++ {
-			if ctx.Err() != nil {
-				report.Interrupted = true
-				done = true
-				break
-			}
-			report.Cycles++
-			cycle := report.Cycles
-			// The first cycle observes every host at once (observe is
-			// read-only, and the plan shown covers every batch); a later
-			// batch starts from that observation.
-			scope := batch
-			if cycle == 1 {
-				scope = runs
-			}
-			if cycle == 1 || batchCycle > 1 {
-				forEach(scope, parallel, func(r *hostRun) { e.phase(r, PhaseObserve, func() { e.observe(ctx, r, dial, red) }) })
-				budget.recount()
-			}
-			if ctx.Err() != nil {
-				// A host whose observe was cut short has no plan: the run
-				// must not take that for nothing to do.
-				report.Interrupted = true
-				done = true
-				break
-			}
-			plan := collectPlan(cycle, scope, false)
-			if cycle == 1 {
-				obs := observations(runs)
-				if e.OnObserved != nil {
-					e.OnObserved(obs)
-				}
-				if e.Expect != nil {
-					if err := compareObservations(e.Expect, obs, runs); err != nil {
-						return nil, err
-					}
-				}
-			}
-			if plan.Empty() {
-				report.Converged = ctx.Err() == nil
-				done = cycle == 1
-				break
-			}
-			if e.DryRun {
-				report.Plans = append(report.Plans, plan)
-				done = true
-				break
-			}
-			if batchCycle > maxCycles {
-				for _, h := range plan.Hosts {
-					for _, a := range h.Actions {
-						report.Unconverged = append(report.Unconverged, HostResource{Host: h.Host, Ref: a.Resource})
-					}
-				}
-				done = true
-				break
-			}
-			if e.OnPlan != nil && (cycle == 1 || batchCycle > 1) {
-				e.OnPlan(plan)
-			}
-			// A plan whose every entry already failed has nothing to confirm.
-			if !confirmed && plan.Pending() > 0 {
-				ok, err := e.Confirm(ctx, plan)
-				if err != nil {
-					return nil, err
-				}
-				if !ok {
-					// A prompt cut short by a signal is an interrupt, not a no.
-					report.Interrupted = ctx.Err() != nil
-					report.Declined = !report.Interrupted
-					report.Plans = append(report.Plans, plan)
-					done = true
-					break
-				}
-				confirmed = true
-			}
-			if ctx.Err() != nil {
-				report.Interrupted = true
-				report.Plans = append(report.Plans, plan)
-				done = true
-				break
-			}
-			if cycle == 1 {
-				plan = collectPlan(cycle, batch, false)
-			}
-			if plan.Empty() {
-				report.Converged = true
-				break // this batch has nothing to do; the next one may
-			}
-			if e.OnBatch != nil && batchCycle == 1 && e.Rollout != nil {
-				e.OnBatch(bi+1, len(batches), plan)
-			}
-			e.actAll(ctx, batch, parallel, budget)
-			plan = collectPlan(cycle, batch, true)
-			report.Plans = append(report.Plans, plan)
-			if e.OnActed != nil {
-				e.OnActed(plan)
-			}
+	return ru, nil
+}
+
+// close closes the connections the run opened itself (a Pool keeps its own).
+func (ru *run) close() {
+	for _, r := range ru.hosts {
+		if r.conn != nil && ru.e.Pool == nil {
+			_ = r.conn.Close()
 		}
 	}
+}
+
+// reach starts a batch, unless the failure budget is spent.
+func (ru *run) reach(bi int, batch []*hostRun) bool {
+	ru.budget.reach(batch)
+	if ru.budget.exceeded() {
+		return false
+	}
+	if ru.report.Rollout != nil {
+		ru.report.Rollout.Reached = bi + 1
+	}
+	return true
+}
+
+// converge runs cycles over a batch until it has nothing left to do, or the
+// run must stop.
+func (ru *run) converge(bi int, batch []*hostRun) (next, error) {
+	for c := (cycle{batch: bi, inBatch: 1}); ; c.inBatch++ {
+		if ru.ctx.Err() != nil {
+			ru.report.Interrupted = true
+			return stopRun, nil
+		}
+		ru.report.Cycles++
+		c.n = ru.report.Cycles
+		next, err := ru.cycle(c, batch)
+		if err != nil || next != nextCycle {
+			return next, err
+		}
+	}
+}
+
+// cycle is one pass of the steps observe, plan (verify on the first) and
+// act over a batch.
+func (ru *run) cycle(c cycle, batch []*hostRun) (next, error) {
+	scope := batch
+	if c.first() {
+		scope = ru.hosts
+	}
+	if c.observes() {
+		ru.observe(scope)
+	}
+	if ru.ctx.Err() != nil {
+		// A host whose observe was cut short has no plan: the run must not
+		// take that for nothing to do.
+		ru.report.Interrupted = true
+		return stopRun, nil
+	}
+	plan := collectPlan(c.n, scope, false)
+	if c.first() {
+		if err := ru.verify(); err != nil {
+			return stopRun, err
+		}
+	}
+	if next, ok := ru.plan(c, plan); !ok {
+		return next, nil
+	}
+	proceed, err := ru.confirm(plan)
+	if err != nil || !proceed {
+		return stopRun, err
+	}
+	if c.first() {
+		plan = collectPlan(c.n, batch, false) // the plan shown covered every batch
+	}
+	if plan.Empty() {
+		ru.report.Converged = true
+		return nextBatch, nil // this batch has nothing to do; the next one may
+	}
+	ru.act(c, batch, plan)
+	return nextCycle, nil
+}
+
+// observe is the step that reads every healthy host of scope and plans its
+// resources.
+func (ru *run) observe(scope []*hostRun) {
+	forEach(scope, ru.parallel, func(r *hostRun) {
+		phase(ru.obs, r, PhaseObserve, func() { ru.e.observe(ru.ctx, r, ru.dial, ru.red) })
+	})
+	ru.budget.recount()
+}
+
+// verify is the step that hands the first cycle's observation to the
+// observer and checks it against a saved plan's (Engine.Expect).
+func (ru *run) verify() error {
+	obs := observations(ru.hosts)
+	ru.obs.Observed(obs)
+	if ru.e.Expect != nil {
+		return compareObservations(ru.e.Expect, obs, ru.hosts)
+	}
+	return nil
+}
+
+// plan is the step that decides from a cycle's plan whether to go on and
+// act: false (with what to do next) when there is nothing to do, in diff
+// mode, or when the cycles ran out.
+func (ru *run) plan(c cycle, plan *Plan) (next, bool) {
+	switch {
+	case plan.Empty():
+		ru.report.Converged = ru.ctx.Err() == nil
+		if c.first() {
+			return stopRun, false // no host has anything to do
+		}
+		return nextBatch, false
+	case ru.e.DryRun:
+		ru.report.Plans = append(ru.report.Plans, plan)
+		return stopRun, false
+	case c.inBatch > ru.maxCycles:
+		for _, h := range plan.Hosts {
+			for _, a := range h.Actions {
+				ru.report.Unconverged = append(ru.report.Unconverged, HostResource{Host: h.Host, Ref: a.Resource})
+			}
+		}
+		return stopRun, false
+	}
+	if c.observes() {
+		ru.obs.Planned(plan)
+	}
+	return nextCycle, true
+}
+
+// confirm asks Engine.Confirm once, with the first plan that has actions
+// still to run; false stops the run (declined or interrupted).
+func (ru *run) confirm(plan *Plan) (bool, error) {
+	// A plan whose every entry already failed has nothing to confirm.
+	if !ru.confirmed && plan.Pending() > 0 {
+		ok, err := ru.e.Confirm(ru.ctx, plan)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			// A prompt cut short by a signal is an interrupt, not a no.
+			ru.report.Interrupted = ru.ctx.Err() != nil
+			ru.report.Declined = !ru.report.Interrupted
+			ru.report.Plans = append(ru.report.Plans, plan)
+			return false, nil
+		}
+		ru.confirmed = true
+	}
+	if ru.ctx.Err() != nil {
+		ru.report.Interrupted = true
+		ru.report.Plans = append(ru.report.Plans, plan)
+		return false, nil
+	}
+	return true, nil
+}
+
+// act is the step that acts on the batch's healthy hosts and reports what
+// became of each action.
+func (ru *run) act(c cycle, batch []*hostRun, plan *Plan) {
+	if c.inBatch == 1 && ru.e.Rollout != nil {
+		ru.obs.BatchStarted(c.batch+1, len(ru.batches), plan)
+	}
+	ru.e.actAll(ru.ctx, ru.obs, batch, ru.parallel, ru.budget)
+	plan = collectPlan(c.n, batch, true)
+	ru.report.Plans = append(ru.report.Plans, plan)
+	ru.obs.Acted(plan)
+}
+
+// record is the last step: it settles the report from every host's state.
+func (ru *run) record() {
+	report := ru.report
 	if report.Rollout != nil {
-		report.Rollout.Failed = budget.failed
-		report.Rollout.Stopped = budget.exceeded()
+		report.Rollout.Failed = ru.budget.failed
+		report.Rollout.Stopped = ru.budget.exceeded()
 		if report.Rollout.Stopped {
 			report.Converged = false
 		}
-		for _, r := range runs {
+		for _, r := range ru.hosts {
 			if r.batch > report.Rollout.Reached {
 				r.held = true
 			}
@@ -283,7 +362,7 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 	if report.Interrupted || report.Declined || len(report.Unconverged) > 0 {
 		report.Converged = false
 	}
-	for _, r := range runs {
+	for _, r := range ru.hosts {
 		// A resource that could not be planned fails its host, as a failed
 		// action does, also when the run stopped before acting.
 		if r.quarantine == nil && r.planErr != nil {
@@ -291,180 +370,11 @@ func (e *Engine) Run(ctx context.Context, hosts []*v1alpha1.Host, resources []*v
 		}
 	}
 	if report.Interrupted {
-		notRun(report, runs)
+		notRun(report, ru.hosts)
 	}
-	report.Hosts = summarise(runs, e.DryRun, report.Interrupted, red)
-	for _, r := range runs {
+	report.Hosts = summarise(ru.hosts, ru.e.DryRun, report.Interrupted, ru.red)
+	for _, r := range ru.hosts {
 		report.Prune = append(report.Prune, r.notes...)
 		report.Notes = append(report.Notes, r.planNotes...)
-	}
-	report.Duration = time.Since(start)
-	return report, nil
-}
-
-// prepare matches resources to hosts and orders them, before any host is touched.
-func (e *Engine) prepare(hosts []*v1alpha1.Host, resources []*v1alpha1.Resource) ([]*hostRun, error) {
-	var managed []*v1alpha1.Resource
-	for _, res := range resources {
-		if res.Kind == v1alpha1.HostKind.Kind {
-			continue
-		}
-		if _, ok := e.Registry.For(res.Kind); !ok {
-			return nil, fmt.Errorf("%s (%s): %w for kind %s", res.ID(), res.Origin, ErrNoReconciler, res.Kind)
-		}
-		managed = append(managed, res)
-	}
-	targets := indexTargets(managed)
-	runs := make([]*hostRun, 0, len(hosts))
-	for _, h := range hosts {
-		onHost := targets.forHost(h.Metadata.Labels)
-		// Only edges between resources of this host count, so dependencies
-		// are looked for among them, not among every host's resources.
-		sorted, deps, err := order(e.Registry, onHost, onHost)
-		if err != nil {
-			return nil, fmt.Errorf("host %s: %w", h.Metadata.Name, err)
-		}
-		runs = append(runs, &hostRun{host: h, resources: sorted, deps: deps, changedRefs: map[v1alpha1.ResourceRef]bool{}})
-	}
-	sort.Slice(runs, func(i, j int) bool { return runs[i].host.Metadata.Name < runs[j].host.Metadata.Name })
-	return runs, nil
-}
-
-// targetIndex finds the resources a host's labels select without matching
-// every resource against every host: a selector with matchLabels can only
-// select hosts that carry its first label, so it is filed under that label.
-type targetIndex struct {
-	resources []*v1alpha1.Resource
-	always    []int               // no selector or no matchLabels: checked on every host
-	byLabel   map[[2]string][]int // first matchLabels pair (by key) -> resources
-}
-
-func indexTargets(resources []*v1alpha1.Resource) *targetIndex {
-	x := &targetIndex{resources: resources, byLabel: map[[2]string][]int{}}
-	for i, res := range resources {
-		t := res.Targeting()
-		if t == nil || t.HostSelector == nil || len(t.HostSelector.MatchLabels) == 0 {
-			x.always = append(x.always, i)
-			continue
-		}
-		first := ""
-		for k := range t.HostSelector.MatchLabels {
-			if first == "" || k < first {
-				first = k
-			}
-		}
-		key := [2]string{first, t.HostSelector.MatchLabels[first]}
-		x.byLabel[key] = append(x.byLabel[key], i)
-	}
-	return x
-}
-
-// forHost returns the resources that select a host with labels, in
-// manifest order.
-func (x *targetIndex) forHost(labels map[string]string) []*v1alpha1.Resource {
-	candidates := append([]int(nil), x.always...)
-	for k, v := range labels {
-		candidates = append(candidates, x.byLabel[[2]string{k, v}]...)
-	}
-	sort.Ints(candidates)
-	var out []*v1alpha1.Resource
-	for _, i := range candidates {
-		res := x.resources[i]
-		if t := res.Targeting(); t == nil || t.HostSelector.Matches(labels) {
-			out = append(out, res)
-		}
-	}
-	return out
-}
-
-// forEach runs fn on every healthy host the rollout did not hold, at most
-// parallel at once.
-func forEach(runs []*hostRun, parallel int, fn func(*hostRun)) {
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for _, r := range runs {
-		if r.quarantine != nil || r.held {
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			fn(r)
-		}()
-	}
-	wg.Wait()
-}
-
-// collectPlan gathers the hosts' planned actions; quarantined hosts count
-// only after acting, when their failed and skipped actions are the report.
-func collectPlan(cycle int, runs []*hostRun, acted bool) *Plan {
-	p := &Plan{Cycle: cycle}
-	for _, r := range runs {
-		if r.held {
-			continue
-		}
-		if len(r.plan) > 0 && (acted || r.quarantine == nil) {
-			p.Hosts = append(p.Hosts, HostPlan{Host: r.host.Metadata.Name, Batch: r.batch, Actions: append([]PlannedAction(nil), r.plan...)})
-		}
-	}
-	return p
-}
-
-func summarise(runs []*hostRun, dryRun, interrupted bool, red *redactor) []HostReport {
-	out := make([]HostReport, 0, len(runs))
-	for _, r := range runs {
-		h := HostReport{Host: r.host.Metadata.Name, Batch: r.batch, Changed: r.changed, Failed: r.failed, Skipped: r.skipped,
-			RoundTrips: r.roundTrips, Connects: r.connects, red: red}
-		for _, pa := range r.plan {
-			if pa.Status == StatusNotRun {
-				h.NotRun++
-			}
-		}
-		switch {
-		case r.quarantine != nil:
-			h.State, h.Err = HostFailed, r.quarantine
-		case r.interrupted != nil:
-			h.State, h.Err = HostInterrupted, r.interrupted
-		case interrupted && h.NotRun > 0:
-			h.State, h.Err = HostInterrupted, errRunInterrupted
-		case r.held && len(r.plan) > 0:
-			h.State = HostUntouched
-		case len(r.plan) > 0 && dryRun:
-			h.State = HostDiffers
-		case len(r.plan) > 0:
-			h.State = HostUnconverged
-		default:
-			h.State = HostConverged
-		}
-		out = append(out, h)
-	}
-	return out
-}
-
-// errRunInterrupted is why a host that still had actions did not get them.
-var errRunInterrupted = errors.New("the run was interrupted before these actions started")
-
-// notRun marks the actions an interrupted run never started, in the hosts'
-// plans and in the last plan of the report.
-func notRun(report *Report, runs []*hostRun) {
-	for _, r := range runs {
-		if r.quarantine != nil {
-			continue
-		}
-		for i := range r.plan {
-			if r.plan[i].Status == StatusPlanned {
-				r.plan[i].Status, r.plan[i].Err = StatusNotRun, errRunInterrupted
-			}
-		}
-	}
-	if n := len(report.Plans); n > 0 {
-		for _, h := range report.Plans[n-1].Hosts {
-			for i := range h.Actions {
-				if h.Actions[i].Status == StatusPlanned {
-					h.Actions[i].Status, h.Actions[i].Err = StatusNotRun, errRunInterrupted
-				}
-			}
-		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 )
 
@@ -208,24 +210,26 @@ func (b *budget) exceeded() bool {
 // actAll acts on every healthy host of batch, at most parallel at once. Once
 // the budget is spent no new host starts: one already acted on in an earlier
 // cycle is in flight and finishes converging, one never acted on is held.
-func (e *Engine) actAll(ctx context.Context, batch []*hostRun, parallel int, b *budget) {
-	sem := make(chan struct{}, parallel)
+func (e *Engine) actAll(ctx context.Context, obs Observer, batch []*hostRun, parallel int, b *budget) {
+	// A semaphore rather than an errgroup: the budget is read only once a
+	// place is free, so that the hosts that failed meanwhile count.
+	sem := semaphore.NewWeighted(int64(parallel))
 	var wg sync.WaitGroup
 	for _, r := range batch {
 		if r.quarantine != nil || r.held || len(r.plan) == 0 {
 			continue
 		}
-		sem <- struct{}{}
+		_ = sem.Acquire(context.Background(), 1) // cannot fail without a deadline
 		if !r.acted && b.exceeded() {
 			r.held = true
-			<-sem
+			sem.Release(1)
 			continue
 		}
 		r.acted = true
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			e.phase(r, PhaseAct, func() { e.act(ctx, r) })
+			defer func() { sem.Release(1); wg.Done() }()
+			phase(obs, r, PhaseAct, func() { e.act(ctx, r) })
 			if r.quarantine != nil {
 				b.mu.Lock()
 				b.failed++

@@ -102,15 +102,15 @@ func TestRolloutStopsWhenBudgetSpent(t *testing.T) {
 	eng := newEngine(t, fleet)
 	sizes, _ := ParseBatches([]string{"1,3,100%"})
 	eng.Rollout = &Rollout{Batches: sizes, MaxFail: Size{N: 1}}
-	var started []int
-	eng.OnBatch = func(b, n int, _ *Plan) { started = append(started, b) }
+	batches := &batchObserver{}
+	eng.Observer = batches
 	rep, err := eng.Run(context.Background(), hosts, []*v1alpha1.Resource{marker("m", "x", nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ro := rep.Rollout
-	if !ro.Stopped || ro.Failed != 2 || ro.Reached != 2 || !reflect.DeepEqual(started, []int{1, 2}) {
-		t.Fatalf("rollout = %+v, batches started %v; want stopped after batch 2 with 2 failed", ro, started)
+	if !ro.Stopped || ro.Failed != 2 || ro.Reached != 2 || !reflect.DeepEqual(batches.started, []int{1, 2}) {
+		t.Fatalf("rollout = %+v, batches started %v; want stopped after batch 2 with 2 failed", ro, batches.started)
 	}
 	if want := [][]string{{"h1"}, {"h2", "h3", "h4"}, {"h5", "h6", "h7", "h8", "h9"}}; !reflect.DeepEqual(ro.Batches, want) {
 		t.Errorf("batches = %v, want %v", ro.Batches, want)
@@ -177,3 +177,11 @@ func TestRolloutFullBudgetConvergesEveryone(t *testing.T) {
 		}
 	}
 }
+
+// batchObserver notes the batches that started acting.
+type batchObserver struct {
+	NopObserver
+	started []int
+}
+
+func (o *batchObserver) BatchStarted(batch, _ int, _ *Plan) { o.started = append(o.started, batch) }

@@ -55,6 +55,16 @@ func (c *phaseClock) add(sum, maxp *time.Duration, d time.Duration) {
 }
 
 // next closes the current phase and opens another.
+// clockObserver moves the clock on to the next phase as the engine plans
+// and acts.
+type clockObserver struct {
+	engine.NopObserver
+	clock *phaseClock
+}
+
+func (o clockObserver) Planned(*engine.Plan) { o.clock.next("act") }
+func (o clockObserver) Acted(*engine.Plan)   { o.clock.next("observe+plan") }
+
 func (c *phaseClock) next(phase string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -168,8 +178,7 @@ func measurePhases(ctx context.Context, dir, label string) ([]PhaseReport, error
 				}
 				return timedConn{c, clock}, nil
 			},
-			OnPlan:  func(*engine.Plan) { clock.next("act") },
-			OnActed: func(*engine.Plan) { clock.next("observe+plan") },
+			Observer: clockObserver{clock: clock},
 		}
 		rep, err := eng.Run(ctx, set.Hosts(), set.Resources)
 		if err != nil {
