@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -228,16 +227,4 @@ func resourceStates(want *desiredHost, rep *engine.Report, result string) []stat
 		set(u.Ref, status.StatePending, "kept changing")
 	}
 	return states
-}
-
-// backoff doubles from initial per failure up to max, with ±10% jitter so
-// hosts that failed together do not retry together.
-func backoff(initial, max time.Duration, failures int) time.Duration {
-	d := initial
-	for i := 1; i < failures && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(d))
-	return d + jitter
 }
