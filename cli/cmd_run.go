@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/engine"
@@ -72,12 +73,10 @@ type hostRun struct {
 func runOnHosts(ctx context.Context, dial engine.DialFunc, hosts []*v1alpha1.Host, script string, parallel int, raw bool, stdout, stderr io.Writer) []hostRun {
 	results := make([]hostRun, len(hosts))
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, parallel)
+	var g errgroup.Group
+	g.SetLimit(parallel)
 	for i, h := range hosts {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			start := time.Now()
 			r := hostRun{host: h.Metadata.Name}
 			if c, err := dial(ctx, h); err != nil {
@@ -100,9 +99,10 @@ func runOnHosts(ctx context.Context, dial engine.DialFunc, hosts []*v1alpha1.Hos
 			if r.err != nil {
 				prefixLines(stderr, r.host, []byte("error: "+r.err.Error()), false)
 			}
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // each host's error is in its result
 	return results
 }
 
