@@ -15,14 +15,6 @@ import (
 	"github.com/optimus-cm/optimus/history"
 )
 
-// Exit codes of apply.
-const (
-	exitConverged   = 0
-	exitInvalid     = 1
-	exitHostsFailed = 3
-	exitUnconverged = 4
-)
-
 func newApplyCmd(cfg Config) *cobra.Command {
 	var (
 		f           = targetFlags{junit: true}
@@ -182,7 +174,7 @@ hosts or the manifests; 130 interrupted by SIGINT, 143 by SIGTERM.`,
 			if err != nil {
 				return err
 			}
-			if code != 0 {
+			if code != exitConverged {
 				return &ExitError{Code: code}
 			}
 			return nil

@@ -53,7 +53,7 @@ Exit status: 0 when every host answered, 1 otherwise.`,
 				printFacts(cmd.OutOrStdout(), results)
 			}
 			if failed > 0 {
-				return exitf(1, "facts: %d of %d %s did not answer", failed, len(results), plural(len(results), "host", "hosts"))
+				return exitf(exitFailed, "facts: %d of %d %s did not answer", failed, len(results), plural(len(results), "host", "hosts"))
 			}
 			return nil
 		},

@@ -46,7 +46,7 @@ host or a host could not be reached (or the manifests are invalid).`,
 			}
 			results := runOnHosts(cmd.Context(), cfg.dial(), hosts, strings.Join(args, " "), f.parallel, raw, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if failed := printRunSummary(cmd.OutOrStdout(), results); failed > 0 {
-				return exitf(1, "failed on %d of %d %s", failed, len(results), plural(len(results), "host", "hosts"))
+				return exitf(exitFailed, "failed on %d of %d %s", failed, len(results), plural(len(results), "host", "hosts"))
 			}
 			return nil
 		},

@@ -16,10 +16,6 @@ import (
 	"github.com/optimus-cm/optimus/manifest"
 )
 
-// exitPlanStale is apply's status when a saved plan no longer matches the
-// hosts or the manifests.
-const exitPlanStale = 5
-
 // setFlags name the manifest set whose inventory is kept on the hosts.
 type setFlags struct {
 	set   string

@@ -112,7 +112,7 @@ func Run(cfg Config, args []string, stdin io.Reader, stdout, stderr io.Writer) i
 // exitCode prints err for the terminal and maps it to a process exit code.
 func exitCode(name string, err error, stderr io.Writer) int {
 	if err == nil {
-		return 0
+		return exitOK
 	}
 	var ee *ExitError
 	if errors.As(err, &ee) {
@@ -122,7 +122,7 @@ func exitCode(name string, err error, stderr io.Writer) int {
 		return ee.Code
 	}
 	fmt.Fprintf(stderr, "%s: %s\n", name, termsafe.Text(err.Error()))
-	return 1
+	return exitFailed
 }
 
 func newVersionCmd(cfg Config) *cobra.Command {
@@ -145,7 +145,7 @@ uncommitted changes, the commit's date, and the Go toolchain.
 				enc.SetIndent("", "  ")
 				return enc.Encode(info)
 			default:
-				return exitf(1, "-o %s: want text or json", output)
+				return exitf(exitInvalid, "-o %s: want text or json", output)
 			}
 			return nil
 		},
