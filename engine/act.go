@@ -46,9 +46,9 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 		}
 	}
 	post := 0
-	inventory := e.Inventory != nil && r.inv != nil
+	inventory := r.inv.loaded()
 	if inventory {
-		cmds, slot, post = e.withInventory(r, cmds, slot)
+		cmds, slot, post = withInventory(r, cmds, slot)
 		defer r.notePruned()
 	}
 	if len(env) > 0 {
@@ -120,7 +120,7 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 	}
 	for _, res := range own {
 		if !res.Skipped && res.ExitCode != 0 && firstFailure == nil {
-			firstFailure = fmt.Errorf("inventory %s: %w", e.inventoryPath(r), newActionError(res))
+			firstFailure = fmt.Errorf("inventory %s: %w", r.inv.path, newActionError(res))
 		}
 	}
 	if firstFailure != nil && r.quarantine == nil {
@@ -208,8 +208,8 @@ func (e *Engine) retry(ctx context.Context, r *hostRun, slot []int, results []tr
 		return retried{}, nil
 	}
 	post := 0
-	if e.Inventory != nil && r.inv != nil {
-		cleanups := e.inventoryCleanups(r, idx)
+	if r.inv.loaded() {
+		cleanups := inventoryCleanups(r, idx)
 		post = len(cleanups)
 		cmds = append(cmds, cleanups...)
 	}

@@ -374,7 +374,7 @@ func (ru *run) record() {
 	}
 	report.Hosts = summarise(ru.hosts, ru.e.DryRun, report.Interrupted, ru.red)
 	for _, r := range ru.hosts {
-		report.Prune = append(report.Prune, r.notes...)
+		report.Prune = append(report.Prune, r.inv.pruneNotes()...)
 		report.Notes = append(report.Notes, r.planNotes...)
 	}
 }

@@ -26,10 +26,8 @@ type hostRun struct {
 	roundTrips, connects     int
 	plan                     []PlannedAction
 	changedRefs              map[v1alpha1.ResourceRef]bool
-	// inv is the host's inventory as this cycle read it (Engine.Inventory).
-	inv *inventory
-	// notes lists what left the manifests, by resource, since the first cycle.
-	notes []PruneNote
+	// inv is the Inventory's part in the host's run; nil without one.
+	inv *hostInventory
 	// planNotes are the notes of the latest observe's plan.
 	planNotes []Note
 	// observed is the digest of this cycle's query results.
@@ -62,7 +60,8 @@ func (e *Engine) hostRuns(hosts []*v1alpha1.Host, resources []*v1alpha1.Resource
 		if err != nil {
 			return nil, fmt.Errorf("host %s: %w", h.Metadata.Name, err)
 		}
-		runs = append(runs, &hostRun{host: h, resources: sorted, deps: deps, changedRefs: map[v1alpha1.ResourceRef]bool{}})
+		runs = append(runs, &hostRun{host: h, resources: sorted, deps: deps, changedRefs: map[v1alpha1.ResourceRef]bool{},
+			inv: e.Inventory.forHost(h.Metadata.Name)})
 	}
 	sort.Slice(runs, func(i, j int) bool { return runs[i].host.Metadata.Name < runs[j].host.Metadata.Name })
 	return runs, nil

@@ -55,11 +55,6 @@ func InventoryPath(set, host string) string {
 	return InventoryDir + "/" + set + "@" + host + ".inventory"
 }
 
-// inventoryPath is the inventory file of the host of r.
-func (e *Engine) inventoryPath(r *hostRun) string {
-	return InventoryPath(e.Inventory.Set, r.host.Metadata.Name)
-}
-
 // OpForget drops a resource from the inventory and leaves it on the host.
 const OpForget reconcilers.Op = "forget"
 
@@ -247,8 +242,8 @@ func SchemeAbsent(scheme *v1alpha1.Scheme) func(kind, name string, spec json.Raw
 // will be once the batch ran, except that resources being pruned or
 // forgotten and restarts being run are still listed; the commands after
 // them take them off (removeLine), so a batch cut short leaves them there.
-func (e *Engine) inventoryWrite(r *hostRun) transport.Command {
-	old := r.inv
+func inventoryWrite(r *hostRun) transport.Command {
+	old := r.inv.file
 	if old == nil {
 		old = newInventory()
 	}
@@ -308,7 +303,7 @@ func (e *Engine) inventoryWrite(r *hostRun) transport.Command {
 		}
 	}
 	dir := reconcilers.ShellCommand(InventoryDir)
-	file := reconcilers.ShellCommand(e.inventoryPath(r))
+	file := reconcilers.ShellCommand(r.inv.path)
 	script := "d=" + dir + "; f=" + file + `
 if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo "$d is not a directory: refusing to write the inventory" >&2; exit 1; fi
 umask 077
@@ -334,9 +329,9 @@ T=` + reconcilers.ShellCommand(what) + " K=" + reconcilers.ShellCommand(ref.Kind
 // the actions the commands that drop what they made obsolete: the line of a
 // pruned resource once its removal succeeded, a pending refresh once every
 // action of its resource succeeded. post is the number of those.
-func (e *Engine) withInventory(r *hostRun, cmds []transport.Command, slot []int) (_ []transport.Command, _ []int, post int) {
+func withInventory(r *hostRun, cmds []transport.Command, slot []int) (_ []transport.Command, _ []int, post int) {
 	out := make([]transport.Command, 0, len(cmds)+2)
-	out = append(out, e.inventoryWrite(r))
+	out = append(out, inventoryWrite(r))
 	for _, c := range cmds {
 		after := make([]int, 0, len(c.After)+1)
 		after = append(after, 0)
@@ -353,7 +348,7 @@ func (e *Engine) withInventory(r *hostRun, cmds []transport.Command, slot []int)
 			shifted[i] = s + 1
 		}
 	}
-	cleanups := e.inventoryCleanups(r, shifted)
+	cleanups := inventoryCleanups(r, shifted)
 	return append(out, cleanups...), shifted, len(cleanups)
 }
 
@@ -361,7 +356,7 @@ func (e *Engine) withInventory(r *hostRun, cmds []transport.Command, slot []int)
 // for each resource pruned, or owing a refresh, that has a command in the
 // batch, the line that records it is removed once all its commands
 // succeeded. slot maps each planned action to its command, -1 for none.
-func (e *Engine) inventoryCleanups(r *hostRun, slot []int) []transport.Command {
+func inventoryCleanups(r *hostRun, slot []int) []transport.Command {
 	bySlot := map[v1alpha1.ResourceRef][]int{}
 	var order []v1alpha1.ResourceRef
 	for i, s := range slot {
@@ -379,7 +374,7 @@ func (e *Engine) inventoryCleanups(r *hostRun, slot []int) []transport.Command {
 		if pa.Pruned && pa.Op != OpForget {
 			pruned[pa.Resource] = true
 		}
-		if pa.refresh || r.inv.pending[pa.Resource] {
+		if pa.refresh || r.inv.file.pending[pa.Resource] {
 			refreshing[pa.Resource] = true
 		}
 	}
@@ -387,9 +382,9 @@ func (e *Engine) inventoryCleanups(r *hostRun, slot []int) []transport.Command {
 	for _, ref := range order {
 		switch {
 		case pruned[ref]:
-			out = append(out, transport.Command{Script: removeLine(e.inventoryPath(r), "resource", ref), After: bySlot[ref]})
+			out = append(out, transport.Command{Script: removeLine(r.inv.path, "resource", ref), After: bySlot[ref]})
 		case refreshing[ref]:
-			out = append(out, transport.Command{Script: removeLine(e.inventoryPath(r), "pending", ref), After: bySlot[ref]})
+			out = append(out, transport.Command{Script: removeLine(r.inv.path, "pending", ref), After: bySlot[ref]})
 		}
 	}
 	return out

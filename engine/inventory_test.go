@@ -112,24 +112,24 @@ func TestWithInventory(t *testing.T) {
 	svc := v1alpha1.ResourceRef{Kind: "Service", Name: "web"}
 	file := v1alpha1.ResourceRef{Kind: "File", Name: "conf"}
 	gone := v1alpha1.ResourceRef{Kind: "User", Name: "old"}
-	e := &Engine{Inventory: &Inventory{Set: "s"}}
 	r := &hostRun{
 		host: &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "h"}},
 		resources: []*v1alpha1.Resource{
 			{TypeMeta: v1alpha1.TypeMeta{Kind: "File"}, Metadata: v1alpha1.ObjectMeta{Name: "conf"}, Spec: &v1alpha1.FileSpec{Path: "/etc/conf"}},
 			{TypeMeta: v1alpha1.TypeMeta{Kind: "Service"}, Metadata: v1alpha1.ObjectMeta{Name: "web"}, Spec: &v1alpha1.ServiceSpec{Name: "web"}},
 		},
-		inv: newInventory(),
+		inv: (&Inventory{Set: "s"}).forHost("h"),
 		plan: []PlannedAction{
 			{Resource: gone, Status: StatusPlanned, Pruned: true, Action: reconcilers.Action{Op: reconcilers.OpDelete, Script: "userdel old"}},
 			{Resource: file, Status: StatusPlanned, Action: reconcilers.Action{Op: reconcilers.OpCreate, Script: "write"}},
 			{Resource: svc, Status: StatusPlanned, refresh: true, Action: reconcilers.Action{Op: reconcilers.OpRestart, Script: "restart"}},
 		},
 	}
-	r.inv.entries = []invEntry{{Ref: gone, Spec: json.RawMessage(`{"name":"old"}`)}}
-	r.inv.byRef[gone] = 0
+	r.inv.file = newInventory()
+	r.inv.file.entries = []invEntry{{Ref: gone, Spec: json.RawMessage(`{"name":"old"}`)}}
+	r.inv.file.byRef[gone] = 0
 	cmds := []transport.Command{{Script: "userdel old"}, {Script: "write"}, {Script: "restart", After: []int{1}}}
-	out, slot, post := e.withInventory(r, cmds, []int{0, 1, 2})
+	out, slot, post := withInventory(r, cmds, []int{0, 1, 2})
 	if post != 2 || len(out) != 6 {
 		t.Fatalf("%d commands, %d post", len(out), post)
 	}

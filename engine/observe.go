@@ -42,7 +42,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	r.plan, r.planErr, r.planNotes = nil, nil, nil
 	// With an inventory, a host that no longer has any resource is still
 	// read: what it held may have to be pruned.
-	if len(r.resources) == 0 && e.Inventory == nil {
+	if len(r.resources) == 0 && r.inv == nil {
 		return
 	}
 	if r.conn == nil {
@@ -57,11 +57,8 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	}
 
 	queries, keys, kindErr := e.queries(r.host, r.resources)
-	invAt := -1
-	if e.Inventory != nil {
-		invAt = len(queries)
-		queries = append(queries, inventoryQuery(e.inventoryPath(r)))
-	}
+	invAt := len(queries)
+	queries = append(queries, r.inv.queries()...)
 	facts := reconcilers.NewFacts(nil)
 	if len(queries) > 0 {
 		got, err := e.query(ctx, r, queries)
@@ -72,17 +69,8 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			facts.Add(k.scope, k.key, got[i])
 		}
 		r.observed = observationDigest(queries, got)
-		if invAt >= 0 {
-			r.inv, err = parseInventory(e.inventoryPath(r), string(got[invAt].Stdout))
-			if inv := got[invAt]; inv.Truncated {
-				// Part of an inventory would prune or forget the wrong things.
-				err = fmt.Errorf("read inventory %s: it is %s, more than the %s Optimus reads: check who wrote it, then remove it to start a new inventory",
-					e.inventoryPath(r), reconcilers.Size(inv.StdoutSize), reconcilers.Size(int64(len(inv.Stdout))))
-			}
-			if err == nil && got[invAt].ExitCode != 0 {
-				err = fmt.Errorf("read inventory %s: exit status %d: %s", e.inventoryPath(r), got[invAt].ExitCode, got[invAt].Stderr)
-			}
-			if err != nil {
+		if r.inv != nil {
+			if err := r.inv.read(got[invAt]); err != nil {
 				r.quarantine = err
 				return
 			}
@@ -128,7 +116,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		}
 		refreshes := 0
 		if err == nil {
-			actions, refreshes, err = e.refresh(ctx, req, actions, changing, r.inv != nil && r.inv.pending[res.Ref()])
+			actions, refreshes, err = e.refresh(ctx, req, actions, changing, r.inv.owes(res.Ref()))
 		}
 		if err != nil {
 			perr := &PlanError{Resource: res.Ref(), Err: err}
@@ -164,7 +152,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 			r.plan = append(r.plan, pa)
 		}
 	}
-	if e.Inventory != nil && r.inv != nil {
+	if r.inv.loaded() {
 		e.planPrune(ctx, r, red)
 	}
 }

@@ -82,16 +82,16 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 	}
 	var notes []PruneNote
 	var absent []*v1alpha1.Resource
-	for i := len(r.inv.entries) - 1; i >= 0; i-- {
-		en := r.inv.entries[i]
+	for i := len(r.inv.file.entries) - 1; i >= 0; i-- {
+		en := r.inv.file.entries[i]
 		if current[en.Ref] {
 			continue
 		}
-		n := PruneNote{Host: r.host.Metadata.Name, Resource: en.Ref, Planned: e.Inventory.Prune}
+		n := PruneNote{Host: r.host.Metadata.Name, Resource: en.Ref, Planned: r.inv.Prune}
 		var res *v1alpha1.Resource
 		ok := false
-		if _, known := e.Registry.For(en.Ref.Kind); known && e.Inventory.Absent != nil {
-			res, ok = e.Inventory.Absent(en.Ref.Kind, en.Ref.Name, en.Spec)
+		if _, known := e.Registry.For(en.Ref.Kind); known && r.inv.Absent != nil {
+			res, ok = r.inv.Absent(en.Ref.Kind, en.Ref.Name, en.Spec)
 		}
 		owned := false
 		for _, id := range identities(en.Ref.Kind, en.Spec) {
@@ -109,8 +109,8 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 		}
 		notes = append(notes, n)
 	}
-	r.notes = mergeNotes(r.notes, notes)
-	if !e.Inventory.Prune || len(notes) == 0 {
+	r.inv.notes = mergeNotes(r.inv.notes, notes)
+	if !r.inv.Prune || len(notes) == 0 {
 		return
 	}
 
@@ -145,7 +145,7 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 		if n.Forget {
 			plan = append(plan, PlannedAction{Resource: n.Resource, Status: StatusPlanned, red: red, Action: reconcilers.Action{
 				Op: OpForget, Description: "forget, keep on the host: " + n.Reason,
-				Script: removeLine(e.inventoryPath(r), "resource", n.Resource)}})
+				Script: removeLine(r.inv.path, "resource", n.Resource)}})
 			continue
 		}
 		res := byRef[n.Resource]
@@ -166,7 +166,7 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 			// Already gone: only the inventory line is left to drop.
 			plan = append(plan, PlannedAction{Resource: n.Resource, Status: StatusPlanned, Pruned: true, red: red, Action: reconcilers.Action{
 				Op: OpForget, Description: "forget: already absent from the host",
-				Script: removeLine(e.inventoryPath(r), "resource", n.Resource)}})
+				Script: removeLine(r.inv.path, "resource", n.Resource)}})
 		}
 	}
 	// A resource removed after others may refuse while they are still
@@ -184,9 +184,9 @@ func (e *Engine) planPrune(ctx context.Context, r *hostRun, red *redactor) {
 
 // noteDeferred marks a resource whose removal waits for the next cycle.
 func (r *hostRun) noteDeferred(ref v1alpha1.ResourceRef) {
-	for i := range r.notes {
-		if r.notes[i].Resource == ref {
-			r.notes[i].Deferred = true
+	for i := range r.inv.notes {
+		if r.inv.notes[i].Resource == ref {
+			r.inv.notes[i].Deferred = true
 		}
 	}
 }
@@ -235,9 +235,9 @@ func (r *hostRun) notePruned() {
 			}
 		}
 	}
-	for i := range r.notes {
-		if ok[r.notes[i].Resource] && !bad[r.notes[i].Resource] {
-			r.notes[i].Done = true
+	for i := range r.inv.notes {
+		if ok[r.inv.notes[i].Resource] && !bad[r.inv.notes[i].Resource] {
+			r.inv.notes[i].Done = true
 		}
 	}
 }
