@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/internal/depgraph"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
 
@@ -17,71 +18,35 @@ func order(reg *reconcilers.Registry, onHost, all []*v1alpha1.Resource) ([]*v1al
 	for i, r := range onHost {
 		index[r.Ref()] = i
 	}
-	direct := make([][]int, len(onHost))
+	g := make(depgraph.Graph, len(onHost))
 	for i, r := range onHost {
 		for _, d := range reg.Dependencies(r, all) {
 			if j, ok := index[d]; ok {
-				direct[i] = append(direct[i], j)
+				g[i] = append(g[i], j)
 			}
 		}
 	}
-	const (
-		unvisited = iota
-		visiting
-		done
-	)
-	state := make([]int, len(onHost))
-	var sorted []*v1alpha1.Resource
-	var stack []int
-	var visit func(i int) error
-	visit = func(i int) error {
-		switch state[i] {
-		case done:
-			return nil
-		case visiting:
-			var names []string
-			start := 0
-			for k, s := range stack {
-				if s == i {
-					start = k
-				}
-			}
-			for _, s := range stack[start:] {
-				names = append(names, onHost[s].ID())
-			}
-			return fmt.Errorf("dependency cycle: %s -> %s", strings.Join(names, " -> "), onHost[i].ID())
+	vertices, ok := g.Order()
+	if !ok {
+		// Loading rejects cycles with file:line; this is for resources
+		// handed to the engine some other way.
+		cycle := g.Cycles()[0]
+		names := make([]string, 0, len(cycle)+1)
+		for _, v := range cycle {
+			names = append(names, onHost[v].ID())
 		}
-		state[i] = visiting
-		stack = append(stack, i)
-		for _, j := range direct[i] {
-			if err := visit(j); err != nil {
-				return err
-			}
-		}
-		stack = stack[:len(stack)-1]
-		state[i] = done
-		sorted = append(sorted, onHost[i])
-		return nil
+		names = append(names, onHost[cycle[0]].ID())
+		return nil, nil, fmt.Errorf("dependency cycle: %s", strings.Join(names, " -> "))
 	}
-	for i := range onHost {
-		if err := visit(i); err != nil {
-			return nil, nil, err
-		}
+	sorted := make([]*v1alpha1.Resource, len(vertices))
+	for i, v := range vertices {
+		sorted[i] = onHost[v]
 	}
 	closure := map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef{}
 	for i, r := range onHost {
-		seen := map[int]bool{}
-		var walk func(int)
-		walk = func(k int) {
-			for _, j := range direct[k] {
-				if !seen[j] {
-					seen[j] = true
-					closure[r.Ref()] = append(closure[r.Ref()], onHost[j].Ref())
-					walk(j)
-				}
-			}
+		for _, j := range g.Closure(i) {
+			closure[r.Ref()] = append(closure[r.Ref()], onHost[j].Ref())
 		}
-		walk(i)
 	}
 	return sorted, closure, nil
 }
