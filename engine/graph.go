@@ -44,9 +44,8 @@ func order(reg *reconcilers.Registry, onHost, all []*v1alpha1.Resource) ([]*v1al
 	}
 	closure := map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef{}
 	for i, r := range onHost {
-		for _, j := range g.Closure(i) {
-			closure[r.Ref()] = append(closure[r.Ref()], onHost[j].Ref())
-		}
+		ref := r.Ref()
+		g.Walk(i, func(j int) { closure[ref] = append(closure[ref], onHost[j].Ref()) })
 	}
 	return sorted, closure, nil
 }

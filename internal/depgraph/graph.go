@@ -41,22 +41,21 @@ func (g Graph) Order() (order []int, ok bool) {
 	return order, true
 }
 
-// Closure lists every vertex v depends on, directly or not, depth first.
-func (g Graph) Closure(v int) []int {
+// Walk calls fn once for every vertex v depends on, directly or not, depth
+// first.
+func (g Graph) Walk(v int, fn func(w int)) {
 	seen := map[int]bool{}
-	var out []int
 	var walk func(int)
 	walk = func(u int) {
 		for _, w := range g[u] {
 			if !seen[w] {
 				seen[w] = true
-				out = append(out, w)
+				fn(w)
 				walk(w)
 			}
 		}
 	}
 	walk(v)
-	return out
 }
 
 // Cycles returns one cycle for each group of vertices that depend on each
