@@ -11,16 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/history"
-)
-
-// Exit codes of apply.
-const (
-	exitConverged   = 0
-	exitInvalid     = 1
-	exitHostsFailed = 3
-	exitUnconverged = 4
 )
 
 func newApplyCmd(cfg Config) *cobra.Command {
@@ -140,24 +132,23 @@ hosts or the manifests; 130 interrupted by SIGINT, 143 by SIGTERM.`,
 				return &ExitError{Code: exitInvalid, Err: historyUnusable(err)}
 			}
 			p := newPrinter(out)
-			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles, Inventory: inv, Rollout: rollout,
+			eng := &engine.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, MaxCycles: maxCycles, Inventory: inv, Rollout: rollout,
 				StopInFlight: true}
 			if saved != nil {
 				// Exactly the saved actions: one act phase, then one observe
 				// that must find nothing left.
-				eng.Expect = append([]controller.Observation{}, saved.Observed...)
+				eng.Expect = append([]engine.Observation{}, saved.Observed...)
 				eng.MaxCycles = 1
 			}
-			if f.output == "text" || f.output == "wide" {
-				eng.OnPlan = p.plan
-				eng.OnActed = p.acted
-				eng.OnBatch = p.batch
+			prints := f.output == "text" || f.output == "wide"
+			if prints {
+				eng.Observer = planPrinter{p: p}
 			}
 			if !yes {
 				eng.Confirm = confirmPrompt(cmd.InOrStdin(), stderr)
 			}
 			prog := newProgress(cmd.ErrOrStderr(), len(hosts), f.output != "json")
-			prog.attach(eng)
+			prog.attach(eng, prints)
 			report, err := eng.Run(ctx, hosts, set.Resources)
 			prog.Stop()
 			if err != nil {
@@ -183,7 +174,7 @@ hosts or the manifests; 130 interrupted by SIGINT, 143 by SIGTERM.`,
 			if err != nil {
 				return err
 			}
-			if code != 0 {
+			if code != exitConverged {
 				return &ExitError{Code: code}
 			}
 			return nil
@@ -237,24 +228,24 @@ func retryTargets(ctx context.Context, rec *recording, hosts []*v1alpha1.Host, s
 }
 
 // parseRollout reads --batch and --max-fail; neither given is no rollout.
-func parseRollout(batches []string, maxFail string) (*controller.Rollout, error) {
+func parseRollout(batches []string, maxFail string) (*engine.Rollout, error) {
 	if len(batches) == 0 && maxFail == "" {
 		return nil, nil
 	}
-	ro := &controller.Rollout{}
+	ro := &engine.Rollout{}
 	var err error
-	if ro.Batches, err = controller.ParseBatches(batches); err != nil {
+	if ro.Batches, err = engine.ParseBatches(batches); err != nil {
 		return nil, exitf(exitInvalid, "--batch: %v", err)
 	}
 	if maxFail != "" {
-		if ro.MaxFail, err = controller.ParseSize(maxFail); err != nil {
+		if ro.MaxFail, err = engine.ParseSize(maxFail); err != nil {
 			return nil, exitf(exitInvalid, "--max-fail: %v", err)
 		}
 	}
 	return ro, nil
 }
 
-func applyExitCode(r *controller.Report) int {
+func applyExitCode(r *engine.Report) int {
 	switch {
 	case len(r.Unconverged) > 0 || r.Interrupted || r.Declined:
 		return exitUnconverged
@@ -264,7 +255,7 @@ func applyExitCode(r *controller.Report) int {
 	return exitConverged
 }
 
-func printApplyOutcome(p *printer, r *controller.Report, wide bool, sig os.Signal) {
+func printApplyOutcome(p *printer, r *engine.Report, wide bool, sig os.Signal) {
 	switch {
 	case r.Declined:
 		fmt.Fprintln(p.w, "Nothing changed: the plan was not confirmed.")

@@ -18,7 +18,7 @@ func newDescribeCmd(_ Config) *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] != "host" && args[0] != "hosts" {
-				return exitf(1, "cannot describe %q: only host is supported", args[0])
+				return exitf(exitInvalid, "cannot describe %q: only host is supported", args[0])
 			}
 			st, err := src.fetch()
 			if err != nil {
@@ -34,7 +34,7 @@ func newDescribeCmd(_ Config) *cobra.Command {
 			for _, h := range st.Hosts {
 				names = append(names, h.Name)
 			}
-			return exitf(1, "host %q not found (hosts: %v)", args[1], names)
+			return exitf(exitInvalid, "host %q not found (hosts: %v)", args[1], names)
 		},
 	}
 	src.register(cmd)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/history"
 )
 
@@ -55,36 +55,36 @@ by SIGINT, 143 by SIGTERM.`,
 				err = rec.begin(cmd.Context())
 			}
 			if err != nil {
-				return &ExitError{Code: 2, Err: historyUnusable(err)}
+				return &ExitError{Code: exitDiffError, Err: historyUnusable(err)}
 			}
-			eng := &controller.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, DryRun: true, Inventory: inv}
-			var observed []controller.Observation
-			eng.OnObserved = func(obs []controller.Observation) { observed = obs }
+			eng := &engine.Engine{Registry: cfg.Registry, Dial: cfg.dial(), Parallel: f.parallel, DryRun: true, Inventory: inv}
+			keeper := &observationKeeper{}
+			eng.Observer = keeper
 			prog := newProgress(cmd.ErrOrStderr(), len(hosts), f.output != "json")
-			prog.attach(eng)
+			prog.attach(eng, false)
 			report, err := eng.Run(ctx, hosts, set.Resources)
 			prog.Stop()
 			if err != nil {
 				rec.failed(cmd.Context(), 2, stderr, cfg.Name)
-				return &ExitError{Code: 2, Err: err}
+				return &ExitError{Code: exitDiffError, Err: err}
 			}
-			code := 0
+			code := exitOK
 			switch {
 			case len(report.Failed()) > 0:
-				code = 2
+				code = exitDiffError
 			case len(report.Plans) > 0:
-				code = 1
+				code = exitDiffers
 			}
 			code = sigs.code(report, code)
 			run := runRecord(history.CommandDiff, report, set, f.output == "junit", code)
 			out := cmd.OutOrStdout()
 			if outFile != "" && report.Interrupted {
 				fmt.Fprintf(stderr, "%s: the plan was not saved: the run was interrupted\n", cfg.Name)
-			} else if outFile != "" && code == 2 {
+			} else if outFile != "" && code == exitDiffError {
 				fmt.Fprintf(stderr, "%s: the plan was not saved: a host could not be observed or planned\n", cfg.Name)
 			} else if outFile != "" {
 				sp := &savedPlan{Version: savedPlanVersion, Manifests: history.Digest(set), Files: f.files, Created: time.Now().UTC(),
-					Who: history.Who(), Observed: observed}
+					Who: history.Who(), Observed: keeper.obs}
 				if inv != nil {
 					sp.Set, sp.Prune = inv.Set, inv.Prune
 				}
@@ -93,9 +93,9 @@ by SIGINT, 143 by SIGTERM.`,
 				}
 				if err := writeSavedPlan(outFile, sp); err != nil {
 					rec.failed(cmd.Context(), 2, stderr, cfg.Name)
-					return &ExitError{Code: 2, Err: err}
+					return &ExitError{Code: exitDiffError, Err: err}
 				}
-				defer printSaved(stderr, outFile, len(observed))
+				defer printSaved(stderr, outFile, len(keeper.obs))
 			}
 			switch f.output {
 			case "json":
@@ -110,7 +110,7 @@ by SIGINT, 143 by SIGTERM.`,
 				switch {
 				case report.Interrupted:
 					printInterrupted(p, report, sigs.signal())
-				case code == 2:
+				case code == exitDiffError:
 					failed := len(report.Failed())
 					fmt.Fprintf(out, "Cannot tell: %d %s could not be observed or planned.\n", failed, plural(failed, "host", "hosts"))
 					p.summary(report, f.output == "wide")
@@ -124,7 +124,7 @@ by SIGINT, 143 by SIGTERM.`,
 			if err != nil {
 				return err
 			}
-			if code != 0 {
+			if code != exitOK {
 				return &ExitError{Code: code}
 			}
 			return nil
@@ -141,7 +141,16 @@ by SIGINT, 143 by SIGTERM.`,
 // "differences" there.
 func asDiffError(err error) error {
 	if ee, ok := err.(*ExitError); ok {
-		return &ExitError{Code: 2, Err: ee.Err}
+		return &ExitError{Code: exitDiffError, Err: ee.Err}
 	}
-	return &ExitError{Code: 2, Err: err}
+	return &ExitError{Code: exitDiffError, Err: err}
 }
+
+// observationKeeper keeps the first cycle's observation, what a saved plan
+// records.
+type observationKeeper struct {
+	engine.NopObserver
+	obs []engine.Observation
+}
+
+func (k *observationKeeper) Observed(obs []engine.Observation) { k.obs = obs }

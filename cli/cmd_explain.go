@@ -75,9 +75,9 @@ func explain(w io.Writer, s *v1alpha1.Scheme, arg string) error {
 		}
 		msg := fmt.Sprintf("unknown kind %q", kindName)
 		if sug := manifest.Suggest(kindName, names); sug != "" {
-			return exitf(1, "%s (did you mean %s?)", msg, sug)
+			return exitf(exitInvalid, "%s (did you mean %s?)", msg, sug)
 		}
-		return exitf(1, "%s (known: %s)", msg, strings.Join(names, ", "))
+		return exitf(exitInvalid, "%s (known: %s)", msg, strings.Join(names, ", "))
 	}
 	header := fmt.Sprintf("KIND:     %s\nVERSION:  %s\n\n", kt.Kind, kt.APIVersion)
 	fields := envelopeFields(kt)
@@ -97,7 +97,7 @@ func explain(w io.Writer, s *v1alpha1.Scheme, arg string) error {
 		if cur != nil {
 			st := structOf(cur.typ)
 			if st == nil {
-				return exitf(1, "%s is of type %s and has no fields", walked, typeName(cur.typ))
+				return exitf(exitInvalid, "%s is of type %s and has no fields", walked, typeName(cur.typ))
 			}
 			fields = structFields(st)
 		}
@@ -111,7 +111,7 @@ func explain(w io.Writer, s *v1alpha1.Scheme, arg string) error {
 			if sug := manifest.Suggest(tok, names); sug != "" {
 				hint = " (did you mean " + sug + "?)"
 			}
-			return exitf(1, "%s has no field %q%s", walked, tok, hint)
+			return exitf(exitInvalid, "%s has no field %q%s", walked, tok, hint)
 		}
 		walked += "." + tok
 	}

@@ -7,12 +7,13 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/transport"
 )
@@ -34,7 +35,7 @@ Exit status: 0 when every host answered, 1 otherwise.`,
 			if err != nil {
 				return err
 			}
-			results := gatherFacts(cmd.Context(), hosts, f.parallel)
+			results := gatherFacts(cmd.Context(), cfg.dial(), hosts, f.parallel)
 			failed := 0
 			for _, r := range results {
 				if r.err != nil {
@@ -52,7 +53,7 @@ Exit status: 0 when every host answered, 1 otherwise.`,
 				printFacts(cmd.OutOrStdout(), results)
 			}
 			if failed > 0 {
-				return exitf(1, "facts: %d of %d %s did not answer", failed, len(results), plural(len(results), "host", "hosts"))
+				return exitf(exitFailed, "facts: %d of %d %s did not answer", failed, len(results), plural(len(results), "host", "hosts"))
 			}
 			return nil
 		},
@@ -69,28 +70,29 @@ type hostFacts struct {
 	err   error
 }
 
-func gatherFacts(ctx context.Context, hosts []*v1alpha1.Host, parallel int) []hostFacts {
+// gatherFacts reads the facts of every host, at most parallel at once,
+// dialling as run and apply do (a tool's own connectors included).
+func gatherFacts(ctx context.Context, dial engine.DialFunc, hosts []*v1alpha1.Host, parallel int) []hostFacts {
 	results := make([]hostFacts, len(hosts))
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(parallel)
 	for i, h := range hosts {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			r := hostFacts{Host: h.Metadata.Name}
-			r.Facts, r.err = factsOf(ctx, h)
+			r.Facts, r.err = factsOf(ctx, dial, h)
 			if r.err != nil {
 				r.Error = r.err.Error()
 			}
 			results[i] = r
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // each host's error is in its result
 	return results
 }
 
-func factsOf(ctx context.Context, h *v1alpha1.Host) (*v1alpha1.HostFacts, error) {
-	conn, err := transport.Dial(ctx, h)
+func factsOf(ctx context.Context, dial engine.DialFunc, h *v1alpha1.Host) (*v1alpha1.HostFacts, error) {
+	conn, err := dial(ctx, h)
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ func newGenDocsCmd(cfg Config) *cobra.Command {
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := genDocs(cfg, args[0]); err != nil {
-				return exitf(1, "__gendocs %s: %v", args[0], err)
+				return exitf(exitFailed, "__gendocs %s: %v", args[0], err)
 			}
 			return nil
 		},

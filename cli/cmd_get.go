@@ -24,7 +24,7 @@ func newGetCmd(_ Config) *cobra.Command {
 		ValidArgs: []string{"hosts", "resources", "replicas"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "" && output != "wide" && output != "yaml" && output != "json" && output != "name" {
-				return exitf(1, "--output must be wide, yaml, json or name, not %q", output)
+				return exitf(exitInvalid, "--output must be wide, yaml, json or name, not %q", output)
 			}
 			what := args[0]
 			switch what {
@@ -35,7 +35,7 @@ func newGetCmd(_ Config) *cobra.Command {
 			case "replica", "replicas":
 				what = "replicas"
 			default:
-				return exitf(1, "cannot get %q: use hosts, resources or replicas", args[0])
+				return exitf(exitInvalid, "cannot get %q: use hosts, resources or replicas", args[0])
 			}
 			st, err := src.fetch()
 			if err != nil {

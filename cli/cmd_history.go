@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
@@ -47,12 +47,12 @@ was killed.`,
 			}
 			store, err := hf.open(cmd.Context(), cfg)
 			if err != nil {
-				return &ExitError{Code: 1, Err: err}
+				return &ExitError{Code: exitFailed, Err: err}
 			}
 			defer store.Close()
 			runs, err := store.List(cmd.Context(), filter)
 			if err != nil {
-				return &ExitError{Code: 1, Err: err}
+				return &ExitError{Code: exitFailed, Err: err}
 			}
 			out := cmd.OutOrStdout()
 			if output == "json" {
@@ -93,20 +93,20 @@ RUN is a run number from optimus history, or "last".`,
 			}
 			store, err := hf.open(cmd.Context(), cfg)
 			if err != nil {
-				return &ExitError{Code: 1, Err: err}
+				return &ExitError{Code: exitFailed, Err: err}
 			}
 			defer store.Close()
 			var id int64
 			if args[0] == "last" {
 				if id, err = store.LastID(cmd.Context()); err != nil {
-					return &ExitError{Code: 1, Err: err}
+					return &ExitError{Code: exitFailed, Err: err}
 				}
 			} else if id, err = strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64); err != nil {
-				return exitf(1, "RUN must be a run number from optimus history, or last; not %q", args[0])
+				return exitf(exitInvalid, "RUN must be a run number from optimus history, or last; not %q", args[0])
 			}
 			run, err := store.Get(cmd.Context(), id)
 			if err != nil {
-				return &ExitError{Code: 1, Err: fmt.Errorf("%w in %s", err, store.Path())}
+				return &ExitError{Code: exitFailed, Err: fmt.Errorf("%w in %s", err, store.Path())}
 			}
 			out := cmd.OutOrStdout()
 			if output == "json" {
@@ -123,7 +123,7 @@ RUN is a run number from optimus history, or "last".`,
 
 func checkTableOrJSON(output string) error {
 	if output != "table" && output != "json" {
-		return exitf(1, "--output must be table or json, not %q", output)
+		return exitf(exitInvalid, "--output must be table or json, not %q", output)
 	}
 	return nil
 }
@@ -209,9 +209,9 @@ func printRun(p *printer, r *history.Run) {
 // status colours an action's status as apply does.
 func (p *printer) status(s string) string {
 	switch s {
-	case string(controller.StatusOK):
+	case string(engine.StatusOK):
 		return p.paint(green, s)
-	case string(controller.StatusFailed), history.StateUnconverged:
+	case string(engine.StatusFailed), history.StateUnconverged:
 		return p.paint(red, strings.ToUpper(s))
 	}
 	return p.paint(yellow, safe(s))

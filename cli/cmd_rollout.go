@@ -37,10 +37,10 @@ reached; status exits 3 when the rollout is halted.`,
 		ValidArgs: []string{"status", "resume", "abort"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if src.stateDir != "" {
-				return exitf(1, "rollout asks the controller: --state-dir does not hold the rollout")
+				return exitf(exitInvalid, "rollout asks the controller: --state-dir does not hold the rollout")
 			}
 			if output != "" && output != "json" {
-				return exitf(1, "--output must be json, not %q", output)
+				return exitf(exitInvalid, "--output must be json, not %q", output)
 			}
 			method, path := http.MethodPost, "/api/v1/rollout/"+args[0]
 			switch args[0] {
@@ -48,7 +48,7 @@ reached; status exits 3 when the rollout is halted.`,
 				method, path = http.MethodGet, "/api/v1/rollout"
 			case "resume", "abort":
 			default:
-				return exitf(1, "unknown rollout action %q: use status, resume or abort", args[0])
+				return exitf(exitInvalid, "unknown rollout action %q: use status, resume or abort", args[0])
 			}
 			st, err := src.rollout(method, path)
 			if err != nil {
@@ -65,7 +65,7 @@ reached; status exits 3 when the rollout is halted.`,
 				printRollout(out, st)
 			}
 			if args[0] == "status" && st.Phase == v1alpha1.RolloutHalted {
-				return &ExitError{Code: 3}
+				return &ExitError{Code: exitHostsFailed}
 			}
 			return nil
 		},
@@ -88,11 +88,11 @@ func (s *statusSource) rollout(method, path string) (*v1alpha1.RolloutStatus, er
 		if resp.StatusCode == http.StatusUnauthorized {
 			msg = "a token is required: pass --token-file FILE with a token of its --auth-token-file"
 		}
-		return nil, exitf(1, "optimus-controller at %s: %s", s.controller, msg)
+		return nil, exitf(exitFailed, "optimus-controller at %s: %s", s.controller, msg)
 	}
 	var st v1alpha1.RolloutStatus
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return nil, exitf(1, "optimus-controller at %s: bad rollout status: %v", s.controller, err)
+		return nil, exitf(exitFailed, "optimus-controller at %s: bad rollout status: %v", s.controller, err)
 	}
 	return &st, nil
 }

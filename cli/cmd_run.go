@@ -12,9 +12,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/termsafe"
 	"github.com/optimus-cm/optimus/transport"
@@ -45,7 +46,7 @@ host or a host could not be reached (or the manifests are invalid).`,
 			}
 			results := runOnHosts(cmd.Context(), cfg.dial(), hosts, strings.Join(args, " "), f.parallel, raw, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if failed := printRunSummary(cmd.OutOrStdout(), results); failed > 0 {
-				return exitf(1, "failed on %d of %d %s", failed, len(results), plural(len(results), "host", "hosts"))
+				return exitf(exitFailed, "failed on %d of %d %s", failed, len(results), plural(len(results), "host", "hosts"))
 			}
 			return nil
 		},
@@ -69,15 +70,13 @@ type hostRun struct {
 // runOnHosts runs script on each host, at most parallel at once. A host's
 // output is printed in one piece when it finishes, so hosts never interleave
 // within a line; an unreachable host costs only its own connect timeout.
-func runOnHosts(ctx context.Context, dial controller.DialFunc, hosts []*v1alpha1.Host, script string, parallel int, raw bool, stdout, stderr io.Writer) []hostRun {
+func runOnHosts(ctx context.Context, dial engine.DialFunc, hosts []*v1alpha1.Host, script string, parallel int, raw bool, stdout, stderr io.Writer) []hostRun {
 	results := make([]hostRun, len(hosts))
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, parallel)
+	var g errgroup.Group
+	g.SetLimit(parallel)
 	for i, h := range hosts {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			start := time.Now()
 			r := hostRun{host: h.Metadata.Name}
 			if c, err := dial(ctx, h); err != nil {
@@ -100,9 +99,10 @@ func runOnHosts(ctx context.Context, dial controller.DialFunc, hosts []*v1alpha1
 			if r.err != nil {
 				prefixLines(stderr, r.host, []byte("error: "+r.err.Error()), false)
 			}
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // each host's error is in its result
 	return results
 }
 

@@ -106,7 +106,7 @@ is fenced on the replica's etcd lease, a replica that loses etcd stops acting
 			}
 			logger, err := newLogger(cmd.ErrOrStderr(), logFormat, logLevel)
 			if err != nil {
-				return exitf(1, "%v", err)
+				return exitf(exitFailed, "%v", err)
 			}
 			opts.Logger = logger
 			if opts.Dir != "" {
@@ -116,21 +116,21 @@ is fenced on the replica's etcd lease, a replica that loses etcd stops acting
 			}
 			replica, closeEtcd, err := rf.replica(opts.Listen, logger)
 			if err != nil {
-				return exitf(1, "%v", err)
+				return exitf(exitFailed, "%v", err)
 			}
 			defer closeEtcd()
 			opts.Replica = replica
 			if pprofAddr != "" {
 				stopProfiler, err := serveProfiler(pprofAddr, logger)
 				if err != nil {
-					return exitf(1, "%v", err)
+					return exitf(exitFailed, "%v", err)
 				}
 				defer stopProfiler()
 			}
 			gcForDaemon()
 			d, err := daemon.New(opts)
 			if err != nil {
-				return exitf(1, "%v", err)
+				return exitf(exitFailed, "%v", err)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -147,7 +147,7 @@ is fenced on the replica's etcd lease, a replica that loses etcd stops acting
 				}
 			}()
 			if err := d.Run(ctx, reload); err != nil {
-				return exitf(1, "%v", err)
+				return exitf(exitFailed, "%v", err)
 			}
 			return nil
 		},
@@ -253,16 +253,16 @@ func probe(ctx context.Context, url string, stdout io.Writer) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return exitf(1, "--probe %s: %v (want a URL such as http://127.0.0.1:9443/healthz)", url, err)
+		return exitf(exitFailed, "--probe %s: %v (want a URL such as http://127.0.0.1:9443/healthz)", url, err)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return exitf(1, "--probe: %v", err)
+		return exitf(exitFailed, "--probe: %v", err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode/100 != 2 {
-		return exitf(1, "--probe %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
+		return exitf(exitFailed, "--probe %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
 	}
 	fmt.Fprintf(stdout, "%s: %s\n", url, resp.Status)
 	return nil

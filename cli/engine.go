@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/manifest"
 )
 
@@ -43,16 +43,16 @@ func (f *targetFlags) load(cmd *cobra.Command, cfg Config) (*manifest.Set, []*v1
 	case f.output == "text" || f.output == "wide" || f.output == "json":
 	case f.output == "junit" && f.junit:
 	case f.junit:
-		return nil, nil, exitf(1, "--output must be text, wide, json or junit, not %q", f.output)
+		return nil, nil, exitf(exitInvalid, "--output must be text, wide, json or junit, not %q", f.output)
 	default:
-		return nil, nil, exitf(1, "--output must be text, wide or json, not %q", f.output)
+		return nil, nil, exitf(exitInvalid, "--output must be text, wide or json, not %q", f.output)
 	}
 	if f.parallel < 1 {
-		return nil, nil, exitf(1, "--parallel must be at least 1")
+		return nil, nil, exitf(exitInvalid, "--parallel must be at least 1")
 	}
 	sel, err := v1alpha1.ParseSelector(f.selector)
 	if err != nil {
-		return nil, nil, exitf(1, "-l: %v", err)
+		return nil, nil, exitf(exitInvalid, "-l: %v", err)
 	}
 	set, err := loadManifests(cfg, f.files, cmd.InOrStdin())
 	if err != nil {
@@ -60,7 +60,7 @@ func (f *targetFlags) load(cmd *cobra.Command, cfg Config) (*manifest.Set, []*v1
 	}
 	printWarnings(cmd.ErrOrStderr(), set)
 	if err := set.CheckSecrets(); err != nil {
-		return nil, nil, &ExitError{Code: 1, Err: fmt.Errorf("secrets cannot be read; nothing was changed:\n%w", err)}
+		return nil, nil, &ExitError{Code: exitInvalid, Err: fmt.Errorf("secrets cannot be read; nothing was changed:\n%w", err)}
 	}
 	var hosts []*v1alpha1.Host
 	for _, h := range set.Hosts() {
@@ -69,17 +69,17 @@ func (f *targetFlags) load(cmd *cobra.Command, cfg Config) (*manifest.Set, []*v1
 		}
 	}
 	if len(hosts) == 0 {
-		return nil, nil, exitf(1, "no Host resource matches (selector %q); nothing to do", f.selector)
+		return nil, nil, exitf(exitInvalid, "no Host resource matches (selector %q); nothing to do", f.selector)
 	}
 	return set, hosts, nil
 }
 
 // confirmPrompt asks the user before acting; without a terminal it refuses
 // rather than hang or act unasked.
-func confirmPrompt(in io.Reader, out io.Writer) func(context.Context, *controller.Plan) (bool, error) {
-	return func(ctx context.Context, _ *controller.Plan) (bool, error) {
+func confirmPrompt(in io.Reader, out io.Writer) func(context.Context, *engine.Plan) (bool, error) {
+	return func(ctx context.Context, _ *engine.Plan) (bool, error) {
 		if !isTerminal(in) {
-			return false, exitf(1, "the plan above needs confirmation but stdin is not a terminal; pass --yes to apply without asking")
+			return false, exitf(exitInvalid, "the plan above needs confirmation but stdin is not a terminal; pass --yes to apply without asking")
 		}
 		fmt.Fprint(out, "Proceed? [y/N] ")
 		answer := make(chan string, 1)

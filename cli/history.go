@@ -7,7 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
+	"github.com/optimus-cm/optimus/engine/record"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/manifest"
 )
@@ -107,7 +108,7 @@ func (r *recording) failed(ctx context.Context, code int, stderr io.Writer, name
 
 // runRecord turns a report into a record, with the resources that target
 // each host when a report needs them (JUnit lists every resource).
-func runRecord(command string, rep *controller.Report, set *manifest.Set, withResources bool, code int) *history.Run {
+func runRecord(command string, rep *engine.Report, set *manifest.Set, withResources bool, code int) *history.Run {
 	var resources map[string][]string
 	if withResources {
 		resources = map[string][]string{}
@@ -117,7 +118,7 @@ func runRecord(command string, rep *controller.Report, set *manifest.Set, withRe
 			}
 		}
 	}
-	run := history.FromReport(command, rep, resources)
+	run := record.FromReport(command, rep, resources)
 	run.ExitCode = code
 	return run
 }

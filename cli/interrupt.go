@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -91,7 +91,7 @@ func (in *interrupts) exitCode() int {
 
 // code is the exit status of a run that ended with report: the signal's
 // when a signal interrupted it, otherwise code.
-func (in *interrupts) code(report *controller.Report, code int) int {
+func (in *interrupts) code(report *engine.Report, code int) int {
 	if report != nil && report.Interrupted && in.signal() != nil {
 		return in.exitCode()
 	}
@@ -110,7 +110,7 @@ func signalName(s os.Signal) string {
 
 // printInterrupted says, host by host, what an interrupted run did and what
 // it did not.
-func printInterrupted(p *printer, r *controller.Report, sig os.Signal) {
+func printInterrupted(p *printer, r *engine.Report, sig os.Signal) {
 	by := "Interrupted"
 	if sig != nil {
 		by += " by " + signalName(sig)
@@ -118,9 +118,9 @@ func printInterrupted(p *printer, r *controller.Report, sig os.Signal) {
 	fmt.Fprintf(p.w, "%s: no new work was started; commands running on the hosts were stopped. Per host:\n", by)
 	for _, h := range r.Hosts {
 		switch {
-		case h.State == controller.HostInterrupted && h.Changed == 0 && h.Failed == 0 && h.NotRun == 0:
+		case h.State == engine.HostInterrupted && h.Changed == 0 && h.Failed == 0 && h.NotRun == 0:
 			fmt.Fprintf(p.w, "  %s: not (fully) observed; no action was run\n", h.Host)
-		case h.State == controller.HostConverged && h.Changed == 0:
+		case h.State == engine.HostConverged && h.Changed == 0:
 			fmt.Fprintf(p.w, "  %s: nothing to do\n", h.Host)
 		default:
 			fmt.Fprintf(p.w, "  %s: %d %s done, %d failed or stopped, %d not run\n", h.Host, h.Changed, plural(h.Changed, "action", "actions"), h.Failed, h.NotRun)

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
@@ -78,7 +78,7 @@ func writeJUnit(w io.Writer, name string, run *history.Run) error {
 				order = append(order, a.Resource)
 			}
 			byResource[a.Resource] = append(byResource[a.Resource], a)
-			actionFailed = actionFailed || a.Status == string(controller.StatusFailed)
+			actionFailed = actionFailed || a.Status == string(engine.StatusFailed)
 		}
 		unreachable := h.State == history.StateFailed && len(h.Actions) == 0
 		hostCase := junitCase{Name: "Host/" + h.Name, Classname: h.Name}
@@ -130,13 +130,13 @@ func resourceCase(h history.Host, res string, actions []history.Action, diff, un
 	var failed, unconverged, skipped, pending bool
 	for _, a := range actions {
 		switch a.Status {
-		case string(controller.StatusFailed):
+		case string(engine.StatusFailed):
 			failed = true
 		case history.StateUnconverged:
 			unconverged = true
-		case string(controller.StatusSkipped):
+		case string(engine.StatusSkipped):
 			skipped = true
-		case string(controller.StatusPlanned), string(controller.StatusNotRun):
+		case string(engine.StatusPlanned), string(engine.StatusNotRun):
 			pending = true
 		}
 	}

@@ -32,10 +32,10 @@ func loadManifests(cfg Config, paths []string, stdin io.Reader) (*manifest.Set, 
 	set, err := l.Load(paths...)
 	var list manifest.ErrorList
 	if errors.As(err, &list) {
-		return nil, &ExitError{Code: 1, Err: invalidManifests{list}}
+		return nil, &ExitError{Code: exitInvalid, Err: invalidManifests{list}}
 	}
 	if err != nil {
-		return nil, &ExitError{Code: 1, Err: err}
+		return nil, &ExitError{Code: exitInvalid, Err: err}
 	}
 	return set, nil
 }

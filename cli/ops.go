@@ -11,14 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/manifest"
 )
-
-// exitPlanStale is apply's status when a saved plan no longer matches the
-// hosts or the manifests.
-const exitPlanStale = 5
 
 // setFlags name the manifest set whose inventory is kept on the hosts.
 type setFlags struct {
@@ -27,7 +23,7 @@ type setFlags struct {
 }
 
 func (s *setFlags) register(cmd *cobra.Command, named, pruneHelp string) {
-	cmd.Flags().StringVar(&s.set, "set", "", "name of the manifest set whose inventory the hosts keep under "+controller.InventoryDir+
+	cmd.Flags().StringVar(&s.set, "set", "", "name of the manifest set whose inventory the hosts keep under "+engine.InventoryDir+
 		" (default: the name of "+named+")")
 	cmd.Flags().BoolVar(&s.prune, "prune", false, pruneHelp)
 }
@@ -35,7 +31,7 @@ func (s *setFlags) register(cmd *cobra.Command, named, pruneHelp string) {
 // inventory returns the engine's inventory settings. Manifests read from
 // standard input have no directory to name the set after: without --set
 // no inventory is kept, and --prune is refused.
-func (s *setFlags) inventory(cfg Config, files []string) (*controller.Inventory, error) {
+func (s *setFlags) inventory(cfg Config, files []string) (*engine.Inventory, error) {
 	name := s.set
 	if name == "" && len(files) > 0 && files[0] != "-" {
 		p, err := filepath.Abs(files[0])
@@ -53,18 +49,18 @@ func (s *setFlags) inventory(cfg Config, files []string) (*controller.Inventory,
 		}
 		return nil, nil
 	}
-	if err := controller.CheckSetName(name); err != nil {
+	if err := engine.CheckSetName(name); err != nil {
 		if s.set == "" {
 			return nil, exitf(exitInvalid, "the manifest set is named after the first -f directory, but %v; pass --set NAME", err)
 		}
 		return nil, exitf(exitInvalid, "--set: %v", err)
 	}
-	return &controller.Inventory{Set: name, Prune: s.prune, Absent: controller.SchemeAbsent(cfg.Scheme)}, nil
+	return &engine.Inventory{Set: name, Prune: s.prune, Absent: engine.SchemeAbsent(cfg.Scheme)}, nil
 }
 
 // printPruneNotes lists what left the manifests: removed, forgotten, or
 // (without --prune) what pruning would do.
-func printPruneNotes(p *printer, r *controller.Report) {
+func printPruneNotes(p *printer, r *engine.Report) {
 	if len(r.Prune) == 0 {
 		return
 	}
@@ -95,7 +91,7 @@ func printPruneNotes(p *printer, r *controller.Report) {
 
 // printNotes lists what the plan noted but no action can change, such as
 // a live value the host withholds: shown every run, never counted as drift.
-func printNotes(p *printer, r *controller.Report) {
+func printNotes(p *printer, r *engine.Report) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(p.w, "%s %s: %s: %s\n", p.paint(yellow, "note:"), safe(n.Host), safe(n.Resource.String()), safe(n.Text))
 	}
@@ -115,7 +111,7 @@ type savedPlan struct {
 	Who       string    `json:"who"`
 	// Observed is, per host, the digest of what was observed and of each
 	// resource's planned actions.
-	Observed []controller.Observation `json:"observed"`
+	Observed []engine.Observation `json:"observed"`
 	// Plan is the plan as it was shown, for people to review; apply
 	// --plan checks the digests above, not this.
 	Plan json.RawMessage `json:"plan,omitempty"`
@@ -162,7 +158,7 @@ func readSavedPlan(path string, set *manifest.Set) (*savedPlan, error) {
 
 // planStale maps an engine refusal of a saved plan to exit status 5.
 func planStale(err error) error {
-	var stale *controller.PlanStaleError
+	var stale *engine.PlanStaleError
 	if errors.As(err, &stale) {
 		return &ExitError{Code: exitPlanStale, Err: fmt.Errorf("%w\nreview a new plan (diff --out) and apply that one", err)}
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/termsafe"
@@ -74,8 +74,19 @@ func opMark(op reconcilers.Op) (string, string) {
 	}
 }
 
+// planPrinter is the engine's observer that prints, as apply shows them,
+// each cycle's plan, each rollout batch as it starts and each outcome.
+type planPrinter struct {
+	engine.NopObserver
+	p *printer
+}
+
+func (o planPrinter) Planned(plan *engine.Plan)                 { o.p.plan(plan) }
+func (o planPrinter) BatchStarted(n, of int, plan *engine.Plan) { o.p.batch(n, of, plan) }
+func (o planPrinter) Acted(plan *engine.Plan)                   { o.p.acted(plan) }
+
 // plan prints what a cycle is about to do.
-func (p *printer) plan(plan *controller.Plan) {
+func (p *printer) plan(plan *engine.Plan) {
 	hosts := len(plan.Hosts)
 	fmt.Fprintf(p.w, "%s\n", p.paint(bold, fmt.Sprintf("Plan (cycle %d): %d %s on %d %s", plan.Cycle,
 		plan.Count(), plural(plan.Count(), "action", "actions"), hosts, plural(hosts, "host", "hosts"))))
@@ -88,7 +99,7 @@ func (p *printer) plan(plan *controller.Plan) {
 		fmt.Fprintf(p.w, "%s\n", p.paint(bold, safe(h.Host)))
 		for _, a := range h.Actions {
 			mark, color := opMark(a.Op)
-			if a.Status == controller.StatusFailed || a.Status == controller.StatusSkipped {
+			if a.Status == engine.StatusFailed || a.Status == engine.StatusSkipped {
 				// Failed or skipped already while planning: it will not run.
 				fmt.Fprintf(p.w, "  %s %s: %s\n", p.paint(red, "!"), safe(a.Resource.String()), safeBlock(a.ErrorText(), "      "))
 				continue
@@ -124,7 +135,7 @@ func (p *printer) diffLine(line string) string {
 }
 
 // batch announces a rollout batch as it starts acting.
-func (p *printer) batch(n, of int, plan *controller.Plan) {
+func (p *printer) batch(n, of int, plan *engine.Plan) {
 	names := make([]string, len(plan.Hosts))
 	for i, h := range plan.Hosts {
 		names[i] = safe(h.Host)
@@ -133,14 +144,14 @@ func (p *printer) batch(n, of int, plan *controller.Plan) {
 }
 
 // acted prints the outcome of each action of a cycle.
-func (p *printer) acted(plan *controller.Plan) {
+func (p *printer) acted(plan *engine.Plan) {
 	for _, h := range plan.Hosts {
 		for _, a := range h.Actions {
 			var status string
 			switch a.Status {
-			case controller.StatusOK:
+			case engine.StatusOK:
 				status = p.paint(green, "ok")
-			case controller.StatusFailed:
+			case engine.StatusFailed:
 				status = p.paint(red, "FAILED")
 			default:
 				status = p.paint(yellow, string(a.Status))
@@ -161,14 +172,14 @@ const compactAbove = 20
 // summary prints the per-host table: every host for a small run or with
 // wide, otherwise the counts first and then the failed hosts and those that
 // changed or did not converge, failed first.
-func (p *printer) summary(r *controller.Report, wide bool) {
+func (p *printer) summary(r *engine.Report, wide bool) {
 	batched := r.Rollout != nil
 	if wide || len(r.Hosts) <= compactAbove {
 		p.table(r.Hosts, batched)
 		return
 	}
-	counts := map[controller.HostState]int{}
-	var failed, others []controller.HostReport
+	counts := map[engine.HostState]int{}
+	var failed, others []engine.HostReport
 	changed := 0
 	for _, h := range r.Hosts {
 		counts[h.State]++
@@ -176,20 +187,20 @@ func (p *printer) summary(r *controller.Report, wide bool) {
 			changed++
 		}
 		switch {
-		case h.State == controller.HostFailed:
+		case h.State == engine.HostFailed:
 			failed = append(failed, h)
-		case h.State != controller.HostConverged || h.Changed > 0 || h.Failed > 0 || h.Skipped > 0:
+		case h.State != engine.HostConverged || h.Changed > 0 || h.Failed > 0 || h.Skipped > 0:
 			others = append(others, h)
 		}
 	}
 	var parts []string
-	for _, st := range []controller.HostState{controller.HostConverged, controller.HostFailed} {
+	for _, st := range []engine.HostState{engine.HostConverged, engine.HostFailed} {
 		if counts[st] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
 		}
 	}
 	for st, n := range counts {
-		if st != controller.HostConverged && st != controller.HostFailed {
+		if st != engine.HostConverged && st != engine.HostFailed {
 			parts = append(parts, fmt.Sprintf("%d %s", n, st))
 		}
 	}
@@ -205,8 +216,8 @@ func (p *printer) summary(r *controller.Report, wide bool) {
 // table prints one row per host, with its batch in a rollout. Colors are
 // added after the columns are laid out, since escape codes would count as
 // width.
-func (p *printer) table(hosts []controller.HostReport, batched bool) {
-	r := struct{ Hosts []controller.HostReport }{hosts}
+func (p *printer) table(hosts []engine.HostReport, batched bool) {
+	r := struct{ Hosts []engine.HostReport }{hosts}
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	if batched {
@@ -236,9 +247,9 @@ func (p *printer) table(hosts []controller.HostReport, batched bool) {
 		at := len(name) + rel
 		color := yellow
 		switch h.State {
-		case controller.HostConverged:
+		case engine.HostConverged:
 			color = green
-		case controller.HostFailed:
+		case engine.HostFailed:
 			color = red
 		}
 		lines[i+1] = line[:at] + p.paint(color, state) + line[at+len(state):]
@@ -248,11 +259,11 @@ func (p *printer) table(hosts []controller.HostReport, batched bool) {
 
 // jsonReport is the machine-readable result of apply and diff.
 type jsonReport struct {
-	*controller.Report
+	*engine.Report
 	ExitCode int `json:"exitCode"`
 }
 
-func writeJSON(w io.Writer, r *controller.Report, code int) error {
+func writeJSON(w io.Writer, r *engine.Report, code int) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(jsonReport{Report: r, ExitCode: code})

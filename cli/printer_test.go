@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 )
 
 // TestColoredSummaryStaysAligned: color codes must not shift the columns.
 func TestColoredSummaryStaysAligned(t *testing.T) {
-	r := &controller.Report{Hosts: []controller.HostReport{
-		{Host: "web-1", State: controller.HostConverged, Changed: 2},
-		{Host: "db", State: controller.HostFailed, Failed: 1, Err: errors.New("User/alice: exit status 1:\nuseradd: cannot lock /etc/passwd;\n  try again later.")},
+	r := &engine.Report{Hosts: []engine.HostReport{
+		{Host: "web-1", State: engine.HostConverged, Changed: 2},
+		{Host: "db", State: engine.HostFailed, Failed: 1, Err: errors.New("User/alice: exit status 1:\nuseradd: cannot lock /etc/passwd;\n  try again later.")},
 	}}
 	var plain, colored bytes.Buffer
 	(&printer{w: &plain}).summary(r, false)
@@ -37,12 +37,12 @@ func TestColoredSummaryStaysAligned(t *testing.T) {
 // counts and lists failed hosts first, then changed ones, never the quiet
 // converged hosts, unless wide.
 func TestLargeRunSummaryLeadsWithCounts(t *testing.T) {
-	r := &controller.Report{Converged: true}
+	r := &engine.Report{Converged: true}
 	for i := range 100 {
-		r.Hosts = append(r.Hosts, controller.HostReport{Host: fmt.Sprintf("h%03d", i), State: controller.HostConverged})
+		r.Hosts = append(r.Hosts, engine.HostReport{Host: fmt.Sprintf("h%03d", i), State: engine.HostConverged})
 	}
 	r.Hosts[7].Changed = 3
-	r.Hosts[42] = controller.HostReport{Host: "h042", State: controller.HostFailed, Err: errors.New("host h042: connection refused")}
+	r.Hosts[42] = engine.HostReport{Host: "h042", State: engine.HostFailed, Err: errors.New("host h042: connection refused")}
 	var out bytes.Buffer
 	printApplyOutcome(&printer{w: &out}, r, false, nil)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -69,11 +69,11 @@ func TestProgressLine(t *testing.T) {
 	p := &progress{w: &w, total: 3, start: time.Now(), running: map[string]hostState{}, observed: map[string]bool{}, failed: map[string]bool{}}
 	t0 := time.Now().Add(-2 * time.Second)
 	for _, h := range []string{"a", "b", "c"} {
-		p.event(controller.HostPhase{Host: h, Phase: controller.PhaseObserve, At: t0})
+		p.event(engine.HostPhase{Host: h, Phase: engine.PhaseObserve, At: t0})
 	}
-	p.event(controller.HostPhase{Host: "a", Phase: controller.PhaseObserve, Done: true, At: time.Now()})
-	p.event(controller.HostPhase{Host: "b", Phase: controller.PhaseObserve, Done: true, Failed: true, At: time.Now()})
-	p.event(controller.HostPhase{Host: "a", Phase: controller.PhaseAct, At: time.Now()})
+	p.event(engine.HostPhase{Host: "a", Phase: engine.PhaseObserve, Done: true, At: time.Now()})
+	p.event(engine.HostPhase{Host: "b", Phase: engine.PhaseObserve, Done: true, Failed: true, At: time.Now()})
+	p.event(engine.HostPhase{Host: "a", Phase: engine.PhaseAct, At: time.Now()})
 	line := p.line()
 	for _, want := range []string{"observed 2/3", "observing 1", "acting 1", "failed 1", "slowest: c (observe, 2"} {
 		if !strings.Contains(line, want) {

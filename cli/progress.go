@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 )
 
 // progress shows how a long apply or diff is getting on, on stderr: on a
@@ -61,12 +61,12 @@ func newProgress(w io.Writer, total int, enabled bool) *progress {
 	return p
 }
 
-// event is the engine's OnHostPhase.
-func (p *progress) event(ev controller.HostPhase) {
+// event is the engine's Observer.HostPhase.
+func (p *progress) event(ev engine.HostPhase) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !ev.Done {
-		if ev.Phase == controller.PhaseObserve && len(p.running) == 0 && len(p.observed) == p.total-len(p.failed) {
+		if ev.Phase == engine.PhaseObserve && len(p.running) == 0 && len(p.observed) == p.total-len(p.failed) {
 			p.observed = map[string]bool{} // a new cycle
 			p.cycle++
 		}
@@ -78,9 +78,9 @@ func (p *progress) event(ev controller.HostPhase) {
 		p.failed[ev.Host] = true
 	}
 	switch ev.Phase {
-	case controller.PhaseObserve:
+	case engine.PhaseObserve:
 		p.observed[ev.Host] = true
-	case controller.PhaseAct:
+	case engine.PhaseAct:
 		p.acted++
 	}
 }
@@ -113,7 +113,7 @@ func (p *progress) line() string {
 	observing, acting := 0, 0
 	slowest, since := "", time.Time{}
 	for h, s := range p.running {
-		if s.phase == controller.PhaseObserve {
+		if s.phase == engine.PhaseObserve {
 			observing++
 		} else {
 			acting++
@@ -185,23 +185,47 @@ func (p *progress) Stop() {
 	p.clearLocked()
 }
 
-// attach makes the engine report to p, and keeps the line off while the
-// engine's other callbacks print.
-func (p *progress) attach(eng *controller.Engine) {
+// attach makes the engine report to p around the observer it has, and
+// keeps the line off while that observer prints (prints) or Confirm asks.
+func (p *progress) attach(eng *engine.Engine, prints bool) {
 	if p == nil {
 		return
 	}
-	eng.OnHostPhase = p.event
-	if f := eng.OnPlan; f != nil {
-		eng.OnPlan = func(plan *controller.Plan) { p.hold(func() { f(plan) }) }
+	inner := eng.Observer
+	if inner == nil {
+		inner = engine.NopObserver{}
 	}
-	if f := eng.OnActed; f != nil {
-		eng.OnActed = func(plan *controller.Plan) { p.hold(func() { f(plan) }) }
-	}
+	eng.Observer = progressObserver{Observer: inner, p: p, prints: prints}
 	if f := eng.Confirm; f != nil {
-		eng.Confirm = func(ctx context.Context, plan *controller.Plan) (ok bool, err error) {
+		eng.Confirm = func(ctx context.Context, plan *engine.Plan) (ok bool, err error) {
 			p.hold(func() { ok, err = f(ctx, plan) })
 			return ok, err
 		}
 	}
+}
+
+// progressObserver feeds the display with the engine's host phases and
+// passes the rest on to the observer it wraps.
+type progressObserver struct {
+	engine.Observer
+	p      *progress
+	prints bool // the wrapped observer prints plans and outcomes
+}
+
+func (o progressObserver) HostPhase(ev engine.HostPhase) { o.p.event(ev) }
+
+func (o progressObserver) Planned(plan *engine.Plan) {
+	if !o.prints {
+		o.Observer.Planned(plan)
+		return
+	}
+	o.p.hold(func() { o.Observer.Planned(plan) })
+}
+
+func (o progressObserver) Acted(plan *engine.Plan) {
+	if !o.prints {
+		o.Observer.Acted(plan)
+		return
+	}
+	o.p.hold(func() { o.Observer.Acted(plan) })
 }

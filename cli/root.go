@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/internal/version"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/termsafe"
@@ -38,7 +38,7 @@ type Config struct {
 
 // dial is how the tool opens host connections: through its own
 // connectors, which also share bastion connections across hosts.
-func (cfg Config) dial() controller.DialFunc {
+func (cfg Config) dial() engine.DialFunc {
 	if cfg.Transports == nil {
 		return transport.Dial
 	}
@@ -113,7 +113,7 @@ func Run(cfg Config, args []string, stdin io.Reader, stdout, stderr io.Writer) i
 // exitCode prints err for the terminal and maps it to a process exit code.
 func exitCode(name string, err error, stderr io.Writer) int {
 	if err == nil {
-		return 0
+		return exitOK
 	}
 	var ee *ExitError
 	if errors.As(err, &ee) {
@@ -123,7 +123,7 @@ func exitCode(name string, err error, stderr io.Writer) int {
 		return ee.Code
 	}
 	fmt.Fprintf(stderr, "%s: %s\n", name, termsafe.Text(err.Error()))
-	return 1
+	return exitFailed
 }
 
 func newVersionCmd(cfg Config) *cobra.Command {
@@ -146,7 +146,7 @@ uncommitted changes, the commit's date, and the Go toolchain.
 				enc.SetIndent("", "  ")
 				return enc.Encode(info)
 			default:
-				return exitf(1, "-o %s: want text or json", output)
+				return exitf(exitInvalid, "-o %s: want text or json", output)
 			}
 			return nil
 		},

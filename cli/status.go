@@ -41,21 +41,21 @@ func (s *statusSource) token() (string, error) {
 	}
 	b, err := os.ReadFile(s.tokenFile)
 	if err != nil {
-		return "", exitf(1, "--token-file: %v", err)
+		return "", exitf(exitFailed, "--token-file: %v", err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if f := strings.Fields(line); len(f) > 0 && !strings.HasPrefix(f[0], "#") {
 			return f[0], nil
 		}
 	}
-	return "", exitf(1, "--token-file %s: no token in the file", s.tokenFile)
+	return "", exitf(exitFailed, "--token-file %s: no token in the file", s.tokenFile)
 }
 
 func (s *statusSource) fetch() (*v1alpha1.ControllerStatus, error) {
 	if s.stateDir != "" {
 		st, err := daemon.LoadStatus(s.stateDir)
 		if err != nil {
-			return nil, exitf(1, "%v", err)
+			return nil, exitf(exitFailed, "%v", err)
 		}
 		return st, nil
 	}
@@ -65,14 +65,14 @@ func (s *statusSource) fetch() (*v1alpha1.ControllerStatus, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized {
-		return nil, exitf(1, "optimus-controller at %s requires a token: pass --token-file FILE with a token of its --auth-token-file", s.controller)
+		return nil, exitf(exitFailed, "optimus-controller at %s requires a token: pass --token-file FILE with a token of its --auth-token-file", s.controller)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, exitf(1, "optimus-controller at %s answered %s", s.controller, resp.Status)
+		return nil, exitf(exitFailed, "optimus-controller at %s answered %s", s.controller, resp.Status)
 	}
 	var st v1alpha1.ControllerStatus
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return nil, exitf(1, "optimus-controller at %s: bad status: %v", s.controller, err)
+		return nil, exitf(exitFailed, "optimus-controller at %s: bad status: %v", s.controller, err)
 	}
 	return &st, nil
 }
@@ -90,7 +90,7 @@ func (s *statusSource) call(method, path string, timeout time.Duration) (*http.R
 		base = scheme + base
 	}
 	if s.caFile != "" && strings.HasPrefix(base, "http://") {
-		return nil, exitf(1, "--controller-ca-file is for an HTTPS controller, but --controller is %s: use https://", s.controller)
+		return nil, exitf(exitFailed, "--controller-ca-file is for an HTTPS controller, but --controller is %s: use https://", s.controller)
 	}
 	token, err := s.token()
 	if err != nil {
@@ -98,7 +98,7 @@ func (s *statusSource) call(method, path string, timeout time.Duration) (*http.R
 	}
 	req, err := http.NewRequest(method, strings.TrimRight(base, "/")+path, nil)
 	if err != nil {
-		return nil, exitf(1, "--controller %s: %v", s.controller, err)
+		return nil, exitf(exitFailed, "--controller %s: %v", s.controller, err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -107,11 +107,11 @@ func (s *statusSource) call(method, path string, timeout time.Duration) (*http.R
 	if s.caFile != "" {
 		pem, err := os.ReadFile(s.caFile)
 		if err != nil {
-			return nil, exitf(1, "--controller-ca-file: %v", err)
+			return nil, exitf(exitFailed, "--controller-ca-file: %v", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, exitf(1, "--controller-ca-file %s: no PEM certificate in the file", s.caFile)
+			return nil, exitf(exitFailed, "--controller-ca-file %s: no PEM certificate in the file", s.caFile)
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
@@ -122,16 +122,16 @@ func (s *statusSource) call(method, path string, timeout time.Duration) (*http.R
 		if errors.As(err, &unknownCA) {
 			hint = "its certificate is not signed by a CA this machine trusts: pass --controller-ca-file FILE"
 		}
-		return nil, exitf(1, "cannot reach optimus-controller at %s: %v (%s)", s.controller, err, hint)
+		return nil, exitf(exitFailed, "cannot reach optimus-controller at %s: %v (%s)", s.controller, err, hint)
 	}
 	if resp.StatusCode == http.StatusBadRequest && strings.HasPrefix(base, "http://") {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		resp.Body.Close()
 		if strings.Contains(string(body), "HTTPS server") {
-			return nil, exitf(1, "optimus-controller at %s serves HTTPS: pass --controller https://%s (and --controller-ca-file FILE for its CA)",
+			return nil, exitf(exitFailed, "optimus-controller at %s serves HTTPS: pass --controller https://%s (and --controller-ca-file FILE for its CA)",
 				s.controller, strings.TrimPrefix(base, "http://"))
 		}
-		return nil, exitf(1, "optimus-controller at %s answered %s: %s", s.controller, resp.Status, strings.TrimSpace(string(body)))
+		return nil, exitf(exitFailed, "optimus-controller at %s answered %s: %s", s.controller, resp.Status, strings.TrimSpace(string(body)))
 	}
 	return resp, nil
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
 
@@ -21,23 +21,23 @@ const hostile = "\x1b[2J\x1b]0;owned\x07\rALL GOOD\n  ✓ fake\u202eline"
 // whose every host-supplied field is hostile: nothing reaches the terminal
 // raw, and the escaped form is there to read.
 func TestTextOutputEscapesHostData(t *testing.T) {
-	a := controller.PlannedAction{
+	a := engine.PlannedAction{
 		Resource: v1alpha1.ResourceRef{Kind: "File", Name: "motd"},
 		Action: reconcilers.Action{Op: reconcilers.OpUpdate, Description: "update /etc/" + hostile,
 			Changes: []reconcilers.Change{{Field: "content", Before: hostile, After: "b"}},
 			Diff:    "--- a\n+++ b\n-" + hostile + "\n+b\n"},
-		Status: controller.StatusFailed, Err: errors.New("exit status 1: " + hostile),
+		Status: engine.StatusFailed, Err: errors.New("exit status 1: " + hostile),
 	}
-	plan := &controller.Plan{Cycle: 1, Hosts: []controller.HostPlan{{Host: "web1", Actions: []controller.PlannedAction{a}}}}
+	plan := &engine.Plan{Cycle: 1, Hosts: []engine.HostPlan{{Host: "web1", Actions: []engine.PlannedAction{a}}}}
 	var out bytes.Buffer
 	p := &printer{w: &out, color: true}
-	plan.Hosts[0].Actions[0].Status = controller.StatusPlanned
+	plan.Hosts[0].Actions[0].Status = engine.StatusPlanned
 	p.plan(plan)
-	plan.Hosts[0].Actions[0].Status = controller.StatusFailed
+	plan.Hosts[0].Actions[0].Status = engine.StatusFailed
 	p.plan(plan)
 	p.acted(plan)
-	p.summary(&controller.Report{Hosts: []controller.HostReport{{Host: "web1", State: controller.HostFailed, Err: errors.New(hostile)}}}, false)
-	printNotes(p, &controller.Report{Notes: []controller.Note{{Host: "web1", Text: hostile}}})
+	p.summary(&engine.Report{Hosts: []engine.HostReport{{Host: "web1", State: engine.HostFailed, Err: errors.New(hostile)}}}, false)
+	printNotes(p, &engine.Report{Notes: []engine.Note{{Host: "web1", Text: hostile}}})
 	got := regexpColors.ReplaceAllString(out.String(), "")
 	checkEscaped(t, got)
 	if !strings.Contains(got, `\x1b]0;owned\x07\rALL GOOD`) {

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/manifest"
 )
 
@@ -113,15 +112,13 @@ func (r *Recorder) Store() *Store {
 // Dropped is the number of runs dropped because the writer fell behind.
 func (r *Recorder) Dropped() int64 { return r.droppedTotal.Load() }
 
-// RecordHostReconcile queues the record of the reconcile of one host: the
-// engine's report, or runErr when the engine could not run at all. It does
+// RecordHostReconcile queues the record of the reconcile of one host: run
+// (made from the engine's report), or runErr when the engine could not run
+// at all (run nil). It does
 // not wait for the database. The digest of a manifest set is computed once
 // per set, not per host.
-func (r *Recorder) RecordHostReconcile(set *manifest.Set, host string, rep *controller.Report, runErr error, start time.Time, took time.Duration) error {
-	var run *Run
-	if rep != nil {
-		run = FromReport(CommandController, rep, nil)
-	} else {
+func (r *Recorder) RecordHostReconcile(set *manifest.Set, host string, run *Run, runErr error, start time.Time, took time.Duration) error {
+	if run == nil {
 		run = &Run{Command: CommandController, Outcome: OutcomeHostsFailed}
 	}
 	if runErr != nil {

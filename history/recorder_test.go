@@ -8,29 +8,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
 
-// hostReport is the engine's report of one reconcile of host; changed > 0
-// gives it that many acted actions.
-func hostReport(host string, changed int) *controller.Report {
-	rep := &controller.Report{Cycles: 1, Converged: true,
-		Hosts: []controller.HostReport{{Host: host, State: controller.HostConverged, Changed: changed}}}
-	if changed > 0 {
-		hp := controller.HostPlan{Host: host}
-		for i := range changed {
-			hp.Actions = append(hp.Actions, controller.PlannedAction{
-				Resource: v1alpha1.ResourceRef{Kind: "User", Name: fmt.Sprintf("u%d", i)},
-				Action: reconcilers.Action{Op: reconcilers.OpCreate, Description: fmt.Sprintf("create user u%d", i),
-					Changes: []reconcilers.Change{{Field: "shell", After: "/bin/bash"}}},
-				Status: controller.StatusOK})
-		}
-		rep.Plans = []*controller.Plan{{Cycle: 1, Hosts: []controller.HostPlan{hp}}}
-		rep.Cycles = 2
+// hostReport is the record of one reconcile of host, as the controller
+// makes it from the engine's report; changed > 0 gives it that many acted
+// actions.
+func hostReport(host string, changed int) *Run {
+	run := &Run{Command: CommandController, Cycles: 1, Outcome: OutcomeConverged,
+		Hosts: []Host{{Name: host, State: "converged", Changed: changed}}}
+	for i := range changed {
+		run.Hosts[0].Actions = append(run.Hosts[0].Actions, Action{Cycle: 1,
+			Resource: fmt.Sprintf("User/u%d", i), Op: string(reconcilers.OpCreate), Description: fmt.Sprintf("create user u%d", i),
+			Status: "ok", Lines: ChangeLines(reconcilers.Action{Changes: []reconcilers.Change{{Field: "shell", After: "/bin/bash"}}})})
 	}
-	return rep
+	if changed > 0 {
+		run.Cycles = 2
+	}
+	return run
 }
 
 // TestRecorderRecordsEveryRun: runs handed to the recorder, more than a

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/internal/depgraph"
 )
 
 // checkSet runs the checks that need every document: references, dependency
@@ -94,19 +95,8 @@ func (st *load) checkCycles() {
 			}
 		}
 	}
-	for _, comp := range stronglyConnected(edges) {
-		start := comp[0]
-		for _, v := range comp {
-			start = min(start, v)
-		}
-		inComp := map[int]bool{}
-		for _, v := range comp {
-			inComp[v] = true
-		}
-		cycle := findCycle(edges, start, inComp)
-		if cycle == nil {
-			continue
-		}
+	for _, cycle := range depgraph.Graph(edges).Cycles() {
+		start := cycle[0]
 		names := make([]string, 0, len(cycle)+1)
 		for _, v := range cycle {
 			names = append(names, all[v].ID())
@@ -116,86 +106,6 @@ func (st *load) checkCycles() {
 		st.addErr(d.file, lineOf(d.root, "spec.dependsOn"), d.res.ID(), "spec.dependsOn",
 			"dependency cycle: "+strings.Join(names, " -> "))
 	}
-}
-
-// stronglyConnected returns the components (Tarjan) that contain a cycle:
-// more than one vertex, or a vertex with an edge to itself.
-func stronglyConnected(edges [][]int) [][]int {
-	n := len(edges)
-	index, low := make([]int, n), make([]int, n)
-	onStack := make([]bool, n)
-	for i := range index {
-		index[i] = -1
-	}
-	var stack []int
-	var comps [][]int
-	next := 0
-	var visit func(v int)
-	visit = func(v int) {
-		index[v], low[v] = next, next
-		next++
-		stack = append(stack, v)
-		onStack[v] = true
-		for _, w := range edges[v] {
-			if index[w] < 0 {
-				visit(w)
-				low[v] = min(low[v], low[w])
-			} else if onStack[w] {
-				low[v] = min(low[v], index[w])
-			}
-		}
-		if low[v] != index[v] {
-			return
-		}
-		var comp []int
-		for {
-			w := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			onStack[w] = false
-			comp = append(comp, w)
-			if w == v {
-				break
-			}
-		}
-		selfLoop := false
-		for _, w := range edges[v] {
-			selfLoop = selfLoop || w == v
-		}
-		if len(comp) > 1 || selfLoop {
-			comps = append(comps, comp)
-		}
-	}
-	for v := range n {
-		if index[v] < 0 {
-			visit(v)
-		}
-	}
-	return comps
-}
-
-// findCycle returns a path start -> ... whose last vertex has an edge back to
-// start, staying inside the component (breadth-first, so the cycle is short).
-func findCycle(edges [][]int, start int, inComp map[int]bool) []int {
-	prev := map[int]int{start: -1}
-	queue := []int{start}
-	for len(queue) > 0 {
-		v := queue[0]
-		queue = queue[1:]
-		for _, w := range edges[v] {
-			if w == start {
-				var path []int
-				for u := v; u != -1; u = prev[u] {
-					path = append([]int{u}, path...)
-				}
-				return path
-			}
-			if _, ok := prev[w]; !ok && inComp[w] {
-				prev[w] = v
-				queue = append(queue, w)
-			}
-		}
-	}
-	return nil
 }
 
 // selectorWarnings names every hostSelector that matches no Host.

@@ -216,5 +216,5 @@ func QueryPaths[S any](objs []Object[S], request func(*S) PathRequest) []Query {
 	for i, o := range objs {
 		reqs[i] = request(o.Spec)
 	}
-	return []Query{PathsQuery(reqs)}
+	return []Query{PathRequests(reqs)}
 }

@@ -17,10 +17,10 @@ import (
 	sdnotify "github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/controller/cluster"
 	"github.com/optimus-cm/optimus/controller/status"
 	"github.com/optimus-cm/optimus/controller/web"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/internal/version"
 	"github.com/optimus-cm/optimus/manifest"
@@ -88,10 +88,10 @@ type Options struct {
 	// Logger receives structured logs. Default: discard.
 	Logger *slog.Logger
 	// Dial opens host connections; default transport.Dial.
-	Dial controller.DialFunc
+	Dial engine.DialFunc
 	// Inventory, when set, keeps each host's inventory of the set (and
 	// prunes with Inventory.Prune), as optimus apply does.
-	Inventory *controller.Inventory
+	Inventory *engine.Inventory
 	// Version is the build reported at /api/v1/status and as the
 	// optimus_build_info metric; default that of the running binary.
 	Version *v1alpha1.BuildInfo
@@ -143,10 +143,10 @@ type Daemon struct {
 	opts   Options
 	log    *slog.Logger
 	q      *queue
-	pool   *controller.Pool
+	pool   *engine.Pool
 	m      *metrics
 	status *status.Tracker
-	dial   controller.DialFunc
+	dial   engine.DialFunc
 	routes []route
 
 	// mu guards the desired state: the manifests and what they mean per
@@ -187,7 +187,7 @@ func New(opts Options) (*Daemon, error) {
 		return nil, fmt.Errorf("--watch %s: not a directory", opts.Dir)
 	}
 	d := &Daemon{
-		opts: opts, log: opts.Logger, q: newQueue(), pool: &controller.Pool{}, status: status.New(),
+		opts: opts, log: opts.Logger, q: newQueue(), pool: &engine.Pool{}, status: status.New(),
 		desired: map[string]*desiredHost{}, restored: map[string]bool{}, listenReady: make(chan struct{}),
 	}
 	d.m = newMetrics(d.q.Len, *opts.Version)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+	"golang.org/x/sync/semaphore"
+
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -22,36 +24,34 @@ const dialAttempts = 4
 // refuses is tried again after a short jittered pause instead of
 // quarantining the host. Reconciles over kept connections never dial and
 // are not held up by this bound. dialled, when set, counts every attempt.
-func boundedDial(dial controller.DialFunc, limit int, log *slog.Logger, dialled func()) controller.DialFunc {
+func boundedDial(dial engine.DialFunc, limit int, log *slog.Logger, dialled func()) engine.DialFunc {
 	if dial == nil {
 		dial = transport.Dial
 	}
-	sem := make(chan struct{}, limit)
+	sem := semaphore.NewWeighted(int64(limit))
 	return func(ctx context.Context, h *v1alpha1.Host) (transport.Conn, error) {
-		pause := 200 * time.Millisecond
-		for attempt := 1; ; attempt++ {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return nil, ctx.Err()
+		attempt := 0
+		once := func() (transport.Conn, error) {
+			attempt++
+			if err := sem.Acquire(ctx, 1); err != nil {
+				return nil, backoff.Permanent(err)
 			}
 			if dialled != nil {
 				dialled()
 			}
 			conn, err := dial(ctx, h)
-			<-sem
-			if err == nil || attempt == dialAttempts || !transient(err) {
-				return conn, err
+			sem.Release(1)
+			if err != nil && !transient(err) {
+				return nil, backoff.Permanent(err)
 			}
-			wait := pause + time.Duration(rand.Int64N(int64(pause)))
-			log.Debug("dial failed; trying again", "host", h.Metadata.Name, "attempt", attempt, "in", wait, "err", err)
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return nil, err
-			}
-			pause *= 2
+			return conn, err
 		}
+		// Pauses of 200-400 ms, then 400-800 ms, and so on.
+		return backoff.Retry(ctx, once, backoff.WithBackOff(exponential(300*time.Millisecond, time.Minute, 1.0/3)),
+			backoff.WithMaxTries(dialAttempts),
+			backoff.WithNotify(func(err error, wait time.Duration) {
+				log.Debug("dial failed; trying again", "host", h.Metadata.Name, "attempt", attempt, "in", wait, "err", err)
+			}))
 	}
 }
 

@@ -4,7 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
+	"github.com/optimus-cm/optimus/engine/record"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/manifest"
 )
@@ -37,11 +38,15 @@ func openHistory(opts Options) *history.Recorder {
 
 // recordRun queues one host's reconcile for the run history; it does not
 // wait for the database.
-func (d *Daemon) recordRun(_ context.Context, set *manifest.Set, host string, rep *controller.Report, err error, start time.Time, took time.Duration) {
+func (d *Daemon) recordRun(_ context.Context, set *manifest.Set, host string, rep *engine.Report, err error, start time.Time, took time.Duration) {
 	if d.history == nil {
 		return
 	}
-	if rerr := d.history.RecordHostReconcile(set, host, rep, err, start, took); rerr != nil {
+	var run *history.Run
+	if rep != nil {
+		run = record.FromReport(history.CommandController, rep, nil)
+	}
+	if rerr := d.history.RecordHostReconcile(set, host, run, err, start, took); rerr != nil {
 		d.log.Error("cannot record the run", "host", host, "err", rerr)
 	}
 }

@@ -75,7 +75,7 @@ func TestBackoffDoublesToMaxWithJitter(t *testing.T) {
 		failures int
 		want     time.Duration
 	}{{1, 5 * time.Second}, {2, 10 * time.Second}, {3, 20 * time.Second}, {8, 5 * time.Minute}, {30, 5 * time.Minute}} {
-		got := backoff(5*time.Second, 5*time.Minute, tc.failures)
+		got := backoffAfter(5*time.Second, 5*time.Minute, tc.failures)
 		if got < tc.want*9/10 || got > tc.want*11/10 {
 			t.Errorf("backoff after %d failures = %s, want %s ±10%%", tc.failures, got, tc.want)
 		}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/controller/status"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/manifest"
 )
 
@@ -37,7 +37,7 @@ func (d *Daemon) reload() {
 	}
 
 	hosts := set.Hosts()
-	onHost := controller.ResourcesByHost(hosts, set.Resources)
+	onHost := engine.ResourcesByHost(hosts, set.Resources)
 	digests := resourceDigests(set.Resources)
 	desired := make(map[string]*desiredHost, len(hosts))
 	targets := make([]status.Target, len(hosts))

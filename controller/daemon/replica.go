@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/controller/cluster"
 	"github.com/optimus-cm/optimus/controller/status"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/history"
 	"github.com/optimus-cm/optimus/manifest"
 )
@@ -128,18 +128,18 @@ func (d *Daemon) acquire(name string) (hold *cluster.Hold, ok bool) {
 // commands the replica's name and fencing token (OPTIMUS_REPLICA,
 // OPTIMUS_FENCING_TOKEN): a command on the host may record them, or refuse
 // a token lower than one it has seen.
-func (d *Daemon) fence(ctx context.Context, hold *cluster.Hold) ([]controller.EnvVar, error) {
+func (d *Daemon) fence(ctx context.Context, hold *cluster.Hold) ([]engine.EnvVar, error) {
 	if err := hold.Fence(ctx); err != nil {
 		return nil, err
 	}
-	return []controller.EnvVar{{Name: "OPTIMUS_REPLICA", Value: d.opts.Replica.ID()},
+	return []engine.EnvVar{{Name: "OPTIMUS_REPLICA", Value: d.opts.Replica.ID()},
 		{Name: "OPTIMUS_FENCING_TOKEN", Value: strconv.FormatInt(hold.Token(), 10)}}, nil
 }
 
 // observeOnly observes a host this replica held when it lost etcd, without
 // acting: its status says whether it has drifted meanwhile.
 func (d *Daemon) observeOnly(ctx context.Context, name string, want *desiredHost) {
-	eng := &controller.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: 1, Dial: d.dial, DryRun: true}
+	eng := &engine.Engine{Registry: d.opts.Registry, Pool: d.pool, Parallel: 1, MaxCycles: 1, Dial: d.dial, DryRun: true}
 	rep, err := eng.Run(ctx, []*v1alpha1.Host{want.host}, want.resources)
 	pending := 0
 	if err == nil {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -49,7 +51,7 @@ func quarantineReason(err error) (reason string, terminal bool) {
 		}
 		return ReasonReconcileFailed, !ce.Retryable()
 	}
-	var ae *controller.ActionError
+	var ae *engine.ActionError
 	if errors.As(err, &ae) {
 		return ReasonActionFailed, false
 	}
@@ -61,7 +63,27 @@ func quarantineReason(err error) (reason string, terminal bool) {
 // cannot (a manifest change retries it at once).
 func retryDelay(initial, max time.Duration, failures int, terminal bool) time.Duration {
 	if terminal {
-		return backoff(max, max, 1)
+		return backoffAfter(max, max, 1)
 	}
-	return backoff(initial, max, failures)
+	return backoffAfter(initial, max, failures)
+}
+
+// exponential is the daemon's one backoff: doubling from initial up to
+// max, each delay jittered by ±jitter of itself so that hosts that failed
+// together do not retry together.
+func exponential(initial, max time.Duration, jitter float64) *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{InitialInterval: initial, Multiplier: 2, MaxInterval: max, RandomizationFactor: jitter}
+}
+
+// backoffAfter is the delay after the failures-th failure in a row, ±10%.
+// The count is kept in the host's status, across restarts, so the backoff
+// is stepped up to it rather than kept in memory; past 64 doublings every
+// step is at max anyway.
+func backoffAfter(initial, max time.Duration, failures int) time.Duration {
+	b := exponential(initial, max, 0.1)
+	d := b.NextBackOff()
+	for i := 1; i < min(failures, 64); i++ {
+		d = b.NextBackOff()
+	}
+	return d
 }

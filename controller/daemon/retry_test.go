@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -27,7 +27,7 @@ func TestQuarantineReason(t *testing.T) {
 		{connect(transport.ReasonRefused), ReasonConnectionRefused, false},
 		{connect(transport.ReasonTimeout), ReasonTimeout, false},
 		{connect(transport.ReasonLost), ReasonConnectionLost, false},
-		{fmt.Errorf("User/a: create: %w", &controller.ActionError{ExitCode: 1}), ReasonActionFailed, false},
+		{fmt.Errorf("User/a: create: %w", &engine.ActionError{ExitCode: 1}), ReasonActionFailed, false},
 		{errors.New("something else"), ReasonReconcileFailed, false},
 	} {
 		reason, terminal := quarantineReason(tc.err)

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/controller/status"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/manifest"
 )
 
@@ -22,7 +22,7 @@ import (
 type rollout struct {
 	gen, prevGen string
 	policy       *v1alpha1.RolloutPolicySpec
-	sizes        *controller.Rollout
+	sizes        *engine.Rollout
 	batches      [][]string
 	batch        int // the batch admitted last, from 0
 	phase        string
@@ -94,15 +94,15 @@ func newRollout(set *manifest.Set, hosts []*v1alpha1.Host, desired, old map[stri
 		return nil, nil
 	}
 	spec := set.Policy.Spec.(*v1alpha1.RolloutPolicySpec)
-	sizes, err := controller.ParseBatches(spec.Batches)
+	sizes, err := engine.ParseBatches(spec.Batches)
 	if err != nil {
 		return nil, fmt.Errorf("%s (%s): spec.batches: %w", set.Policy.ID(), set.Policy.Origin, err)
 	}
 	ro := &rollout{gen: setGeneration(desired), prevGen: setGeneration(old), policy: spec,
-		sizes: &controller.Rollout{Batches: sizes}, phase: v1alpha1.RolloutProgressing,
+		sizes: &engine.Rollout{Batches: sizes}, phase: v1alpha1.RolloutProgressing,
 		state: map[string]memberState{}, prev: map[string]*desiredHost{}, failures: map[string]v1alpha1.RolloutFailure{}, started: now}
 	if spec.MaxFail != "" {
-		if ro.sizes.MaxFail, err = controller.ParseSize(spec.MaxFail); err != nil {
+		if ro.sizes.MaxFail, err = engine.ParseSize(spec.MaxFail); err != nil {
 			return nil, fmt.Errorf("%s (%s): spec.maxFail: %w", set.Policy.ID(), set.Policy.Origin, err)
 		}
 	}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/controller/web"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/history"
 )
 
@@ -101,7 +101,7 @@ func (w *webSource) Reconcile(host string) error {
 
 // recordRun keeps the actions of a reconcile that had any. The report's
 // descriptions, changes and errors are already redacted by the engine.
-func (w *webSource) recordRun(host string, rep *controller.Report, at time.Time) {
+func (w *webSource) recordRun(host string, rep *engine.Report, at time.Time) {
 	if rep == nil {
 		return
 	}
@@ -122,7 +122,7 @@ func (w *webSource) recordRun(host string, rep *controller.Report, at time.Time)
 					wa.Diff = strings.Split(strings.TrimRight(a.Diff, "\n"), "\n")
 				}
 				actions = append(actions, wa)
-				if a.Status == controller.StatusOK {
+				if a.Status == engine.StatusOK {
 					changed = append(changed, a.Resource)
 				}
 			}

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/controller/status"
 	"github.com/optimus-cm/optimus/controller/web"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
 
@@ -166,16 +166,16 @@ func TestHostPageShowsRecordedRuns(t *testing.T) {
 	// Twelve runs of web1, the newest a failure; one of web2 between them.
 	for i := range 12 {
 		at := start.Add(time.Duration(i) * time.Minute)
-		rep := &controller.Report{Cycles: 2, Converged: true, Hosts: []controller.HostReport{
-			{Host: "web1", State: controller.HostConverged, Changed: i}}}
+		rep := &engine.Report{Cycles: 2, Converged: true, Hosts: []engine.HostReport{
+			{Host: "web1", State: engine.HostConverged, Changed: i}}}
 		var runErr error
 		if i == 11 {
 			rep, runErr = nil, errors.New("dial web1: connection refused")
 		}
 		d.recordRun(ctx, nil, "web1", rep, runErr, at, time.Duration(i+1)*100*time.Millisecond)
 		if i == 5 {
-			d.recordRun(ctx, nil, "web2", &controller.Report{Cycles: 1, Converged: true, Hosts: []controller.HostReport{
-				{Host: "web2", State: controller.HostConverged, Changed: 99}}}, nil, at, time.Second)
+			d.recordRun(ctx, nil, "web2", &engine.Report{Cycles: 1, Converged: true, Hosts: []engine.HostReport{
+				{Host: "web2", State: engine.HostConverged, Changed: 99}}}, nil, at, time.Second)
 		}
 	}
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/builtin"
-	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/engine"
 	"github.com/optimus-cm/optimus/manifest"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/transport"
@@ -55,6 +55,16 @@ func (c *phaseClock) add(sum, maxp *time.Duration, d time.Duration) {
 }
 
 // next closes the current phase and opens another.
+// clockObserver moves the clock on to the next phase as the engine plans
+// and acts.
+type clockObserver struct {
+	engine.NopObserver
+	clock *phaseClock
+}
+
+func (o clockObserver) Planned(*engine.Plan) { o.clock.next("act") }
+func (o clockObserver) Acted(*engine.Plan)   { o.clock.next("observe+plan") }
+
 func (c *phaseClock) next(phase string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -157,7 +167,7 @@ func measurePhases(ctx context.Context, dir, label string) ([]PhaseReport, error
 		}
 		clock.plan.Store(0) // dependency edges while loading are not planning
 		clock.next("observe+plan")
-		eng := &controller.Engine{
+		eng := &engine.Engine{
 			Registry: reg,
 			Dial: func(ctx context.Context, h *v1alpha1.Host) (transport.Conn, error) {
 				start := time.Now()
@@ -168,8 +178,7 @@ func measurePhases(ctx context.Context, dir, label string) ([]PhaseReport, error
 				}
 				return timedConn{c, clock}, nil
 			},
-			OnPlan:  func(*controller.Plan) { clock.next("act") },
-			OnActed: func(*controller.Plan) { clock.next("observe+plan") },
+			Observer: clockObserver{clock: clock},
 		}
 		rep, err := eng.Run(ctx, set.Hosts(), set.Resources)
 		if err != nil {

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/optimus-cm/optimus/internal/testenv"
 	"github.com/optimus-cm/optimus/reconcilers/authorizedkey"
-	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
-	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
 	"github.com/optimus-cm/optimus/reconcilers/user"
+	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
 	"golang.org/x/crypto/ssh"

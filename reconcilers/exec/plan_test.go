@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/internal/testenv"
 	"github.com/optimus-cm/optimus/reconcilers"
-	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
 	"github.com/optimus-cm/optimus/transport"
 )
 

@@ -68,7 +68,7 @@ func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.F
 			}
 		}
 	}
-	return append(qs, reconcilers.PathsQuery(reqs))
+	return append(qs, reconcilers.PathRequests(reqs))
 }
 
 // Dependencies orders a file after the Directory resources that hold it and

@@ -3,9 +3,9 @@ package group_test
 import (
 	"testing"
 
+	"github.com/optimus-cm/optimus/internal/testenv"
 	"github.com/optimus-cm/optimus/reconcilers/group"
-	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
-	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
+	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
 )

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/optimus-cm/optimus/reconcilers/internal/testenv"
+	"github.com/optimus-cm/optimus/internal/testenv"
 	"github.com/optimus-cm/optimus/reconcilers/pkg"
-	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
+	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
 )

@@ -59,6 +59,17 @@ spec: {}
 	if dials.Load() == 0 {
 		t.Error("the custom connector was never dialled")
 	}
+	// facts and run reach the host through the tool's connector too.
+	before := dials.Load()
+	if r := run(t, &cfg, "facts", "-f", dir, "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, `"hostname"`) {
+		t.Errorf("facts through the custom connector:\n%s", r)
+	}
+	if r := run(t, &cfg, "run", "-f", dir, "--", "getent group viaconnector"); r.code != 0 || !strings.Contains(r.stdout, "[box] viaconnector:") {
+		t.Errorf("run through the custom connector:\n%s", r)
+	}
+	if got := dials.Load() - before; got != 2 {
+		t.Errorf("facts and run dialled the custom connector %d times, want 2 (one each)", got)
+	}
 
 	bad := []struct{ transport, settings, want string }{
 		{"dockerexe", "{container: x}", `hosts.yaml:5: Host/box: spec.transport: unknown transport "dockerexe": use one of docker, dockerexec, local, ssh`},

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/optimus-cm/optimus"
-	"github.com/optimus-cm/optimus/reconcilers/reconcilertest"
+	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
 
