@@ -184,6 +184,11 @@ func (b *bench) run(ctx context.Context, scale, jsonPath string) error {
 	}
 
 	b.print(os.Stdout)
+	return b.emit(jsonPath)
+}
+
+// emit prints the BENCH line and, when jsonPath is set, writes it there.
+func (b *bench) emit(jsonPath string) error {
 	doc, err := json.Marshal(b.result)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -140,15 +139,7 @@ func (b *bench) runScriptOnly(ctx context.Context, jsonPath string) error {
 		return err
 	}
 	printScript(os.Stdout, b.result.Script)
-	doc, err := json.Marshal(b.result)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("BENCH %s\n", doc)
-	if jsonPath != "" {
-		return os.WriteFile(jsonPath, append(doc, '\n'), 0o644)
-	}
-	return nil
+	return b.emit(jsonPath)
 }
 
 func printScript(w io.Writer, c *ScriptComparison) {
