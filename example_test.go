@@ -8,7 +8,7 @@ import (
 
 	"github.com/optimus-cm/optimus"
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/cli"
+	"github.com/optimus-cm/optimus/internal/cli"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/reconcilers/file"
 	"github.com/optimus-cm/optimus/reconcilers/user"

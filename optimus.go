@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/cli"
+	"github.com/optimus-cm/optimus/internal/cli"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/transport"
 )

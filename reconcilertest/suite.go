@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/engine"
-	"github.com/optimus-cm/optimus/manifest"
+	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/internal/manifest"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
@@ -131,9 +131,9 @@ func (s Suite) runCase(ctx context.Context, t *testing.T, conn transport.Conn, c
 
 // run applies (or, dryRun, plans) resources on the suite's host and fails the
 // test on a host failure.
-func (s Suite) run(ctx context.Context, t *testing.T, res []*v1alpha1.Resource, dryRun bool) *engine.Report {
+func (s Suite) run(ctx context.Context, t *testing.T, res []*v1alpha1.Resource, dryRun bool) *controller.Report {
 	t.Helper()
-	eng := &engine.Engine{Registry: s.Registry, DryRun: dryRun}
+	eng := &controller.Engine{Registry: s.Registry, DryRun: dryRun}
 	rep, err := eng.Run(ctx, []*v1alpha1.Host{s.Host}, res)
 	if err != nil {
 		t.Fatalf("engine: %v", err)
@@ -193,7 +193,7 @@ func snapshotDiff(before, after string) string {
 	return strings.Join(d, "\n")
 }
 
-func describe(r *engine.Report) string {
+func describe(r *controller.Report) string {
 	var b strings.Builder
 	for _, p := range r.Plans {
 		for _, h := range p.Hosts {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/builtin"
-	"github.com/optimus-cm/optimus/engine"
-	"github.com/optimus-cm/optimus/manifest"
+	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/internal/manifest"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/transport"
 )
@@ -58,12 +58,12 @@ func (c *phaseClock) add(sum, maxp *time.Duration, d time.Duration) {
 // clockObserver moves the clock on to the next phase as the engine plans
 // and acts.
 type clockObserver struct {
-	engine.NopObserver
+	controller.NopObserver
 	clock *phaseClock
 }
 
-func (o clockObserver) Planned(*engine.Plan) { o.clock.next("act") }
-func (o clockObserver) Acted(*engine.Plan)   { o.clock.next("observe+plan") }
+func (o clockObserver) Planned(*controller.Plan) { o.clock.next("act") }
+func (o clockObserver) Acted(*controller.Plan)   { o.clock.next("observe+plan") }
 
 func (c *phaseClock) next(phase string) {
 	c.mu.Lock()
@@ -167,7 +167,7 @@ func measurePhases(ctx context.Context, dir, label string) ([]PhaseReport, error
 		}
 		clock.plan.Store(0) // dependency edges while loading are not planning
 		clock.next("observe+plan")
-		eng := &engine.Engine{
+		eng := &controller.Engine{
 			Registry: reg,
 			Dial: func(ctx context.Context, h *v1alpha1.Host) (transport.Conn, error) {
 				start := time.Now()

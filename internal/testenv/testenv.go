@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/engine"
-	"github.com/optimus-cm/optimus/manifest"
+	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/internal/manifest"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/reconcilertest"
 	"github.com/optimus-cm/optimus/test/testhost"
@@ -47,7 +47,7 @@ func Header(kind, name string) string {
 // Run loads doc with the suite's scheme and registry and applies it (or only
 // plans, dryRun) on the suite's host; a failed host is in the report, not a
 // test failure.
-func Run(t *testing.T, s reconcilertest.Suite, doc string, dryRun bool) *engine.Report {
+func Run(t *testing.T, s reconcilertest.Suite, doc string, dryRun bool) *controller.Report {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "doc.yaml")
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
@@ -57,7 +57,7 @@ func Run(t *testing.T, s reconcilertest.Suite, doc string, dryRun bool) *engine.
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	eng := &engine.Engine{Registry: s.Registry, DryRun: dryRun}
+	eng := &controller.Engine{Registry: s.Registry, DryRun: dryRun}
 	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{s.Host}, set.Resources)
 	if err != nil {
 		t.Fatalf("engine: %v", err)
@@ -66,7 +66,7 @@ func Run(t *testing.T, s reconcilertest.Suite, doc string, dryRun bool) *engine.
 }
 
 // Failure is the reason the suite's host failed in rep, or "".
-func Failure(rep *engine.Report) string {
+func Failure(rep *controller.Report) string {
 	for _, h := range rep.Failed() {
 		return h.Reason()
 	}
@@ -74,8 +74,8 @@ func Failure(rep *engine.Report) string {
 }
 
 // Actions lists the planned actions of every cycle of rep.
-func Actions(rep *engine.Report) []engine.PlannedAction {
-	var out []engine.PlannedAction
+func Actions(rep *controller.Report) []controller.PlannedAction {
+	var out []controller.PlannedAction
 	for _, p := range rep.Plans {
 		for _, h := range p.Hosts {
 			out = append(out, h.Actions...)
@@ -85,7 +85,7 @@ func Actions(rep *engine.Report) []engine.PlannedAction {
 }
 
 // Notes joins the texts of rep's notes, one a line.
-func Notes(rep *engine.Report) string {
+func Notes(rep *controller.Report) string {
 	var out []string
 	for _, n := range rep.Notes {
 		out = append(out, n.Text)

@@ -14,7 +14,7 @@ import (
 	"github.com/optimus-cm/optimus"
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/builtin"
-	"github.com/optimus-cm/optimus/manifest"
+	"github.com/optimus-cm/optimus/internal/manifest"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
 )

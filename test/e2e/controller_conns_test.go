@@ -9,7 +9,7 @@ import (
 	"github.com/optimus-cm/optimus"
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/builtin"
-	"github.com/optimus-cm/optimus/controller/daemon"
+	"github.com/optimus-cm/optimus/internal/daemon"
 	"github.com/optimus-cm/optimus/test/testhost"
 	"github.com/optimus-cm/optimus/transport"
 )

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller/daemon"
+	"github.com/optimus-cm/optimus/internal/daemon"
 	"github.com/optimus-cm/optimus/test/testhost"
 )
 

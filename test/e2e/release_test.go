@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/test/etcdtest"
+	"github.com/optimus-cm/optimus/internal/etcdtest"
 	"github.com/optimus-cm/optimus/test/testhost"
 )
 

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/controller/cluster"
-	"github.com/optimus-cm/optimus/test/etcdtest"
+	"github.com/optimus-cm/optimus/internal/cluster"
+	"github.com/optimus-cm/optimus/internal/etcdtest"
 	"github.com/optimus-cm/optimus/test/testhost"
 )
 

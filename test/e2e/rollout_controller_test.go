@@ -13,7 +13,7 @@ import (
 	"github.com/optimus-cm/optimus"
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/builtin"
-	"github.com/optimus-cm/optimus/controller/daemon"
+	"github.com/optimus-cm/optimus/internal/daemon"
 )
 
 // rolloutPolicy is a canary of one, then three hosts, then the rest, with

@@ -12,7 +12,7 @@ import (
 
 	"github.com/optimus-cm/optimus"
 	"github.com/optimus-cm/optimus/builtin"
-	"github.com/optimus-cm/optimus/cli"
+	"github.com/optimus-cm/optimus/internal/cli"
 	"github.com/optimus-cm/optimus/test/testhost"
 )
 
