@@ -1,0 +1,118 @@
+package ansible
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+func (c *converter) cron(a *args, ctx taskContext) ([]*Resource, error) {
+	name := a.str("name")
+	if name == "" {
+		return nil, fmt.Errorf("cron: name is required (Optimus finds the entry by it)")
+	}
+	if v, ok := a.boolean("disabled"); ok && v {
+		return nil, fmt.Errorf("disabled: yes (a commented-out entry) has no Optimus equivalent")
+	}
+	r := newResource("Cron", resName(name), ctx)
+	s := r.Spec
+	s["name"] = name
+	if st, err := state(a, map[string]string{"present": "", "absent": "absent"}); err != nil {
+		return nil, err
+	} else if st != "" {
+		s["state"] = st
+	}
+	if sp := a.str("special_time"); sp != "" {
+		s["schedule"] = "@" + sp
+	} else {
+		field := func(k string) string {
+			if v := a.str(k); v != "" {
+				return v
+			}
+			return "*"
+		}
+		sched := []string{field("minute"), field("hour"), field("day"), field("month"), field("weekday")}
+		if s["state"] != "absent" || strings.Join(sched, " ") != "* * * * *" {
+			s["schedule"] = strings.Join(sched, " ")
+		}
+	}
+	if j := a.str("job"); j != "" {
+		s["command"] = j
+	}
+	if u := a.str("user"); u != "" {
+		s["user"] = u
+	}
+	if f := a.str("cron_file"); f != "" {
+		s["cronFile"] = filepath.Base(f)
+	}
+	return []*Resource{r}, nil
+}
+
+// command converts command and shell with creates or removes into an
+// Exec; as a handler, into an Exec that runs when what notified it changed.
+func (c *converter) command(module string, raw map[string]any, ctx taskContext) ([]*Resource, error) {
+	a := &args{m: raw, used: map[string]bool{}}
+	line := a.str("_raw", "cmd")
+	if line == "" {
+		if argv := a.list("argv"); len(argv) > 0 {
+			q := make([]string, len(argv))
+			for i, p := range argv {
+				q[i] = shellQuote(p)
+			}
+			line = strings.Join(q, " ")
+		}
+	}
+	// Free-form commands carry their options as key=value words.
+	for _, opt := range []string{"creates", "removes", "chdir"} {
+		re := regexp.MustCompile(`(^|\s)` + opt + `=(\S+)`)
+		if m := re.FindStringSubmatch(line); m != nil && a.m[opt] == nil {
+			a.m[opt] = m[2]
+			line = strings.TrimSpace(re.ReplaceAllString(line, " "))
+		}
+	}
+	if line == "" {
+		return nil, fmt.Errorf("%s: no command", module)
+	}
+	creates, removes := a.str("creates"), a.str("removes")
+	if !ctx.handler && creates == "" && removes == "" {
+		if ctx.changedWhen != nil && ctx.changedWhen.Value == "false" {
+			return nil, fmt.Errorf("changed_when: false marks a command that only reads; it has no state to converge")
+		}
+		return nil, fmt.Errorf("a %s without creates or removes runs on every run; Optimus needs a condition (an Exec with creates, unless or onlyIf): add one", module)
+	}
+	if ctx.changedWhen != nil {
+		return nil, fmt.Errorf("changed_when has no Optimus equivalent")
+	}
+	r := newResource("Exec", resName(firstNonEmpty(ctx.name, line)), ctx)
+	s := r.Spec
+	s["command"] = line
+	if creates != "" {
+		s["creates"] = creates
+	}
+	if removes != "" {
+		s["onlyIf"] = "test -e " + shellQuote(removes)
+	}
+	if d := a.str("chdir"); d != "" {
+		s["cwd"] = d
+	}
+	if ctx.user != "" && ctx.user != "root" {
+		s["user"] = ctx.user
+	}
+	a.ignore("executable", "warn", "stdin_add_newline", "strip_empty_ends")
+	if a.has("stdin") {
+		return nil, fmt.Errorf("stdin has no Optimus equivalent")
+	}
+	if err := a.rest(); err != nil {
+		return nil, err
+	}
+	return []*Resource{r}, nil
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	if s != "" && regexp.MustCompile(`^[A-Za-z0-9@%+=:,./_-]+$`).MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
