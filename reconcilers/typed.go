@@ -66,12 +66,6 @@ func SpecOf[S any](res *v1alpha1.Resource) (*S, bool) {
 	return nil, false
 }
 
-// ObjectOf returns res as an Object of S when its spec is an S.
-func ObjectOf[S any](res *v1alpha1.Resource) (Object[S], bool) {
-	s, ok := SpecOf[S](res)
-	return Object[S]{Resource: res, Spec: s}, ok
-}
-
 // AsReconciler adapts a typed reconciler to the engine's Reconciler, with
 // the optional interfaces (TypedDependencyLister, TypedRefresher,
 // TypedCombiner, SharedQuerier) r implements. A resource whose spec is not

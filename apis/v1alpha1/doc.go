@@ -4,7 +4,7 @@
 //
 // The doc comment of every spec field is what `optimus explain` prints, so it
 // is written for the person editing a manifest. The custom validation tags
-// (Rules) are defined once here and serve loading, the JSON Schema and
+// (see LookupRule) are defined once here and serve loading, the JSON Schema and
 // explain. A spec names the local files it reads with the struct tag
 // optimus:"path" (see PathFields), which gives built-in and custom kinds the
 // same path resolution and change detection (FileInputs).

@@ -3,7 +3,6 @@ package v1alpha1
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -42,12 +41,6 @@ type ResourceRef struct {
 }
 
 func (r ResourceRef) String() string { return r.Kind + "/" + r.Name }
-
-// ParseRef reads "Kind/name", the form String writes.
-func ParseRef(id string) ResourceRef {
-	k, n, _ := strings.Cut(id, "/")
-	return ResourceRef{Kind: k, Name: n}
-}
 
 // Targeting is embedded in the spec of every kind that is applied to hosts.
 type Targeting struct {

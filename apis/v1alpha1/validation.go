@@ -57,9 +57,6 @@ var rules = []Rule{
 // DurationPattern is what a Duration accepts, for schemas.
 const DurationPattern = `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 
-// Rules lists the custom validation tags.
-func Rules() []Rule { return append([]Rule(nil), rules...) }
-
 // LookupRule finds a custom validation tag by name.
 func LookupRule(tag string) (Rule, bool) {
 	for _, r := range rules {
