@@ -16,8 +16,8 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
-	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/internal/termsafe"
+	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/transport"
 )
 

@@ -8,9 +8,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optimus-cm/optimus/controller"
-	"github.com/optimus-cm/optimus/internal/record"
 	"github.com/optimus-cm/optimus/internal/history"
 	"github.com/optimus-cm/optimus/internal/manifest"
+	"github.com/optimus-cm/optimus/internal/record"
 )
 
 // historyFlags are the flags of commands that read or write the run history.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/internal/history"
-	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/internal/termsafe"
+	"github.com/optimus-cm/optimus/reconcilers"
 	"golang.org/x/term"
 )
 

@@ -17,13 +17,13 @@ import (
 	sdnotify "github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/internal/cluster"
-	"github.com/optimus-cm/optimus/internal/status"
-	"github.com/optimus-cm/optimus/internal/web"
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/internal/cluster"
 	"github.com/optimus-cm/optimus/internal/history"
-	"github.com/optimus-cm/optimus/internal/version"
 	"github.com/optimus-cm/optimus/internal/manifest"
+	"github.com/optimus-cm/optimus/internal/status"
+	"github.com/optimus-cm/optimus/internal/version"
+	"github.com/optimus-cm/optimus/internal/web"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
 

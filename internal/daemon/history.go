@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/controller"
-	"github.com/optimus-cm/optimus/internal/record"
 	"github.com/optimus-cm/optimus/internal/history"
 	"github.com/optimus-cm/optimus/internal/manifest"
+	"github.com/optimus-cm/optimus/internal/record"
 )
 
 // openHistory opens the run history in the state directory. Recording is

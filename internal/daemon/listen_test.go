@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/internal/web"
 	"github.com/optimus-cm/optimus/internal/testcert"
+	"github.com/optimus-cm/optimus/internal/web"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
 

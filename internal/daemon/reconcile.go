@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/internal/cluster"
-	"github.com/optimus-cm/optimus/internal/status"
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/internal/cluster"
 	"github.com/optimus-cm/optimus/internal/manifest"
+	"github.com/optimus-cm/optimus/internal/status"
 )
 
 // Results of one host reconcile, as counted in optimus_reconciles_total and

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/internal/status"
 	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/internal/manifest"
+	"github.com/optimus-cm/optimus/internal/status"
 )
 
 // reload loads the manifests; an invalid set is reported and the last valid

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/internal/cluster"
-	"github.com/optimus-cm/optimus/internal/status"
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/internal/cluster"
 	"github.com/optimus-cm/optimus/internal/history"
 	"github.com/optimus-cm/optimus/internal/manifest"
+	"github.com/optimus-cm/optimus/internal/status"
 )
 
 // replicaState is what the daemon remembers of its replica's ownerships, to

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/internal/status"
 	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/internal/manifest"
+	"github.com/optimus-cm/optimus/internal/status"
 )
 
 // rollout is a manifest change going out under the RolloutPolicy: the hosts

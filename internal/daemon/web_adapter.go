@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
-	"github.com/optimus-cm/optimus/internal/web"
 	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/internal/history"
+	"github.com/optimus-cm/optimus/internal/web"
 )
 
 // newStatusPage builds the status page served at / and checks that a

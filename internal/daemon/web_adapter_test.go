@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/internal/status"
 	"github.com/optimus-cm/optimus/internal/web"
-	"github.com/optimus-cm/optimus/controller"
 	"github.com/optimus-cm/optimus/reconcilers"
 )
 
