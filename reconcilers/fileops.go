@@ -1,8 +1,11 @@
 package reconcilers
 
 import (
+	"bytes"
 	"path"
 	"strings"
+
+	"github.com/optimus-cm/optimus/transport"
 )
 
 // Ownership is the chown argument for owner and group, either of which may
@@ -27,13 +30,41 @@ func Ownership(owner, group string) string {
 // by rename: it is written in place, with the same mode and ownership. The
 // script runs under Guard.
 func AtomicWriteScript(file, mode, ownership string) string {
-	return atomicWriteScript(file, mode, ownership, "")
+	return atomicWriteScript(file, mode, ownership, "", fromStdin)
+}
+
+// fromStdin is the command that fills the temporary file from the
+// script's standard input.
+const fromStdin = "cat"
+
+// inlineContent is the shell command that prints content, for content that
+// travels in the script itself (see InlineContent), or "" when it cannot.
+func inlineContent(content []byte) string {
+	if len(content) > InlineLimit || bytes.IndexByte(content, 0) >= 0 {
+		return ""
+	}
+	return "printf '%s' " + transport.Quote(string(content))
+}
+
+// InlineLimit is the largest content InlineContent lets a script carry: the
+// script of a write run as another user becomes an argument of sh -c, which
+// Linux bounds at 128 KiB.
+const InlineLimit = 16 << 10
+
+// InlineContent reports whether content can travel in the write's script
+// rather than on its standard input: small, without NUL bytes, and not
+// secret (a secret reaches a host only on a command's standard input).
+// Printing it with the shell's own printf starts no process, where a
+// payload costs three (head, cat, and the cat that drains what is left).
+func InlineContent(content []byte, sensitive bool) bool {
+	return !sensitive && inlineContent(content) != ""
 }
 
 // atomicWriteScript is AtomicWriteScript with check, shell lines run with
 // the temporary file in $t after its attributes are set and before it is
-// moved into place; check exits non-zero to leave file untouched.
-func atomicWriteScript(file, mode, ownership, check string) string {
+// moved into place; check exits non-zero to leave file untouched. source is
+// the command whose output becomes the content.
+func atomicWriteScript(file, mode, ownership, check, source string) string {
 	attrs := func(target string) string {
 		var a string
 		if mode != "" {
@@ -48,7 +79,7 @@ func atomicWriteScript(file, mode, ownership, check string) string {
 		`[ -d "$d" ] || { echo "optimus: directory $d does not exist: create it first (for example with a Directory resource)" >&2; exit 1; }` + "\n" +
 		`t=$(mktemp "$d/.optimus.XXXXXX") || exit 1` + "\n" +
 		`trap 'rm -f "$t"' EXIT` + "\n" +
-		`cat >"$t"` + attrs(`"$t"`) + " || exit 1\n"
+		source + ` >"$t"` + attrs(`"$t"`) + " || exit 1\n"
 	if check != "" {
 		body += check + "\n"
 	}

@@ -147,13 +147,14 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		if s.Group != "" {
 			changes = append(changes, reconcilers.Change{Field: "group", After: s.Group})
 		}
+		script, stdin := writeScript(s, mode, reconcilers.Ownership(s.Owner, s.Group), content)
 		return []reconcilers.Action{{
 			Op:          reconcilers.OpCreate,
 			Description: "create file " + s.Path + validated(s),
 			Changes:     changes,
 			Diff:        diff(s, cur, content),
-			Script:      reconcilers.ValidatedWriteScript(s.Path, mode, reconcilers.Ownership(s.Owner, s.Group), s.Validate),
-			Stdin:       content,
+			Script:      script,
+			Stdin:       stdin,
 			Secrets:     secrets(),
 		}}, nil
 	}
@@ -179,13 +180,14 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 			group = strconv.Itoa(cur.GID)
 		}
 		changes := append([]reconcilers.Change{contentChange(s, cur, content)}, attrs...)
+		script, stdin := writeScript(s, mode, reconcilers.Ownership(owner, group), content)
 		return []reconcilers.Action{{
 			Op:          reconcilers.OpUpdate,
 			Description: "update " + reconcilers.ChangedFields(changes) + " of file " + s.Path + validated(s) + inPlace,
 			Changes:     changes,
 			Diff:        diff(s, cur, content),
-			Script:      reconcilers.ValidatedWriteScript(s.Path, mode, reconcilers.Ownership(owner, group), s.Validate),
-			Stdin:       content,
+			Script:      script,
+			Stdin:       stdin,
 			Secrets:     secrets(),
 		}}, nil
 	}
@@ -334,4 +336,18 @@ func diff(s *v1alpha1.FileSpec, cur reconcilers.PathInfo, content []byte) string
 		old = cur.Content
 	}
 	return reconcilers.UnifiedDiff(s.Path, string(old), string(content))
+}
+
+// writeScript is the script that writes content to s.Path, and its
+// standard input: small content that is not secret and that every user may
+// read anyway (mode o+r) travels in the script, which starts fewer
+// processes on the host; the rest, and every secret, on standard input.
+// Readable by all, because a write run as another user passes its script
+// to sh -c, where ps shows it.
+func writeScript(s *v1alpha1.FileSpec, mode, ownership string, content []byte) (string, []byte) {
+	m, err := reconcilers.ParseMode(mode)
+	if err == nil && m&0o004 != 0 && reconcilers.InlineContent(content, s.Sensitive) {
+		return reconcilers.ValidatedWriteContentScript(s.Path, mode, ownership, s.Validate, content), nil
+	}
+	return reconcilers.ValidatedWriteScript(s.Path, mode, ownership, s.Validate), content
 }

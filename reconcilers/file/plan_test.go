@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -98,8 +99,8 @@ func TestPlan(t *testing.T) {
 			if !strings.Contains(a.Script, tc.script) {
 				t.Errorf("script %q does not contain %q", a.Script, tc.script)
 			}
-			if string(a.Stdin) != tc.stdin {
-				t.Errorf("stdin %q, want %q", a.Stdin, tc.stdin)
+			if got := written(a); got != tc.stdin {
+				t.Errorf("content written %q, want %q", got, tc.stdin)
 			}
 			if !strings.Contains(a.Diff, tc.diff) {
 				t.Errorf("diff %q does not contain %q", a.Diff, tc.diff)
@@ -200,7 +201,35 @@ func TestExampleTemplateRenders(t *testing.T) {
 	if err != nil || len(actions) != 1 {
 		t.Fatalf("%v %+v", err, actions)
 	}
-	if got := string(actions[0].Stdin); !strings.Contains(got, "server_name web1\nlisten 8080\nlabel role=web\n") {
+	if got := written(actions[0]); !strings.Contains(got, "server_name web1\nlisten 8080\nlabel role=web\n") {
 		t.Errorf("rendered %q", got)
 	}
+}
+
+// written is the content an action writes: its standard input, or what
+// the script prints with printf when the content travels in the script
+// (inside the guarded body, which the script quotes once more).
+func written(a reconcilers.Action) string {
+	if a.Stdin != nil {
+		return string(a.Stdin)
+	}
+	_, assign, ok := strings.Cut(a.Script, "\n_ob=")
+	if !ok {
+		return ""
+	}
+	assign, _, _ = strings.Cut(assign, "\nif [ -n \"$_gU\" ]")
+	body, err := exec.Command("sh", "-c", "_ob="+assign+"\nprintf '%s' \"$_ob\"").Output()
+	if err != nil {
+		return ""
+	}
+	_, q, ok := strings.Cut(string(body), "printf '%s' ")
+	if !ok {
+		return ""
+	}
+	q, _, _ = strings.Cut(q, ` >"$t"`)
+	out, err := exec.Command("sh", "-c", "printf '%s' "+q).Output()
+	if err != nil {
+		return ""
+	}
+	return string(out)
 }
