@@ -84,13 +84,47 @@ func Start(t testing.TB) *Cluster { return StartCluster(t, 1) }
 // StartCluster starts an n-member etcd cluster and waits until it answers.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
-	bin := Require(t)
-	base := t.TempDir()
+	Require(t)
+	c, err := Launch(t.TempDir(), n)
+	if c != nil {
+		t.Cleanup(c.Stop)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, m := range c.Members {
+				if b, err := os.ReadFile(m.logPath); err == nil && len(b) > 0 {
+					t.Logf("etcd %s log (tail):\n%s", m.Name, tail(b, 3000))
+				}
+			}
+		}
+	})
+	return c
+}
+
+// Launch starts an n-member cluster with its data directories and logs
+// under base and waits until every member answers. It is StartCluster for
+// a program (hack/chaos) rather than a test: the caller stops the cluster
+// with Stop, also when Launch returns an error with a non-nil cluster.
+func Launch(base string, n int) (*Cluster, error) {
+	bin, err := exec.LookPath(Binary())
+	if err != nil {
+		return nil, fmt.Errorf("etcd server not found (apt-get install etcd-server): %w", err)
+	}
 	c := &Cluster{}
 	var initial []string
 	for i := range n {
 		name := fmt.Sprintf("m%d", i+1)
-		cport, pport := freePort(t), freePort(t)
+		cport, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		pport, err := freePort()
+		if err != nil {
+			return nil, err
+		}
 		m := &Member{Name: name, ClientURL: fmt.Sprintf("http://127.0.0.1:%d", cport),
 			PeerURL: fmt.Sprintf("http://127.0.0.1:%d", pport), dir: filepath.Join(base, name),
 			logPath: filepath.Join(base, name+".log")}
@@ -107,26 +141,26 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			"--heartbeat-interval", "50", "--election-timeout", "500",
 			"--log-level", "warn"}
 		if err := m.Start(); err != nil {
-			t.Fatalf("start etcd %s: %v", m.Name, err)
+			return c, fmt.Errorf("start etcd %s: %w", m.Name, err)
 		}
-		t.Cleanup(func() { m.Stop() })
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, m := range c.Members {
-				if b, err := os.ReadFile(m.logPath); err == nil && len(b) > 0 {
-					t.Logf("etcd %s log (tail):\n%s", m.Name, tail(b, 3000))
-				}
-			}
-		}
-	})
 	for _, m := range c.Members {
 		if err := m.WaitReady(30 * time.Second); err != nil {
-			t.Fatalf("etcd %s: %v", m.Name, err)
+			return c, fmt.Errorf("etcd %s: %w", m.Name, err)
 		}
 	}
-	return c
+	return c, nil
 }
+
+// Stop kills every member.
+func (c *Cluster) Stop() {
+	for _, m := range c.Members {
+		m.Stop()
+	}
+}
+
+// LogPath is the file the member's output goes to.
+func (m *Member) LogPath() string { return m.logPath }
 
 func tail(b []byte, n int) string {
 	if len(b) > n {
@@ -194,12 +228,11 @@ func (m *Member) WaitReady(timeout time.Duration) error {
 }
 
 // freePort asks the kernel for a free loopback port.
-func freePort(t testing.TB) int {
-	t.Helper()
+func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("free port: %v", err)
+		return 0, fmt.Errorf("free port: %w", err)
 	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
