@@ -14,6 +14,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // Binary is the etcd server the helpers run; ETCD_BIN overrides it.
@@ -113,6 +114,9 @@ func Launch(base string, n int) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd server not found (apt-get install etcd-server): %w", err)
 	}
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return nil, err
+	}
 	c := &Cluster{}
 	var initial []string
 	for i := range n {
@@ -208,7 +212,9 @@ func (m *Member) Stop() {
 // WaitReady waits until the member answers a read.
 func (m *Member) WaitReady(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{m.ClientURL}, DialTimeout: time.Second})
+	// A member not up yet makes the client log every retry; the error
+	// returned says it all.
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{m.ClientURL}, DialTimeout: time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// options are the run's flags.
+type options struct {
+	seed       uint64
+	duration   time.Duration
+	hosts      int
+	containers int
+	replicas   int
+	resync     time.Duration
+	ttl        time.Duration
+	race       bool
+	keep       bool
+	prefix     string
+	jsonPath   string
+}
+
+func main() {
+	var o options
+	flag.Uint64Var(&o.seed, "seed", 0, "seed of the fault schedule (0: one from the clock, printed so the run can be replayed)")
+	flag.DurationVar(&o.duration, "duration", 90*time.Second, "how long faults are injected, after the fleet's first convergence")
+	flag.IntVar(&o.hosts, "hosts", 60, "Host resources, spread over the containers")
+	flag.IntVar(&o.containers, "containers", 4, "test-host containers the hosts share (a container fault cuts off hosts/containers hosts; keep that under the rollout's 30% failure budget)")
+	flag.IntVar(&o.replicas, "replicas", 3, "optimus-controller replicas")
+	flag.DurationVar(&o.resync, "resync", 10*time.Second, "the replicas' --resync; every host must converge within two of these after the faults stop")
+	flag.DurationVar(&o.ttl, "lease-ttl", 5*time.Second, "the replicas' --etcd-lease-ttl")
+	flag.BoolVar(&o.race, "race", false, "build the replicas with the race detector (CI does)")
+	flag.BoolVar(&o.keep, "keep", false, "leave the work directory (logs, state, manifests) in place; containers and processes are still removed")
+	flag.StringVar(&o.prefix, "prefix", "optimus-chaos", "container name prefix (containers of that name are replaced)")
+	flag.StringVar(&o.jsonPath, "json", "", "also write the CHAOS document to this file")
+	flag.Parse()
+	if o.seed == 0 {
+		o.seed = uint64(time.Now().UnixNano()%1_000_000_000) + 1
+	}
+	if o.hosts < o.containers || o.containers < 1 || o.replicas < 2 || o.duration <= 0 {
+		fmt.Fprintln(os.Stderr, "chaos: need -containers >= 1, -hosts >= -containers, -replicas >= 2 and a positive -duration")
+		os.Exit(2)
+	}
+	fmt.Printf("chaos: seed %d (replay with: go run ./hack/chaos -seed %d -duration %s -hosts %d -containers %d -replicas %d -resync %s)\n",
+		o.seed, o.seed, o.duration, o.hosts, o.containers, o.replicas, o.resync)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	rep, err := run(ctx, o)
+	stop()
+	if rep != nil {
+		rep.print(os.Stdout)
+		if err := rep.writeJSON(os.Stdout, o.jsonPath); err != nil {
+			fmt.Fprintln(os.Stderr, "chaos:", err)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "chaos: %v (seed %d)\n", err, o.seed)
+		os.Exit(2)
+	}
+	if rep.failed() {
+		fmt.Fprintf(os.Stderr, "chaos: invariants violated (seed %d)\n", o.seed)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s chaos: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/optimus-cm/optimus/apis/v1alpha1"
+)
+
+// changePlan is when each manifest change comes, as a fraction of the
+// fault phase: content, a resource added then removed with prune, and a
+// change that fails on every other host (its rollout halts) with its fix.
+// The bad change gets the longest stretch: its rollout must reach enough
+// batches to spend the failure budget and halt before the fix comes.
+var changePlan = []struct {
+	at   float64
+	kind genKind
+}{{0.10, genContent}, {0.20, genAdd}, {0.30, genBad}, {0.62, genFix}, {0.75, genRemove}, {0.87, genContent}}
+
+// run sets the fleet up, converges it, injects faults and manifest changes
+// for the duration, heals everything, and checks the invariants.
+func run(ctx context.Context, o options) (*report, error) {
+	work, err := os.MkdirTemp("", "optimus-chaos-")
+	if err != nil {
+		return nil, err
+	}
+	c := &cluster{work: work}
+	defer func() {
+		c.close()
+		if o.keep {
+			logf("-keep: work directory %s left in place", work)
+		} else {
+			os.RemoveAll(work)
+		}
+	}()
+	rep := &report{Seed: o.seed, Hosts: o.hosts, Containers: o.containers, Replicas: o.replicas,
+		DurationS: o.duration.Seconds(), ResyncS: o.resync.Seconds(), Race: o.race, Faults: map[faultKind]int{}}
+	gens := []generation{{n: 1, kind: genInitial, at: time.Now()}}
+	if err := setUp(ctx, o, c, gens[0]); err != nil {
+		return nil, err
+	}
+	sctx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	smp := startSampler(sctx, c.sampledPaths())
+	w := startWatcher(sctx, c.replicas)
+
+	// Warm-up: every host Ready on the first generation, seen by every replica.
+	logf("warm-up: waiting for the first convergence")
+	if _, err := waitConverged(ctx, c, 10*time.Minute, false); err != nil {
+		return nil, fmt.Errorf("warm-up: %w", err)
+	}
+	warm := map[string]procStats{}
+	for _, r := range c.replicas {
+		if warm[r.id], err = r.Stats(); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	warmAt := time.Now()
+	logf("warm-up done: %v", warm)
+
+	// Faults and manifest changes.
+	in := &injector{rng: rand.New(rand.NewPCG(o.seed, 27)), containers: c.containers, hostsOf: c.hostsOf(),
+		replicas: c.replicas, etcd: c.etcd, ttl: o.ttl, active: map[string]*fault{}}
+	var faults []*fault
+	end := warmAt.Add(o.duration)
+	nextFault := warmAt.Add(in.between(time.Second, 3*time.Second))
+	nextChange := 0
+	healDue := func(now time.Time, all bool) {
+		for scope, f := range in.active {
+			if all || !now.Before(f.healAt) {
+				if err := f.heal(); err != nil {
+					f.healErrs = append(f.healErrs, err.Error())
+					logf("heal %s on %s: %v", f.kind, f.target, err)
+				}
+				f.healed = time.Now()
+				delete(in.active, scope)
+			}
+		}
+	}
+	for now := time.Now(); now.Before(end); now = time.Now() {
+		if ctx.Err() != nil {
+			healDue(now, true)
+			return nil, ctx.Err()
+		}
+		healDue(now, false)
+		if nextChange < len(changePlan) && !now.Before(warmAt.Add(time.Duration(changePlan[nextChange].at*float64(o.duration)))) {
+			g := nextGeneration(gens, changePlan[nextChange].kind)
+			if err := writeManifests(c.manDirs, c.hosts, g); err != nil {
+				return nil, err
+			}
+			gens = append(gens, g)
+			logf("manifests: %s (%s)", g.name(), g.kind)
+			nextChange++
+		}
+		if !now.Before(nextFault) {
+			if k, ok := in.pick(); ok {
+				f, err := in.inject(ctx, k)
+				if err != nil {
+					logf("fault not injected: %v", err)
+				} else {
+					logf("fault: %s on %s (heal in %s)", f.kind, f.target, time.Until(f.healAt).Round(100*time.Millisecond))
+					in.active[k.scope()] = f
+					faults = append(faults, f)
+					rep.Faults[k]++
+				}
+			}
+			nextFault = time.Now().Add(in.between(2*time.Second, 5*time.Second))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	healDue(time.Now(), true)
+	faultsEnd := time.Now()
+	logf("faults stopped; every fault healed; final manifests %s", gens[len(gens)-1].name())
+
+	// Convergence within two resync intervals, from a fresh process and in
+	// every replica's status.
+	took, convErr := waitConverged(ctx, c, 2*o.resync, true)
+	rep.ConvergeS = took.Seconds()
+	if convErr != nil {
+		rep.violate("convergence", "not converged %s after the faults stopped (2 × resync): %v", 2*o.resync, convErr)
+		if took, err := waitConverged(ctx, c, time.Minute, true); err == nil {
+			rep.ConvergeS = (2*o.resync + took).Seconds()
+			rep.note("converged %.1f s after the faults stopped, late", rep.ConvergeS)
+		} else {
+			rep.note("still not converged a minute later: %v", err)
+		}
+	}
+	time.Sleep(time.Second) // the samplers' last quarter-second reads
+	stopSampling()
+	smp.Wait()
+	w.wg.Wait()
+
+	rep.Unconverged = longestUnconverged(faults, w.snapshots(), faultsEnd.Add(time.Duration(rep.ConvergeS*float64(time.Second))))
+	for _, r := range c.replicas {
+		st, err := r.Stats()
+		if err != nil {
+			rep.violate("no leak", "%s: %v", r.id, err)
+			continue
+		}
+		rep.checkLeak(r.id, warm[r.id], st)
+	}
+	audits, err := readAudits(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	// Clean stops, then the run history of each replica.
+	for _, r := range c.replicas {
+		r.Terminate(30 * time.Second)
+	}
+	rep.check(c, gens, audits, smp.Samples(), w.halts(), warmAt)
+	return rep, nil
+}
+
+func nextGeneration(gens []generation, kind genKind) generation {
+	last := gens[len(gens)-1]
+	g := generation{n: last.n + 1, kind: kind, extra: last.extra, at: time.Now()}
+	switch kind {
+	case genAdd:
+		g.extra = true
+	case genRemove:
+		g.extra = false
+	}
+	return g
+}
+
+// waitConverged waits until every replica answers and shows every host
+// Ready; with diff, optimus diff from a fresh process must also exit 0.
+func waitConverged(ctx context.Context, c *cluster, within time.Duration, diff bool) (time.Duration, error) {
+	start := time.Now()
+	why := "not checked yet"
+	for time.Since(start) < within {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if why = notReady(c); why == "" {
+			if !diff {
+				return time.Since(start), nil
+			}
+			code, out := c.diff(ctx)
+			if code == 0 {
+				return time.Since(start), nil
+			}
+			why = fmt.Sprintf("optimus diff exit %d:\n%s", code, diffSummary(out, 12))
+		}
+		time.Sleep(time.Second)
+	}
+	return time.Since(start), fmt.Errorf("%s", why)
+}
+
+// notReady says what is not converged yet, "" when nothing.
+func notReady(c *cluster) string {
+	for _, r := range c.replicas {
+		st := r.Status()
+		if st == nil {
+			return r.id + " does not answer"
+		}
+		if cond := v1alpha1.FindCondition(st.Conditions, v1alpha1.ConditionReplica); cond == nil || cond.Status != v1alpha1.ConditionTrue {
+			return r.id + " is not an active replica"
+		}
+		var notReady []string
+		for _, h := range st.Hosts {
+			if cond := v1alpha1.FindCondition(h.Conditions, v1alpha1.ConditionReady); cond == nil || cond.Status != v1alpha1.ConditionTrue {
+				notReady = append(notReady, h.Name)
+			}
+		}
+		if len(st.Hosts) != len(c.hosts) || len(notReady) > 0 {
+			return fmt.Sprintf("%s: %d of %d hosts, not Ready: %v", r.id, len(st.Hosts), len(c.hosts), notReady)
+		}
+	}
+	return ""
+}
+
+// longestUnconverged is, over the container faults, the longest time from
+// a fault's heal until every host it cut off was Ready again after a
+// converged reconcile that started after the heal.
+func longestUnconverged(faults []*fault, snaps []snapshot, limit time.Time) float64 {
+	var longest time.Duration
+	for _, f := range faults {
+		if len(f.hosts) == 0 || f.healed.IsZero() {
+			continue
+		}
+		at := convergedAfter(snaps, f.hosts, f.healed)
+		if at.IsZero() {
+			at = limit
+		}
+		longest = max(longest, at.Sub(f.healed))
+	}
+	return longest.Seconds()
+}
