@@ -67,23 +67,22 @@ type injector struct {
 	replicas   []*replica
 	etcd       *etcdtest.Cluster
 	ttl        time.Duration
-	order      []faultKind
-	next       int
+	order      []faultKind       // what is left of this round
 	active     map[string]*fault // by scope
 	log        func(format string, args ...any)
 }
 
-// pick returns the next fault kind whose scope is free, walking a seeded
-// shuffle of every kind so that each kind comes once per round.
+// pick returns the next fault kind whose scope is free from a seeded
+// shuffle of every kind, so that each kind comes once per round; a kind
+// whose scope is busy waits for a later pick of the same round.
 func (in *injector) pick() (faultKind, bool) {
-	if in.order == nil {
+	if len(in.order) == 0 {
 		in.order = append([]faultKind(nil), allFaults...)
 		in.rng.Shuffle(len(in.order), func(i, j int) { in.order[i], in.order[j] = in.order[j], in.order[i] })
 	}
-	for range len(in.order) {
-		k := in.order[in.next%len(in.order)]
-		in.next++
+	for i, k := range in.order {
 		if in.active[k.scope()] == nil {
+			in.order = append(in.order[:i:i], in.order[i+1:]...)
 			return k, true
 		}
 	}
@@ -108,7 +107,13 @@ func (in *injector) inject(ctx context.Context, k faultKind) (*fault, error) {
 		f.heal = func() error { return docker(context.WithoutCancel(ctx), "start", c.Container) }
 	case faultContainerPause:
 		f.target, f.hosts = c.Container, in.hostsOf[c.Container]
-		err = docker(ctx, "pause", c.Container)
+		// The freezer can fail on a busy machine ("unable to freeze"): try again.
+		for range 3 {
+			if err = docker(ctx, "pause", c.Container); err == nil {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
 		f.heal = func() error { return docker(context.WithoutCancel(ctx), "unpause", c.Container) }
 	case faultContainerRestart:
 		f.target, f.hosts = c.Container, in.hostsOf[c.Container]

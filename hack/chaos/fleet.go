@@ -114,8 +114,8 @@ func (g generation) extraState(h fleetHost) fileState {
 
 // manifests writes generation g for every host into each replica's copy of
 // the manifest directory, one rename per file, as a git checkout would.
-func writeManifests(dirs []string, hosts []fleetHost, g generation) error {
-	hostsDoc, resDoc := renderHosts(hosts), renderResources(hosts, g)
+func writeManifests(dirs []string, hosts []fleetHost, g generation, policy bool) error {
+	hostsDoc, resDoc := renderHosts(hosts, policy), renderResources(hosts, g)
 	for _, dir := range dirs {
 		if err := writeAtomic(dir, "hosts.yaml", hostsDoc); err != nil {
 			return err
@@ -127,19 +127,16 @@ func writeManifests(dirs []string, hosts []fleetHost, g generation) error {
 	return nil
 }
 
-func renderHosts(hosts []fleetHost) string {
+func renderHosts(hosts []fleetHost, policy bool) string {
 	var b strings.Builder
-	b.WriteString(`apiVersion: optimus.dev/v1alpha1
-kind: RolloutPolicy
-metadata: {name: chaos}
-spec:
-  batches: ["10%", "25%"]
-  maxFail: "30%"
-  pause: 1s
-`)
-	for _, h := range hosts {
-		fmt.Fprintf(&b, `---
-apiVersion: optimus.dev/v1alpha1
+	if policy {
+		b.WriteString(rolloutPolicy)
+	}
+	for i, h := range hosts {
+		if i > 0 || policy {
+			b.WriteString("---\n")
+		}
+		fmt.Fprintf(&b, `apiVersion: optimus.dev/v1alpha1
 kind: Host
 metadata:
   name: %s
@@ -154,6 +151,18 @@ spec:
 	}
 	return b.String()
 }
+
+// rolloutPolicy stages every change; its budget (30%) allows one container
+// fault's hosts (keep hosts per container under it), not the bad change,
+// which fails on every other host.
+const rolloutPolicy = `apiVersion: optimus.dev/v1alpha1
+kind: RolloutPolicy
+metadata: {name: chaos}
+spec:
+  batches: ["10%", "25%"]
+  maxFail: "30%"
+  pause: 1s
+`
 
 func renderResources(hosts []fleetHost, g generation) string {
 	var b strings.Builder

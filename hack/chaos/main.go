@@ -20,6 +20,7 @@ type options struct {
 	resync     time.Duration
 	ttl        time.Duration
 	race       bool
+	rollout    bool
 	keep       bool
 	prefix     string
 	jsonPath   string
@@ -35,6 +36,7 @@ func main() {
 	flag.DurationVar(&o.resync, "resync", 10*time.Second, "the replicas' --resync; every host must converge within two of these after the faults stop")
 	flag.DurationVar(&o.ttl, "lease-ttl", 5*time.Second, "the replicas' --etcd-lease-ttl")
 	flag.BoolVar(&o.race, "race", false, "build the replicas with the race detector (CI does)")
+	flag.BoolVar(&o.rollout, "rollout", true, "put a RolloutPolicy in the manifests (false: every change goes to every host at once, and the halted-rollout invariant is not exercised)")
 	flag.BoolVar(&o.keep, "keep", false, "leave the work directory (logs, state, manifests) in place; containers and processes are still removed")
 	flag.StringVar(&o.prefix, "prefix", "optimus-chaos", "container name prefix (containers of that name are replaced)")
 	flag.StringVar(&o.jsonPath, "json", "", "also write the CHAOS document to this file")
@@ -46,8 +48,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "chaos: need -containers >= 1, -hosts >= -containers, -replicas >= 2 and a positive -duration")
 		os.Exit(2)
 	}
-	fmt.Printf("chaos: seed %d (replay with: go run ./hack/chaos -seed %d -duration %s -hosts %d -containers %d -replicas %d -resync %s)\n",
-		o.seed, o.seed, o.duration, o.hosts, o.containers, o.replicas, o.resync)
+	fmt.Printf("chaos: seed %d (replay with: go run ./hack/chaos -seed %d -duration %s -hosts %d -containers %d -replicas %d -resync %s -rollout=%v)\n",
+		o.seed, o.seed, o.duration, o.hosts, o.containers, o.replicas, o.resync, o.rollout)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	rep, err := run(ctx, o)

@@ -88,7 +88,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		healDue(now, false)
 		if nextChange < len(changePlan) && !now.Before(warmAt.Add(time.Duration(changePlan[nextChange].at*float64(o.duration)))) {
 			g := nextGeneration(gens, changePlan[nextChange].kind)
-			if err := writeManifests(c.manDirs, c.hosts, g); err != nil {
+			if err := writeManifests(c.manDirs, c.hosts, g, o.rollout); err != nil {
 				return nil, err
 			}
 			gens = append(gens, g)

@@ -121,7 +121,7 @@ func setUp(ctx context.Context, o options, c *cluster, first generation) error {
 		c.replicas = append(c.replicas, r)
 		c.manDirs = append(c.manDirs, r.manDir)
 	}
-	if err := writeManifests(c.manDirs, c.hosts, first); err != nil {
+	if err := writeManifests(c.manDirs, c.hosts, first, o.rollout); err != nil {
 		return err
 	}
 	c.undo = append(c.undo, func() {
