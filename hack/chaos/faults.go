@@ -89,6 +89,9 @@ func (in *injector) pick() (faultKind, bool) {
 	return "", false
 }
 
+// newRand is the run's only source of randomness: the seed replays it.
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 27)) }
+
 func (in *injector) between(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(in.rng.Int64N(int64(hi-lo)+1))
 }

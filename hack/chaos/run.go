@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"time"
 
@@ -62,7 +61,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	logf("warm-up done: %v", warm)
 
 	// Faults and manifest changes.
-	in := &injector{rng: rand.New(rand.NewPCG(o.seed, 27)), containers: c.containers, hostsOf: c.hostsOf(),
+	in := &injector{rng: newRand(o.seed), containers: c.containers, hostsOf: c.hostsOf(),
 		replicas: c.replicas, etcd: c.etcd, ttl: o.ttl, active: map[string]*fault{}}
 	var faults []*fault
 	end := warmAt.Add(o.duration)
