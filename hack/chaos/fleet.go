@@ -54,8 +54,9 @@ type generation struct {
 func (g generation) name() string { return fmt.Sprintf("g%d", g.n) }
 
 // failsOn says whether a bad generation's content fails validation on h:
-// every other host, so that the rollout's batches accumulate failures.
-func (g generation) failsOn(h fleetHost) bool { return g.kind == genBad && h.index%2 == 0 }
+// two hosts of every three, the first included, so that the rollout spends
+// its 30% budget within its first batches and halts with hosts left.
+func (g generation) failsOn(h fleetHost) bool { return g.kind == genBad && h.index%3 != 2 }
 
 // fileState is what the sampler reports of a managed file: one inode's
 // content digest, mode and owner, read through one descriptor.
@@ -154,7 +155,7 @@ spec:
 
 // rolloutPolicy stages every change; its budget (30%) allows one container
 // fault's hosts (keep hosts per container under it), not the bad change,
-// which fails on every other host.
+// which fails on two hosts of three.
 const rolloutPolicy = `apiVersion: optimus.dev/v1alpha1
 kind: RolloutPolicy
 metadata: {name: chaos}

@@ -26,13 +26,13 @@ const (
 var invariants = []string{invOverlap, invTokens, invFiles, invConvergence, invHalt, invIntegrity, invLeak, invLogs}
 
 // check evaluates every invariant that reads evidence after the run.
-func (rep *report) check(c *cluster, gens []generation, audits map[string][]act, samples []sample, halts []haltedView, warmAt time.Time) {
+func (rep *report) check(c *cluster, gens []generation, audits map[string][]act, samples []sample, halts []haltedView, warmAt time.Time, policy bool) {
 	for _, acts := range audits {
 		rep.Acts += len(acts)
 		checkActs(rep, acts)
 	}
 	checkFiles(rep, c, gens, samples)
-	checkHalt(rep, c, gens, audits, samples, halts)
+	checkHalt(rep, c, gens, audits, samples, halts, policy)
 	for _, r := range c.replicas {
 		out, err := exec.Command("sqlite3", r.historyDB(), "PRAGMA integrity_check;").CombinedOutput()
 		if err != nil || strings.TrimSpace(string(out)) != "ok" {
@@ -113,7 +113,11 @@ func checkFiles(rep *report, c *cluster, gens []generation, samples []sample) {
 
 // checkHalt: while the bad change's rollout is halted, no host outside
 // the batches it reached shows the bad generation, in its audit or its file.
-func checkHalt(rep *report, c *cluster, gens []generation, audits map[string][]act, samples []sample, halts []haltedView) {
+func checkHalt(rep *report, c *cluster, gens []generation, audits map[string][]act, samples []sample, halts []haltedView, policy bool) {
+	if !policy {
+		rep.HaltVerdict = "not exercised (-rollout=false)"
+		return
+	}
 	var bad *generation
 	for i := range gens {
 		if gens[i].kind == genBad {

@@ -132,7 +132,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	smp.Wait()
 	w.wg.Wait()
 
-	rep.Unconverged = longestUnconverged(faults, w.snapshots(), faultsEnd.Add(time.Duration(rep.ConvergeS*float64(time.Second))))
+	rep.Unconverged = longestUnconverged(faults, c.hosts, gens, w.snapshots(), faultsEnd.Add(time.Duration(rep.ConvergeS*float64(time.Second))))
 	for _, r := range c.replicas {
 		st, err := r.Stats()
 		if err != nil {
@@ -149,7 +149,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	for _, r := range c.replicas {
 		r.Terminate(30 * time.Second)
 	}
-	rep.check(c, gens, audits, smp.Samples(), w.halts(), warmAt)
+	rep.check(c, gens, audits, smp.Samples(), w.halts(), warmAt, o.rollout)
 	return rep, nil
 }
 
@@ -214,14 +214,31 @@ func notReady(c *cluster) string {
 
 // longestUnconverged is, over the container faults, the longest time from
 // a fault's heal until every host it cut off was Ready again after a
-// converged reconcile that started after the heal.
-func longestUnconverged(faults []*fault, snaps []snapshot, limit time.Time) float64 {
+// converged reconcile that started after the heal. Hosts the bad change
+// fails on by design are left out while it is the latest change.
+func longestUnconverged(faults []*fault, hosts []fleetHost, gens []generation, snaps []snapshot, limit time.Time) float64 {
+	byName := map[string]fleetHost{}
+	for _, h := range hosts {
+		byName[h.name] = h
+	}
 	var longest time.Duration
 	for _, f := range faults {
 		if len(f.hosts) == 0 || f.healed.IsZero() {
 			continue
 		}
-		at := convergedAfter(snaps, f.hosts, f.healed)
+		latest := gens[0]
+		for _, g := range gens {
+			if !g.at.After(f.healed) {
+				latest = g
+			}
+		}
+		var watched []string
+		for _, name := range f.hosts {
+			if !latest.failsOn(byName[name]) {
+				watched = append(watched, name)
+			}
+		}
+		at := convergedAfter(snaps, watched, f.healed)
 		if at.IsZero() {
 			at = limit
 		}
