@@ -32,7 +32,8 @@ type report struct {
 	Samples     int               `json:"fileSamples"`
 	// Unconverged is the longest time a host cut off by a container fault
 	// stayed unconverged after the fault healed.
-	Unconverged float64 `json:"longestUnconvergedAfterHealS"`
+	Unconverged     float64 `json:"longestUnconvergedAfterHealS"`
+	UnconvergedHost string  `json:"longestUnconvergedHost,omitempty"`
 	// ConvergeS is from the end of the faults to every host converged.
 	ConvergeS   float64             `json:"convergeAfterFaultsS"`
 	HaltVerdict string              `json:"haltedRollout"`
@@ -91,7 +92,7 @@ func (rep *report) print(w io.Writer) {
 	fmt.Fprintf(tw, "acts (audit records)\t%d\n", rep.Acts)
 	fmt.Fprintf(tw, "takeovers after warm-up\t%d\n", rep.Takeovers)
 	fmt.Fprintf(tw, "file samples (state changes seen)\t%d\n", rep.Samples)
-	fmt.Fprintf(tw, "longest unconverged after a container fault healed\t%.1f s\n", rep.Unconverged)
+	fmt.Fprintf(tw, "longest unconverged after a container fault healed\t%.1f s (%s)\n", rep.Unconverged, rep.UnconvergedHost)
 	fmt.Fprintf(tw, "faults stopped → every host converged\t%.1f s (bound %.0f s)\n", rep.ConvergeS, 2*rep.ResyncS)
 	for _, p := range rep.Procs {
 		fmt.Fprintf(tw, "%s RSS / goroutines, warm-up → end\t%d → %d KiB / %d → %d\n", p.ID, p.Warm.RSSKiB, p.End.RSSKiB, p.Warm.Goroutines, p.End.Goroutines)

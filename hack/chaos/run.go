@@ -132,7 +132,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	smp.Wait()
 	w.wg.Wait()
 
-	rep.Unconverged = longestUnconverged(faults, c.hosts, gens, w.snapshots(), faultsEnd.Add(time.Duration(rep.ConvergeS*float64(time.Second))))
+	rep.Unconverged, rep.UnconvergedHost = longestUnconverged(faults, c.hosts, gens, w.snapshots(), faultsEnd.Add(time.Duration(rep.ConvergeS*float64(time.Second))))
 	for _, r := range c.replicas {
 		st, err := r.Stats()
 		if err != nil {
@@ -212,16 +212,18 @@ func notReady(c *cluster) string {
 	return ""
 }
 
-// longestUnconverged is, over the container faults, the longest time from
-// a fault's heal until every host it cut off was Ready again after a
-// converged reconcile that started after the heal. Hosts the bad change
-// fails on by design are left out while it is the latest change.
-func longestUnconverged(faults []*fault, hosts []fleetHost, gens []generation, snaps []snapshot, limit time.Time) float64 {
+// longestUnconverged is, over the hosts cut off by container faults, the
+// longest time from a fault's heal until the host was Ready again after a
+// converged reconcile that started after the heal, with the fault and host
+// it was. Hosts the bad change fails on by design are left out while it is
+// the latest change.
+func longestUnconverged(faults []*fault, hosts []fleetHost, gens []generation, snaps []snapshot, limit time.Time) (float64, string) {
 	byName := map[string]fleetHost{}
 	for _, h := range hosts {
 		byName[h.name] = h
 	}
 	var longest time.Duration
+	var which string
 	for _, f := range faults {
 		if len(f.hosts) == 0 || f.healed.IsZero() {
 			continue
@@ -232,17 +234,19 @@ func longestUnconverged(faults []*fault, hosts []fleetHost, gens []generation, s
 				latest = g
 			}
 		}
-		var watched []string
 		for _, name := range f.hosts {
-			if !latest.failsOn(byName[name]) {
-				watched = append(watched, name)
+			if latest.failsOn(byName[name]) {
+				continue
+			}
+			at := convergedAfter(snaps, name, f.healed)
+			if at.IsZero() {
+				at = limit
+			}
+			if d := at.Sub(f.healed); d > longest {
+				longest = d
+				which = fmt.Sprintf("%s after %s on %s healed at %s", name, f.kind, f.target, f.healed.Format("15:04:05"))
 			}
 		}
-		at := convergedAfter(snaps, watched, f.healed)
-		if at.IsZero() {
-			at = limit
-		}
-		longest = max(longest, at.Sub(f.healed))
 	}
-	return longest.Seconds()
+	return longest.Seconds(), which
 }

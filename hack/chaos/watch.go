@@ -105,22 +105,11 @@ func (w *watcher) halts() []haltedView {
 	return append([]haltedView(nil), w.halted...)
 }
 
-// convergedAfter is when every one of hosts was first seen Ready after a
-// converged reconcile that started after t; zero when never.
-func convergedAfter(snaps []snapshot, hosts []string, t time.Time) time.Time {
+// convergedAfter is when host was first seen Ready after a converged
+// reconcile that started after t; zero when never.
+func convergedAfter(snaps []snapshot, host string, t time.Time) time.Time {
 	for _, s := range snaps {
-		if s.at.Before(t) {
-			continue
-		}
-		all := true
-		for _, h := range hosts {
-			v := s.hosts[h]
-			if !v.ready || v.lastRun.Before(t) {
-				all = false
-				break
-			}
-		}
-		if all {
+		if v := s.hosts[host]; !s.at.Before(t) && v.ready && !v.lastRun.Before(t) {
 			return s.at
 		}
 	}
