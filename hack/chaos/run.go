@@ -174,13 +174,16 @@ func waitConverged(ctx context.Context, c *cluster, within time.Duration, diff b
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
+		// What is observed is the state when the check begins: a diff
+		// begun within the bound counts even if it ends after.
+		at := time.Since(start)
 		if why = notReady(c); why == "" {
 			if !diff {
-				return time.Since(start), nil
+				return at, nil
 			}
 			code, out := c.diff(ctx)
 			if code == 0 {
-				return time.Since(start), nil
+				return at, nil
 			}
 			why = fmt.Sprintf("optimus diff exit %d:\n%s", code, diffSummary(out, 12))
 		}
@@ -215,8 +218,8 @@ func notReady(c *cluster) string {
 // longestUnconverged is, over the hosts cut off by container faults, the
 // longest time from a fault's heal until the host was Ready again after a
 // converged reconcile that started after the heal, with the fault and host
-// it was. Hosts the bad change fails on by design are left out while it is
-// the latest change.
+// it was. The time a host spends failing by design (the bad change fails on
+// it) is left out.
 func longestUnconverged(faults []*fault, hosts []fleetHost, gens []generation, snaps []snapshot, limit time.Time) (float64, string) {
 	byName := map[string]fleetHost{}
 	for _, h := range hosts {
@@ -235,12 +238,20 @@ func longestUnconverged(faults []*fault, hosts []fleetHost, gens []generation, s
 			}
 		}
 		for _, name := range f.hosts {
-			if latest.failsOn(byName[name]) {
+			h := byName[name]
+			if latest.failsOn(h) {
 				continue
 			}
 			at := convergedAfter(snaps, name, f.healed)
 			if at.IsZero() {
 				at = limit
+			}
+			// A bad change that fails on the host ends the time it could
+			// have converged.
+			for _, g := range gens {
+				if g.at.After(f.healed) && g.at.Before(at) && g.failsOn(h) {
+					at = g.at
+				}
 			}
 			if d := at.Sub(f.healed); d > longest {
 				longest = d
