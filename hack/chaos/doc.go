@@ -12,7 +12,7 @@
 // sshd restarted, replicas killed or SIGSTOPped, etcd members killed (a
 // majority for a while), a replica cut off from etcd or slowed, busy loops
 // starving the CPU; and it changes the manifests meanwhile (content, a
-// resource added then pruned, a change that fails on every other host so
+// resource added then pruned, a change that fails on most hosts so
 // its rollout halts, and the fix).
 //
 // Evidence comes from the hosts: an Exec on each host appends every act

@@ -39,7 +39,7 @@ const (
 	genContent genKind = "content"      // new content, mode and owner for every host's file
 	genAdd     genKind = "add-extra"    // a resource added on every host
 	genRemove  genKind = "remove-extra" // and removed again, with prune
-	genBad     genKind = "bad"          // content that fails validation on every other host
+	genBad     genKind = "bad"          // content that fails validation on nine hosts of ten
 	genFix     genKind = "fix"          // the fix of a bad change
 )
 
@@ -54,9 +54,10 @@ type generation struct {
 func (g generation) name() string { return fmt.Sprintf("g%d", g.n) }
 
 // failsOn says whether a bad generation's content fails validation on h:
-// two hosts of every three, the first included, so that the rollout spends
-// its 30% budget within its first batches and halts with hosts left.
-func (g generation) failsOn(h fleetHost) bool { return g.kind == genBad && h.index%3 != 2 }
+// nine hosts of every ten, so that the rollout spends its 30% budget in its
+// first two batches (10% then 25% of the hosts) and halts with most hosts
+// left.
+func (g generation) failsOn(h fleetHost) bool { return g.kind == genBad && h.index%10 != 9 }
 
 // fileState is what the sampler reports of a managed file: one inode's
 // content digest, mode and owner, read through one descriptor.
@@ -155,7 +156,7 @@ spec:
 
 // rolloutPolicy stages every change; its budget (30%) allows one container
 // fault's hosts (keep hosts per container under it), not the bad change,
-// which fails on two hosts of three.
+// which fails on nine hosts of ten.
 const rolloutPolicy = `apiVersion: optimus.dev/v1alpha1
 kind: RolloutPolicy
 metadata: {name: chaos}

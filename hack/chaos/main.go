@@ -44,8 +44,8 @@ func main() {
 	if o.seed == 0 {
 		o.seed = uint64(time.Now().UnixNano()%1_000_000_000) + 1
 	}
-	if o.hosts < o.containers || o.containers < 1 || o.replicas < 2 || o.duration <= 0 {
-		fmt.Fprintln(os.Stderr, "chaos: need -containers >= 1, -hosts >= -containers, -replicas >= 2 and a positive -duration")
+	if o.hosts < o.containers || o.containers < 1 || o.replicas < 1 || o.duration <= 0 {
+		fmt.Fprintln(os.Stderr, "chaos: need -containers >= 1, -hosts >= -containers, -replicas >= 1 and a positive -duration")
 		os.Exit(2)
 	}
 	fmt.Printf("chaos: seed %d (replay with: go run ./hack/chaos -seed %d -duration %s -hosts %d -containers %d -replicas %d -resync %s -rollout=%v)\n",

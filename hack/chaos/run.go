@@ -10,14 +10,14 @@ import (
 )
 
 // changePlan is when each manifest change comes, as a fraction of the
-// fault phase: content, a resource added then removed with prune, and a
-// change that fails on every other host (its rollout halts) with its fix.
-// The bad change gets the longest stretch: its rollout must reach enough
-// batches to spend the failure budget and halt before the fix comes.
+// fault phase: content, a resource added, a change that fails on most hosts
+// (its rollout halts) with its fix, the resource removed with prune, and a
+// last content change. The bad change gets the longest stretch, to reach
+// its halt; the last change leaves 40% of the faults for its rollout.
 var changePlan = []struct {
 	at   float64
 	kind genKind
-}{{0.10, genContent}, {0.20, genAdd}, {0.30, genBad}, {0.62, genFix}, {0.75, genRemove}, {0.87, genContent}}
+}{{0.06, genContent}, {0.12, genAdd}, {0.18, genBad}, {0.45, genFix}, {0.52, genRemove}, {0.60, genContent}}
 
 // run sets the fleet up, converges it, injects faults and manifest changes
 // for the duration, heals everything, and checks the invariants.
