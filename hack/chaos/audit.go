@@ -19,13 +19,22 @@ type act struct {
 	line               string
 }
 
-// readAudits reads every host's audit file, one docker exec per container.
-func readAudits(ctx context.Context, c *cluster) (map[string][]act, error) {
-	out := map[string][]act{}
+// attempt is one run of a File's validate command: new content about to
+// be installed (or rejected) by a replica.
+type attempt struct {
+	host, gen, replica string
+	at                 float64
+	line               string
+}
+
+// readAudits reads every host's audit and attempts files, one docker exec
+// per container.
+func readAudits(ctx context.Context, c *cluster) (map[string][]act, map[string][]attempt, error) {
+	acts, tries := map[string][]act{}, map[string][]attempt{}
 	for container, names := range c.hostsOf() {
 		var script strings.Builder
 		for _, n := range names {
-			fmt.Fprintf(&script, "echo '#%s'; cat %s/%s.audit 2>/dev/null; ", n, auditDir, n)
+			fmt.Fprintf(&script, "echo '#A %[1]s'; cat %[2]s/%[1]s.audit 2>/dev/null; echo '#V %[1]s'; cat %[2]s/%[1]s.attempts 2>/dev/null; ", n, auditDir)
 		}
 		script.WriteString("true")
 		var b []byte
@@ -37,28 +46,36 @@ func readAudits(ctx context.Context, c *cluster) (map[string][]act, error) {
 			time.Sleep(2 * time.Second)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read audits on %s: %v", container, err)
+			return nil, nil, fmt.Errorf("read audits on %s: %v", container, err)
 		}
-		var cur string
+		var cur, kind string
 		for line := range strings.SplitSeq(string(b), "\n") {
 			if h, ok := strings.CutPrefix(line, "#"); ok {
-				cur = h
+				kind, cur, _ = strings.Cut(h, " ")
 				continue
 			}
 			if line == "" {
+				continue
+			}
+			if kind == "V" {
+				f := strings.Fields(line)
+				at, err := strconv.ParseFloat(f[len(f)-1], 64)
+				if len(f) == 4 && err == nil {
+					tries[cur] = append(tries[cur], attempt{host: cur, gen: f[0], replica: f[1], at: at, line: line})
+				}
 				continue
 			}
 			a, ok := parseAct(cur, line)
 			if !ok {
 				a = act{host: cur, line: line, token: -1}
 			}
-			out[cur] = append(out[cur], a)
+			acts[cur] = append(acts[cur], a)
 		}
 	}
-	for _, acts := range out {
-		sort.SliceStable(acts, func(i, j int) bool { return acts[i].start < acts[j].start })
+	for _, as := range acts {
+		sort.SliceStable(as, func(i, j int) bool { return as[i].start < as[j].start })
 	}
-	return out, nil
+	return acts, tries, nil
 }
 
 func parseAct(host, line string) (act, bool) {

@@ -31,6 +31,11 @@ func (h fleetHost) conf() string  { return h.dir() + "/conf" }
 func (h fleetHost) extra() string { return h.dir() + "/extra" }
 func (h fleetHost) audit() string { return auditDir + "/" + h.name + ".audit" }
 
+// attempts is where the File's validate command records each attempt to
+// install new content, even one it rejects: a rejected change leaves no
+// other trace on the host.
+func (h fleetHost) attempts() string { return auditDir + "/" + h.name + ".attempts" }
+
 // genKind is what a manifest change does.
 type genKind string
 
@@ -190,9 +195,9 @@ spec:
   mode: "%[4]s"
   owner: %[5]s
   group: %[6]s
-  validate: "head -n 1 %%s | grep -qx valid"
+  validate: 'echo "%[8]s ${OPTIMUS_REPLICA:-none} ${OPTIMUS_FENCING_TOKEN:-0} $(date +%%s.%%N)" >> %[9]s; head -n 1 %%s | grep -qx valid'
   content: %[7]q
-`, h.name, h.dir(), h.conf(), mode, owner, group, content)
+`, h.name, h.dir(), h.conf(), mode, owner, group, content, g.name(), h.attempts())
 		restart := "[{kind: File, name: conf-" + h.name + "}]"
 		if g.extra {
 			fmt.Fprintf(&b, `---

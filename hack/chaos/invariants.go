@@ -25,14 +25,23 @@ const (
 
 var invariants = []string{invOverlap, invTokens, invFiles, invConvergence, invHalt, invIntegrity, invLeak, invLogs}
 
+// evidence is what the run collected outside the controllers.
+type evidence struct {
+	acts     map[string][]act     // audit records by host
+	attempts map[string][]attempt // validate runs by host
+	samples  []sample
+	halts    []haltedView
+}
+
 // check evaluates every invariant that reads evidence after the run.
-func (rep *report) check(c *cluster, gens []generation, audits map[string][]act, samples []sample, halts []haltedView, warmAt time.Time, policy bool) {
-	for _, acts := range audits {
+func (rep *report) check(c *cluster, gens []generation, ev evidence, warmAt time.Time, policy bool) {
+	for _, acts := range ev.acts {
 		rep.Acts += len(acts)
 		checkActs(rep, acts)
 	}
-	checkFiles(rep, c, gens, samples)
-	checkHalt(rep, c, gens, audits, samples, halts, policy)
+	checkFiles(rep, c, gens, ev.samples)
+	checkHalt(rep, c, gens, ev, policy)
+	samples := ev.samples
 	for _, r := range c.replicas {
 		out, err := exec.Command("sqlite3", r.historyDB(), "PRAGMA integrity_check;").CombinedOutput()
 		if err != nil || strings.TrimSpace(string(out)) != "ok" {
@@ -112,8 +121,10 @@ func checkFiles(rep *report, c *cluster, gens []generation, samples []sample) {
 }
 
 // checkHalt: while the bad change's rollout is halted, no host outside
-// the batches it reached shows the bad generation, in its audit or its file.
-func checkHalt(rep *report, c *cluster, gens []generation, audits map[string][]act, samples []sample, halts []haltedView, policy bool) {
+// the batches it reached shows the bad generation: in its audit, in an
+// attempt to install its content (validate runs even when it rejects), or
+// in its file.
+func checkHalt(rep *report, c *cluster, gens []generation, ev evidence, policy bool) {
 	if !policy {
 		rep.HaltVerdict = "not exercised (-rollout=false)"
 		return
@@ -136,7 +147,7 @@ func checkHalt(rep *report, c *cluster, gens []generation, audits map[string][]a
 	}
 	reached := map[string]bool{}
 	haltedBy := map[string]bool{}
-	for _, h := range halts {
+	for _, h := range ev.halts {
 		if h.at.Before(bad.at) || (!fixAt.IsZero() && h.at.After(fixAt)) {
 			continue
 		}
@@ -166,14 +177,20 @@ func checkHalt(rep *report, c *cluster, gens []generation, audits map[string][]a
 		if reached[h.name] {
 			continue
 		}
-		for _, a := range audits[h.name] {
+		for _, a := range ev.acts[h.name] {
 			if a.gen == bad.name() {
 				rep.violate(invHalt, "%s is past the halted batches, yet %s acted on it with %s (bad) at %.3f: %q",
 					h.name, a.replica, bad.name(), a.start, a.line)
 			}
 		}
+		for _, a := range ev.attempts[h.name] {
+			if a.gen == bad.name() {
+				rep.violate(invHalt, "%s is past the halted batches, yet %s tried to install %s (bad) at %.3f: %q",
+					h.name, a.replica, bad.name(), a.at, a.line)
+			}
+		}
 	}
-	for _, s := range samples {
+	for _, s := range ev.samples {
 		name := strings.TrimPrefix(strings.TrimSuffix(s.path, "/conf"), srvDir+"/")
 		if want, ok := badConf[s.path]; ok && !reached[name] && s.state == want {
 			rep.violate(invHalt, "%s is past the halted batches, yet its conf held %s's content at %s", name, bad.name(), s.at.Format("15:04:05.000"))

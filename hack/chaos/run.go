@@ -141,7 +141,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 		rep.checkLeak(r.id, warm[r.id], st)
 	}
-	audits, err := readAudits(ctx, c)
+	audits, attempts, err := readAudits(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	for _, r := range c.replicas {
 		r.Terminate(30 * time.Second)
 	}
-	rep.check(c, gens, audits, smp.Samples(), w.halts(), warmAt, o.rollout)
+	rep.check(c, gens, evidence{acts: audits, attempts: attempts, samples: smp.Samples(), halts: w.halts()}, warmAt, o.rollout)
 	return rep, nil
 }
 
