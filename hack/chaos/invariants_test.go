@@ -127,3 +127,40 @@ func TestPickGivesEveryKindOncePerRound(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckHaltFlagsHostsPastTheHaltedBatches(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	var hosts []fleetHost
+	for i, name := range []string{"h1", "h2", "h3", "h4"} {
+		hosts = append(hosts, fleetHost{name: name, index: i, th: &testhost.Host{Container: "c1"}})
+	}
+	gens := []generation{{n: 1, at: t0}, {n: 2, kind: genBad, at: t0.Add(time.Second)}, {n: 3, kind: genFix, at: t0.Add(time.Minute)}}
+	halt := haltedView{replica: "r1", at: t0.Add(10 * time.Second)}
+	halt.ro.Batch, halt.ro.Hosts = 1, [][]string{{"h1", "h2"}, {"h3", "h4"}}
+	ev := evidence{
+		halts: []haltedView{halt},
+		acts: map[string][]act{
+			"h2": {{host: "h2", gen: "g2", replica: "r1", token: 3}},  // in the reached batch: fine
+			"h3": {{host: "h3", gen: "g1", replica: "r1", token: 3}},  // the previous generation: fine
+			"h4": {{host: "h4", gen: "g3", replica: "r1", token: 3}}}, // the fix: fine
+		attempts: map[string][]attempt{"h3": {{host: "h3", gen: "g2", replica: "r2", at: 12, line: "g2 r2 7 12"}}},
+		samples:  []sample{{at: t0.Add(20 * time.Second), path: hosts[3].conf(), state: gens[1].confState(hosts[3])}},
+	}
+	rep := &report{}
+	checkHalt(rep, &cluster{hosts: hosts}, gens, ev, true)
+	got := rep.Violations[invHalt]
+	if len(got) != 2 || !strings.Contains(got[0], "h3 is past the halted batches, yet r2 tried to install g2") ||
+		!strings.Contains(got[1], "h4 is past the halted batches, yet its conf held g2") {
+		t.Fatalf("violations %q", got)
+	}
+	if !strings.HasPrefix(rep.HaltVerdict, "halted on r1; 2 hosts") {
+		t.Fatalf("verdict %q", rep.HaltVerdict)
+	}
+
+	rep = &report{}
+	ev.halts = nil
+	checkHalt(rep, &cluster{hosts: hosts}, gens, ev, true)
+	if len(rep.Violations) != 0 || !strings.HasPrefix(rep.HaltVerdict, "not exercised") {
+		t.Fatalf("without a halt: %q %q", rep.Violations, rep.HaltVerdict)
+	}
+}
