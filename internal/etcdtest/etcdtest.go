@@ -186,6 +186,7 @@ func (m *Member) Start() error {
 	}
 	cmd := exec.Command(m.args[0], m.args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
 		return err
