@@ -39,6 +39,14 @@ func (rep *report) check(c *cluster, gens []generation, ev evidence, warmAt time
 		rep.Acts += len(acts)
 		checkActs(rep, acts)
 	}
+	for host, tries := range ev.attempts {
+		rep.Attempts += len(tries)
+		for _, a := range tries {
+			if a.replica == "none" {
+				rep.violate(invTokens, "%s: content validated outside any replica's act: %q", host, a.line)
+			}
+		}
+	}
 	checkFiles(rep, c, gens, ev.samples)
 	checkHalt(rep, c, gens, ev, policy)
 	samples := ev.samples

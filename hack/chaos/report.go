@@ -28,14 +28,18 @@ type report struct {
 	Faults      map[faultKind]int `json:"faults"`
 	Generations int               `json:"generations"`
 	Acts        int               `json:"acts"`
+	Attempts    int               `json:"validateAttempts"`
 	Takeovers   int               `json:"takeovers"`
 	Samples     int               `json:"fileSamples"`
 	// Unconverged is the longest time a host cut off by a container fault
 	// stayed unconverged after the fault healed.
 	Unconverged     float64 `json:"longestUnconvergedAfterHealS"`
 	UnconvergedHost string  `json:"longestUnconvergedHost,omitempty"`
-	// ConvergeS is from the end of the faults to every host converged.
+	// ConvergeS is from the end of the faults to every host converged;
+	// Converged is false when that never came (ConvergeS is then how long
+	// the run waited).
 	ConvergeS   float64             `json:"convergeAfterFaultsS"`
+	Converged   bool                `json:"converged"`
 	HaltVerdict string              `json:"haltedRollout"`
 	Procs       []procFigures       `json:"replicaProcs"`
 	Violations  map[string][]string `json:"violations"`
@@ -90,10 +94,15 @@ func (rep *report) print(w io.Writer) {
 	fmt.Fprintln(tw, "figure\tvalue")
 	fmt.Fprintf(tw, "manifest generations\t%d\n", rep.Generations)
 	fmt.Fprintf(tw, "acts (audit records)\t%d\n", rep.Acts)
+	fmt.Fprintf(tw, "validate attempts (new content tried)\t%d\n", rep.Attempts)
 	fmt.Fprintf(tw, "takeovers after warm-up\t%d\n", rep.Takeovers)
 	fmt.Fprintf(tw, "file samples (state changes seen)\t%d\n", rep.Samples)
 	fmt.Fprintf(tw, "longest unconverged after a container fault healed\t%.1f s (%s)\n", rep.Unconverged, rep.UnconvergedHost)
-	fmt.Fprintf(tw, "faults stopped → every host converged\t%.1f s (bound %.0f s)\n", rep.ConvergeS, 2*rep.ResyncS)
+	if rep.Converged {
+		fmt.Fprintf(tw, "faults stopped → every host converged\t%.1f s (bound %.0f s)\n", rep.ConvergeS, 2*rep.ResyncS)
+	} else {
+		fmt.Fprintf(tw, "faults stopped → every host converged\tnot within %.0f s (bound %.0f s)\n", rep.ConvergeS, 2*rep.ResyncS)
+	}
 	for _, p := range rep.Procs {
 		fmt.Fprintf(tw, "%s RSS / goroutines, warm-up → end\t%d → %d KiB / %d → %d\n", p.ID, p.Warm.RSSKiB, p.End.RSSKiB, p.Warm.Goroutines, p.End.Goroutines)
 	}
