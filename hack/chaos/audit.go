@@ -59,9 +59,11 @@ func readAudits(ctx context.Context, c *cluster) (map[string][]act, map[string][
 			}
 			if kind == "V" {
 				f := strings.Fields(line)
-				at, err := strconv.ParseFloat(f[len(f)-1], 64)
-				if len(f) == 4 && err == nil {
-					tries[cur] = append(tries[cur], attempt{host: cur, gen: f[0], replica: f[1], at: at, line: line})
+				if len(f) != 4 {
+					continue
+				}
+				if at, err := time.Parse("2006-01-02T15:04:05.999999999", f[3]); err == nil {
+					tries[cur] = append(tries[cur], attempt{host: cur, gen: f[0], replica: f[1], at: float64(at.UnixNano()) / 1e9, line: line})
 				}
 				continue
 			}

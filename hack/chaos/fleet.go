@@ -33,7 +33,8 @@ func (h fleetHost) audit() string { return auditDir + "/" + h.name + ".audit" }
 
 // attempts is where the File's validate command records each attempt to
 // install new content, even one it rejects: a rejected change leaves no
-// other trace on the host.
+// other trace on the host. (Its time is not date +%s: validate replaces
+// every %s with the file's path.)
 func (h fleetHost) attempts() string { return auditDir + "/" + h.name + ".attempts" }
 
 // genKind is what a manifest change does.
@@ -195,7 +196,7 @@ spec:
   mode: "%[4]s"
   owner: %[5]s
   group: %[6]s
-  validate: 'echo "%[8]s ${OPTIMUS_REPLICA:-none} ${OPTIMUS_FENCING_TOKEN:-0} $(date +%%s.%%N)" >> %[9]s; head -n 1 %%s | grep -qx valid'
+  validate: 'echo "%[8]s ${OPTIMUS_REPLICA:-none} ${OPTIMUS_FENCING_TOKEN:-0} $(date -u +%%FT%%T.%%N)" >> %[9]s; head -n 1 %%s | grep -qx valid'
   content: %[7]q
 `, h.name, h.dir(), h.conf(), mode, owner, group, content, g.name(), h.attempts())
 		restart := "[{kind: File, name: conf-" + h.name + "}]"
