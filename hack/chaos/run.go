@@ -63,54 +63,16 @@ func run(ctx context.Context, o options) (*report, error) {
 	// Faults and manifest changes.
 	in := &injector{rng: newRand(o.seed), containers: c.containers, hostsOf: c.hostsOf(),
 		replicas: c.replicas, etcd: c.etcd, ttl: o.ttl, active: map[string]*fault{}}
-	var faults []*fault
-	end := warmAt.Add(o.duration)
-	nextFault := warmAt.Add(in.between(time.Second, 3*time.Second))
-	nextChange := 0
-	healDue := func(now time.Time, all bool) {
-		for scope, f := range in.active {
-			if all || !now.Before(f.healAt) {
-				if err := f.heal(); err != nil {
-					f.healErrs = append(f.healErrs, err.Error())
-					logf("heal %s on %s: %v", f.kind, f.target, err)
-				}
-				f.healed = time.Now()
-				delete(in.active, scope)
-			}
+	faults, err := in.faultPhase(ctx, c, o, warmAt, &gens)
+	for _, f := range faults {
+		rep.Faults[f.kind]++
+		for _, e := range f.healErrs {
+			rep.note("healing %s on %s failed: %s", f.kind, f.target, e)
 		}
 	}
-	for now := time.Now(); now.Before(end); now = time.Now() {
-		if ctx.Err() != nil {
-			healDue(now, true)
-			return nil, ctx.Err()
-		}
-		healDue(now, false)
-		if nextChange < len(changePlan) && !now.Before(warmAt.Add(time.Duration(changePlan[nextChange].at*float64(o.duration)))) {
-			g := nextGeneration(gens, changePlan[nextChange].kind)
-			if err := writeManifests(c.manDirs, c.hosts, g, o.rollout); err != nil {
-				return nil, err
-			}
-			gens = append(gens, g)
-			logf("manifests: %s (%s)", g.name(), g.kind)
-			nextChange++
-		}
-		if !now.Before(nextFault) {
-			if k, ok := in.pick(); ok {
-				f, err := in.inject(ctx, k)
-				if err != nil {
-					logf("fault not injected: %v", err)
-				} else {
-					logf("fault: %s on %s (heal in %s)", f.kind, f.target, time.Until(f.healAt).Round(100*time.Millisecond))
-					in.active[k.scope()] = f
-					faults = append(faults, f)
-					rep.Faults[k]++
-				}
-			}
-			nextFault = time.Now().Add(in.between(2*time.Second, 5*time.Second))
-		}
-		time.Sleep(200 * time.Millisecond)
+	if err != nil {
+		return nil, err
 	}
-	healDue(time.Now(), true)
 	faultsEnd := time.Now()
 	logf("faults stopped; every fault healed; final manifests %s", gens[len(gens)-1].name())
 
@@ -137,7 +99,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	for _, r := range c.replicas {
 		st, err := r.Stats()
 		if err != nil {
-			rep.violate("no leak", "%s: %v", r.id, err)
+			rep.violate(invLeak, "%s: %v", r.id, err)
 			continue
 		}
 		rep.checkLeak(r.id, warm[r.id], st)
