@@ -83,4 +83,4 @@ chaos_seed=${CHAOS_SEED:-$(( $(date +%s) % 1000000 + 1 ))}
 echo "chaos seed: $chaos_seed"
 chaos_prefix=optimus-chaos-ci-$$
 trap 'rm -rf "$release"; docker ps -aq --filter "name=^/?$chaos_prefix-" | xargs -r docker rm -f >/dev/null' EXIT
-go run ./hack/chaos -seed "$chaos_seed" -duration 2m -hosts 24 -containers 3 -resync 15s -race -prefix "$chaos_prefix"
+go run ./hack/chaos -seed "$chaos_seed" -duration 2m -hosts 24 -containers 4 -resync 15s -race -prefix "$chaos_prefix"

@@ -31,7 +31,7 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 0, "seed of the fault schedule (0: one from the clock, printed so the run can be replayed)")
 	flag.DurationVar(&o.duration, "duration", 90*time.Second, "how long faults are injected, after the fleet's first convergence")
 	flag.IntVar(&o.hosts, "hosts", 60, "Host resources, spread over the containers")
-	flag.IntVar(&o.containers, "containers", 4, "test-host containers the hosts share (a container fault cuts off hosts/containers hosts; keep that under the rollout's 30% failure budget)")
+	flag.IntVar(&o.containers, "containers", 4, "test-host containers the hosts share (a container fault cuts off hosts/containers hosts; keep that at or under the rollout's 30% failure budget)")
 	flag.IntVar(&o.replicas, "replicas", 3, "optimus-controller replicas")
 	flag.DurationVar(&o.resync, "resync", 10*time.Second, "the replicas' --resync; every host must converge within two of these after the faults stop")
 	flag.DurationVar(&o.ttl, "lease-ttl", 5*time.Second, "the replicas' --etcd-lease-ttl")
@@ -47,6 +47,9 @@ func main() {
 	if o.hosts < o.containers || o.containers < 1 || o.replicas < 1 || o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "chaos: need -containers >= 1, -hosts >= -containers, -replicas >= 1 and a positive -duration")
 		os.Exit(2)
+	}
+	if perContainer := (o.hosts + o.containers - 1) / o.containers; o.rollout && perContainer*100 > 30*o.hosts {
+		logf("warning: a container holds up to %d of %d hosts, more than the rollout's 30%% budget: a container fault alone may halt a rollout (use more -containers)", perContainer, o.hosts)
 	}
 	fmt.Printf("chaos: seed %d (replay with: go run ./hack/chaos -seed %d -duration %s -hosts %d -containers %d -replicas %d -resync %s -rollout=%v)\n",
 		o.seed, o.seed, o.duration, o.hosts, o.containers, o.replicas, o.resync, o.rollout)
