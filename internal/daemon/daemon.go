@@ -156,9 +156,9 @@ type Daemon struct {
 	desired  map[string]*desiredHost
 	loaded   bool // a valid set was loaded since the start
 	restored map[string]bool
-	digest   string      // of the manifests in hand (history.Digest)
-	snapData []byte      // their snapshot, nil when too large to keep
-	ro       *rollout    // the view of the fleet's rollout, nil without one
+	digest   string   // of the manifests in hand (history.Digest)
+	snapData []byte   // their snapshot, nil when too large to keep
+	ro       *rollout // the view of the fleet's rollout, nil without one
 	rec      *fleetRecord
 	outcomes map[string]outcomeRecord
 	rev      int64
