@@ -65,7 +65,7 @@ func (d *Daemon) cacheSnapshot(digest string, desired map[string]*desiredHost, k
 }
 
 // referenced are the digests a record keeps: the current manifests and
-// those a member is held to.
+// those a member waiting for its batch is held to.
 func referenced(rec *fleetRecord) map[string]bool {
 	keep := map[string]bool{}
 	if rec == nil {
@@ -73,11 +73,25 @@ func referenced(rec *fleetRecord) map[string]bool {
 	}
 	keep[rec.Current] = true
 	if rec.Rollout != nil {
-		for _, h := range rec.Rollout.Held {
-			keep[h.Digest] = true
+		for name := range rec.Rollout.Held {
+			if h, pending := rec.keptOn(name, nil); pending {
+				keep[h.Digest] = true
+			}
 		}
 	}
 	return keep
+}
+
+// collect removes the snapshots rec no longer refers to, stored and
+// cached: after a rollout moves on, no host may be held to them.
+func (d *Daemon) collect(ctx context.Context, rec *fleetRecord) {
+	keep := referenced(rec)
+	// The manifests in hand may become the fleet's at the next agreement.
+	keep[d.currentDigest()] = true
+	if err := d.store.keepSnapshots(ctx, keep); err != nil {
+		d.log.Warn("removing unused manifests snapshots", "err", err)
+	}
+	d.cacheSnapshot("", nil, keep)
 }
 
 // refresh reads the stored rollout state and makes it the daemon's: hosts
@@ -219,7 +233,10 @@ func (d *Daemon) drive(ctx context.Context) {
 		d.log.Warn("rollout state", "err", err)
 		return
 	}
-	_ = ok // either way the stored state is newer than ours
+	if ok {
+		d.collect(ctx, rec)
+	}
+	// Either way the stored state is newer than ours.
 	d.refresh(ctx)
 }
 
@@ -276,10 +293,7 @@ func (d *Daemon) moveTo(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		if err := d.store.keepSnapshots(ctx, referenced(next)); err != nil {
-			d.log.Warn("removing unused manifests snapshots", "err", err)
-		}
-		d.cacheSnapshot("", nil, referenced(next))
+		d.collect(ctx, next)
 		d.refresh(ctx)
 		return nil
 	}
@@ -368,6 +382,7 @@ func (d *Daemon) changeRollout(change func(rr *rolloutRecord, outcomes map[strin
 			return nil, err
 		}
 		if ok {
+			d.collect(ctx, rec)
 			d.refresh(ctx)
 			if st := d.RolloutStatus(); st != nil {
 				return st, nil
