@@ -270,9 +270,16 @@ func TestRolloutAcrossReplicas(t *testing.T) {
 		}
 	}
 	t.Logf("killed %v; %s survives", victims, survivor)
+	var seen map[string]string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("owners last seen by %s: %v", survivor, seen)
+		}
+	})
 	eventually(t, 60*time.Second, "the survivor owns every host", func() bool {
 		st := replicas[survivor].status(t)
 		o := owners(st)
+		seen = o
 		if len(o) != 9 {
 			return false
 		}
