@@ -2,6 +2,7 @@ package ansible
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -74,7 +75,18 @@ func (c *converter) command(module string, raw map[string]any, ctx taskContext) 
 	if line == "" {
 		return nil, fmt.Errorf("%s: no command", module)
 	}
-	creates, removes := a.str("creates"), a.str("removes")
+	creates, removes, chdir := a.str("creates"), a.str("removes"), a.str("chdir")
+	// Ansible changes to chdir before it looks for creates and removes, so
+	// a relative path is relative to it.
+	for _, p := range []*string{&creates, &removes} {
+		if *p == "" || path.IsAbs(*p) {
+			continue
+		}
+		if chdir == "" || !path.IsAbs(chdir) {
+			return nil, fmt.Errorf("%s is relative and there is no absolute chdir to resolve it against: make it absolute", *p)
+		}
+		*p = path.Join(chdir, *p)
+	}
 	if !ctx.handler && creates == "" && removes == "" {
 		if ctx.changedWhen != nil && ctx.changedWhen.Value == "false" {
 			return nil, fmt.Errorf("changed_when: false marks a command that only reads; it has no state to converge")
@@ -93,8 +105,8 @@ func (c *converter) command(module string, raw map[string]any, ctx taskContext) 
 	if removes != "" {
 		s["onlyIf"] = "test -e " + shellQuote(removes)
 	}
-	if d := a.str("chdir"); d != "" {
-		s["cwd"] = d
+	if chdir != "" {
+		s["cwd"] = chdir
 	}
 	if ctx.user != "" && ctx.user != "root" {
 		s["user"] = ctx.user
