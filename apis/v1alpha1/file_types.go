@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/optimus-cm/optimus/internal/jinja"
@@ -150,17 +148,8 @@ func (s *FileSpec) Check() []FieldError {
 // checkJinja parses the template. The loader has made source absolute by
 // then; a source it cannot read is reported by the loader itself.
 func (s *FileSpec) checkJinja() []FieldError {
-	field, where, src := "content", "line", ""
-	switch {
-	case s.Content != nil:
-		src = *s.Content
-	case s.Source != "":
-		b, err := os.ReadFile(s.Source)
-		if err != nil {
-			return nil
-		}
-		field, where, src = "source", filepath.Base(s.Source), string(b)
-	default:
+	field, where, src, ok := s.jinjaSource()
+	if !ok {
 		return nil
 	}
 	_, err := jinja.Parse(src)
