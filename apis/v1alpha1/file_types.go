@@ -29,7 +29,8 @@ type FileSpec struct {
 	// (see optimus facts): "worker_processes {{ .Facts.CPUs }};". A Jinja2
 	// template sees the host's vars as variables, inventory_hostname,
 	// group_names and Ansible-style facts (ansible_distribution,
-	// ansible_facts.os_family, ...; see docs/migrating-from-ansible.md).
+	// ansible_facts.os_family, ...; see docs/migrating-from-ansible.md);
+	// validate fails when a targeted host lacks a variable it reads.
 	Template FileTemplate `json:"template,omitzero"`
 	// Mode is the permission bits in octal, as a string: "0644".
 	Mode string `json:"mode,omitempty" validate:"omitempty,filemode"`
