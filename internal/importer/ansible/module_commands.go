@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/google/shlex"
 )
 
 func (c *converter) cron(a *args, ctx taskContext) ([]*Resource, error) {
@@ -75,6 +77,12 @@ func (c *converter) command(module string, raw map[string]any, ctx taskContext) 
 	if line == "" {
 		return nil, fmt.Errorf("%s: no command", module)
 	}
+	if module == "command" && !a.has("argv") {
+		var err error
+		if line, err = commandLine(line); err != nil {
+			return nil, err
+		}
+	}
 	creates, removes, chdir := a.str("creates"), a.str("removes"), a.str("chdir")
 	// Ansible changes to chdir before it looks for creates and removes, so
 	// a relative path is relative to it.
@@ -119,6 +127,28 @@ func (c *converter) command(module string, raw map[string]any, ctx taskContext) 
 		return nil, err
 	}
 	return []*Resource{r}, nil
+}
+
+// commandLine turns the command module's line into a shell command line
+// that runs the same words. The command module splits its line as
+// Python's shlex does and runs it without a shell, so $HOME, *, |, > and ;
+// are plain words there; Exec runs /bin/sh -c, so each word is quoted
+// where the shell would read it otherwise (rm -rf /tmp/x * must not glob).
+func commandLine(line string) (string, error) {
+	words, err := shlex.Split(line)
+	if err != nil {
+		return "", fmt.Errorf("command %q does not split into words as Ansible's command module splits it: %v", line, err)
+	}
+	joined := strings.Join(words, " ")
+	if strings.Count(joined, "#") != strings.Count(line, "#") {
+		// The splitter takes a word starting with # for a comment, where
+		// Ansible passes it on.
+		return "", fmt.Errorf("command %q has a word starting with #: write the command with argv, or as shell", line)
+	}
+	for i, w := range words {
+		words[i] = shellQuote(w)
+	}
+	return strings.Join(words, " "), nil
 }
 
 // shellQuote quotes s for a POSIX shell.

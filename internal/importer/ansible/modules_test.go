@@ -13,7 +13,7 @@ import (
 // importTasks imports a role made of tasks (and defaults) and loads the
 // result as optimus validate does; it fails the test when a task is left
 // out.
-func importTasks(t *testing.T, defaults, tasks string) map[string]any {
+func importTasks(t *testing.T, defaults, tasks string) (map[string]any, string) {
 	t.Helper()
 	dir := t.TempDir()
 	for p, s := range map[string]string{"defaults/main.yml": defaults, "tasks/main.yml": tasks} {
@@ -32,18 +32,18 @@ func importTasks(t *testing.T, defaults, tasks string) map[string]any {
 	for _, s := range res.Skipped() {
 		t.Errorf("left out: line %d %s: %s", s.Pos.Line, s.What, s.Why)
 	}
-	set, _ := load(t, res)
+	set, text := load(t, res)
 	specs := map[string]any{}
 	for _, r := range set.Resources {
 		specs[r.ID()] = r.Spec
 	}
-	return specs
+	return specs, text
 }
 
 // TestImportPackagesAndServices: apt over a loop of items, package with a
 // list, and service with both enabled and state.
 func TestImportPackagesAndServices(t *testing.T) {
-	specs := importTasks(t, "pkgs: [nginx, curl]\n", `- name: One by one
+	specs, _ := importTasks(t, "pkgs: [nginx, curl]\n", `- name: One by one
   apt: {name: "{{ item }}", state: present, update_cache: yes}
   loop: "{{ pkgs }}"
 - apt: name={{ item }} state=latest
@@ -54,6 +54,7 @@ func TestImportPackagesAndServices(t *testing.T) {
     state: absent
 - service: {name: nginx, state: started, enabled: yes}
 - service: {name: cups.service, state: stopped, enabled: false}
+- service: {name: ssh, enabled: true}
 `)
 	pkg := func(manager, state string, names ...string) *v1alpha1.PackageSpec {
 		return &v1alpha1.PackageSpec{Manager: manager, State: state, Names: names}
@@ -78,7 +79,7 @@ func TestImportPackagesAndServices(t *testing.T) {
 	for id, want := range map[string]struct {
 		state   string
 		enabled bool
-	}{"Service/nginx": {"running", true}, "Service/cups": {"stopped", false}} {
+	}{"Service/nginx": {"running", true}, "Service/cups": {"stopped", false}, "Service/ssh": {"running", true}} {
 		got, ok := specs[id].(*v1alpha1.ServiceSpec)
 		if !ok {
 			t.Errorf("no %s among %v", id, keys(specs))
@@ -90,11 +91,20 @@ func TestImportPackagesAndServices(t *testing.T) {
 	}
 }
 
+// TestImportServiceEnabledOnly: without state, Ansible only enables; the
+// Service also starts the service, which a note says.
+func TestImportServiceEnabledOnly(t *testing.T) {
+	_, text := importTasks(t, "", "- service: {name: ssh, enabled: true}\n- service: {name: cron, enabled: true, state: started}\n")
+	if n := strings.Count(text, "note: without state, Ansible left the service running or stopped as it was"); n != 1 {
+		t.Errorf("%d notes on a service enabled without state, want 1 (ssh only):\n%s", n, text)
+	}
+}
+
 // TestImportCommandsWithChdir: command and shell with chdir, creates and
 // removes, in free form, in args and in the module's own arguments; a
 // relative creates or removes is relative to chdir, as in Ansible.
 func TestImportCommandsWithChdir(t *testing.T) {
-	specs := importTasks(t, "src: /opt/src\n", `- name: Install
+	specs, _ := importTasks(t, "src: /opt/src\n", `- name: Install
   command: make install chdir={{ src }} creates=/usr/local/bin/tool
 - name: Configure
   command: ./configure
@@ -107,12 +117,19 @@ func TestImportCommandsWithChdir(t *testing.T) {
     cmd: tar xf /srv/a.tar
     chdir: /srv
     creates: /srv/a
+- name: Literal
+  command: echo $HOME *.log "a b" "it's" >/tmp/out creates=/tmp/out
+- name: Shell
+  shell: echo $HOME >/tmp/home creates=/tmp/home
 `)
 	for id, want := range map[string]v1alpha1.ExecSpec{
 		"Exec/install":   {Command: "make install", Cwd: "/opt/src", Creates: "/usr/local/bin/tool"},
 		"Exec/configure": {Command: "./configure", Cwd: "/opt/src", Creates: "/opt/src/Makefile"},
 		"Exec/clean":     {Command: "ls *.tmp | xargs rm", Cwd: "/var/tmp/app", OnlyIf: "test -e /var/tmp/app/a.tmp"},
 		"Exec/unpack":    {Command: "tar xf /srv/a.tar", Cwd: "/srv", Creates: "/srv/a"},
+		// The command module runs no shell: each word stays a word.
+		"Exec/literal": {Command: `echo '$HOME' '*.log' 'a b' 'it'"'"'s' '>/tmp/out'`, Creates: "/tmp/out"},
+		"Exec/shell":   {Command: "echo $HOME >/tmp/home", Creates: "/tmp/home"},
 	} {
 		got, ok := specs[id].(*v1alpha1.ExecSpec)
 		if !ok {
@@ -126,22 +143,31 @@ func TestImportCommandsWithChdir(t *testing.T) {
 	}
 }
 
-// TestImportRelativeCreatesWithoutChdir: Ansible would look for the file
-// in the remote user's home, which the importer cannot know.
-func TestImportRelativeCreatesWithoutChdir(t *testing.T) {
+// TestImportCommandsLeftOut: a relative creates without chdir (Ansible
+// would look in the remote user's home, which the importer cannot know),
+// and a command word starting with # (which the splitter would drop as a
+// comment) are reported, not guessed.
+func TestImportCommandsLeftOut(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "tasks"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "tasks", "main.yml"), []byte("- command: ./setup creates=done\n"), 0o644); err != nil {
+	tasks := "- command: ./setup creates=done\n- command: \"echo a #b creates=/tmp/b\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "tasks", "main.yml"), []byte(tasks), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	res, err := ImportRole(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := res.Skipped(); len(s) != 1 || !strings.Contains(s[0].Why, "done is relative and there is no absolute chdir") {
-		t.Errorf("skipped %+v, want the relative creates reported", s)
+	var why []string
+	for _, s := range res.Skipped() {
+		why = append(why, s.Why)
+	}
+	want := []string{"done is relative and there is no absolute chdir to resolve it against: make it absolute",
+		`command "echo a #b" has a word starting with #: write the command with argv, or as shell`}
+	if !reflect.DeepEqual(why, want) {
+		t.Errorf("skipped %q, want %q", why, want)
 	}
 }
 
