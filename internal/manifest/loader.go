@@ -242,6 +242,9 @@ func (st *load) document(file, origin, dir string, root *yaml.Node) {
 		st.addErr(file, root.Line, "", "", "a document must be a mapping with apiVersion, kind, metadata and spec, not "+describe(root))
 		return
 	}
+	if st.forEach(file, origin, dir, root) {
+		return
+	}
 	fields := map[string]*yaml.Node{}
 	keyLine := map[string]int{}
 	var id string

@@ -66,7 +66,7 @@ func missingMessage(ns, name string) string {
 		}
 		return fmt.Sprintf("variable %q is not set; set it in the Host's spec.vars, its HostGroup, or a GroupVars that selects it, or select only hosts that set it (matchVarExpressions: [{key: %s, operator: Exists}])", name, name)
 	}
-	return fmt.Sprintf("%q is not set", ns+"."+name)
+	return fmt.Sprintf("the item has no key %q", name)
 }
 
 // references reports whether any scalar below n refers to a namespace
