@@ -39,6 +39,10 @@ func (st *load) forEach(file, origin, dir string, root *yaml.Node) bool {
 		st.addErr(file, line, "", "metadata.name", "with forEach, each resource needs its own name: use the item in it (name: disable-${item}, or ${item.KEY} for mappings)")
 		return true
 	}
+	if size := countNodes(root, maxNodes+1); size > maxNodes || size*len(list.Content) > 10*maxNodes {
+		st.addErr(file, key.Line, "", "forEach", fmt.Sprintf("%d items of a document of %d nodes are too many to stamp out (check for recursive aliases); split the list", len(list.Content), size))
+		return true
+	}
 	for i, item := range list.Content {
 		if item.Kind == yaml.AliasNode && item.Alias != nil {
 			item = item.Alias
@@ -116,4 +120,25 @@ func itemLabel(item *yaml.Node) string {
 		return "{" + item.Content[0].Value + ": " + strconv.Quote(item.Content[1].Value) + ", ...}"
 	}
 	return "(" + describe(item) + ")"
+}
+
+// countNodes counts the nodes below n, aliases followed, stopping at limit.
+func countNodes(n *yaml.Node, limit int) int {
+	count := 0
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		if count >= limit || depth > maxDepth {
+			count = limit
+			return
+		}
+		count++
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			walk(n.Alias, depth+1)
+		}
+		for _, c := range n.Content {
+			walk(c, depth+1)
+		}
+	}
+	walk(n, 0)
+	return count
 }

@@ -96,3 +96,24 @@ spec: {path: "/etc/${item.m}"}
 		}
 	}
 }
+
+func TestForEachRefusesAnAliasBomb(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "bomb.yaml", `apiVersion: optimus.dev/v1alpha1
+kind: File
+forEach: [a, b, c]
+metadata: {name: "f-${item}"}
+spec:
+  path: /etc/${item}
+  x0: &x0 [q, q, q, q, q, q, q, q, q, q]
+  x1: &x1 [*x0, *x0, *x0, *x0, *x0, *x0, *x0, *x0, *x0, *x0]
+  x2: &x2 [*x1, *x1, *x1, *x1, *x1, *x1, *x1, *x1, *x1, *x1]
+  x3: &x3 [*x2, *x2, *x2, *x2, *x2, *x2, *x2, *x2, *x2, *x2]
+  x4: &x4 [*x3, *x3, *x3, *x3, *x3, *x3, *x3, *x3, *x3, *x3]
+  x5: &x5 [*x4, *x4, *x4, *x4, *x4, *x4, *x4, *x4, *x4, *x4]
+`)
+	_, err := testLoader(t).Load(dir)
+	if err == nil || !strings.Contains(err.Error(), "bomb.yaml:3: forEach: 3 items of a document of") {
+		t.Errorf("want the forEach refused at its line, got %v", err)
+	}
+}
