@@ -166,3 +166,33 @@ spec:
 		}
 	}
 }
+
+func TestGroupVarsSelectByLabelsOnly(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "gv.yaml", `apiVersion: optimus.dev/v1alpha1
+kind: GroupVars
+metadata: {name: by-fact}
+spec:
+  hostSelector: {matchFacts: {os.id: debian}}
+  vars: {a: 1}
+---
+apiVersion: optimus.dev/v1alpha1
+kind: GroupVars
+metadata: {name: empty}
+spec: {vars: {}}
+`)
+	_, err := testLoader(t).Load(dir)
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) != 2 {
+		t.Fatalf("want 2 errors, got %v", err)
+	}
+	got := list.Error()
+	for _, want := range []string{
+		"gv.yaml:5: GroupVars/by-fact: spec.hostSelector: variables are merged before hosts are observed",
+		"gv.yaml:11: GroupVars/empty: spec.vars: ",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("errors lack %q:\n%s", want, got)
+		}
+	}
+}
