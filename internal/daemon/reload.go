@@ -201,21 +201,25 @@ type digest struct {
 func resourceDigests(resources []*v1alpha1.Resource, root string) map[*v1alpha1.Resource]digest {
 	out := make(map[*v1alpha1.Resource]digest, len(resources))
 	for _, r := range resources {
-		b := rootless(r.Spec, root)
-		spec := sha256.Sum256(b)
-		full := sha256.New()
-		full.Write([]byte(r.ID()))
-		full.Write(spec[:])
-		// The local files a kind declares as inputs (optimus:"path,input")
-		// are desired state too.
-		for _, p := range v1alpha1.FileInputs(r.Spec) {
-			if b, err := os.ReadFile(p); err == nil {
-				full.Write(b)
-			}
-		}
-		out[r] = digest{spec: hex.EncodeToString(spec[:])[:16], full: hex.EncodeToString(full.Sum(nil))}
+		out[r] = digestOf(r, root)
 	}
 	return out
+}
+
+func digestOf(r *v1alpha1.Resource, root string) digest {
+	b := rootless(r.Spec, root)
+	spec := sha256.Sum256(b)
+	full := sha256.New()
+	full.Write([]byte(r.ID()))
+	full.Write(spec[:])
+	// The local files a kind declares as inputs (optimus:"path,input")
+	// are desired state too.
+	for _, p := range v1alpha1.FileInputs(r.Spec) {
+		if b, err := os.ReadFile(p); err == nil {
+			full.Write(b)
+		}
+	}
+	return digest{spec: hex.EncodeToString(spec[:])[:16], full: hex.EncodeToString(full.Sum(nil))}
 }
 
 // generation hashes what a host should look like: its own spec, and the
@@ -225,7 +229,13 @@ func generation(h *v1alpha1.Host, resources []*v1alpha1.Resource, digests map[*v
 	hash := sha256.New()
 	hash.Write(rootless(h.Spec, root))
 	for _, r := range resources {
-		hash.Write([]byte(digests[r].full))
+		d, ok := digests[r]
+		if !ok {
+			// The host's own variant of a resource that reads variables
+			// (${vars.x}): its spec is the host's alone.
+			d = digestOf(r, root)
+		}
+		hash.Write([]byte(d.full))
 	}
 	return hex.EncodeToString(hash.Sum(nil))[:16]
 }

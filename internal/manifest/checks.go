@@ -119,7 +119,7 @@ func (st *load) selectorWarnings(set *Set, warnings []*Error) []string {
 		}
 		matched := false
 		for _, h := range hosts {
-			matched = matched || t.HostSelector.Matches(h.Metadata.Labels)
+			matched = matched || t.HostSelector.MatchesHost(h)
 		}
 		if !matched {
 			warnings = append(warnings, &Error{File: d.file, Line: lineOf(d.root, "spec.hostSelector"),
