@@ -39,9 +39,24 @@ status) running ;;
 esac
 `
 
+// earlyScript is started in rcS.d, as Debian starts what every runlevel
+// needs: it has no link in rc2.d, and is enabled all the same.
+const earlyScript = `#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          optimus-early
+# Required-Start:
+# Required-Stop:
+# Default-Start:     S
+# Default-Stop:
+# Short-Description: early test service
+### END INIT INFO
+exit 0
+`
+
 func TestConformance(t *testing.T) {
 	s, h := testenv.Suite(t, pool, service.Kind, file.Kind)
 	h.Exec(t, "cat >/etc/init.d/optimus-tinyd <<'EOF'\n"+initScript+"EOF\nchmod 755 /etc/init.d/optimus-tinyd")
+	h.Exec(t, "cat >/etc/init.d/optimus-early <<'EOF'\n"+earlyScript+"EOF\nchmod 755 /etc/init.d/optimus-early")
 	doc := testenv.Header
 	starts := func(t *testing.T, conn transport.Conn) string {
 		return testenv.Sh(t, conn, "grep -c start /var/log/optimus-tinyd.starts")
@@ -57,6 +72,16 @@ func TestConformance(t *testing.T) {
 				}
 			},
 			Invalid: []string{doc("Service", "x") + "  state: restarted\n"},
+		},
+		reconcilertest.Case{
+			Name:    "enabled through rcS.d (sysv)",
+			Present: doc("Service", "optimus-early") + "  enabled: true\n",
+			Absent:  doc("Service", "optimus-early") + "  enabled: false\n",
+			Verify: func(t *testing.T, conn transport.Conn) {
+				if got := testenv.Sh(t, conn, "ls /etc/rcS.d /etc/rc2.d | grep -c '^S..optimus-early'"); got != "1\n" {
+					t.Errorf("start links %q, want the one in rcS.d", got)
+				}
+			},
 		},
 		reconcilertest.Case{
 			Name: "restartOn: started once, not restarted, in the first cycle",

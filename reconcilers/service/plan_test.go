@@ -96,6 +96,8 @@ func TestRefreshDescriptions(t *testing.T) {
 		{"sysv\nnginx\tyes\tno\tyes\tno\t-\n", "restart service nginx (File/conf changed; it cannot reload)", true},
 		{"sysv\nnginx\tyes\tno\tyes\tyes\t-\n", "reload service nginx (File/conf changed)", true},
 		{"sysv\nnginx\tno\tno\tyes\tyes\t-\n", "start service nginx (reload if already running: File/conf changed)", true},
+		{"sysv\nnginx\tno\tno\tyes\tno\t-\n", "start service nginx (restart if already running: File/conf changed; it cannot reload)", true},
+		{"sysv\nnginx\tno\tno\tno\tno\t-\n", "start service nginx (reload if already running: File/conf changed)", true},
 	} {
 		s := v1alpha1.ServiceSpec{RestartOn: []v1alpha1.ResourceRef{conf}}
 		if tc.reload {

@@ -29,9 +29,13 @@ func (Reconciler) Refresh(_ context.Context, req reconcilers.TypedRequest[v1alph
 		return nil, err
 	}
 	verb, why := refreshVerb(s, req.Changed)
+	said := verb // what the plan says it does where the service runs
+	if verb == "reload" && !cur.CanReload && cur.Exists {
+		said, why = "restart", why+"; it cannot reload"
+	}
 	starting := slices.ContainsFunc(planned, func(a reconcilers.Action) bool { return a.Op == reconcilers.OpCreate })
 	if starting {
-		desc := "start service " + s.Name + " (" + verb + " if already running"
+		desc := "start service " + s.Name + " (" + said + " if already running"
 		if why != "" {
 			desc += ": " + why
 		}
@@ -43,16 +47,11 @@ func (Reconciler) Refresh(_ context.Context, req reconcilers.TypedRequest[v1alph
 			Replaces:    reconcilers.OpCreate,
 		}}, nil
 	}
-	op := reconcilers.OpRestart
-	desc := verb + " service " + s.Name
-	if verb == "reload" && !cur.CanReload && cur.Exists {
-		desc = "restart service " + s.Name
-		why += "; it cannot reload"
-	}
+	desc := said + " service " + s.Name
 	if why != "" {
-		desc += " (" + strings.TrimPrefix(why, "; ") + ")"
+		desc += " (" + why + ")"
 	}
-	return []reconcilers.Action{{Op: op, Description: desc, Script: Command(initSystem, verb, s.Name)}}, nil
+	return []reconcilers.Action{{Op: reconcilers.OpRestart, Description: desc, Script: Command(initSystem, verb, s.Name)}}, nil
 }
 
 // refreshVerb is restart when a restartOn resource changed, or when none of
