@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/optimus-cm/optimus/internal/testenv"
@@ -94,6 +95,14 @@ func TestConformance(t *testing.T) {
 			},
 		},
 	)
+	t.Run("enabled fails saying why when Default-Start leaves out the boot runlevel", func(t *testing.T) {
+		late := strings.Replace(strings.Replace(earlyScript, "optimus-early", "optimus-late", 1), "Default-Start:     S", "Default-Start:     3 4 5", 1)
+		h.Exec(t, "cat >/etc/init.d/optimus-late <<'EOF'\n"+late+"EOF\nchmod 755 /etc/init.d/optimus-late")
+		rep := testenv.Run(t, s, doc("Service", "optimus-late")+"  enabled: true\n", false)
+		if f := testenv.Failure(rep); !strings.Contains(f, "leaves 2 out of Default-Start") {
+			t.Errorf("failure %q, want one that names the runlevel left out", f)
+		}
+	})
 	t.Run("restartOn restarts when the file changes", func(t *testing.T) {
 		rep := testenv.Run(t, s, doc("File", "conf")+"  path: /etc/optimus-tinyd.conf\n  content: v2\n---\n"+
 			doc("Service", "optimus-tinyd")+"  restartOn: [{kind: File, name: conf}]\n", false)

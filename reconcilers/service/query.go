@@ -42,6 +42,10 @@ func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.S
 // force-reload alone, which Debian's scripts often map to a restart.
 const sysvReloads = `^[[:space:]]*([A-Za-z-]+[|])*reload([|][A-Za-z-]+)*[)]`
 
+// bootRunlevel sets l to the runlevel a sysvinit host boots into:
+// inittab's initdefault, Debian's 2 without one.
+const bootRunlevel = `l=$(sed -n 's/^[^#:]*:\([0-6]\):initdefault:.*/\1/p' /etc/inittab 2>/dev/null | head -n 1); [ -n "$l" ] || l=2`
+
 // QueryScript prints the init system on the first line, then per service
 // "name<TAB>active<TAB>enabled<TAB>exists<TAB>reload<TAB>unit file state"
 // with yes or no; the unit file state is systemd's (is-enabled), "-" for
@@ -61,8 +65,7 @@ func QueryScript(names []string) string {
 	done
 else
 	echo ` + SysV + `
-	l=$(sed -n 's/^[^#:]*:\([0-6]\):initdefault:.*/\1/p' /etc/inittab 2>/dev/null | head -n 1)
-	[ -n "$l" ] || l=2
+	` + bootRunlevel + `
 	for s in ` + reconcilers.ShellCommand(names...) + `; do
 		a=no; e=no; x=no; r=no
 		if [ -x "/etc/init.d/$s" ]; then

@@ -122,8 +122,18 @@ func Command(initSystem, verb, name string) string {
 		return transport.Isolate(reconcilers.ShellCommand("systemctl", verb, name))
 	}
 	switch verb {
-	case "enable", "disable":
-		// update-rc.d enable/disable needs the links "defaults" makes.
+	case "enable":
+		// update-rc.d enable needs the links "defaults" makes, and makes
+		// start links only in the runlevels of the script's Default-Start:
+		// one that leaves out the boot runlevel would be enabled again
+		// every run, so it fails saying why.
+		return reconcilers.ShellCommand("sh", "-c", `s=$1
+update-rc.d "$s" defaults >/dev/null && update-rc.d "$s" enable || exit
+`+bootRunlevel+`
+for k in /etc/rc$l.d/S[0-9][0-9]"$s" /etc/rcS.d/S[0-9][0-9]"$s"; do [ -e "$k" ] && exit 0; done
+echo "update-rc.d enabled $s, but it has no start link in runlevel $l, the one this host boots into, nor in rcS.d: its init script's LSB header leaves $l out of Default-Start; add it there (or set enabled only where it applies)" >&2
+exit 1`, "optimus-enable", name)
+	case "disable":
 		return reconcilers.ShellCommand("update-rc.d", name, "defaults") + " >/dev/null && " +
 			reconcilers.ShellCommand("update-rc.d", name, verb)
 	case "reload":
