@@ -12,7 +12,8 @@ func TestExplain(t *testing.T) {
 		want []string // substrings of stdout, or of stderr when code != 0
 	}{
 		{"User", 0, []string{"KIND:     User", "VERSION:  optimus.dev/v1alpha1", "A local user account.",
-			"metadata\t<ObjectMeta> -required-", "spec\t<UserSpec>"}},
+			"metadata\t<ObjectMeta> -required-", "spec\t<UserSpec>",
+			`Use "optimus explain User.spec" for the fields of the spec.`}},
 		{"User.spec", 0, []string{"FIELD:    spec <UserSpec>", "shell\t<string>", "Shell is the login shell, an absolute path.",
 			"hostSelector\t<LabelSelector>", "dependsOn\t<[]ResourceRef>", "Allowed values: present, absent."}},
 		{"user.shell", 0, []string{"FIELD:    shell <string>", "Shell is the login shell"}},

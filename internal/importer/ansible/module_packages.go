@@ -69,7 +69,7 @@ func (c *converter) service(a *args, ctx taskContext) ([]*Resource, error) {
 			return nil, fmt.Errorf("state %s in a task restarts on every run; Optimus restarts a Service only on restartOn (make it a handler)", st)
 		}
 		if st == "reloaded" {
-			r.Comments = append(r.Comments, "note: Ansible reloaded the service; Optimus restarts it")
+			r.reloads = true
 		}
 	default:
 		return nil, fmt.Errorf("state %s has no Optimus equivalent", st)
