@@ -66,7 +66,7 @@ func (rep *report) verdicts() map[string]string {
 		switch n := len(rep.Violations[inv]); {
 		case n > 0:
 			v[inv] = fmt.Sprintf("VIOLATED (%d)", n)
-		case inv == invHalt && !strings.HasPrefix(rep.HaltVerdict, "halted"):
+		case inv == invHalt:
 			v[inv] = "ok, " + rep.HaltVerdict
 		default:
 			v[inv] = "ok"
