@@ -2,7 +2,7 @@
 // of faults and checks, from evidence written outside the controllers,
 // that they kept their promises.
 //
-//	go run ./hack/chaos [-seed N] [-duration 90s] [-hosts 60] [-containers 4] [-race]
+//	go run ./hack/chaos [-seed N] [-duration 3m] [-hosts 60] [-containers 4] [-race]
 //
 // It builds optimus-controller once and runs three replicas against a
 // three-member etcd (each replica through its own TCP proxies, which the

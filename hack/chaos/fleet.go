@@ -169,7 +169,6 @@ metadata: {name: chaos}
 spec:
   batches: ["10%", "25%"]
   maxFail: "30%"
-  pause: 1s
 `
 
 func renderResources(hosts []fleetHost, g generation) string {

@@ -29,7 +29,7 @@ type options struct {
 func main() {
 	var o options
 	flag.Uint64Var(&o.seed, "seed", 0, "seed of the fault schedule (0: one from the clock, printed so the run can be replayed)")
-	flag.DurationVar(&o.duration, "duration", 90*time.Second, "how long faults are injected, after the fleet's first convergence")
+	flag.DurationVar(&o.duration, "duration", 3*time.Minute, "how long faults are injected, after the fleet's first convergence (the rollouts of 60 hosts need about this much to halt and to finish under faults)")
 	flag.IntVar(&o.hosts, "hosts", 60, "Host resources, spread over the containers")
 	flag.IntVar(&o.containers, "containers", 4, "test-host containers the hosts share (a container fault cuts off hosts/containers hosts; keep that at or under the rollout's 30% failure budget)")
 	flag.IntVar(&o.replicas, "replicas", 3, "optimus-controller replicas")

@@ -13,12 +13,12 @@ import (
 // fault phase: content, a resource added, a change that fails on most hosts
 // (its rollout halts) with its fix, the resource removed with prune, and a
 // last content change. The bad change gets the longest stretch, to reach
-// its halt (two batches under faults: 30-40 s here); the last change leaves
-// 38% of the faults for its rollout.
+// its halt (two batches under faults: 30-60 s here); the last change leaves
+// 38% of the faults for its rollout (five batches).
 var changePlan = []struct {
 	at   float64
 	kind genKind
-}{{0.05, genContent}, {0.10, genAdd}, {0.15, genBad}, {0.50, genFix}, {0.56, genRemove}, {0.62, genContent}}
+}{{0.04, genContent}, {0.08, genAdd}, {0.12, genBad}, {0.50, genFix}, {0.56, genRemove}, {0.62, genContent}}
 
 // run sets the fleet up, converges it, injects faults and manifest changes
 // for the duration, heals everything, and checks the invariants.
