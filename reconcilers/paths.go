@@ -134,16 +134,21 @@ func PathsQuery(reqs []PathRequest) Query {
 	b.WriteString("LC_ALL=C; export LC_ALL\n")
 	fmt.Fprintf(&b, "set -- %s\n", strings.Join(quoted, " "))
 	b.WriteString("for p; do [ -e \"$p\" ] || [ -L \"$p\" ] || printf '%s\\0' \"$p\"; done; printf 'END\\0'\n")
+	// One find prints the records and hands sha256sum the regular files
+	// (never a symbolic link: find does not follow them) of at most
+	// ChecksumLimit bytes, which it has just measured: a sparse file of a
+	// terabyte would keep sha256sum reading zeros for minutes. The sums are
+	// kept in the shell, so that content is read only for files whose sum
+	// is not the one wanted (see contentFiles): the records go to the
+	// shell's output (descriptor 4) while sha256sum writes to descriptor 3,
+	// the command substitution. A walked directory that a user turned into
+	// a file is hashed too, within the same bound; nothing reads its sum.
+	b.WriteString("_s=\n")
 	if len(paths) > 0 { // find with no path would describe the working directory
-		fmt.Fprintf(&b, "find %s \"$@\" -maxdepth 0 -printf %s 2>/dev/null\n", strings.Join(walked, " "), findFormat)
+		fmt.Fprintf(&b, "{ _s=$(find %s \"$@\" -maxdepth 0 -printf %s \\( -type f -size -%dc -exec sh -c 'exec sha256sum -- \"$@\" >&3' sh {} + \\) 3>&1 >&4 2>/dev/null); } 4>&1\n",
+			strings.Join(walked, " "), findFormat, int64(ChecksumLimit)+1)
 	}
 	b.WriteString("printf 'END\\0'\n")
-	b.WriteString("_n=$#; for p; do [ -f \"$p\" ] && [ ! -L \"$p\" ] && set -- \"$@\" \"$p\"; done; shift $_n\n")
-	// The sums are kept in the shell, so that content is read only for
-	// files whose sum is not the one wanted (see contentFiles).
-	// Files over ChecksumLimit are not hashed: a sparse file of a terabyte
-	// would keep sha256sum reading zeros for minutes.
-	fmt.Fprintf(&b, "_s=; [ $# -eq 0 ] || _s=$(find \"$@\" -maxdepth 0 -type f -size -%dc -exec sha256sum -- {} + 2>/dev/null)\n", int64(ChecksumLimit)+1)
 	b.WriteString("[ -z \"$_s\" ] || printf '%s\\0' \"$_s\"\nprintf 'END\\0'\n")
 	for i, p := range paths {
 		if sensitive[p] {
