@@ -240,3 +240,17 @@ func TestModesRoundTrip(t *testing.T) {
 		t.Errorf("FileMode(02750) = %v", FileMode(0o2750))
 	}
 }
+
+// BenchmarkPathsQuery builds the query of one host of the controller
+// benchmark: 60 paths, each File's content wanted unless it is the one
+// managed. The engine builds one on every observe of every host.
+func BenchmarkPathsQuery(b *testing.B) {
+	reqs := []PathRequest{{Path: "/tmp/fleet"}, {Path: "/tmp/shared"}}
+	for i := range 58 {
+		reqs = append(reqs, PathRequest{Path: fmt.Sprintf("/tmp/shared/f%02d", i), ContentLimit: 64 << 10, ContentUnless: strings.Repeat("ab", 32)})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = PathsQuery(reqs)
+	}
+}

@@ -1,12 +1,14 @@
 package lineinfile
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/transport"
 )
 
 // TestPlanAndEdit plans each edit from the content and runs the generated
@@ -56,8 +58,9 @@ func TestPlanAndEdit(t *testing.T) {
 			if err := os.WriteFile(f, []byte(tc.in), 0o640); err != nil {
 				t.Fatal(err)
 			}
-			if out, err := exec.Command("sh", "-c", script(f, e)).CombinedOutput(); err != nil {
-				t.Fatalf("script: %v %s", err, out)
+			// Through a local persistent shell, which defines the guard.
+			if r := runLocal(t, script(f, e)); r.ExitCode != 0 {
+				t.Fatalf("script: exit %d %s%s", r.ExitCode, r.Stdout, r.Stderr)
 			}
 			got, _ := os.ReadFile(f)
 			if string(got) != tc.want {
@@ -68,4 +71,20 @@ func TestPlanAndEdit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runLocal runs script in a local persistent shell, as Optimus runs it on a
+// host.
+func runLocal(t *testing.T, script string) transport.Result {
+	t.Helper()
+	c, err := transport.Dial(context.Background(), &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "here"}, Spec: &v1alpha1.HostSpec{Transport: "local"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rs, err := c.Batch(context.Background(), []transport.Command{{Script: script}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs[0]
 }
