@@ -254,3 +254,24 @@ func BenchmarkPathsQuery(b *testing.B) {
 		_ = PathsQuery(reqs)
 	}
 }
+
+// BenchmarkParsePaths parses what the query of BenchmarkPathsQuery prints
+// on a converged host: every file root's, with its sum, no content.
+func BenchmarkParsePaths(b *testing.B) {
+	infos := []PathInfo{
+		{Path: "/", Exists: true, Type: TypeDirectory, Mode: 0o755, Owner: "root", Group: "root", Links: 1, Dev: "801"},
+		{Path: "/tmp", Exists: true, Type: TypeDirectory, Mode: fs.ModeSticky | 0o777, Owner: "root", Group: "root", Links: 1, Dev: "801"},
+		{Path: "/tmp/shared", Exists: true, Type: TypeDirectory, Mode: 0o755, Owner: "root", Group: "root", Links: 1, Dev: "801"},
+	}
+	for i := range 58 {
+		infos = append(infos, PathInfo{Path: fmt.Sprintf("/tmp/shared/f%02d", i), Exists: true, Type: TypeFile, Mode: 0o644,
+			Owner: "root", Group: "root", Size: 10, Links: 1, Dev: "801", SHA256: strings.Repeat("ab", 32)})
+	}
+	out := EncodePaths(infos...)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParsePaths(out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

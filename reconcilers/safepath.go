@@ -149,6 +149,7 @@ const AncestorsShell = `set -- /; _ga= _gr=${p#/}; while :; do case $_gr in */*)
 // and returns what follows.
 func ParseFindRecords(out []byte) (map[string]PathInfo, []byte, error) {
 	m := map[string]PathInfo{}
+	var last names
 	for {
 		var fields [12][]byte
 		for i := range fields {
@@ -161,7 +162,7 @@ func ParseFindRecords(out []byte) (map[string]PathInfo, []byte, error) {
 				return m, out, nil
 			}
 		}
-		info, err := parseRecord(fields)
+		info, err := last.parseRecord(fields)
 		if err != nil {
 			return nil, nil, err
 		}
