@@ -9,7 +9,8 @@ import (
 	"strings"
 )
 
-// ParsePaths parses the whole output of a PathsQuery, keyed by path.
+// ParsePaths parses the whole output of a PathsQuery, keyed by path. The
+// result holds no reference to out.
 func ParsePaths(out []byte) (map[string]PathInfo, error) {
 	next := func() ([]byte, error) {
 		j := bytes.IndexByte(out, 0)
@@ -113,7 +114,7 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 		if info, ok := m[c.path]; !ok || info.SHA256 != hex.EncodeToString(sum[:]) {
 			return m, nil
 		}
-		contents[c.path] = b
+		contents[c.path] = bytes.Clone(b) // the result never shares out
 	}
 	for p, b := range contents {
 		info := m[p]

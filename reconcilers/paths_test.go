@@ -275,3 +275,28 @@ func BenchmarkParsePaths(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFindPath is the planning of one host of the controller
+// benchmark: FindPath for each of its paths, from fresh facts.
+func BenchmarkFindPath(b *testing.B) {
+	var infos []PathInfo
+	for _, d := range []string{"/", "/tmp", "/tmp/shared"} {
+		infos = append(infos, PathInfo{Path: d, Exists: true, Type: TypeDirectory, Mode: 0o755, Owner: "root", Group: "root", Links: 1, Dev: "801"})
+	}
+	var paths []string
+	for i := range 58 {
+		p := fmt.Sprintf("/tmp/shared/f%02d", i)
+		paths = append(paths, p)
+		infos = append(infos, PathInfo{Path: p, Exists: true, Type: TypeFile, Mode: 0o644, Owner: "root", Group: "root", Size: 10, Links: 1, Dev: "801", SHA256: strings.Repeat("ab", 32)})
+	}
+	out := EncodePaths(infos...)
+	b.ReportAllocs()
+	for b.Loop() {
+		f := NewFacts(map[string]transport.Result{PathsKeyPrefix + "1": {Stdout: out}, "other": {}})
+		for _, p := range paths {
+			if _, err := FindPath(f.For("File"), p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
