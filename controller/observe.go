@@ -46,7 +46,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		return
 	}
 	if r.conn == nil {
-		if err := e.connect(ctx, r, dial); err != nil {
+		if err := e.open(ctx, r, dial); err != nil {
 			if ctx.Err() == nil {
 				r.quarantine = err
 			} else {
@@ -155,6 +155,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	if r.inv.loaded() {
 		e.planPrune(ctx, r, red)
 	}
+	r.settle()
 }
 
 // refresh adds a Refresher's actions when a resource it watches changes in
