@@ -195,7 +195,7 @@ func (e *Engine) retry(ctx context.Context, r *hostRun, slot []int, results []tr
 	}
 	post := 0
 	if r.inv.loaded() {
-		cleanups := inventoryCleanups(r, idx)
+		cleanups := inventoryCleanups(r, idx, nil)
 		post = len(cleanups)
 		cmds = append(cmds, cleanups...)
 	}
