@@ -73,6 +73,7 @@ type fakeHost struct {
 	// ranAfterLoss how many more commands run before it drops.
 	loseAfter, ranAfterLoss int
 	goesDown                bool       // the host refuses connections once it dropped one
+	lostErr                 error      // what the dropped batch returns instead of a plain reset
 	scripts                 [][]string // the scripts of every batch
 	// hangOn is a key whose set (or "dump" for observe) waits until the
 	// batch's context ends, as a command reading a held pipe does; the
@@ -108,6 +109,9 @@ func (h *fakeHost) Batch(ctx context.Context, cmds []transport.Command) ([]trans
 	if h.batches == h.loseAt && h.loseAfter == 0 && h.ranAfterLoss == 0 {
 		if h.goesDown {
 			h.down = true
+		}
+		if h.lostErr != nil {
+			return nil, h.lostErr
 		}
 		return nil, errors.New("connection reset")
 	}
@@ -916,5 +920,19 @@ func TestInterruptDuringObserveIsNotConverged(t *testing.T) {
 	}
 	if a := rep.Hosts[0]; a.State != HostInterrupted || !strings.Contains(a.Reason(), "interrupted by SIGTERM") {
 		t.Errorf("a: state %s, reason %q; want interrupted by SIGTERM", a.State, a.Reason())
+	}
+}
+
+// A connection lost during observe is opened again and the host read
+// again: observing is read-only, so nothing is called failed for it.
+func TestLostObserveIsReadAgain(t *testing.T) {
+	lost := &transport.ConnectError{Host: "a", Reason: transport.ReasonLost, Err: errors.New("connection lost during a batch")}
+	fleet := fakeFleet{"a": {values: map[string]string{}, loseAt: 1, lostErr: lost}}
+	rep, err := newEngine(t, fleet).Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, []*v1alpha1.Resource{marker("m1", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hr := rep.Hosts[0]; !rep.Converged || hr.State != HostConverged || hr.Connects != 2 || fleet["a"].values["m1"] != "1" {
+		t.Errorf("converged=%v host %+v; want converged over a second connection", rep.Converged, hr)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/transport"
 )
 
@@ -117,4 +118,30 @@ func (r *hostRun) settle() {
 		}
 	}
 	r.lost, r.unconfirmed = nil, nil
+}
+
+// queryRegaining is query, sent once more over a new connection when the
+// first was lost on the way: observing is read-only, so reading again is
+// safe, and a host whose connection an earlier act cut late (a restart
+// that returned before the session dropped) is observed, not failed.
+func (e *Engine) queryRegaining(ctx context.Context, r *hostRun, dial DialFunc, queries []reconcilers.Query) ([]transport.Result, error) {
+	got, err := e.send(ctx, r, queries)
+	var ce *transport.ConnectError
+	if err != nil && ctx.Err() == nil && errors.As(err, &ce) && ce.Reason == transport.ReasonLost {
+		e.broken(r)
+		if e.Pool == nil {
+			_ = r.conn.Close()
+		}
+		r.conn = nil
+		if r.lost == nil {
+			r.lost = err
+		}
+		if err = e.open(ctx, r, dial); err == nil {
+			got, err = e.send(ctx, r, queries)
+		}
+	}
+	if err != nil {
+		e.failObserve(ctx, r, err)
+	}
+	return got, err
 }
