@@ -53,7 +53,7 @@ spec:
   port: %[2]d
   privateKeyFile: %[3]s
   hostKey: {knownHostsFile: %[4]s}
-  connectTimeout: 3s
+  connectTimeout: %[8]s
 ---
 apiVersion: optimus.dev/v1alpha1
 kind: File
@@ -71,7 +71,7 @@ spec:
   refreshOnly: true
   restartOn: [{kind: File, name: trigger-%[1]s}]
   command: 's=$(date +%%s.%%N); sleep 0.3; echo "$OPTIMUS_REPLICA $s $(date +%%s.%%N)" >> %[6]s'
-`, h.name, h.th.Port, h.th.KeyFile, h.th.KnownHostsFile, h.trigger(), h.audit(), content)
+`, h.name, h.th.Port, h.th.KeyFile, h.th.KnownHostsFile, h.trigger(), h.audit(), content, connectTimeout)
 	}
 	writeFile(t, filepath.Join(dir, "fleet.yaml"), b.String())
 }
