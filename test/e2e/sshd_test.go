@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,15 +123,27 @@ func TestManageSSHDOverItsOwnConnection(t *testing.T) {
 	if hist.code != 0 || strings.Contains(hist.stdout+hist.stderr, "OPTIMUS-") {
 		t.Errorf("history: %s", hist)
 	}
-	files, err := filepath.Glob(filepath.Join(state, "*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no history in %s: %v", state, err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err == nil && strings.Contains(string(b), "OPTIMUS-") {
-			t.Errorf("protocol bytes in the history database (%s)", f)
+	// Every file of the state directory, the database and its journal.
+	read := 0
+	err := filepath.WalkDir(state, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
 		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		read += len(b)
+		if strings.Contains(string(b), "OPTIMUS-") {
+			t.Errorf("protocol bytes in the history database (%s)", path)
+		}
+		return nil
+	})
+	if err != nil || read == 0 {
+		t.Fatalf("no history read in %s: %v", state, err)
+	}
+	if !strings.Contains(hist.stdout, "apply") {
+		t.Errorf("the history lists no apply:\n%s", hist.stdout)
 	}
 	// Once more: nothing owed, nothing restarted.
 	if r := apply(); r.code != 0 || !strings.Contains(r.stdout, "Nothing to do") || restarts() != "2" {
