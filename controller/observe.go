@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
@@ -161,30 +162,45 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 // refresh adds a Refresher's actions when a resource it watches changes in
 // this cycle, or when an earlier run left its refresh pending (owed). Its
 // triggers are among its dependencies, so they were planned before it and
-// their actions run before its refresh. n is how many actions it added.
+// their actions run before its refresh. An action that replaces a planned
+// one (Action.Replaces) moves to the end in its place. n is how many of the
+// returned actions are refreshes: the last n.
 func (e *Engine) refresh(ctx context.Context, req reconcilers.Request, planned []reconcilers.Action,
 	changing map[v1alpha1.ResourceRef]bool, owed bool) (_ []reconcilers.Action, n int, _ error) {
 	rf, ok := e.Registry.Refresher(req.Resource.Kind)
 	if !ok {
 		return planned, 0, nil
 	}
-	triggered := false
+	req.Changed = nil
 	for _, t := range rf.Triggers(req.Resource) {
-		triggered = triggered || changing[t]
+		if changing[t] && !slices.Contains(req.Changed, t) {
+			req.Changed = append(req.Changed, t)
+		}
 	}
-	if !triggered && !owed {
+	if len(req.Changed) == 0 && !owed {
 		return planned, 0, nil
 	}
 	more, err := rf.Refresh(ctx, req, planned)
 	if err != nil {
 		return nil, 0, err
 	}
-	if !triggered {
+	if len(req.Changed) == 0 {
 		for i := range more {
 			more[i].Description += " (pending: an earlier run changed what it watches but did not finish)"
 		}
 	}
-	return append(planned, more...), len(more), nil
+	kept := slices.Clone(planned)
+	for _, m := range more {
+		if m.Replaces == "" {
+			continue
+		}
+		i := slices.IndexFunc(kept, func(a reconcilers.Action) bool { return a.Op == m.Replaces })
+		if i < 0 {
+			return nil, 0, fmt.Errorf("%s: its refresh replaces a %s action that was not planned", req.Resource.ID(), m.Replaces)
+		}
+		kept = slices.Delete(kept, i, i+1)
+	}
+	return append(kept, more...), len(more), nil
 }
 
 type scopedKey struct{ scope, key string }

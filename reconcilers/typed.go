@@ -21,6 +21,8 @@ type TypedRequest[S any] struct {
 	// Facts are the host's query results as the kind sees them: its own
 	// queries and the shared ones.
 	Facts *Facts
+	// Changed, for Refresh only: see Request.Changed.
+	Changed []v1alpha1.ResourceRef
 }
 
 // Object returns the request's resource and spec.
@@ -112,7 +114,7 @@ func (a adapter[S]) typed(req Request) (TypedRequest[S], error) {
 	if !ok {
 		return TypedRequest[S]{}, fmt.Errorf("%s: spec is %T, reconciler %s takes *%T", req.Resource.ID(), req.Resource.Spec, a.r.Kind(), *new(S))
 	}
-	return TypedRequest[S]{Host: req.Host, Resource: req.Resource, Spec: s, Facts: req.Facts}, nil
+	return TypedRequest[S]{Host: req.Host, Resource: req.Resource, Spec: s, Facts: req.Facts, Changed: req.Changed}, nil
 }
 
 func (a adapter[S]) Plan(ctx context.Context, req Request) ([]Action, error) {

@@ -29,7 +29,7 @@ func (st *load) checkSet() *Set {
 	st.checkRefs()
 	st.checkCycles()
 	st.checkJumps()
-	set.Warnings = st.selectorWarnings(set)
+	set.Warnings = st.selectorWarnings(set, st.checkHosts(set))
 	return set
 }
 
@@ -108,10 +108,10 @@ func (st *load) checkCycles() {
 	}
 }
 
-// selectorWarnings names every hostSelector that matches no Host.
-func (st *load) selectorWarnings(set *Set) []string {
+// selectorWarnings names every hostSelector that matches no Host, after
+// the warnings given, all sorted.
+func (st *load) selectorWarnings(set *Set, warnings []*Error) []string {
 	hosts := set.Hosts()
-	var warnings []*Error
 	for _, d := range st.docs {
 		t := d.res.Targeting()
 		if t == nil || t.HostSelector == nil {
@@ -119,7 +119,7 @@ func (st *load) selectorWarnings(set *Set) []string {
 		}
 		matched := false
 		for _, h := range hosts {
-			matched = matched || t.HostSelector.Matches(h.Metadata.Labels)
+			matched = matched || t.HostSelector.MatchesHost(h)
 		}
 		if !matched {
 			warnings = append(warnings, &Error{File: d.file, Line: lineOf(d.root, "spec.hostSelector"),

@@ -479,6 +479,44 @@ func TestImportCommandHandler(t *testing.T) {
 	t.Errorf("no Exec:\n%s", text)
 }
 
+// TestImportReloadHandler: a handler that reloads a service becomes
+// reloadOn on the Service a task manages; one that restarts, restartOn.
+func TestImportReloadHandler(t *testing.T) {
+	dir := t.TempDir()
+	for p, s := range map[string]string{
+		"tasks/main.yml": "- copy: {content: \"x\\n\", dest: /etc/nginx/site.conf}\n  notify: [reload nginx]\n" +
+			"- copy: {content: \"y\\n\", dest: /etc/nginx/nginx.conf}\n  notify: [restart nginx]\n" +
+			"- service: {name: nginx, state: started}\n",
+		"handlers/main.yml": "- name: reload nginx\n  service: {name: nginx, state: reloaded}\n" +
+			"- name: restart nginx\n  service: {name: nginx, state: restarted}\n",
+	} {
+		p = filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := ImportRole(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, text := load(t, res)
+	for _, r := range set.Resources {
+		if r.Kind != "Service" {
+			continue
+		}
+		s := r.Spec.(*v1alpha1.ServiceSpec)
+		if len(s.ReloadOn) != 1 || s.ReloadOn[0].String() != "File/etc-nginx-site.conf" ||
+			len(s.RestartOn) != 1 || s.RestartOn[0].String() != "File/etc-nginx-nginx.conf" {
+			t.Errorf("Service: reloadOn %v, restartOn %v\n%s", s.ReloadOn, s.RestartOn, text)
+		}
+		return
+	}
+	t.Errorf("no Service:\n%s", text)
+}
+
 // TestImportVarsFiles: a play's vars_files feed its tasks; a vault file is
 // not read and what needs it is reported.
 func TestImportVarsFiles(t *testing.T) {
