@@ -28,7 +28,14 @@ type FileSpec struct {
 	// .Host.Name, .Host.Labels, .Vars of the target host and its facts:
 	// .Facts.OS.ID, .Facts.OS.VersionID, .Facts.Arch, .Facts.CPUs,
 	// .Facts.MemoryMB, .Facts.Hostname, .Facts.Addresses, .Facts.Interfaces
-	// (see optimus facts): "worker_processes {{ .Facts.CPUs }};". A Jinja2
+	// (see optimus facts): "worker_processes {{ .Facts.CPUs }};". It has
+	// sprig's functions (default, join, upper, semverCompare ">=1.20"
+	// .Vars.version, ...) except those that read the operator's machine or
+	// change on every call (env, now, rand..., uuidv4). A var the host does
+	// not have is an error, read as .Vars.name or index .Vars "name", and
+	// optimus validate reports it at this field's line with the template's
+	// line and the hosts; an optional var reads
+	// {{ get .Vars "name" | default "value" }}. A Jinja2
 	// template sees the host's vars as variables, inventory_hostname,
 	// group_names and Ansible-style facts (ansible_distribution,
 	// ansible_facts.os_family, ...; see docs/migrating-from-ansible.md).

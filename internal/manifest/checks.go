@@ -29,6 +29,7 @@ func (st *load) checkSet() *Set {
 	st.checkRefs()
 	st.checkCycles()
 	st.checkJumps()
+	st.checkHosts(set)
 	set.Warnings = st.selectorWarnings(set)
 	return set
 }
@@ -132,4 +133,50 @@ func (st *load) selectorWarnings(set *Set) []string {
 		out[i] = w.Error()
 	}
 	return out
+}
+
+// checkHosts runs the loader's CheckHost for every resource and every host
+// it targets. A problem found on several hosts is reported once, naming
+// them.
+func (st *load) checkHosts(set *Set) {
+	if st.l.CheckHost == nil {
+		return
+	}
+	byRes := map[*v1alpha1.Resource]*loaded{}
+	for _, d := range st.docs {
+		byRes[d.res] = d
+	}
+	type problem struct {
+		d  *loaded
+		fe v1alpha1.FieldError
+	}
+	var order []problem
+	hosts := map[problem][]string{}
+	for _, h := range set.Hosts() {
+		for _, res := range set.ForHost(h) {
+			d, ok := byRes[res]
+			if !ok {
+				continue
+			}
+			for _, fe := range st.l.CheckHost(res, h) {
+				p := problem{d, fe}
+				if _, seen := hosts[p]; !seen {
+					order = append(order, p)
+				}
+				hosts[p] = append(hosts[p], h.Metadata.Name)
+			}
+		}
+	}
+	for _, p := range order {
+		names := hosts[p]
+		who := "host " + names[0]
+		if len(names) > 1 {
+			who = "hosts " + strings.Join(names[:min(3, len(names))], ", ")
+			if len(names) > 3 {
+				who += fmt.Sprintf(" and %d more", len(names)-3)
+			}
+		}
+		path := joinPath("spec", p.fe.Path)
+		st.addErr(p.d.file, lineOf(p.d.root, path), p.d.res.ID(), path, "for "+who+": "+p.fe.Message)
+	}
 }
