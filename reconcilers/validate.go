@@ -31,3 +31,23 @@ func validatedWriteScript(file, mode, ownership, validate, source string) string
 		cmd, ShellCommand(validate), ShellCommand(file))
 	return atomicWriteScript(file, mode, ownership, check, source)
 }
+
+// ValidatedEditScript is ValidatedWriteScript for an edit of file: the new
+// content is what the shell command edit prints, given the file's current
+// content on its standard input (nothing, when the file does not exist and
+// create is set). The file is read when the action runs, so that edits of
+// other resources earlier in the run are kept. prep, when not empty, runs
+// first and may read the script's standard input. A file that is not
+// regular, or a symbolic link, is refused.
+func ValidatedEditScript(file, mode, ownership, validate string, create bool, prep, edit string) string {
+	missing := `echo "optimus: $f does not exist: create it first (for example with a File resource), or set create: true" >&2; false`
+	if create {
+		missing = edit + " </dev/null"
+	}
+	source := `if [ -L "$f" ] || { [ -e "$f" ] && [ ! -f "$f" ]; }; then echo "optimus: $f is not a regular file" >&2; false` +
+		"; elif [ -e \"$f\" ]; then " + edit + ` <"$f"; else ` + missing + "; fi"
+	if prep != "" {
+		source = "{ " + prep + " && " + source + "; }"
+	}
+	return validatedWriteScript(file, mode, ownership, validate, source)
+}

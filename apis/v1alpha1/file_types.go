@@ -243,28 +243,6 @@ func (s *SymlinkSpec) Default(_ *ObjectMeta) {
 	}
 }
 
-// LineInFileSpec keeps one line of a text file present or absent.
-type LineInFileSpec struct {
-	Targeting `json:",inline"`
-	// Path is the absolute path of the file.
-	Path string `json:"path" validate:"required,abspath"`
-	// Line is the exact line wanted (state present).
-	Line string `json:"line,omitempty" validate:"required_unless=State absent,excludes=\n"`
-	// Regexp (Go RE2 syntax) finds the line to replace, or to remove when state is absent.
-	Regexp string `json:"regexp,omitempty" validate:"omitempty,regexp"`
-	// InsertAfter (Go RE2 syntax): a new line goes after the last line matching it. Absent: at the end.
-	InsertAfter string `json:"insertAfter,omitempty" validate:"omitempty,regexp"`
-	// State is present (default) or absent.
-	State string `json:"state,omitempty" validate:"omitempty,oneof=present absent"`
-}
-
-// Default fills in defaults.
-func (s *LineInFileSpec) Default(_ *ObjectMeta) {
-	if s.State == "" {
-		s.State = StatePresent
-	}
-}
-
 // AuthorizedKeySpec is one public key in a user's ~/.ssh/authorized_keys.
 type AuthorizedKeySpec struct {
 	Targeting `json:",inline"`
