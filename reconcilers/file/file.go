@@ -302,8 +302,13 @@ type TemplateData struct {
 // TemplateHost describes the target host to a template.
 type TemplateHost struct {
 	Name   string
-	Labels map[string]string
+	Labels Labels
 }
+
+// Labels are a host's labels in a template. A host has a label or not, so
+// index .Host.Labels "name" is "" for a label the host does not have
+// ({{ if index .Host.Labels "canary" }}), where a missing var is an error.
+type Labels map[string]string
 
 func checksum(b []byte) string {
 	sum := sha256.Sum256(b)

@@ -45,8 +45,11 @@ type MissingKeyError struct{ Key string }
 
 func (e *MissingKeyError) Error() string { return fmt.Sprintf("map has no entry for key %q", e.Key) }
 
+var labelsType = reflect.TypeFor[Labels]()
+
 // strictIndex is text/template's index, except that a missing map key is an
-// error instead of the zero value, which would print as "<no value>".
+// error instead of the zero value, which would print as "<no value>"; a
+// label the host does not have is "".
 func strictIndex(item reflect.Value, keys ...reflect.Value) (reflect.Value, error) {
 	v := item
 	for _, k := range keys {
@@ -64,6 +67,9 @@ func strictIndex(item reflect.Value, keys ...reflect.Value) (reflect.Value, erro
 				return reflect.Value{}, fmt.Errorf("index of a map by %s, not %s", k.Type(), v.Type().Key())
 			}
 			e := v.MapIndex(k)
+			if !e.IsValid() && v.Type() == labelsType {
+				e = reflect.ValueOf("")
+			}
 			if !e.IsValid() {
 				return reflect.Value{}, &MissingKeyError{Key: fmt.Sprint(k.Interface())}
 			}

@@ -27,6 +27,7 @@ func TestGoTemplate(t *testing.T) {
 		{src: `{{ index .Vars "nested" "nope" }}`, wantErr: `map has no entry for key "nope"`, missingKey: true},
 		{src: `{{ .Host.Labels.rol }}`, wantErr: `map has no entry for key "rol"`, missingKey: true},
 		{src: `{{ index .Vars.list 5 }}`, wantErr: "index 5 out of range"},
+		{src: `{{ if index .Host.Labels "canary" }}canary{{ else }}not{{ end }}`, want: "not"},
 		{src: `{{ env "HOME" }}`, wantErr: `function "env" not defined`},
 		{src: `{{ now }}`, wantErr: `function "now" not defined`},
 	} {

@@ -51,18 +51,32 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	if err != nil {
 		return nil, err
 	}
-	entries := s.Entries()
+	ops, changes, after, err := planEntries(s, lines)
+	if err != nil {
+		return nil, err
+	}
+	// Lines that undo each other (one that another's regexp replaces)
+	// would edit the file on every run: refuse them.
+	if _, again, _, err := planEntries(s, after); err == nil && len(again) > 0 {
+		return nil, fmt.Errorf("spec.lines: the lines undo each other: after this edit, spec.%s would change the file again; make each line match only its own regexp", again[0].Field)
+	}
+	return textedit.Plan(t, cur, lines, ops, changes)
+}
+
+// planEntries plans every line of s in order, each against the content the
+// lines before it leave, and returns the content after all of them.
+func planEntries(s *v1alpha1.LineInFileSpec, lines []string) ([]textedit.Op, []reconcilers.Change, []string, error) {
 	after := lines
 	var ops []textedit.Op
 	var changes []reconcilers.Change
-	for i, e := range entries {
+	for i, e := range s.Entries() {
 		field := "line"
 		if len(s.Lines) > 0 {
 			field = fmt.Sprintf("lines[%d]", i)
 		}
 		op, change, err := plan(e, after)
 		if err != nil {
-			return nil, fmt.Errorf("spec.%s: %w", field, err)
+			return nil, nil, nil, fmt.Errorf("spec.%s: %w", field, err)
 		}
 		if op == nil {
 			continue
@@ -71,7 +85,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		ops, changes = append(ops, *op), append(changes, change)
 		after = textedit.Apply(after, *op)
 	}
-	return textedit.Plan(t, cur, lines, ops, changes)
+	return ops, changes, after, nil
 }
 
 // plan decides the edit of one line the way Ansible's lineinfile does: the

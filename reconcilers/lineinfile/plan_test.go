@@ -149,6 +149,11 @@ func TestValidateCreateAndAttributes(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 
+	undo := &v1alpha1.LineInFileSpec{Path: f, Lines: []v1alpha1.LineSpec{{Line: "a = 2"}, {Regexp: "^a", Line: "a = 3"}}}
+	if _, err := planLocal(t, undo); err == nil || !strings.Contains(err.Error(), "the lines undo each other") {
+		t.Errorf("lines that undo each other: %v", err)
+	}
+
 	mode := &v1alpha1.LineInFileSpec{Path: f, Line: "a = 1", Mode: "0644"}
 	actions, err = planLocal(t, mode)
 	if err != nil || len(actions) != 1 || !strings.Contains(actions[0].Description, "change mode") {
