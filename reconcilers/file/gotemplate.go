@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -30,14 +31,14 @@ var unstable = []string{
 // templateFuncs are the functions of a Go template: sprig's (semverCompare,
 // default, join, upper, ...) less the unstable ones, and an index that fails
 // on a missing key as .Vars.name does.
-func templateFuncs() template.FuncMap {
+var templateFuncs = sync.OnceValue(func() template.FuncMap {
 	fm := sprig.TxtFuncMap()
 	for _, name := range unstable {
 		delete(fm, name)
 	}
 	fm["index"] = strictIndex
 	return fm
-}
+})
 
 // MissingKeyError is a template reading a map key that is not there: a var
 // the host does not have, most often misspelt.
@@ -122,7 +123,7 @@ func templateName(s *v1alpha1.FileSpec) string {
 // renderGo renders a Go template. A key missing from a map (.Vars.name,
 // index .Vars "name") is an error naming the template's line.
 func renderGo(s *v1alpha1.FileSpec, src []byte, data TemplateData) ([]byte, error) {
-	tmpl, err := template.New(templateName(s)).Option("missingkey=error").Funcs(templateFuncs()).Parse(string(src))
+	tmpl, err := parse(templateName(s), string(src))
 	if err != nil {
 		return nil, fmt.Errorf("spec.template: %w", &ParseError{err})
 	}
@@ -134,6 +135,39 @@ func renderGo(s *v1alpha1.FileSpec, src []byte, data TemplateData) ([]byte, erro
 		return nil, fmt.Errorf("spec.template: rendered for host %s, the content is %s, more than the %s a File holds", data.Host.Name, reconcilers.Size(int64(b.Len())), reconcilers.Size(MaxContent))
 	}
 	return b.Bytes(), nil
+}
+
+// parsed keeps the templates parsed lately: a template is rendered for
+// every host it targets, in every cycle and at every validation, and
+// parsing it with sprig's functions costs far more than executing it.
+// Executing a parsed template is safe from several goroutines.
+var parsed struct {
+	sync.Mutex
+	m map[[2]string]*template.Template
+}
+
+// parsedLimit bounds the cache; past it the cache starts over.
+const parsedLimit = 512
+
+func parse(name, src string) (*template.Template, error) {
+	key := [2]string{name, src}
+	parsed.Lock()
+	t, ok := parsed.m[key]
+	parsed.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := template.New(name).Option("missingkey=error").Funcs(templateFuncs()).Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	parsed.Lock()
+	if parsed.m == nil || len(parsed.m) >= parsedLimit {
+		parsed.m = map[[2]string]*template.Template{}
+	}
+	parsed.m[key] = t
+	parsed.Unlock()
+	return t, nil
 }
 
 // ParseError is a Go template that does not parse.
