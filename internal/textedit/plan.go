@@ -64,7 +64,10 @@ func Observe(f *reconcilers.Facts, t Target) (reconcilers.PathInfo, []string, er
 // when there is nothing to do. changes describe the ops for people; they
 // are redacted, and every line registered as a secret, when the file is
 // sensitive (a File resource says so).
-func Plan(t Target, cur reconcilers.PathInfo, lines []string, ops []Op, changes []reconcilers.Change) ([]reconcilers.Action, error) {
+//
+// what says what the edit does, for the action's description, and ends
+// where the path goes: "add a line to".
+func Plan(t Target, cur reconcilers.PathInfo, lines []string, ops []Op, changes []reconcilers.Change, what string) ([]reconcilers.Action, error) {
 	if !cur.Exists && t.Absent {
 		return nil, nil
 	}
@@ -110,10 +113,10 @@ func Plan(t Target, cur reconcilers.PathInfo, lines []string, ops []Op, changes 
 			return nil, fmt.Errorf("spec.mode: %w", err)
 		}
 		mode = reconcilers.OctalMode(m)
-		a.Description = fmt.Sprintf("edit %s", t.Path)
+		a.Description = what + " " + t.Path
 		if t.Create {
 			a.Op = reconcilers.OpCreate
-			a.Description = "create " + t.Path
+			a.Description = "create " + t.Path + " and " + what + " it"
 			attrs = append(attrs, reconcilers.Change{Field: "mode", After: mode})
 			if owner != "" {
 				attrs = append(attrs, reconcilers.Change{Field: "owner", After: owner})
@@ -136,7 +139,7 @@ func Plan(t Target, cur reconcilers.PathInfo, lines []string, ops []Op, changes 
 		if group == "" && cur.Control.Root() {
 			group = strconv.Itoa(cur.GID)
 		}
-		a.Description = "edit " + t.Path
+		a.Description = what + " " + t.Path
 		if len(attrs) > 0 {
 			a.Description += " and change its " + reconcilers.ChangedFields(attrs)
 		}

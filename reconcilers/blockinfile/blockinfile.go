@@ -49,11 +49,13 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	b, e := textedit.FindBlock(lines, begin, end)
 	var ops []textedit.Op
 	var changes []reconcilers.Change
+	what := "add block " + req.Resource.Metadata.Name + " to"
 	switch {
 	case s.State == v1alpha1.StateAbsent:
 		if b >= 0 {
 			ops = append(ops, textedit.Op{Kind: textedit.DeleteBlock, Begin: begin, End: end})
 			changes = append(changes, reconcilers.Change{Field: "block", Before: strings.Join(lines[b+1:e], "\n")})
+			what = "remove block " + req.Resource.Metadata.Name + " from"
 		}
 	case b >= 0 && slices.Equal(lines[b+1:e], s.BlockLines()):
 	default:
@@ -61,10 +63,11 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 		change := reconcilers.Change{Field: "block", After: strings.Join(op.Lines, "\n")}
 		if b >= 0 {
 			change.Before = strings.Join(lines[b+1:e], "\n")
+			what = "update block " + req.Resource.Metadata.Name + " in"
 		} else if op.Where, op.Anchor, err = textedit.Anchor(lines, s.InsertAfter, s.InsertBefore); err != nil {
 			return nil, fmt.Errorf("spec.insertAfter/insertBefore: %w", err)
 		}
 		ops, changes = append(ops, op), append(changes, change)
 	}
-	return textedit.Plan(t, cur, lines, ops, changes)
+	return textedit.Plan(t, cur, lines, ops, changes, what)
 }

@@ -60,7 +60,7 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	if _, again, _, err := planEntries(s, after); err == nil && len(again) > 0 {
 		return nil, fmt.Errorf("spec.lines: the lines undo each other: after this edit, spec.%s would change the file again; make each line match only its own regexp", again[0].Field)
 	}
-	return textedit.Plan(t, cur, lines, ops, changes)
+	return textedit.Plan(t, cur, lines, ops, changes, describe(ops))
 }
 
 // planEntries plans every line of s in order, each against the content the
@@ -140,4 +140,17 @@ func plan(l v1alpha1.LineSpec, lines []string) (*textedit.Op, reconcilers.Change
 		return nil, reconcilers.Change{}, err
 	}
 	return &textedit.Op{Kind: textedit.Set, Line: l.Line, Where: where, Anchor: anchor}, reconcilers.Change{After: l.Line}, nil
+}
+
+// describe says what ops do, for the action's description.
+func describe(ops []textedit.Op) string {
+	switch {
+	case len(ops) != 1:
+		return fmt.Sprintf("edit %d lines of", len(ops))
+	case ops[0].Kind == textedit.Delete:
+		return fmt.Sprintf("remove %d line(s) from", len(ops[0].Lines))
+	case ops[0].HasOld:
+		return "replace a line of"
+	}
+	return "add a line to"
 }

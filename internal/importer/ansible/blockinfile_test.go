@@ -60,7 +60,10 @@ func TestImportBlockInFile(t *testing.T) {
 			lines = append(lines, s)
 		}
 	}
-	strip := func(s v1alpha1.BlockInFileSpec) v1alpha1.BlockInFileSpec { s.Targeting = v1alpha1.Targeting{}; return s }
+	strip := func(s v1alpha1.BlockInFileSpec) v1alpha1.BlockInFileSpec {
+		s.Targeting = v1alpha1.Targeting{}
+		return s
+	}
 	want := []v1alpha1.BlockInFileSpec{
 		{Path: "/etc/ssh/sshd_config", Block: "Match User backup\n  ForceCommand internal-sftp\n", Marker: ansibleMarker,
 			MarkerBegin: "BEGIN", MarkerEnd: "END", InsertBefore: "^Subsystem", State: "present",
