@@ -158,24 +158,28 @@ func Plan(t Target, cur reconcilers.PathInfo, lines []string, ops []Op, changes 
 		a.Diff = reconcilers.UnifiedDiff(t.Path, Join(lines), Join(after))
 		return []reconcilers.Action{a}, nil
 	}
-	// A File marks the path sensitive: none of its lines may be shown.
-	for i := range changes {
-		a.Changes[i].Before, a.Changes[i].After = redact(changes[i].Before), redact(changes[i].After)
+	// A File marks the path sensitive: none of its lines may be shown, and
+	// each is registered for scrubbing (before the changes are redacted).
+	secret := func(ls ...string) {
+		for _, l := range ls {
+			if strings.TrimSpace(l) != "" {
+				a.Secrets = append(a.Secrets, l)
+			}
+		}
 	}
 	for _, op := range ops {
-		for _, l := range append([]string{op.Line, op.Old}, op.Lines...) {
-			if strings.TrimSpace(l) != "" {
-				a.Secrets = append(a.Secrets, l)
-			}
-		}
+		secret(append([]string{op.Line, op.Old}, op.Lines...)...)
 	}
 	for _, c := range changes {
-		for _, l := range append(strings.Split(c.Before, "\n"), strings.Split(c.After, "\n")...) {
-			if strings.TrimSpace(l) != "" {
-				a.Secrets = append(a.Secrets, l)
-			}
-		}
+		secret(strings.Split(c.Before, "\n")...)
+		secret(strings.Split(c.After, "\n")...)
 	}
+	a.Changes = make([]reconcilers.Change, 0, len(changes)+len(attrs))
+	for _, c := range changes {
+		c.Before, c.After = redact(c.Before), redact(c.After)
+		a.Changes = append(a.Changes, c)
+	}
+	a.Changes = append(a.Changes, attrs...)
 	return []reconcilers.Action{a}, nil
 }
 
