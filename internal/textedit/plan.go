@@ -1,6 +1,7 @@
 package textedit
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -105,19 +106,21 @@ func Plan(t Target, cur reconcilers.PathInfo, lines []string, ops []Op, changes 
 	a := reconcilers.Action{Op: reconcilers.OpUpdate}
 	switch {
 	case !cur.Exists:
-		if mode == "" {
-			mode = "0644"
+		// Mode and owner left empty are decided when the edit runs: the
+		// file's own if a File made it in this run, 0644 and root for a
+		// file the edit creates.
+		if mode != "" {
+			m, err := reconcilers.ParseMode(mode)
+			if err != nil {
+				return nil, fmt.Errorf("spec.mode: %w", err)
+			}
+			mode = reconcilers.OctalMode(m)
 		}
-		m, err := reconcilers.ParseMode(mode)
-		if err != nil {
-			return nil, fmt.Errorf("spec.mode: %w", err)
-		}
-		mode = reconcilers.OctalMode(m)
 		a.Description = what + " " + t.Path
 		if t.Create {
 			a.Op = reconcilers.OpCreate
 			a.Description = "create " + t.Path + " and " + what + " it"
-			attrs = append(attrs, reconcilers.Change{Field: "mode", After: mode})
+			attrs = append(attrs, reconcilers.Change{Field: "mode", After: cmp.Or(mode, "0644")})
 			if owner != "" {
 				attrs = append(attrs, reconcilers.Change{Field: "owner", After: owner})
 			}

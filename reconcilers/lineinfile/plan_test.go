@@ -175,6 +175,33 @@ func TestValidateCreateAndAttributes(t *testing.T) {
 	if out, err := act(t, actions[0]); err == nil || !strings.Contains(out, "does not exist") {
 		t.Fatalf("edit of a missing file: %v %s", err, out)
 	}
+	// Made by a File between plan and act: the edit keeps its mode.
+	if err := os.WriteFile(created, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := act(t, actions[0]); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if got, _ := os.ReadFile(created); string(got) != "first\nx\n" {
+		t.Errorf("edited %q", got)
+	}
+	if st, _ := os.Stat(created); st.Mode().Perm() != 0o600 {
+		t.Errorf("the edit changed the mode of a file made after the plan: %v", st.Mode())
+	}
+	os.Remove(created)
+
+	dflt := filepath.Join(dir, "dflt")
+	actions, err = planLocal(t, &v1alpha1.LineInFileSpec{Path: dflt, Line: "x", Create: true})
+	if err != nil || len(actions) != 1 {
+		t.Fatalf("plan: %v %+v", err, actions)
+	}
+	if out, err := act(t, actions[0]); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if st, _ := os.Stat(dflt); st.Mode().Perm() != 0o644 {
+		t.Errorf("a created file without mode: %v", st.Mode())
+	}
+
 	create := &v1alpha1.LineInFileSpec{Path: created, Line: "x", Create: true, Mode: "0640"}
 	actions, err = planLocal(t, create)
 	if err != nil || len(actions) != 1 || actions[0].Op != reconcilers.OpCreate {
