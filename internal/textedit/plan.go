@@ -40,6 +40,9 @@ func Observe(f *reconcilers.Facts, t Target) (reconcilers.PathInfo, []string, er
 	if err != nil {
 		return cur, nil, err
 	}
+	if err := cur.CheckOwner(t.Owner); err != nil {
+		return cur, nil, err
+	}
 	switch {
 	case !cur.Exists:
 		return cur, nil, nil
@@ -53,9 +56,6 @@ func Observe(f *reconcilers.Facts, t Target) (reconcilers.PathInfo, []string, er
 		return cur, nil, fmt.Errorf("%s changed while it was read; the next run reads it again", t.Path)
 	case !reconcilers.IsText(cur.Content):
 		return cur, nil, fmt.Errorf("%s is not a text file (it holds NUL bytes or invalid UTF-8)", t.Path)
-	}
-	if err := cur.CheckOwner(t.Owner); err != nil {
-		return cur, nil, err
 	}
 	return cur, SplitLines(string(cur.Content)), nil
 }
