@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -9,6 +10,19 @@ import (
 
 	"github.com/optimus-cm/optimus/test/testhost"
 )
+
+// patientHosts is hostsManifest with a connect timeout for a machine
+// loaded by other tests: these tests are about edits, not connections.
+func patientHosts(t *testing.T, dir string, hosts []*testhost.Host) {
+	t.Helper()
+	hostsManifest(t, dir, hosts)
+	p := filepath.Join(dir, "hosts.yaml")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, p, strings.ReplaceAll(string(b), "connectTimeout: 3s", "connectTimeout: 30s"))
+}
 
 // sshdHardening is the eight sshd lines of a hardening role as one
 // LineInFile, checked by sshd itself before it is installed.
@@ -42,7 +56,7 @@ spec:
 func TestLineInFileSshdHardening(t *testing.T) {
 	h := testhost.Start(t, 1)[0]
 	dir := t.TempDir()
-	hostsManifest(t, dir, []*testhost.Host{h})
+	patientHosts(t, dir, []*testhost.Host{h})
 	h.Exec(t, "chmod 0644 /etc/ssh/sshd_config")
 	writeFile(t, filepath.Join(dir, "sshd.yaml"), sshdHardening("3", "present"))
 
@@ -114,7 +128,7 @@ spec:
 func TestBlockInFile(t *testing.T) {
 	h := testhost.Start(t, 1)[0]
 	dir := t.TempDir()
-	hostsManifest(t, dir, []*testhost.Host{h})
+	patientHosts(t, dir, []*testhost.Host{h})
 	orig := h.Exec(t, "sha256sum </etc/ssh/sshd_config")
 	block := "    Match User backup\n      ForceCommand internal-sftp\n"
 	writeFile(t, filepath.Join(dir, "block.yaml"), blockDoc(block, "present"))
