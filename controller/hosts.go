@@ -53,7 +53,7 @@ func (e *Engine) hostRuns(hosts []*v1alpha1.Host, resources []*v1alpha1.Resource
 	targets := indexTargets(managed)
 	runs := make([]*hostRun, 0, len(hosts))
 	for _, h := range hosts {
-		onHost := targets.forHost(h.Metadata.Labels)
+		onHost := targets.forHost(h)
 		// Only edges between resources of this host count, so dependencies
 		// are looked for among them, not among every host's resources.
 		sorted, deps, err := order(e.Registry, onHost, onHost)
@@ -96,19 +96,20 @@ func indexTargets(resources []*v1alpha1.Resource) *targetIndex {
 	return x
 }
 
-// forHost returns the resources that select a host with labels, in
-// manifest order.
-func (x *targetIndex) forHost(labels map[string]string) []*v1alpha1.Resource {
+// forHost returns the resources that select h by its labels and
+// variables, in manifest order, each as written for h (see
+// v1alpha1.Resource.For).
+func (x *targetIndex) forHost(h *v1alpha1.Host) []*v1alpha1.Resource {
 	candidates := append([]int(nil), x.always...)
-	for k, v := range labels {
+	for k, v := range h.Metadata.Labels {
 		candidates = append(candidates, x.byLabel[[2]string{k, v}]...)
 	}
 	sort.Ints(candidates)
 	var out []*v1alpha1.Resource
 	for _, i := range candidates {
 		res := x.resources[i]
-		if t := res.Targeting(); t == nil || t.HostSelector.Matches(labels) {
-			out = append(out, res)
+		if t := res.Targeting(); t == nil || t.HostSelector.MatchesHost(h) {
+			out = append(out, res.For(h.Metadata.Name))
 		}
 	}
 	return out

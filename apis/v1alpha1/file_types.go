@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/optimus-cm/optimus/internal/jinja"
@@ -38,7 +36,8 @@ type FileSpec struct {
 	// {{ get .Vars "name" | default "value" }}. A Jinja2
 	// template sees the host's vars as variables, inventory_hostname,
 	// group_names and Ansible-style facts (ansible_distribution,
-	// ansible_facts.os_family, ...; see docs/migrating-from-ansible.md).
+	// ansible_facts.os_family, ...; see docs/migrating-from-ansible.md);
+	// validate fails when a targeted host lacks a variable it reads.
 	Template FileTemplate `json:"template,omitzero"`
 	// Mode is the permission bits in octal, as a string: "0644".
 	Mode string `json:"mode,omitempty" validate:"omitempty,filemode"`
@@ -157,17 +156,8 @@ func (s *FileSpec) Check() []FieldError {
 // checkJinja parses the template. The loader has made source absolute by
 // then; a source it cannot read is reported by the loader itself.
 func (s *FileSpec) checkJinja() []FieldError {
-	field, where, src := "content", "line", ""
-	switch {
-	case s.Content != nil:
-		src = *s.Content
-	case s.Source != "":
-		b, err := os.ReadFile(s.Source)
-		if err != nil {
-			return nil
-		}
-		field, where, src = "source", filepath.Base(s.Source), string(b)
-	default:
+	field, where, src, ok := s.jinjaSource()
+	if !ok {
 		return nil
 	}
 	_, err := jinja.Parse(src)

@@ -83,5 +83,5 @@ var (
 func BuiltinKinds() []KindType {
 	return []KindType{HostKind, HostGroupKind, UserKind, GroupKind, FileKind, DirectoryKind, SymlinkKind,
 		PackageKind, ServiceKind, ExecKind, LineInFileKind, BlockInFileKind, AuthorizedKeyKind,
-		CronKind, SysctlKind, MountKind, HostnameKind, RolloutPolicyKind}
+		CronKind, SysctlKind, MountKind, HostnameKind, RolloutPolicyKind, GroupVarsKind}
 }

@@ -22,7 +22,7 @@ func TestExplain(t *testing.T) {
 		{"Host.spec.connectTimeout", 0, []string{"<duration>", "ConnectTimeout bounds dialling"}},
 		{"User.metadata", 0, []string{"name\t<string> -required-", "labels\t<map[string]string>"}},
 		{"User.spec.dependsOn", 0, []string{"FIELD:    dependsOn <[]ResourceRef>", "kind\t<string> -required-"}},
-		{"File.spec.hostSelector.matchExpressions.operator", 0, []string{"Allowed values: In, NotIn, Exists, DoesNotExist."}},
+		{"File.spec.hostSelector.matchExpressions.operator", 0, []string{"Allowed values: In, NotIn, Exists,\n    DoesNotExist, Gt, Ge, Lt, Le."}},
 		{"Cron.spec.schedule", 0, []string{"FIELD:    schedule <string>", "*/15 2-5 * jan,jul mon-fri", "@daily"}},
 		{"File.spec.validate", 0, []string{"FIELD:    validate <string>", "nginx -t -c %s"}},
 		{"Package.spec.cacheValidTime", 0, []string{"<duration>", "cacheValidTime: 1h", "Default 24h."}},

@@ -29,8 +29,8 @@ func (st *load) checkSet() *Set {
 	st.checkRefs()
 	st.checkCycles()
 	st.checkJumps()
-	st.checkHosts(set)
-	set.Warnings = st.selectorWarnings(set)
+	st.checkKindHosts(set)
+	set.Warnings = st.selectorWarnings(set, st.checkHosts(set))
 	return set
 }
 
@@ -109,10 +109,10 @@ func (st *load) checkCycles() {
 	}
 }
 
-// selectorWarnings names every hostSelector that matches no Host.
-func (st *load) selectorWarnings(set *Set) []string {
+// selectorWarnings names every hostSelector that matches no Host, after
+// the warnings given, all sorted.
+func (st *load) selectorWarnings(set *Set, warnings []*Error) []string {
 	hosts := set.Hosts()
-	var warnings []*Error
 	for _, d := range st.docs {
 		t := d.res.Targeting()
 		if t == nil || t.HostSelector == nil {
@@ -120,7 +120,7 @@ func (st *load) selectorWarnings(set *Set) []string {
 		}
 		matched := false
 		for _, h := range hosts {
-			matched = matched || t.HostSelector.Matches(h.Metadata.Labels)
+			matched = matched || t.HostSelector.MatchesHost(h)
 		}
 		if !matched {
 			warnings = append(warnings, &Error{File: d.file, Line: lineOf(d.root, "spec.hostSelector"),
@@ -135,10 +135,10 @@ func (st *load) selectorWarnings(set *Set) []string {
 	return out
 }
 
-// checkHosts runs the loader's CheckHost for every resource and every host
+// checkKindHosts runs the loader's CheckHost for every resource and every host
 // it targets. A problem found on several hosts is reported once, naming
 // them.
-func (st *load) checkHosts(set *Set) {
+func (st *load) checkKindHosts(set *Set) {
 	if st.l.CheckHost == nil {
 		return
 	}

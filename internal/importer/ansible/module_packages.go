@@ -76,6 +76,9 @@ func (c *converter) service(a *args, ctx taskContext) ([]*Resource, error) {
 	}
 	if v, ok := a.boolean("enabled"); ok {
 		r.Spec["enabled"] = v
+		if a.str("state") == "" && !ctx.handler {
+			r.Comments = append(r.Comments, "note: without state, Ansible left the service running or stopped as it was; a Service also keeps it running (state: running): set state: stopped if it must not run")
+		}
 	}
 	if v, ok := a.boolean("daemon_reload"); ok && v {
 		r.Comments = append(r.Comments, "note: daemon_reload is left to the Service reconciler")
