@@ -29,8 +29,8 @@ func (st *load) checkSet() *Set {
 	st.checkRefs()
 	st.checkCycles()
 	st.checkJumps()
-	st.checkKindHosts(set)
-	set.Warnings = st.selectorWarnings(set, st.checkHosts(set))
+	warnings := st.checkKindHosts(set)
+	set.Warnings = st.selectorWarnings(set, append(warnings, st.checkHosts(set)...))
 	return set
 }
 
@@ -135,16 +135,18 @@ func (st *load) selectorWarnings(set *Set, warnings []*Error) []string {
 	return out
 }
 
-// checkKindHosts runs the loader's CheckHost for every resource and every host
-// it targets. A problem found on several hosts is reported once, naming
-// them.
-func (st *load) checkKindHosts(set *Set) {
+// checkKindHosts runs the loader's CheckHost for every resource and every
+// host it targets (each host's variant, where the resource reads host
+// variables). A problem found on several hosts is reported once, naming
+// them. As for checkHosts, a selector on facts is decided only on the
+// host: its problems are warnings, returned.
+func (st *load) checkKindHosts(set *Set) []*Error {
 	if st.l.CheckHost == nil {
-		return
+		return nil
 	}
-	byRes := map[*v1alpha1.Resource]*loaded{}
+	byRef := map[v1alpha1.ResourceRef]*loaded{}
 	for _, d := range st.docs {
-		byRes[d.res] = d
+		byRef[d.res.Ref()] = d
 	}
 	type problem struct {
 		d  *loaded
@@ -154,7 +156,7 @@ func (st *load) checkKindHosts(set *Set) {
 	hosts := map[problem][]string{}
 	for _, h := range set.Hosts() {
 		for _, res := range set.ForHost(h) {
-			d, ok := byRes[res]
+			d, ok := byRef[res.Ref()]
 			if !ok {
 				continue
 			}
@@ -167,6 +169,7 @@ func (st *load) checkKindHosts(set *Set) {
 			}
 		}
 	}
+	var warnings []*Error
 	for _, p := range order {
 		names := hosts[p]
 		who := "host " + names[0]
@@ -177,6 +180,13 @@ func (st *load) checkKindHosts(set *Set) {
 			}
 		}
 		path := joinPath("spec", p.fe.Path)
-		st.addErr(p.d.file, lineOf(p.d.root, path), p.d.res.ID(), path, "for "+who+": "+p.fe.Message)
+		msg := "for " + who + ": " + p.fe.Message
+		if t := p.d.res.Targeting(); t != nil && t.HostSelector.HasFacts() {
+			warnings = append(warnings, &Error{File: p.d.file, Line: lineOf(p.d.root, path), Resource: p.d.res.ID(), Field: path,
+				Message: msg + " (if its facts match spec.hostSelector.matchFacts)"})
+			continue
+		}
+		st.addErr(p.d.file, lineOf(p.d.root, path), p.d.res.ID(), path, msg)
 	}
+	return warnings
 }

@@ -41,3 +41,55 @@ func TestCheckHost(t *testing.T) {
 		t.Errorf("err = %v\nwant %s", err, want)
 	}
 }
+
+// TestCheckHostVariantsAndFacts: a resource that reads host variables is
+// checked as each host's variant; one selected by facts only warns, since
+// the host may not be targeted at all.
+func TestCheckHostVariantsAndFacts(t *testing.T) {
+	doc := `apiVersion: optimus.dev/v1alpha1
+kind: Host
+metadata: {name: h1}
+spec: {address: 127.0.0.1, vars: {dir: /srv/a}}
+---
+apiVersion: optimus.dev/v1alpha1
+kind: File
+metadata: {name: v}
+spec:
+  path: ${vars.dir}/f
+  content: x
+---
+apiVersion: optimus.dev/v1alpha1
+kind: File
+metadata: {name: debian}
+spec:
+  hostSelector: {matchFacts: {os.id: debian}}
+  path: /etc/g
+  content: x
+`
+	path := filepath.Join(t.TempDir(), "m.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := testLoader(t)
+	var paths []string
+	l.CheckHost = func(res *v1alpha1.Resource, h *v1alpha1.Host) []v1alpha1.FieldError {
+		if res.Metadata.Name == "debian" {
+			return []v1alpha1.FieldError{{Path: "content", Message: "wrong"}}
+		}
+		if s, ok := res.Spec.(*v1alpha1.FileSpec); ok {
+			paths = append(paths, s.Path)
+		}
+		return nil
+	}
+	set, err := l.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != 1 || paths[0] != "/srv/a/f" {
+		t.Errorf("checked paths %q, want the host's variant /srv/a/f", paths)
+	}
+	want := path + ":19: File/debian: spec.content: for host h1: wrong (if its facts match spec.hostSelector.matchFacts)"
+	if len(set.Warnings) != 1 || set.Warnings[0] != want {
+		t.Errorf("warnings %q\nwant %q", set.Warnings, want)
+	}
+}
