@@ -25,7 +25,8 @@ func (d *Daemon) reload() {
 	d.q.Hold()
 	defer d.q.Release()
 	start := time.Now()
-	l := &manifest.Loader{Scheme: d.opts.Scheme, Edges: d.opts.Registry.Dependencies, Declare: d.opts.Declare}
+	l := &manifest.Loader{Scheme: d.opts.Scheme, Edges: d.opts.Registry.Dependencies, Declare: d.opts.Declare,
+		CheckHost: d.opts.Registry.CheckHost}
 	set, err := l.Load(d.opts.Dir)
 	now := time.Now()
 	if err != nil {
