@@ -26,6 +26,7 @@ func Example() {
 	}
 	// Output:
 	// File
+	// GroupVars
 	// Host
 	// HostGroup
 	// RolloutPolicy

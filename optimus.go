@@ -67,7 +67,7 @@ func Config(opts ...Option) (cli.Config, error) {
 	if err != nil {
 		return cli.Config{}, err
 	}
-	types := []v1alpha1.KindType{v1alpha1.NewHostKind(transports.Schemas()), v1alpha1.HostGroupKind, v1alpha1.RolloutPolicyKind}
+	types := []v1alpha1.KindType{v1alpha1.NewHostKind(transports.Schemas()), v1alpha1.HostGroupKind, v1alpha1.GroupVarsKind, v1alpha1.RolloutPolicyKind}
 	for _, k := range o.kinds {
 		types = append(types, k.Type)
 	}

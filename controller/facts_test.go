@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"maps"
 	"testing"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
@@ -13,8 +14,8 @@ import (
 // every other command to the fake host.
 type factsHost struct {
 	*fakeHost
-	osID         string
-	factsQueries int
+	osID, version string
+	factsQueries  int
 }
 
 func (h *factsHost) Batch(ctx context.Context, cmds []transport.Command) ([]transport.Result, error) {
@@ -24,7 +25,7 @@ func (h *factsHost) Batch(ctx context.Context, cmds []transport.Command) ([]tran
 	for i, c := range cmds {
 		if c.Script == reconcilers.QueryFacts.Script {
 			h.factsQueries++
-			res[i].Stdout = []byte("@os-release\nID=" + h.osID + "\n@uname\nh 6.1 x86_64\n")
+			res[i].Stdout = []byte("@os-release\nID=" + h.osID + "\nVERSION_ID=" + h.version + "\n@uname\nh 6.1 x86_64\n")
 			continue
 		}
 		rest, at = append(rest, c), append(at, i)
@@ -71,5 +72,42 @@ func TestMatchFactsSelectsAfterObserving(t *testing.T) {
 	}
 	if deb.factsQueries != 2 {
 		t.Errorf("facts read %d times in 2 cycles, want once per cycle", deb.factsQueries)
+	}
+}
+
+// Conditions on facts (a version comparison) are decided once the host is
+// observed, conditions on variables before; a resource that reads
+// variables reaches each host as that host's own variant.
+func TestFactAndVarConditionsAndVariants(t *testing.T) {
+	old := &factsHost{fakeHost: &fakeHost{values: map[string]string{}}, osID: "debian", version: "11"}
+	cur := &factsHost{fakeHost: &fakeHost{values: map[string]string{}}, osID: "debian", version: "12.5"}
+	conns := map[string]*factsHost{"old": old, "cur": cur}
+	reg, err := reconcilers.NewRegistry(markerReconciler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &Engine{Registry: reg, Dial: func(_ context.Context, h *v1alpha1.Host) (transport.Conn, error) { return conns[h.Metadata.Name], nil }}
+	recent := marker("recent", "x", nil)
+	recent.Spec.(*markerSpec).HostSelector = &v1alpha1.LabelSelector{MatchFactExpressions: []v1alpha1.HostRequirement{
+		{Key: "os.versionId", Operator: v1alpha1.SelectorGe, Values: []string{"12"}}}}
+	flagged := marker("flagged", "f", nil)
+	flagged.Spec.(*markerSpec).HostSelector = &v1alpha1.LabelSelector{MatchVarExpressions: []v1alpha1.HostRequirement{
+		{Key: "flag", Operator: v1alpha1.SelectorExists}}}
+	perHost := marker("per-host", "${vars.v}", nil)
+	perHost.SetVariant("old", marker("per-host", "for-old", nil))
+	perHost.SetVariant("cur", marker("per-host", "for-cur", nil))
+	hOld, hCur := host("old", nil), host("cur", nil)
+	hOld.Spec.Vars = map[string]any{"flag": true}
+	rep, err := eng.Run(context.Background(), []*v1alpha1.Host{hOld, hCur}, []*v1alpha1.Resource{recent, flagged, perHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Converged {
+		t.Fatalf("not converged: %+v", rep.Hosts)
+	}
+	wantOld := map[string]string{"flagged": "f", "per-host": "for-old"}
+	wantCur := map[string]string{"recent": "x", "per-host": "for-cur"}
+	if !maps.Equal(old.values, wantOld) || !maps.Equal(cur.values, wantCur) {
+		t.Errorf("debian 11 %v, want %v; debian 12.5 %v, want %v", old.values, wantOld, cur.values, wantCur)
 	}
 }

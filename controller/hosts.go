@@ -32,9 +32,15 @@ type hostRun struct {
 	planNotes []Note
 	// observed is the digest of this cycle's query results.
 	observed string
-	batch    int  // the host's rollout batch, from 1; 0 without a rollout
-	acted    bool // acted on at least once in this run
-	held     bool // left alone: the rollout stopped before its turn
+	// lost is the connection failure of an act batch whose outcome the
+	// next observe must settle; nil when there is none.
+	lost error
+	// unconfirmed are the resources of the actions lost took the result of.
+	unconfirmed        map[v1alpha1.ResourceRef]int
+	unknown, confirmed int
+	batch              int  // the host's rollout batch, from 1; 0 without a rollout
+	acted              bool // acted on at least once in this run
+	held               bool // left alone: the rollout stopped before its turn
 }
 
 // hostRuns matches resources to hosts and orders them: every host's state
@@ -53,7 +59,7 @@ func (e *Engine) hostRuns(hosts []*v1alpha1.Host, resources []*v1alpha1.Resource
 	targets := indexTargets(managed)
 	runs := make([]*hostRun, 0, len(hosts))
 	for _, h := range hosts {
-		onHost := targets.forHost(h.Metadata.Labels)
+		onHost := targets.forHost(h)
 		// Only edges between resources of this host count, so dependencies
 		// are looked for among them, not among every host's resources.
 		sorted, deps, err := order(e.Registry, onHost, onHost)
@@ -96,19 +102,20 @@ func indexTargets(resources []*v1alpha1.Resource) *targetIndex {
 	return x
 }
 
-// forHost returns the resources that select a host with labels, in
-// manifest order.
-func (x *targetIndex) forHost(labels map[string]string) []*v1alpha1.Resource {
+// forHost returns the resources that select h by its labels and
+// variables, in manifest order, each as written for h (see
+// v1alpha1.Resource.For).
+func (x *targetIndex) forHost(h *v1alpha1.Host) []*v1alpha1.Resource {
 	candidates := append([]int(nil), x.always...)
-	for k, v := range labels {
+	for k, v := range h.Metadata.Labels {
 		candidates = append(candidates, x.byLabel[[2]string{k, v}]...)
 	}
 	sort.Ints(candidates)
 	var out []*v1alpha1.Resource
 	for _, i := range candidates {
 		res := x.resources[i]
-		if t := res.Targeting(); t == nil || t.HostSelector.Matches(labels) {
-			out = append(out, res)
+		if t := res.Targeting(); t == nil || t.HostSelector.MatchesHost(h) {
+			out = append(out, res.For(h.Metadata.Name))
 		}
 	}
 	return out
@@ -153,6 +160,7 @@ func summarise(runs []*hostRun, dryRun, interrupted bool, red *redactor) []HostR
 				h.NotRun++
 			}
 		}
+		h.Unknown, h.Confirmed = r.unknown, r.confirmed
 		switch {
 		case r.quarantine != nil:
 			h.State, h.Err = HostFailed, r.quarantine

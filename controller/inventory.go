@@ -368,15 +368,47 @@ func withInventory(r *hostRun, cmds []transport.Command, slot []int) (_ []transp
 			shifted[i] = s + 1
 		}
 	}
-	cleanups := inventoryCleanups(r, shifted)
+	// A refresh sent alone in its command clears its own pending line as
+	// it starts (see clearingPending); the others are cleared after.
+	alone := map[int]int{}
+	for _, s := range shifted {
+		if s >= 0 {
+			alone[s]++
+		}
+	}
+	self := map[v1alpha1.ResourceRef]bool{}
+	for i, pa := range r.plan {
+		if s := shifted[i]; s >= 0 && pa.refresh && alone[s] == 1 && !self[pa.Resource] {
+			out[s].Script = clearingPending(r.inv.path, pa.Resource, out[s].Script)
+			self[pa.Resource] = true
+		}
+	}
+	cleanups := inventoryCleanups(r, shifted, self)
 	return append(out, cleanups...), shifted, len(cleanups)
+}
+
+// clearingPending wraps the script of ref's refresh so that it clears the
+// refresh's pending line just before it runs and records it again if it
+// fails. A restart that cuts the connection it came by (sshd restarting
+// where it is the container's main process, or killing the sessions) has
+// then cleared its line, and the next run does not restart it, and lose
+// the connection, again; a restart that fails while its connection is
+// alive stays pending. Only a restart that fails just as the connection
+// drops can be lost that way.
+func clearingPending(path string, ref v1alpha1.ResourceRef, script string) string {
+	return "( " + removeLine(path, "pending", ref) + ") || exit 1\n" +
+		"(eval " + transport.Quote(script) + "\n); _oq=$?\n" +
+		"f=" + reconcilers.ShellCommand(path) + "\n" +
+		`[ "$_oq" = 0 ] || { [ ! -f "$f" ] || printf 'pending\t%s\t%s\n' ` + reconcilers.ShellCommand(ref.Kind, ref.Name) + ` >>"$f"; }` + "\n" +
+		"exit $_oq\n"
 }
 
 // inventoryCleanups are the inventory's commands that follow a batch:
 // for each resource pruned, or owing a refresh, that has a command in the
 // batch, the line that records it is removed once all its commands
-// succeeded. slot maps each planned action to its command, -1 for none.
-func inventoryCleanups(r *hostRun, slot []int) []transport.Command {
+// succeeded. slot maps each planned action to its command, -1 for none;
+// self holds the refreshes that clear their own line.
+func inventoryCleanups(r *hostRun, slot []int, self map[v1alpha1.ResourceRef]bool) []transport.Command {
 	bySlot := map[v1alpha1.ResourceRef][]int{}
 	var order []v1alpha1.ResourceRef
 	for i, s := range slot {
@@ -403,7 +435,7 @@ func inventoryCleanups(r *hostRun, slot []int) []transport.Command {
 		switch {
 		case pruned[ref]:
 			out = append(out, transport.Command{Script: removeLine(r.inv.path, "resource", ref), After: bySlot[ref]})
-		case refreshing[ref]:
+		case refreshing[ref] && !self[ref]:
 			out = append(out, transport.Command{Script: removeLine(r.inv.path, "pending", ref), After: bySlot[ref]})
 		}
 	}

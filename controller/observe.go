@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
@@ -46,7 +47,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		return
 	}
 	if r.conn == nil {
-		if err := e.connect(ctx, r, dial); err != nil {
+		if err := e.open(ctx, r, dial); err != nil {
 			if ctx.Err() == nil {
 				r.quarantine = err
 			} else {
@@ -61,7 +62,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	queries = append(queries, r.inv.queries()...)
 	facts := reconcilers.NewFacts(nil)
 	if len(queries) > 0 {
-		got, err := e.query(ctx, r, queries)
+		got, err := e.queryRegaining(ctx, r, dial, queries)
 		if err != nil {
 			return
 		}
@@ -155,35 +156,51 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	if r.inv.loaded() {
 		e.planPrune(ctx, r, red)
 	}
+	r.settle()
 }
 
 // refresh adds a Refresher's actions when a resource it watches changes in
 // this cycle, or when an earlier run left its refresh pending (owed). Its
 // triggers are among its dependencies, so they were planned before it and
-// their actions run before its refresh. n is how many actions it added.
+// their actions run before its refresh. An action that replaces a planned
+// one (Action.Replaces) moves to the end in its place. n is how many of the
+// returned actions are refreshes: the last n.
 func (e *Engine) refresh(ctx context.Context, req reconcilers.Request, planned []reconcilers.Action,
 	changing map[v1alpha1.ResourceRef]bool, owed bool) (_ []reconcilers.Action, n int, _ error) {
 	rf, ok := e.Registry.Refresher(req.Resource.Kind)
 	if !ok {
 		return planned, 0, nil
 	}
-	triggered := false
+	req.Changed = nil
 	for _, t := range rf.Triggers(req.Resource) {
-		triggered = triggered || changing[t]
+		if changing[t] && !slices.Contains(req.Changed, t) {
+			req.Changed = append(req.Changed, t)
+		}
 	}
-	if !triggered && !owed {
+	if len(req.Changed) == 0 && !owed {
 		return planned, 0, nil
 	}
 	more, err := rf.Refresh(ctx, req, planned)
 	if err != nil {
 		return nil, 0, err
 	}
-	if !triggered {
+	if len(req.Changed) == 0 {
 		for i := range more {
 			more[i].Description += " (pending: an earlier run changed what it watches but did not finish)"
 		}
 	}
-	return append(planned, more...), len(more), nil
+	kept := slices.Clone(planned)
+	for _, m := range more {
+		if m.Replaces == "" {
+			continue
+		}
+		i := slices.IndexFunc(kept, func(a reconcilers.Action) bool { return a.Op == m.Replaces })
+		if i < 0 {
+			return nil, 0, fmt.Errorf("%s: its refresh replaces a %s action that was not planned", req.Resource.ID(), m.Replaces)
+		}
+		kept = slices.Delete(kept, i, i+1)
+	}
+	return append(kept, more...), len(more), nil
 }
 
 type scopedKey struct{ scope, key string }
@@ -257,6 +274,15 @@ func (e *Engine) queries(host *v1alpha1.Host, resources []*v1alpha1.Resource) ([
 
 // query sends queries in one round trip; a failure quarantines the host.
 func (e *Engine) query(ctx context.Context, r *hostRun, queries []reconcilers.Query) ([]transport.Result, error) {
+	got, err := e.send(ctx, r, queries)
+	if err != nil {
+		e.failObserve(ctx, r, err)
+	}
+	return got, err
+}
+
+// send runs queries in one round trip.
+func (e *Engine) send(ctx context.Context, r *hostRun, queries []reconcilers.Query) ([]transport.Result, error) {
 	cmds := make([]transport.Command, len(queries))
 	for i, q := range queries {
 		cmds[i] = transport.Command{Script: q.Script}
@@ -264,15 +290,16 @@ func (e *Engine) query(ctx context.Context, r *hostRun, queries []reconcilers.Qu
 	r.roundTrips++
 	qctx, cancel := observeContext(ctx, r)
 	defer cancel()
-	got, err := r.conn.Batch(qctx, cmds)
-	if err != nil {
-		e.broken(r)
-		if ctx.Err() == nil {
-			r.quarantine = fmt.Errorf("observe: %w", err)
-		} else {
-			r.interrupt(fmt.Errorf("observe: %w", err))
-		}
-		return nil, err
+	return r.conn.Batch(qctx, cmds)
+}
+
+// failObserve records an observe round trip that failed: the host is
+// quarantined, or interrupted with the run.
+func (e *Engine) failObserve(ctx context.Context, r *hostRun, err error) {
+	e.broken(r)
+	if ctx.Err() == nil {
+		r.quarantine = fmt.Errorf("observe: %w", err)
+	} else {
+		r.interrupt(fmt.Errorf("observe: %w", err))
 	}
-	return got, nil
 }

@@ -17,7 +17,7 @@ func ResourcesByHost(hosts []*v1alpha1.Host, resources []*v1alpha1.Resource) [][
 	x := indexTargets(managed)
 	out := make([][]*v1alpha1.Resource, len(hosts))
 	for i, h := range hosts {
-		out[i] = x.forHost(h.Metadata.Labels)
+		out[i] = x.forHost(h)
 	}
 	return out
 }

@@ -41,7 +41,7 @@ func TestTargetIndexMatchesSelectors(t *testing.T) {
 			}
 		}
 		var got []string
-		for _, r := range x.forHost(labels) {
+		for _, r := range x.forHost(&v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Labels: labels}}) {
 			got = append(got, r.Metadata.Name)
 		}
 		if !slices.Equal(got, want) {

@@ -72,6 +72,12 @@ type Action struct {
 	// account (an Exec's timeout): the act deadline of its batch is
 	// extended so that it always covers the timeouts of its actions.
 	Timeout time.Duration `json:"-"`
+	// Replaces, on an action a Refresher returns, is the Op of the planned
+	// action it takes the place of (the first with that Op): one command
+	// that decides at act time, where two would do the work twice or the
+	// wrong one. A service's refresh replaces its start: it restarts the
+	// service if a package script started it since it was observed.
+	Replaces Op `json:"-"`
 }
 
 // Request is one resource to plan on one host, its spec untyped: what the
@@ -80,6 +86,10 @@ type Request struct {
 	Host     *v1alpha1.Host
 	Resource *v1alpha1.Resource
 	Facts    *Facts
+	// Changed, for Refresh only, are the resource's triggers that change in
+	// this cycle, in the order Triggers lists them; empty when the refresh
+	// is owed by an earlier run that did not finish.
+	Changed []v1alpha1.ResourceRef
 }
 
 // Reconciler is the untyped contract the engine works through. Kinds
@@ -109,8 +119,10 @@ type Refresher interface {
 	// Triggers lists the resources whose change calls for a refresh.
 	Triggers(res *v1alpha1.Resource) []v1alpha1.ResourceRef
 	// Refresh returns the actions to run because a trigger changes in this
-	// cycle; planned are the actions Plan already returned for the resource
-	// (a service about to be started needs no restart).
+	// cycle (req.Changed names them); planned are the actions Plan already
+	// returned for the resource. The engine appends what Refresh returns to
+	// planned, except that an action with Replaces set takes the place of
+	// the planned action it names.
 	Refresh(ctx context.Context, req Request, planned []Action) ([]Action, error)
 }
 
@@ -146,6 +158,16 @@ type Combiner interface {
 // different scripts.
 type SharedQuerier interface {
 	SharedQueries() []Query
+}
+
+// HostChecker is implemented by kinds whose specs can only be checked
+// against the hosts they target, such as a File template that reads a host's
+// vars. The loader calls it for every resource and every host it targets,
+// before any host is touched, so that optimus validate finds the problem at
+// its file and line; host facts are not known then, so a check must not
+// fail for want of them.
+type HostChecker interface {
+	CheckHost(res *v1alpha1.Resource, host *v1alpha1.Host) []v1alpha1.FieldError
 }
 
 // Kind bundles a resource type with its reconciler: what a tool built with

@@ -21,6 +21,8 @@ type TypedRequest[S any] struct {
 	// Facts are the host's query results as the kind sees them: its own
 	// queries and the shared ones.
 	Facts *Facts
+	// Changed, for Refresh only: see Request.Changed.
+	Changed []v1alpha1.ResourceRef
 }
 
 // Object returns the request's resource and spec.
@@ -48,6 +50,11 @@ type TypedDependencyLister[S any] interface {
 type TypedRefresher[S any] interface {
 	Triggers(obj Object[S]) []v1alpha1.ResourceRef
 	Refresh(ctx context.Context, req TypedRequest[S], planned []Action) ([]Action, error)
+}
+
+// TypedHostChecker is HostChecker with the spec typed.
+type TypedHostChecker[S any] interface {
+	CheckHost(obj Object[S], host *v1alpha1.Host) []v1alpha1.FieldError
 }
 
 // TypedCombiner is Combiner with the spec typed.
@@ -112,7 +119,7 @@ func (a adapter[S]) typed(req Request) (TypedRequest[S], error) {
 	if !ok {
 		return TypedRequest[S]{}, fmt.Errorf("%s: spec is %T, reconciler %s takes *%T", req.Resource.ID(), req.Resource.Spec, a.r.Kind(), *new(S))
 	}
-	return TypedRequest[S]{Host: req.Host, Resource: req.Resource, Spec: s, Facts: req.Facts}, nil
+	return TypedRequest[S]{Host: req.Host, Resource: req.Resource, Spec: s, Facts: req.Facts, Changed: req.Changed}, nil
 }
 
 func (a adapter[S]) Plan(ctx context.Context, req Request) ([]Action, error) {
@@ -137,7 +144,20 @@ func (a adapter[S]) Hooks() Hooks {
 		h.Combiner = combineAdapter[S]{a, x}
 	}
 	h.Shared, _ = a.r.(SharedQuerier)
+	if x, ok := a.r.(TypedHostChecker[S]); ok {
+		h.HostChecker = hostCheckAdapter[S]{x}
+	}
 	return h
+}
+
+type hostCheckAdapter[S any] struct{ c TypedHostChecker[S] }
+
+func (a hostCheckAdapter[S]) CheckHost(res *v1alpha1.Resource, host *v1alpha1.Host) []v1alpha1.FieldError {
+	s, ok := SpecOf[S](res)
+	if !ok {
+		return nil
+	}
+	return a.c.CheckHost(Object[S]{Resource: res, Spec: s}, host)
 }
 
 type depsAdapter[S any] struct{ d TypedDependencyLister[S] }

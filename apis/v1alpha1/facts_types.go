@@ -43,6 +43,28 @@ type OSFacts struct {
 	IDLike []string `json:"idLike,omitempty"`
 }
 
+// osFamilies name the family of a distribution the way Ansible's
+// ansible_os_family does, so that imported conditions keep their meaning.
+var osFamilies = map[string]string{
+	"debian": "Debian", "ubuntu": "Debian", "raspbian": "Debian", "linuxmint": "Debian", "pop": "Debian", "kali": "Debian",
+	"rhel": "RedHat", "centos": "RedHat", "fedora": "RedHat", "rocky": "RedHat", "almalinux": "RedHat", "ol": "RedHat", "amzn": "RedHat",
+	"sles": "Suse", "opensuse": "Suse", "opensuse-leap": "Suse", "opensuse-tumbleweed": "Suse", "suse": "Suse",
+	"alpine": "Alpine", "arch": "Archlinux", "manjaro": "Archlinux", "gentoo": "Gentoo", "freebsd": "FreeBSD",
+}
+
+// Family is the distribution's family (os.family): Debian for debian and
+// ubuntu, RedHat for rhel, centos, fedora, rocky, Suse, Alpine, Archlinux;
+// a distribution Optimus does not know takes the family of the first
+// distribution of its ID_LIKE it knows, or its own ID.
+func (o OSFacts) Family() string {
+	for _, id := range append([]string{o.ID}, o.IDLike...) {
+		if f, ok := osFamilies[id]; ok {
+			return f
+		}
+	}
+	return o.ID
+}
+
 // InterfaceFacts are one network interface and its addresses.
 type InterfaceFacts struct {
 	// Name of the interface: eth0.
@@ -57,6 +79,7 @@ var factKeys = map[string]func(f *HostFacts) string{
 	"os.versionId": func(f *HostFacts) string { return f.OS.VersionID },
 	"os.name":      func(f *HostFacts) string { return f.OS.Name },
 	"os.idLike":    func(f *HostFacts) string { return strings.Join(f.OS.IDLike, " ") },
+	"os.family":    func(f *HostFacts) string { return f.OS.Family() },
 	"arch":         func(f *HostFacts) string { return f.Arch },
 	"kernel":       func(f *HostFacts) string { return f.Kernel },
 	"cpus":         func(f *HostFacts) string { return strconv.Itoa(f.CPUs) },

@@ -46,10 +46,20 @@ type ServiceSpec struct {
 	Name string `json:"name,omitempty" validate:"omitempty,max=128,unixname"`
 	// State is running (default) or stopped.
 	State string `json:"state,omitempty" validate:"omitempty,oneof=running stopped"`
-	// Enabled starts the service at boot. Absent: left as it is.
+	// Enabled starts the service at boot, as the host's init system means it:
+	// systemd's unit file state enabled (not only for this boot), or an init
+	// script's start link in the default runlevel or rcS.d. Absent: left as it is.
 	Enabled *bool `json:"enabled,omitempty"`
-	// RestartOn restarts the service when one of these resources changed in the same run.
+	// RestartOn restarts the service when one of these resources changed in
+	// the same run; a service that is not running yet is started, or
+	// restarted if something (a package's install script) started it before
+	// its turn, so it always ends the run on the new configuration.
 	RestartOn []ResourceRef `json:"restartOn,omitempty" validate:"dive"`
+	// ReloadOn reloads the service, where it can reload (a systemd unit with
+	// a reload command; an init script with a reload action), when one of
+	// these resources changed in the same run, and restarts it where it
+	// cannot. When resources of both lists changed, it restarts.
+	ReloadOn []ResourceRef `json:"reloadOn,omitempty" validate:"dive"`
 }
 
 // Default fills in defaults.

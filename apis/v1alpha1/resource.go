@@ -16,6 +16,29 @@ type Resource struct {
 	Spec any `json:"spec"`
 	// Origin is where the document was read from.
 	Origin Origin `json:"-"`
+
+	// variants are the resource as written for each host, when its spec
+	// reads host variables (${vars.port}); the loader sets them.
+	variants map[string]*Resource
+}
+
+// For returns the resource as written for the named host: its spec with
+// every ${vars.name} replaced by the host's value, checked when the
+// manifests were loaded. A resource that reads no variable is the same
+// for every host, and For returns it.
+func (r *Resource) For(host string) *Resource {
+	if v, ok := r.variants[host]; ok {
+		return v
+	}
+	return r
+}
+
+// SetVariant records the resource as written for host; the loader calls it.
+func (r *Resource) SetVariant(host string, v *Resource) {
+	if r.variants == nil {
+		r.variants = map[string]*Resource{}
+	}
+	r.variants[host] = v
 }
 
 // Origin locates a document in the manifest files.

@@ -2,7 +2,6 @@ package v1alpha1
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 )
@@ -18,12 +17,24 @@ type LabelSelector struct {
 	// MatchFacts requires each fact of the host, as found when it is
 	// observed, to have exactly this value, so that one manifest set serves
 	// several distributions: "matchFacts: {os.id: debian}". Keys: os.id,
-	// os.versionId, os.name, os.idLike, arch, kernel, cpus, memoryMB, hostname.
+	// os.versionId, os.name, os.idLike, os.family, arch, kernel, cpus,
+	// memoryMB, hostname.
 	MatchFacts map[string]string `json:"matchFacts,omitempty"`
+	// MatchFactExpressions are requirements on the host's facts, with the
+	// operators of matchExpressions plus the comparisons Gt, Ge, Lt and Le:
+	// "{key: os.versionId, operator: Ge, values: ['12']}". Keys as matchFacts.
+	MatchFactExpressions []HostRequirement `json:"matchFactExpressions,omitempty" validate:"dive"`
+	// MatchVarExpressions are requirements on the host's variables (its
+	// vars merged with its HostGroup's and the GroupVars that select it),
+	// known when the manifests are loaded: "{key: fail2ban, operator: In,
+	// values: ['true']}". A dotted key reads into a mapping: ssh.port.
+	MatchVarExpressions []HostRequirement `json:"matchVarExpressions,omitempty" validate:"dive"`
 }
 
 // HasFacts reports whether the selector needs the host's facts.
-func (s *LabelSelector) HasFacts() bool { return s != nil && len(s.MatchFacts) > 0 }
+func (s *LabelSelector) HasFacts() bool {
+	return s != nil && (len(s.MatchFacts) > 0 || len(s.MatchFactExpressions) > 0)
+}
 
 // MatchesFacts reports whether facts satisfy matchFacts. Labels are
 // matched separately (Matches), before the facts are known.
@@ -36,6 +47,12 @@ func (s *LabelSelector) MatchesFacts(facts *HostFacts) bool {
 	}
 	for k, want := range s.MatchFacts {
 		if got, ok := facts.Fact(k); !ok || got != want {
+			return false
+		}
+	}
+	for _, r := range s.MatchFactExpressions {
+		got, ok := facts.Fact(r.Key)
+		if !r.Operator.holds(r.Values, got, ok && got != "") {
 			return false
 		}
 	}
@@ -55,6 +72,20 @@ func (s *LabelSelector) Check() []FieldError {
 			errs = append(errs, FieldError{Path: "matchFacts[" + k + "]", Message: "unknown fact: use one of " + strings.Join(FactKeys(), ", ")})
 		}
 	}
+	for i, r := range s.MatchFactExpressions {
+		at := fmt.Sprintf("matchFactExpressions[%d]", i)
+		if _, ok := factKeys[r.Key]; !ok {
+			errs = append(errs, FieldError{Path: at + ".key", Message: fmt.Sprintf("unknown fact %q: use one of %s", r.Key, strings.Join(FactKeys(), ", "))})
+		}
+		if err := r.Operator.checkValues(r.Values); err != nil {
+			errs = append(errs, FieldError{Path: at + ".values", Message: err.Error()})
+		}
+	}
+	for i, r := range s.MatchVarExpressions {
+		if err := r.Operator.checkValues(r.Values); err != nil {
+			errs = append(errs, FieldError{Path: fmt.Sprintf("matchVarExpressions[%d].values", i), Message: err.Error()})
+		}
+	}
 	return errs
 }
 
@@ -62,9 +93,11 @@ func (s *LabelSelector) Check() []FieldError {
 type LabelSelectorRequirement struct {
 	// Key is the label key the requirement applies to.
 	Key string `json:"key" validate:"required,labelkey"`
-	// Operator is one of In, NotIn, Exists, DoesNotExist.
-	Operator SelectorOperator `json:"operator" validate:"required,oneof=In NotIn Exists DoesNotExist"`
-	// Values are required for In and NotIn, and must be empty for Exists and DoesNotExist.
+	// Operator is one of In, NotIn, Exists, DoesNotExist, or a comparison:
+	// Gt, Ge, Lt, Le (see HostRequirement).
+	Operator SelectorOperator `json:"operator" validate:"required,oneof=In NotIn Exists DoesNotExist Gt Ge Lt Le"`
+	// Values are required for In and NotIn, must be empty for Exists and
+	// DoesNotExist, and are one number or version for a comparison.
 	Values []string `json:"values,omitempty"`
 }
 
@@ -79,7 +112,9 @@ const (
 	SelectorDoesNotExist SelectorOperator = "DoesNotExist"
 )
 
-// Matches reports whether labels satisfy the selector. A nil selector matches everything.
+// Matches reports whether labels satisfy the selector's matchLabels and
+// matchExpressions. A nil selector matches everything. Facts and variables
+// are matched by MatchesFacts and MatchesVars.
 func (s *LabelSelector) Matches(labels map[string]string) bool {
 	if s == nil {
 		return true
@@ -91,24 +126,7 @@ func (s *LabelSelector) Matches(labels map[string]string) bool {
 	}
 	for _, r := range s.MatchExpressions {
 		v, ok := labels[r.Key]
-		switch r.Operator {
-		case SelectorIn:
-			if !ok || !slices.Contains(r.Values, v) {
-				return false
-			}
-		case SelectorNotIn:
-			if ok && slices.Contains(r.Values, v) {
-				return false
-			}
-		case SelectorExists:
-			if !ok {
-				return false
-			}
-		case SelectorDoesNotExist:
-			if ok {
-				return false
-			}
-		default:
+		if !r.Operator.holds(r.Values, v, ok) {
 			return false
 		}
 	}
@@ -117,19 +135,7 @@ func (s *LabelSelector) Matches(labels map[string]string) bool {
 
 // Check reports the first semantic problem validator tags cannot express:
 // values present or missing for the operator.
-func (r LabelSelectorRequirement) Check() error {
-	switch r.Operator {
-	case SelectorIn, SelectorNotIn:
-		if len(r.Values) == 0 {
-			return fmt.Errorf("operator %s needs at least one value", r.Operator)
-		}
-	case SelectorExists, SelectorDoesNotExist:
-		if len(r.Values) != 0 {
-			return fmt.Errorf("operator %s takes no values", r.Operator)
-		}
-	}
-	return nil
-}
+func (r LabelSelectorRequirement) Check() error { return r.Operator.checkValues(r.Values) }
 
 // ParseSelector parses the kubectl -l syntax: "role=web,env!=prod,tier in (a,b),!legacy,gpu".
 func ParseSelector(s string) (*LabelSelector, error) {
@@ -220,6 +226,8 @@ func (s *LabelSelector) String() string {
 			parts = append(parts, r.Key)
 		case SelectorDoesNotExist:
 			parts = append(parts, "!"+r.Key)
+		default:
+			parts = append(parts, r.Key+r.Operator.symbol()+strings.Join(r.Values, ","))
 		}
 	}
 	return strings.Join(parts, ",")

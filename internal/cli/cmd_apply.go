@@ -255,6 +255,19 @@ func applyExitCode(r *controller.Report) int {
 	return exitConverged
 }
 
+// failedHostsLine says how many hosts failed, and that the others
+// converged only when there are others.
+func failedHostsLine(failed, hosts int) string {
+	line := fmt.Sprintf("%d of %d %s failed (quarantined)", failed, hosts, plural(hosts, "host", "hosts"))
+	switch others := hosts - failed; {
+	case others == 1:
+		return line + "; the other converged."
+	case others > 1:
+		return line + "; the others converged."
+	}
+	return line + "."
+}
+
 func printApplyOutcome(p *printer, r *controller.Report, wide bool, sig os.Signal) {
 	switch {
 	case r.Declined:
@@ -269,8 +282,7 @@ func printApplyOutcome(p *printer, r *controller.Report, wide bool, sig os.Signa
 	case r.Rollout.StopMessage() != "":
 		// Said after the summary, with the hosts left alone.
 	case len(r.Failed()) > 0:
-		failed := len(r.Failed())
-		fmt.Fprintf(p.w, "%d of %d %s failed (quarantined); the others converged.\n", failed, len(r.Hosts), plural(len(r.Hosts), "host", "hosts"))
+		fmt.Fprintln(p.w, failedHostsLine(len(r.Failed()), len(r.Hosts)))
 	case r.Converged && len(r.Plans) == 0:
 		fmt.Fprintln(p.w, "Nothing to do: every host has converged.")
 	}

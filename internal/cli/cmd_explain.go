@@ -26,7 +26,7 @@ func newExplainCmd(cfg Config) *cobra.Command {
 				listKinds(out, cfg.Scheme)
 				return nil
 			}
-			return explain(out, cfg.Scheme, args[0])
+			return explain(out, cfg.Scheme, cmd.Root().Name(), args[0])
 		},
 	}
 }
@@ -65,7 +65,9 @@ func structFields(t reflect.Type) []explainField {
 	return out
 }
 
-func explain(w io.Writer, s *v1alpha1.Scheme, arg string) error {
+// explain documents a kind or a field; prog is the tool's name, for the
+// hint that leads from a kind to its spec, where its own fields are.
+func explain(w io.Writer, s *v1alpha1.Scheme, prog, arg string) error {
 	kindName, path, _ := strings.Cut(arg, ".")
 	kt, ok := lookupKind(s, kindName)
 	if !ok {
@@ -85,6 +87,7 @@ func explain(w io.Writer, s *v1alpha1.Scheme, arg string) error {
 		fmt.Fprint(w, header)
 		writeSection(w, "DESCRIPTION", kt.Description)
 		writeFields(w, fields)
+		fmt.Fprintf(w, "\nUse \"%s explain %s.spec\" for the fields of the spec.\n", prog, kt.Kind)
 		return nil
 	}
 	toks := strings.Split(path, ".")

@@ -12,7 +12,8 @@ func TestExplain(t *testing.T) {
 		want []string // substrings of stdout, or of stderr when code != 0
 	}{
 		{"User", 0, []string{"KIND:     User", "VERSION:  optimus.dev/v1alpha1", "A local user account.",
-			"metadata\t<ObjectMeta> -required-", "spec\t<UserSpec>"}},
+			"metadata\t<ObjectMeta> -required-", "spec\t<UserSpec>",
+			`Use "optimus explain User.spec" for the fields of the spec.`}},
 		{"User.spec", 0, []string{"FIELD:    spec <UserSpec>", "shell\t<string>", "Shell is the login shell, an absolute path.",
 			"hostSelector\t<LabelSelector>", "dependsOn\t<[]ResourceRef>", "Allowed values: present, absent."}},
 		{"user.shell", 0, []string{"FIELD:    shell <string>", "Shell is the login shell"}},
@@ -22,7 +23,7 @@ func TestExplain(t *testing.T) {
 		{"Host.spec.connectTimeout", 0, []string{"<duration>", "ConnectTimeout bounds dialling"}},
 		{"User.metadata", 0, []string{"name\t<string> -required-", "labels\t<map[string]string>"}},
 		{"User.spec.dependsOn", 0, []string{"FIELD:    dependsOn <[]ResourceRef>", "kind\t<string> -required-"}},
-		{"File.spec.hostSelector.matchExpressions.operator", 0, []string{"Allowed values: In, NotIn, Exists, DoesNotExist."}},
+		{"File.spec.hostSelector.matchExpressions.operator", 0, []string{"Allowed values: In, NotIn, Exists,\n    DoesNotExist, Gt, Ge, Lt, Le."}},
 		{"Cron.spec.schedule", 0, []string{"FIELD:    schedule <string>", "*/15 2-5 * jan,jul mon-fri", "@daily"}},
 		{"File.spec.validate", 0, []string{"FIELD:    validate <string>", "nginx -t -c %s"}},
 		{"Package.spec.cacheValidTime", 0, []string{"<duration>", "cacheValidTime: 1h", "Default 24h."}},
@@ -31,7 +32,7 @@ func TestExplain(t *testing.T) {
 		{"Hostname.spec.name", 0, []string{"FIELD:    name <string>"}},
 		{"File.spec.hostSelector.matchFacts", 0, []string{"matchFacts: {os.id: debian}"}},
 		{"Usr", 1, []string{`optimus: unknown kind "Usr" (did you mean User?)`}},
-		{"Frobnicator", 1, []string{"(known: AuthorizedKey, Cron, Directory,"}},
+		{"Frobnicator", 1, []string{"(known: AuthorizedKey, BlockInFile, Cron, Directory,"}},
 		{"User.spec.shel", 1, []string{`optimus: User.spec has no field "shel" (did you mean shell?)`}},
 		{"User.spec.shell.x", 1, []string{"User.spec.shell is of type string and has no fields"}},
 	} {

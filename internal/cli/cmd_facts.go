@@ -123,6 +123,7 @@ func printFacts(w io.Writer, results []hostFacts) {
 		f := r.Facts
 		for _, kv := range [][2]string{
 			{".Facts.OS.ID", f.OS.ID}, {".Facts.OS.VersionID", f.OS.VersionID}, {".Facts.OS.PrettyName", f.OS.PrettyName},
+			{".Facts.OS.Family", f.OS.Family()},
 			{".Facts.Arch", f.Arch}, {".Facts.Kernel", f.Kernel}, {".Facts.CPUs", strconv.Itoa(f.CPUs)},
 			{".Facts.MemoryMB", strconv.Itoa(f.MemoryMB)}, {".Facts.Hostname", f.Hostname},
 			{".Facts.Addresses", strings.Join(f.Addresses, " ")},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -75,7 +76,8 @@ spec:
 	}
 
 	code, out, _ = runCLI(t, nil, "facts", "-f", dir)
-	if code != 0 || !strings.Contains(out, "web1:\n") || !strings.Contains(out, ".Facts.OS.ID") || !strings.Contains(out, field("ID")) {
+	if code != 0 || !strings.Contains(out, "web1:\n") || !strings.Contains(out, ".Facts.OS.ID") || !strings.Contains(out, field("ID")) ||
+		!regexp.MustCompile(`(?m)^  \.Facts\.OS\.Family +Debian$`).MatchString(out) {
 		t.Errorf("text output (exit %d):\n%s", code, out)
 	}
 }

@@ -77,3 +77,36 @@ func TestValidateUsage(t *testing.T) {
 		t.Errorf("code %d, stderr %q", code, errOut)
 	}
 }
+
+func TestValidateVarsSaysWhereEachValueComesFrom(t *testing.T) {
+	manifests := `apiVersion: optimus.dev/v1alpha1
+kind: Host
+metadata: {name: web1, labels: {role: web}}
+spec:
+  address: 10.0.0.1
+  hostKey: {policy: insecure}
+  vars: {sshPort: 2201}
+---
+apiVersion: optimus.dev/v1alpha1
+kind: GroupVars
+metadata: {name: web}
+spec:
+  hostSelector: {matchLabels: {role: web}}
+  vars: {sshPort: 22, relay: mail.example}
+`
+	code, out, errOut := runCLI(t, strings.NewReader(manifests), "validate", "-f", "-", "--vars", "web1")
+	if code != 0 {
+		t.Fatalf("code %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{
+		"web1  relay     mail.example  GroupVars/web (priority 0) at <stdin>:14",
+		"web1  sshPort   2201          Host/web1 at <stdin>:7; overrides GroupVars/web (priority 0) at <stdin>:14 (22)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, errOut := runCLI(t, strings.NewReader(manifests), "validate", "-f", "-", "--vars", "web9"); code != 1 || !strings.Contains(errOut, "no Host of that name") {
+		t.Errorf("unknown host: code %d, stderr %q", code, errOut)
+	}
+}

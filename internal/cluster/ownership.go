@@ -56,6 +56,12 @@ func (r *Replica) claim(ctx context.Context, hosts []string) (int, error) {
 				if len(kvs) != 1 || clientv3.LeaseID(kvs[0].Lease) != lease {
 					continue // held by another replica until it lets go or its lease expires
 				}
+				if r.releasing[h] == kvs[0].ModRevision {
+					// Ours, but a release of this very ownership waits to
+					// delete it: adopting it would lose the host to that
+					// deletion. It is claimed afresh once the key is gone.
+					continue
+				}
 				token = kvs[0].ModRevision // ours already (a step repeated after an error)
 			}
 			if r.lease == lease {
@@ -77,6 +83,12 @@ func (r *Replica) release(host string) {
 	r.mu.Lock()
 	o, ok := r.owned[host]
 	delete(r.owned, host)
+	if ok {
+		if r.releasing == nil {
+			r.releasing = map[string]int64{}
+		}
+		r.releasing[host] = o.token
+	}
 	r.mu.Unlock()
 	if !ok {
 		return
@@ -85,6 +97,14 @@ func (r *Replica) release(host string) {
 	go func() {
 		lock.Lock()
 		defer lock.Unlock()
+		defer func() {
+			r.mu.Lock()
+			if r.releasing[host] == o.token {
+				delete(r.releasing, host)
+			}
+			r.mu.Unlock()
+			r.poke() // a step may claim it again now
+		}()
 		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TTL)
 		defer cancel()
 		key := r.k.owner(host)

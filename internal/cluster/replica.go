@@ -109,6 +109,7 @@ type Replica struct {
 	owned      map[string]ownership
 	observing  map[string]bool        // owned when etcd was lost: observed, not acted on
 	acting     map[string]*sync.Mutex // held while a host is acted on
+	releasing  map[string]int64       // host -> token of an ownership whose key is being deleted
 	members    []Member
 	pending    map[string]json.RawMessage // status not yet written
 	statusKick chan struct{}

@@ -344,3 +344,50 @@ func TestClaimIsExclusive(t *testing.T) {
 	}
 	t.Logf("a took %d, b took %d", len(rs[0].owned), len(rs[1].owned))
 }
+
+// TestReclaimWaitsForRelease: a replica that releases a host while a
+// reconcile still holds it (its manifests went out of sync for a moment)
+// and then gets it back must not adopt the owner key its own pending
+// release is about to delete: once the reconcile ends, the host is owned
+// again under a new key, in etcd as in the replica's memory.
+func TestReclaimWaitsForRelease(t *testing.T) {
+	cli := etcdtest.Start(t).Client(t)
+	hosts := hostNames(6)
+	a := startReplica(t, cli, "a", "d1", hosts)
+	b := startReplica(t, cli, "b", "d1", hosts)
+	waitFor(t, "a and b share the hosts", func() bool {
+		_, ok := settled(t, cli, hosts, a, b)
+		return ok && len(a.Owned()) > 0
+	})
+	host := a.Owned()[0]
+	hold, err := a.Acquire(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := hold.Token()
+	// Out of sync and back while the reconcile holds the host.
+	a.SetDigest("d2")
+	waitFor(t, "a out of sync", func() bool { st, _ := a.Condition(); return st == StateConfigOutOfSync })
+	a.SetDigest("d1")
+	waitFor(t, "a active again", func() bool { st, _ := a.Condition(); return st == StateActive })
+	time.Sleep(3 * testTTL / 2) // several steps while the release waits
+	if a.Owns(host) {
+		t.Fatalf("a adopted %s while its release of token %d was pending", host, first)
+	}
+	hold.Release()
+	waitFor(t, "a owns the host again, in etcd too", func() bool {
+		f := fleet(t, cli)
+		return a.Owns(host) && f.Owners[host] == "a"
+	})
+	again, err := a.Acquire(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Release()
+	if again.Token() == first {
+		t.Errorf("the new ownership has the released one's token %d", first)
+	}
+	if err := again.Fence(context.Background()); err != nil {
+		t.Errorf("fence after the reclaim: %v", err)
+	}
+}

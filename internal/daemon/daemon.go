@@ -156,7 +156,13 @@ type Daemon struct {
 	desired  map[string]*desiredHost
 	loaded   bool // a valid set was loaded since the start
 	restored map[string]bool
-	ro       *rollout    // the current rollout, nil without one
+	digest   string   // of the manifests in hand (history.Digest)
+	snapData []byte   // their snapshot, nil when too large to keep
+	ro       *rollout // the view of the fleet's rollout, nil without one
+	rec      *fleetRecord
+	outcomes map[string]outcomeRecord
+	rev      int64
+	pause    *time.Timer // wakes the daemon when a pause between batches ends
 	ready    atomic.Bool // every host was reconciled once since the start
 
 	web     *webSource        // the status page's view of the daemon
@@ -168,6 +174,17 @@ type Daemon struct {
 	listenReady chan struct{}
 
 	rs replicaState
+
+	// The rollout's shared state, and the desired state of the manifests
+	// hosts may be held to, by digest (snapMu, never taken before mu).
+	store    rolloutStore
+	snapMu   sync.Mutex
+	snaps    map[string]map[string]*desiredHost
+	snapBase string // where stored snapshots are extracted to be loaded
+	// bg is for work started outside a reconcile (timers, the API); it
+	// ends when Run returns.
+	bg       context.Context
+	cancelBG context.CancelFunc
 }
 
 // desiredHost is what one host should look like, computed once per load.
@@ -202,6 +219,16 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.history = openHistory(opts)
+	d.bg, d.cancelBG = context.WithCancel(context.Background())
+	d.snaps = map[string]map[string]*desiredHost{}
+	if opts.Replica != nil {
+		d.store = etcdStore{opts.Replica}
+	} else if d.store, err = newLocalStore(opts.StateDir); err != nil {
+		return nil, fmt.Errorf("rollout state: %w", err)
+	}
+	if d.snapBase, err = os.MkdirTemp("", "optimus-manifests-"); err != nil {
+		return nil, err
+	}
 	if opts.StateDir != "" {
 		if _, err := os.Stat(filepath.Join(opts.StateDir, StatusFile)); err == nil {
 			st, err := LoadStatus(opts.StateDir)
@@ -325,6 +352,13 @@ loop:
 	<-writerDone
 	d.save()
 	d.closeHistory()
+	d.cancelBG()
+	d.mu.Lock()
+	if d.pause != nil {
+		d.pause.Stop()
+	}
+	d.mu.Unlock()
+	_ = os.RemoveAll(d.snapBase)
 	if srv != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

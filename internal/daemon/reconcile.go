@@ -41,7 +41,7 @@ func (d *Daemon) reconcile(ctx context.Context, name string) {
 	}
 	d.settle(job)
 	if job.ro != nil {
-		d.rolloutOutcome(ctx, job.ro, job.want, job.result, job.states, job.reason)
+		d.rolloutOutcome(ctx, job)
 	}
 	d.requeue(job)
 }
@@ -83,11 +83,9 @@ type reconcileJob struct {
 // replicas, and marks it Reconciling. false: nothing to do here.
 func (d *Daemon) beginReconcile(ctx context.Context, name string) (*reconcileJob, bool) {
 	d.mu.Lock()
-	want, set, ro := d.desired[name], d.set, d.ro
-	if held := ro.held(name); held != nil {
-		// Not rolled yet: kept, and drift-corrected, on what it had.
-		want = held
-	}
+	// A host not rolled yet is kept, and drift-corrected, on what it had;
+	// nil: not to be reconciled now (see effectiveLocked).
+	want, set, ro := d.effectiveLocked(name), d.set, d.ro
 	d.mu.Unlock()
 	if want == nil {
 		return nil, false
@@ -301,7 +299,7 @@ func resourceStates(want *desiredHost, rep *controller.Report, result string) []
 				switch a.Status {
 				case controller.StatusFailed:
 					set(ref, status.StateFailed, a.ErrorText())
-				case controller.StatusSkipped, controller.StatusPlanned:
+				case controller.StatusSkipped, controller.StatusPlanned, controller.StatusUnknown:
 					if i, ok := index[ref]; ok && states[i].State != status.StateFailed {
 						set(ref, status.StatePending, a.ErrorText())
 					}

@@ -1,15 +1,18 @@
 package daemon
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/controller"
+	"github.com/optimus-cm/optimus/internal/history"
 	"github.com/optimus-cm/optimus/internal/manifest"
 	"github.com/optimus-cm/optimus/internal/status"
 )
@@ -22,7 +25,8 @@ func (d *Daemon) reload() {
 	d.q.Hold()
 	defer d.q.Release()
 	start := time.Now()
-	l := &manifest.Loader{Scheme: d.opts.Scheme, Edges: d.opts.Registry.Dependencies, Declare: d.opts.Declare}
+	l := &manifest.Loader{Scheme: d.opts.Scheme, Edges: d.opts.Registry.Dependencies, Declare: d.opts.Declare,
+		CheckHost: d.opts.Registry.CheckHost}
 	set, err := l.Load(d.opts.Dir)
 	now := time.Now()
 	if err != nil {
@@ -36,52 +40,56 @@ func (d *Daemon) reload() {
 		d.log.Warn(w)
 	}
 
-	hosts := set.Hosts()
-	onHost := controller.ResourcesByHost(hosts, set.Resources)
-	digests := resourceDigests(set.Resources)
-	desired := make(map[string]*desiredHost, len(hosts))
+	hosts, desired := desiredOf(set, d.opts.Dir)
 	targets := make([]status.Target, len(hosts))
 	for i, h := range hosts {
-		refs := make([]v1alpha1.ResourceRef, len(onHost[i]))
-		for j, r := range onHost[i] {
+		want := desired[h.Metadata.Name]
+		refs := make([]v1alpha1.ResourceRef, len(want.resources))
+		for j, r := range want.resources {
 			refs[j] = r.Ref()
 		}
-		desired[h.Metadata.Name] = &desiredHost{host: h, resources: onHost[i], generation: generation(h, onHost[i], digests)}
 		targets[i] = status.Target{Name: h.Metadata.Name, Address: h.Spec.Address, Resources: refs}
 	}
 	var resources []status.Resource
+	digests := resourceDigests(set.Resources, d.opts.Dir)
 	for _, r := range set.Resources {
 		if r.Kind != v1alpha1.HostKind.Kind {
 			resources = append(resources, status.Resource{Ref: r.Ref(), Generation: digests[r].spec})
 		}
 	}
+	digest := history.Digest(set)
+	snap, err := snapshotDir(d.opts.Dir)
+	if err != nil && d.store.durable() {
+		d.log.Warn("manifests not kept for rollouts: hosts held to this generation are not reconciled after a restart", "err", err)
+	}
+	d.cacheSnapshot(digest, desired, nil)
 
 	d.mu.Lock()
 	old, first := d.desired, !d.loaded
-	// The first load converges every host at once: there is no previous
-	// generation to keep.
-	var ro *rollout
-	if !first {
-		ro, err = newRollout(set, hosts, desired, old, d.ro, now)
-		if err != nil {
+	prevSet, prevDigest, prevSnap := d.set, d.digest, d.snapData
+	d.set, d.desired, d.digest, d.snapData, d.loaded = set, desired, digest, snap, true
+	effBefore := map[string]*desiredHost{}
+	for name := range old {
+		effBefore[name] = d.effectiveLocked(name)
+	}
+	d.mu.Unlock()
+	if d.opts.Replica == nil {
+		// Alone, the manifests are the fleet's as soon as they load; a
+		// state that cannot be stored keeps the last valid set running.
+		if err := d.moveTo(d.bg); err != nil {
+			d.mu.Lock()
+			d.set, d.desired, d.digest, d.snapData = prevSet, old, prevDigest, prevSnap
+			d.loaded = !first
 			d.mu.Unlock()
-			d.log.Error("manifests invalid; keeping the last valid set", "dir", d.opts.Dir, "err", err.Error())
+			d.log.Error("rollout state not stored; keeping the last valid set", "err", err.Error())
 			d.status.SetCondition(v1alpha1.Condition{Type: v1alpha1.ConditionConfigValid,
-				Status: v1alpha1.ConditionFalse, Reason: "Invalid", Message: err.Error()}, now)
+				Status: v1alpha1.ConditionFalse, Reason: "StateNotStored", Message: err.Error()}, now)
 			d.m.configValid.Set(0)
 			return
 		}
 	}
-	prevRO := d.ro
-	d.set, d.desired, d.loaded = set, desired, true
-	admitted := map[string]bool{}
-	if ro != nil || prevRO != nil {
-		for _, n := range d.startRolloutLocked(ro, now) {
-			admitted[n] = true
-		}
-	}
-	d.mu.Unlock()
 	d.replicaManifests(set)
+	d.replicaMoveTo()
 
 	removed := d.status.SetManifests(targets, resources, now)
 	d.status.SetCondition(v1alpha1.Condition{Type: v1alpha1.ConditionConfigValid,
@@ -92,27 +100,59 @@ func (d *Daemon) reload() {
 		d.q.Forget(name)
 		d.pool.Drop(name)
 	}
+	d.mu.Lock()
+	effAfter := map[string]*desiredHost{}
+	for _, h := range hosts {
+		effAfter[h.Metadata.Name] = d.effectiveLocked(h.Metadata.Name)
+	}
+	d.mu.Unlock()
 	for _, h := range hosts {
 		name := h.Metadata.Name
-		gen := desired[name].generation
-		// A host kept on its previous generation waits for its batch; one
-		// the last rollout kept and this one does not is released now.
-		released := prevRO.held(name) != nil && ro.held(name) == nil
-		if prev := old[name]; (prev != nil && prev.generation == gen && !released && !admitted[name]) || (ro.held(name) != nil && !admitted[name]) {
+		before, after := effBefore[name], effAfter[name]
+		if !first && before != nil && after != nil && before.generation == after.generation {
 			continue
 		}
 		switch {
 		case !first:
-			d.log.Info("desired state changed", "host", name, "generation", gen)
+			if after != nil {
+				d.log.Info("desired state changed", "host", name, "generation", after.generation)
+			}
 			d.q.Add(name, priorityChange)
-		case d.restored[name]:
-			d.queueRestored(name, gen, now)
+		case d.restored[name] && after != nil:
+			d.queueRestored(name, after.generation, now)
 		default:
 			d.q.Add(name, priorityResync)
 		}
 	}
 	d.updateReady(now)
 	d.log.Info("manifests loaded", "hosts", len(hosts), "resources", len(set.Resources), "took", time.Since(start).Round(time.Millisecond))
+}
+
+// effectiveLocked is what a host is reconciled to now: what a rollout keeps
+// it on, or the current manifests; nil when it is not reconciled at all
+// (held to manifests that cannot be read back, or not in step with the
+// fleet's stored state).
+func (d *Daemon) effectiveLocked(name string) *desiredHost {
+	if !d.inStepLocked() {
+		return nil
+	}
+	if held, pending := d.ro.held(name); pending {
+		return held
+	}
+	return d.desired[name]
+}
+
+// desiredOf computes what each host of a set should look like, once per
+// load; root is the directory the set was loaded from.
+func desiredOf(set *manifest.Set, root string) ([]*v1alpha1.Host, map[string]*desiredHost) {
+	hosts := set.Hosts()
+	onHost := controller.ResourcesByHost(hosts, set.Resources)
+	digests := resourceDigests(set.Resources, root)
+	desired := make(map[string]*desiredHost, len(hosts))
+	for i, h := range hosts {
+		desired[h.Metadata.Name] = &desiredHost{host: h, resources: onHost[i], generation: generation(h, onHost[i], digests, root)}
+	}
+	return hosts, desired
 }
 
 // queueRestored queues a host known from the saved status on the first
@@ -159,34 +199,57 @@ type digest struct {
 
 // resourceDigests hashes each resource once per load, so that a host's
 // generation costs one short hash per resource targeting it.
-func resourceDigests(resources []*v1alpha1.Resource) map[*v1alpha1.Resource]digest {
+func resourceDigests(resources []*v1alpha1.Resource, root string) map[*v1alpha1.Resource]digest {
 	out := make(map[*v1alpha1.Resource]digest, len(resources))
 	for _, r := range resources {
-		b, _ := json.Marshal(r.Spec)
-		spec := sha256.Sum256(b)
-		full := sha256.New()
-		full.Write([]byte(r.ID()))
-		full.Write(spec[:])
-		// The local files a kind declares as inputs (optimus:"path,input")
-		// are desired state too.
-		for _, p := range v1alpha1.FileInputs(r.Spec) {
-			if b, err := os.ReadFile(p); err == nil {
-				full.Write(b)
-			}
-		}
-		out[r] = digest{spec: hex.EncodeToString(spec[:])[:16], full: hex.EncodeToString(full.Sum(nil))}
+		out[r] = digestOf(r, root)
 	}
 	return out
+}
+
+func digestOf(r *v1alpha1.Resource, root string) digest {
+	b := rootless(r.Spec, root)
+	spec := sha256.Sum256(b)
+	full := sha256.New()
+	full.Write([]byte(r.ID()))
+	full.Write(spec[:])
+	// The local files a kind declares as inputs (optimus:"path,input")
+	// are desired state too.
+	for _, p := range v1alpha1.FileInputs(r.Spec) {
+		if b, err := os.ReadFile(p); err == nil {
+			full.Write(b)
+		}
+	}
+	return digest{spec: hex.EncodeToString(spec[:])[:16], full: hex.EncodeToString(full.Sum(nil))}
 }
 
 // generation hashes what a host should look like: its own spec, and the
 // desired state of every resource targeting it, including the content of
 // files a File takes its source from.
-func generation(h *v1alpha1.Host, resources []*v1alpha1.Resource, digests map[*v1alpha1.Resource]digest) string {
+func generation(h *v1alpha1.Host, resources []*v1alpha1.Resource, digests map[*v1alpha1.Resource]digest, root string) string {
 	hash := sha256.New()
-	_ = json.NewEncoder(hash).Encode(h.Spec)
+	hash.Write(rootless(h.Spec, root))
 	for _, r := range resources {
-		hash.Write([]byte(digests[r].full))
+		d, ok := digests[r]
+		if !ok {
+			// The host's own variant of a resource that reads variables
+			// (${vars.x}): its spec is the host's alone.
+			d = digestOf(r, root)
+		}
+		hash.Write([]byte(d.full))
 	}
 	return hex.EncodeToString(hash.Sum(nil))[:16]
+}
+
+// rootless encodes a spec with the manifest directory left out of the paths
+// the loader resolved: the same manifests kept in a snapshot, loaded from
+// another directory, are the same generation.
+func rootless(spec any, root string) []byte {
+	b, _ := json.Marshal(spec)
+	abs, err := filepath.Abs(root)
+	if root == "" || err != nil {
+		return b
+	}
+	q, _ := json.Marshal(abs + string(filepath.Separator))
+	return bytes.ReplaceAll(b, q[1:len(q)-1], []byte("./"))
 }

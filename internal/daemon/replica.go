@@ -38,6 +38,20 @@ func (d *Daemon) startReplica() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.Run(ctx) }()
+	// Every replica follows the fleet's rollout as etcd has it.
+	rolloutDone := make(chan struct{})
+	go func() {
+		defer close(rolloutDone)
+		changes := r.WatchRollout(ctx)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changes:
+				d.refresh(ctx)
+			}
+		}
+	}()
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
@@ -55,7 +69,7 @@ func (d *Daemon) startReplica() (stop func()) {
 			d.replicaChanged()
 		}
 	}()
-	return func() { cancel(); <-done; <-watchDone }
+	return func() { cancel(); <-done; <-watchDone; <-rolloutDone }
 }
 
 // replicaChanged queues the hosts this replica gained and reports its
@@ -81,6 +95,7 @@ func (d *Daemon) replicaChanged() {
 		d.log.Info("host taken over by this replica", "host", h)
 		d.q.Add(h, priorityChange)
 	}
+	d.replicaMoveTo()
 	state, msg := r.Condition()
 	c := v1alpha1.Condition{Type: v1alpha1.ConditionReplica, Status: v1alpha1.ConditionTrue, Reason: string(state), Message: msg}
 	if state != cluster.StateActive {
@@ -102,6 +117,25 @@ func (d *Daemon) replicaManifests(set *manifest.Set) {
 	}
 	r.SetHosts(names)
 	r.SetDigest(history.Digest(set))
+}
+
+// replicaMoveTo starts the fleet's move to this replica's manifests once
+// every replica agreed on them: one replica's swap of the rollout record
+// wins, and the others adopt it.
+func (d *Daemon) replicaMoveTo() {
+	r := d.opts.Replica
+	if r == nil {
+		return
+	}
+	d.mu.Lock()
+	digest, inStep := d.digest, d.inStepLocked()
+	d.mu.Unlock()
+	if inStep || digest == "" || r.Agreed() != digest {
+		return
+	}
+	if err := d.moveTo(d.bg); err != nil {
+		d.log.Warn("rollout state: cannot move the fleet to the agreed manifests yet", "err", err)
+	}
 }
 
 // acquire returns the hold under which this replica may reconcile host; ok

@@ -14,7 +14,6 @@ import (
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/internal/manifest"
-	"github.com/optimus-cm/optimus/internal/status"
 	"github.com/optimus-cm/optimus/internal/web"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/transport"
@@ -37,35 +36,46 @@ func policySet(batches []string, maxFail string) *manifest.Set {
 		Spec: &v1alpha1.RolloutPolicySpec{Batches: batches, MaxFail: maxFail}}}
 }
 
-func TestNewRolloutMembersAndBatches(t *testing.T) {
+// keptOnOld says every host of old is kept on its generation in manifests "old".
+func keptOnOld(old map[string]*desiredHost) func(string) (heldRecord, bool) {
+	return func(name string) (heldRecord, bool) {
+		if o := old[name]; o != nil {
+			return heldRecord{Digest: "old", Generation: o.generation}, true
+		}
+		return heldRecord{}, false
+	}
+}
+
+func TestNextRecordMembersAndBatches(t *testing.T) {
 	hosts, old := fleetGen(5, "a")
 	_, desired := fleetGen(5, "b")
 	desired["h3"] = old["h3"] // unchanged: not part of the rollout
 	delete(old, "h5")         // new host: gets the manifests at once
-	ro, err := newRollout(policySet([]string{"1", "50%"}, "1"), hosts, desired, old, nil, time.Now())
+	prev := &fleetRecord{Current: "old", Seq: 4}
+	rec, err := nextRecord(prev, policySet([]string{"1", "50%"}, "1"), "new", hosts, desired, keptOnOld(old), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := [][]string{{"h1"}, {"h2", "h4"}}; !reflect.DeepEqual(ro.batches, want) {
-		t.Errorf("batches = %v, want %v", ro.batches, want)
+	rr := rec.Rollout
+	if want := [][]string{{"h1"}, {"h2", "h4"}}; rr == nil || !reflect.DeepEqual(rr.Batches, want) {
+		t.Fatalf("rollout %+v, want batches %v", rr, want)
 	}
-	if ro.held("h2") != old["h2"] || ro.held("h3") != nil || ro.held("h5") != nil {
-		t.Errorf("held: h2 %v, h3 %v, h5 %v; want h2 on its old state, h3 and h5 on the current", ro.held("h2"), ro.held("h3"), ro.held("h5"))
+	if rec.Current != "new" || rec.Seq != 5 || rr.Seq != 5 || rr.Batch != 0 {
+		t.Errorf("record %+v: want current new, seq 5, first batch admitted", rec)
 	}
-	if ro, err := newRollout(&manifest.Set{}, hosts, desired, old, nil, time.Now()); ro != nil || err != nil {
-		t.Errorf("no policy: rollout %v, %v; want none", ro, err)
+	if h, pending := rec.keptOn("h2", nil); !pending || h.Generation != old["h2"].generation {
+		t.Errorf("h2 kept on %+v (pending %v), want its old generation", h, pending)
 	}
-
-	// A newer change while h2 and h4 still wait: they keep what they had
-	// before the first change, not the generation they never got.
-	ro.state["h1"] = memberDone
-	_, newer := fleetGen(5, "c")
-	next, err := newRollout(policySet([]string{"1", "50%"}, "1"), hosts, newer, desired, ro, time.Now())
-	if err != nil {
-		t.Fatal(err)
+	for _, n := range []string{"h1", "h3", "h5"} {
+		if _, pending := rec.keptOn(n, nil); pending {
+			t.Errorf("%s is held; want it on the current manifests", n)
+		}
 	}
-	if next.held("h2") != old["h2"] || next.held("h1") != desired["h1"] {
-		t.Errorf("newer rollout: h2 held to %v, h1 to %v", next.held("h2"), next.held("h1"))
+	if rec, err := nextRecord(prev, &manifest.Set{}, "new", hosts, desired, keptOnOld(old), time.Now()); rec.Rollout != nil || err != nil {
+		t.Errorf("no policy: rollout %+v, %v; want none", rec.Rollout, err)
+	}
+	if rec, _ := nextRecord(nil, policySet([]string{"1"}, "1"), "new", hosts, desired, keptOnOld(old), time.Now()); rec.Rollout != nil {
+		t.Errorf("first manifests ever: rollout %+v; want none", rec.Rollout)
 	}
 }
 
@@ -86,66 +96,163 @@ func newTestDaemon(t *testing.T) *Daemon {
 	return d
 }
 
-func TestRolloutHaltsWhenBudgetSpentAndResumes(t *testing.T) {
-	d := newTestDaemon(t)
+func TestRolloutRecordAdvance(t *testing.T) {
 	hosts, old := fleetGen(6, "a")
 	_, desired := fleetGen(6, "b")
-	ro, err := newRollout(policySet([]string{"1", "2"}, "1"), hosts, desired, old, nil, time.Now())
+	rec, err := nextRecord(&fleetRecord{Current: "old"}, policySet([]string{"1", "2"}, "1"), "new", hosts, desired, keptOnOld(old), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := rec.Rollout
+	outcomes := map[string]outcomeRecord{}
+	done := func(name string, ok bool) {
+		o := outcomeRecord{Seq: rr.Seq, Done: ok}
+		if !ok {
+			o.Failure = &v1alpha1.RolloutFailure{Host: name, Reason: "boom"}
+		}
+		outcomes[name] = o
+		rr.advance(outcomes, time.Now())
+	}
+	if st := rr.states(outcomes); st["h1"] != memberAdmitted || st["h2"] != memberPending {
+		t.Fatalf("states %v: want the canary admitted, the rest pending", st)
+	}
+	// An outcome of an earlier rollout says nothing about this one.
+	outcomes["h1"] = outcomeRecord{Seq: rr.Seq - 1, Done: true}
+	if rr.advance(outcomes, time.Now()) || rr.Batch != 0 {
+		t.Fatalf("an earlier rollout's outcome moved this one to batch %d", rr.Batch+1)
+	}
+	done("h1", true)
+	if rr.Batch != 1 || rr.Phase != v1alpha1.RolloutProgressing {
+		t.Fatalf("after the canary: batch %d phase %s, want batch 2 progressing", rr.Batch+1, rr.Phase)
+	}
+	done("h2", false)
+	if rr.Phase != v1alpha1.RolloutProgressing {
+		t.Fatalf("one failure within budget 1: phase %s", rr.Phase)
+	}
+	done("h3", false)
+	if rr.Phase != v1alpha1.RolloutHalted || rr.Batch != 1 {
+		t.Fatalf("two failures, budget 1: phase %s batch %d, want halted in batch 2", rr.Phase, rr.Batch+1)
+	}
+	if _, pending := rec.keptOn("h4", outcomes); !pending {
+		t.Error("h4 was released although the rollout halted")
+	}
+	if err := rr.abort(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rr.resume(outcomes, time.Now()); err != nil || rr.Phase != v1alpha1.RolloutProgressing || rr.Batch != 2 || rr.Forgiven != 2 {
+		t.Fatalf("resume: %+v, %v; want the third batch started with 2 failures accepted", rr, err)
+	}
+	done("h4", true)
+	done("h5", true)
+	if rr.Batch != 3 {
+		t.Fatalf("batch %d, want 4", rr.Batch+1)
+	}
+	done("h6", true)
+	if rr.Phase != v1alpha1.RolloutComplete {
+		t.Errorf("phase %s, want complete", rr.Phase)
+	}
+	if err := rr.resume(outcomes, time.Now()); err == nil {
+		t.Error("a complete rollout resumed")
+	}
+}
+
+// startTestRollout stores a rollout of desired (from old) as the fleet's and
+// makes it the daemon's.
+func startTestRollout(t *testing.T, d *Daemon, hosts []*v1alpha1.Host, old, desired map[string]*desiredHost, batches []string, maxFail string) *rolloutRecord {
+	t.Helper()
+	rec, err := nextRecord(&fleetRecord{Current: "old"}, policySet(batches, maxFail), "new", hosts, desired, keptOnOld(old), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.mu.Lock()
-	d.desired = desired
-	first := d.startRolloutLocked(ro, time.Now())
+	d.desired, d.digest = desired, "new"
 	d.mu.Unlock()
-	if !reflect.DeepEqual(first, []string{"h1"}) {
-		t.Fatalf("first batch %v, want the canary h1", first)
-	}
+	d.cacheSnapshot("old", old, nil)
 	ctx := context.Background()
-	outcome := func(name, result string) {
-		d.rolloutOutcome(ctx, ro, desired[name], result, []status.ResourceState{{Ref: v1alpha1.ResourceRef{Kind: "File", Name: "f"}, State: status.StateFailed, Message: "boom"}}, "failed")
+	if ok, err := d.store.swap(ctx, 0, rec); !ok || err != nil {
+		t.Fatalf("store: %v %v", ok, err)
 	}
-	outcome("h1", resultConverged)
-	if ro.batch != 1 || ro.phase != v1alpha1.RolloutProgressing {
-		t.Fatalf("after the canary: batch %d phase %s, want batch 2 progressing", ro.batch+1, ro.phase)
-	}
-	// A reconcile that began while h2 was kept on its old state says
-	// nothing about the change.
-	d.rolloutOutcome(ctx, ro, old["h2"], resultFailed, nil, "old generation")
-	if ro.state["h2"] != memberAdmitted {
-		t.Fatalf("a reconcile to the previous generation counted for the rollout: h2 is %v", ro.state["h2"])
-	}
-	outcome("h2", resultFailed)
-	if ro.phase != v1alpha1.RolloutProgressing {
-		t.Fatalf("one failure within budget 1: phase %s", ro.phase)
-	}
-	outcome("h3", resultFailed)
-	st := d.RolloutStatus()
-	if st.Phase != v1alpha1.RolloutHalted || st.Failed != 2 || st.Pending != 3 || len(st.Failures) != 2 || st.Failures[0].Resources[0] != "File/f: boom" {
-		t.Fatalf("status = %+v; want halted with 2 failed, 3 kept", st)
-	}
-	if ro.held("h4") == nil {
-		t.Error("h4 was released although the rollout halted")
-	}
-	c := v1alpha1.FindCondition(d.status.Snapshot().Conditions, v1alpha1.ConditionRollout)
-	if c == nil || c.Reason != "RolloutHalted" {
-		t.Errorf("controller condition %+v, want RolloutHalted", c)
-	}
-	if _, err := d.AbortRollout(); err != nil {
+	d.refresh(ctx)
+	return rec.Rollout
+}
+
+// putTestOutcome records a member's outcome (nil failure: done) as its
+// owner would, and lets the daemon move the rollout on.
+func putTestOutcome(t *testing.T, d *Daemon, rr *rolloutRecord, name string, failure *v1alpha1.RolloutFailure) {
+	t.Helper()
+	ctx := context.Background()
+	if err := d.store.putOutcome(ctx, nil, name, outcomeRecord{Seq: rr.Seq, Done: failure == nil, Failure: failure}); err != nil {
 		t.Fatal(err)
 	}
-	st, err = d.ResumeRollout()
-	if err != nil || st.Phase != v1alpha1.RolloutProgressing || st.Batch != 3 {
-		t.Fatalf("resume: %+v, %v; want the third batch started", st, err)
+	d.refresh(ctx)
+}
+
+func TestRolloutPausesUntilItsDeadline(t *testing.T) {
+	hosts, old := fleetGen(2, "a")
+	_, desired := fleetGen(2, "b")
+	set := policySet([]string{"1"}, "0")
+	set.Policy.Spec.(*v1alpha1.RolloutPolicySpec).Pause = &v1alpha1.Duration{Duration: time.Minute}
+	rec, _ := nextRecord(&fleetRecord{Current: "old"}, set, "new", hosts, desired, keptOnOld(old), time.Now())
+	rr := rec.Rollout
+	now := time.Now()
+	outcomes := map[string]outcomeRecord{"h1": {Seq: rr.Seq, Done: true}}
+	rr.advance(outcomes, now)
+	if rr.Phase != v1alpha1.RolloutPaused || rr.PauseUntil == nil || rr.Batch != 0 {
+		t.Fatalf("after the canary: %+v; want paused in batch 1", rr)
 	}
-	outcome("h4", resultConverged)
-	outcome("h5", resultConverged)
-	if ro.phase != v1alpha1.RolloutProgressing || ro.batch != 3 {
-		t.Fatalf("phase %s batch %d", ro.phase, ro.batch+1)
+	// The deadline is stored: a restart before it keeps waiting, one after
+	// it starts the next batch at once.
+	stored := cloneRecord(rec).Rollout
+	if stored.advance(outcomes, now.Add(30*time.Second)) || stored.Phase != v1alpha1.RolloutPaused {
+		t.Errorf("the pause ended early: %+v", stored)
 	}
-	outcome("h6", resultConverged)
-	if ro.phase != v1alpha1.RolloutComplete {
-		t.Errorf("phase %s, want complete", ro.phase)
+	if !stored.advance(outcomes, now.Add(61*time.Second)) || stored.Batch != 1 || stored.Phase != v1alpha1.RolloutProgressing {
+		t.Errorf("the pause did not end: %+v", stored)
+	}
+}
+
+// TestRolloutStateSurvivesTheProcess: the local store writes every change
+// to the state directory, and a new store finds it there.
+func TestRolloutStateSurvivesTheProcess(t *testing.T) {
+	dir := t.TempDir()
+	s, err := newLocalStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rec := &fleetRecord{Current: "c2", Seq: 3, Rollout: &rolloutRecord{Seq: 3, Phase: v1alpha1.RolloutHalted, Batches: [][]string{{"h1"}, {"h2"}},
+		Batch: 0, Held: map[string]heldRecord{"h1": {Digest: "c1"}, "h2": {Digest: "c1"}}}}
+	if ok, err := s.swap(ctx, 0, rec); !ok || err != nil {
+		t.Fatalf("swap: %v %v", ok, err)
+	}
+	if ok, _ := s.swap(ctx, 0, rec); ok {
+		t.Fatal("a swap from a stale revision succeeded")
+	}
+	if err := s.putOutcome(ctx, nil, "h1", outcomeRecord{Seq: 3, Failure: &v1alpha1.RolloutFailure{Host: "h1", Reason: "boom"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.putSnapshot(ctx, "c1", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.putSnapshot(ctx, "c0", []byte("zero")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.keepSnapshots(ctx, referenced(rec)); err != nil {
+		t.Fatal(err)
+	}
+	again, err := newLocalStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, outcomes, rev, err := again.load(ctx)
+	if err != nil || rev != 1 || !reflect.DeepEqual(got, rec) || outcomes["h1"].Failure == nil {
+		t.Fatalf("after a restart: %+v %v rev %d %v; want the record as stored", got, outcomes, rev, err)
+	}
+	if b, err := again.snapshot(ctx, "c1"); err != nil || string(b) != "one" {
+		t.Errorf("snapshot c1: %q %v", b, err)
+	}
+	if _, err := again.snapshot(ctx, "c0"); err == nil {
+		t.Error("snapshot c0, held by nobody, was kept")
 	}
 }
 

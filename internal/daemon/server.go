@@ -46,7 +46,7 @@ func (d *Daemon) handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/rollout", func(w http.ResponseWriter, _ *http.Request) {
 		st := d.RolloutStatus()
 		if st == nil {
-			http.Error(w, "404: no rollout: the manifests have not changed since the controller started, or they hold no RolloutPolicy", http.StatusNotFound)
+			http.Error(w, "404: no rollout: the manifests hold no RolloutPolicy, or no change of them has been rolled out", http.StatusNotFound)
 			return
 		}
 		writeJSON(w, st)

@@ -111,22 +111,13 @@ func TestHaltedRolloutOnFleetPage(t *testing.T) {
 	}
 	hosts, old := fleetGen(5, "a")
 	_, desired := fleetGen(5, "b")
-	ro, err := newRollout(policySet([]string{"1", "2"}, "1"), hosts, desired, old, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.mu.Lock()
-	d.desired = desired
-	d.startRolloutLocked(ro, time.Now())
-	d.mu.Unlock()
-	ctx := context.Background()
-	d.rolloutOutcome(ctx, ro, desired["h1"], resultConverged, nil, "")
-	d.rolloutOutcome(ctx, ro, desired["h2"], resultFailed, []status.ResourceState{
-		{Ref: v1alpha1.ResourceRef{Kind: "File", Name: "motd"}, State: status.StateFailed, Message: "permission denied"}}, "failed")
-	d.rolloutOutcome(ctx, ro, desired["h3"], resultFailed, nil, "host unreachable")
+	rr := startTestRollout(t, d, hosts, old, desired, []string{"1", "2"}, "1")
+	putTestOutcome(t, d, rr, "h1", nil)
+	putTestOutcome(t, d, rr, "h2", &v1alpha1.RolloutFailure{Host: "h2", Resources: []string{"File/motd: permission denied"}, Reason: "failed"})
+	putTestOutcome(t, d, rr, "h3", &v1alpha1.RolloutFailure{Host: "h3", Reason: "host unreachable"})
 
 	got := d.web.Snapshot().Rollout
-	want := &web.Rollout{Generation: ro.gen, Previous: ro.prevGen, Phase: v1alpha1.RolloutHalted, Batch: 2, Batches: 3, Total: 5,
+	want := &web.Rollout{Generation: rr.Gen, Previous: rr.Previous, Phase: v1alpha1.RolloutHalted, Batch: 2, Batches: 3, Total: 5,
 		Done: 1, Failed: 2, Pending: 2, Budget: "1", Failures: []web.RolloutFailure{
 			{Host: "h2", Resources: []string{"File/motd: permission denied"}, Reason: "failed"},
 			{Host: "h3", Reason: "host unreachable"}}, Message: d.RolloutStatus().Message}
@@ -134,7 +125,7 @@ func TestHaltedRolloutOnFleetPage(t *testing.T) {
 		t.Fatalf("fleet rollout\n got %+v\nwant %+v", got, want)
 	}
 	body := pageOf(t, d, "/")
-	for _, w := range []string{"Rollout " + ro.gen, "Halted</span> batch 2 of 3: 1 of 5 hosts done, 2 failed (budget 1), 2 pending",
+	for _, w := range []string{"Rollout " + rr.Gen, "Halted</span> batch 2 of 3: 1 of 5 hosts done, 2 failed (budget 1), 2 pending",
 		`<a href="/hosts/h2">h2</a>`, "<li>File/motd: permission denied</li>", `<a href="/hosts/h3">h3</a>`, "host unreachable"} {
 		if !strings.Contains(body, w) {
 			t.Errorf("fleet page lacks %q", w)

@@ -2,7 +2,9 @@ package etcdtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -82,20 +84,67 @@ func (c *Cluster) Client(t testing.TB) *clientv3.Client {
 func Start(t testing.TB) *Cluster { return StartCluster(t, 1) }
 
 // StartCluster starts an n-member etcd cluster and waits until it answers.
+// A port picked free can be taken before etcd binds it (by another test's
+// listener, or a connection given it as its local port): the cluster is
+// then started again on other ports.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
 	bin := Require(t)
 	base := t.TempDir()
+	for attempt := 1; ; attempt++ {
+		c, err := startCluster(bin, filepath.Join(base, fmt.Sprint(attempt)), n)
+		if err == nil {
+			t.Cleanup(func() {
+				for _, m := range c.Members {
+					m.Stop()
+				}
+			})
+			t.Cleanup(func() {
+				if t.Failed() {
+					for _, m := range c.Members {
+						if b, err := os.ReadFile(m.logPath); err == nil && len(b) > 0 {
+							t.Logf("etcd %s log (tail):\n%s", m.Name, tail(b, 3000))
+						}
+					}
+				}
+			})
+			return c
+		}
+		if !errors.Is(err, errPortTaken) || attempt == maxStarts {
+			t.Fatalf("etcd (attempt %d): %v", attempt, err)
+		}
+		t.Logf("etcd: %v; starting it again on other ports", err)
+	}
+}
+
+// maxStarts bounds how often StartCluster picks new ports.
+const maxStarts = 5
+
+// errPortTaken is a member that could not bind a port picked for it.
+var errPortTaken = errors.New("a port picked for etcd was taken before etcd bound it")
+
+// startCluster starts the members in dir and waits until they answer; on
+// error it stops every member it started.
+func startCluster(bin, dir string, n int) (*Cluster, error) {
 	c := &Cluster{}
 	var initial []string
+	taken := map[int]bool{}
 	for i := range n {
 		name := fmt.Sprintf("m%d", i+1)
-		cport, pport := freePort(t), freePort(t)
+		cport, pport := freePort(taken), freePort(taken)
 		m := &Member{Name: name, ClientURL: fmt.Sprintf("http://127.0.0.1:%d", cport),
-			PeerURL: fmt.Sprintf("http://127.0.0.1:%d", pport), dir: filepath.Join(base, name),
-			logPath: filepath.Join(base, name+".log")}
+			PeerURL: fmt.Sprintf("http://127.0.0.1:%d", pport), dir: filepath.Join(dir, name),
+			logPath: filepath.Join(dir, name+".log")}
 		initial = append(initial, name+"="+m.PeerURL)
 		c.Members = append(c.Members, m)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	stopAll := func() {
+		for _, m := range c.Members {
+			m.Stop()
+		}
 	}
 	for _, m := range c.Members {
 		m.args = []string{bin, "--name", m.Name, "--data-dir", m.dir,
@@ -107,25 +156,17 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			"--heartbeat-interval", "50", "--election-timeout", "500",
 			"--log-level", "warn"}
 		if err := m.Start(); err != nil {
-			t.Fatalf("start etcd %s: %v", m.Name, err)
+			stopAll()
+			return nil, fmt.Errorf("start etcd %s: %w", m.Name, err)
 		}
-		t.Cleanup(func() { m.Stop() })
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, m := range c.Members {
-				if b, err := os.ReadFile(m.logPath); err == nil && len(b) > 0 {
-					t.Logf("etcd %s log (tail):\n%s", m.Name, tail(b, 3000))
-				}
-			}
-		}
-	})
 	for _, m := range c.Members {
-		if err := m.WaitReady(30 * time.Second); err != nil {
-			t.Fatalf("etcd %s: %v", m.Name, err)
+		if err := m.WaitReady(60 * time.Second); err != nil {
+			stopAll()
+			return nil, fmt.Errorf("etcd %s: %w", m.Name, err)
 		}
 	}
-	return c
+	return c, nil
 }
 
 func tail(b []byte, n int) string {
@@ -186,6 +227,13 @@ func (m *Member) WaitReady(timeout time.Duration) error {
 		if err == nil {
 			return nil
 		}
+		if m.hasExited() {
+			b, _ := os.ReadFile(m.logPath)
+			if strings.Contains(string(b), "address already in use") {
+				return fmt.Errorf("%w: %s", errPortTaken, strings.TrimSpace(tail(b, 500)))
+			}
+			return fmt.Errorf("exited before it was ready: %s", strings.TrimSpace(tail(b, 1000)))
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not ready after %s: %w", timeout, err)
 		}
@@ -193,13 +241,46 @@ func (m *Member) WaitReady(timeout time.Duration) error {
 	}
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort(t testing.TB) int {
-	t.Helper()
+// hasExited reports whether the member's process has ended by itself.
+func (m *Member) hasExited() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd == nil {
+		return false
+	}
+	select {
+	case <-m.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// freePort picks a free loopback port below the usual ephemeral range
+// (32768 and up), where the kernel gives connections their local ports, so
+// that no outgoing connection takes it before etcd binds it; one of taken
+// is never picked twice.
+func freePort(taken map[int]bool) int {
+	for range 100 {
+		p := 20000 + rand.IntN(12000)
+		if taken[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		taken[p] = true
+		return p
+	}
+	// Crowded: let the kernel pick one.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("free port: %v", err)
+		return 0
 	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	p := ln.Addr().(*net.TCPAddr).Port
+	taken[p] = true
+	return p
 }

@@ -63,7 +63,7 @@ func Parse(src string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := exec.NewTemplate("/template", ansibleConfig(), loader, environment)
+	t, err := newTemplate(loader)
 	if err != nil {
 		return nil, parseError(err)
 	}
@@ -90,6 +90,18 @@ func Parse(src string) (*Template, error) {
 		return nil, errors.Join(errs...)
 	}
 	return &Template{t: t}, nil
+}
+
+// newTemplate parses the template. gonja's parser panics on some invalid
+// input ("{% if a not %}" reads past the end of its tokens): that is an
+// invalid template, not a crash of validate.
+func newTemplate(loader loaders.Loader) (t *exec.Template, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, &Error{Msg: "not valid Jinja2: an expression or statement is incomplete"}
+		}
+	}()
+	return exec.NewTemplate("/template", ansibleConfig(), loader, environment)
 }
 
 // lineRe finds the position gonja's parse errors carry ("Line: 3 Col: 7").

@@ -66,3 +66,70 @@ spec:
 		}
 	}
 }
+
+// BenchmarkLoadVars loads 1,000 Hosts of one HostGroup, two GroupVars and
+// five resources that read variables, one of them stamped out by forEach:
+// 5,000 per-host variants, each decoded and checked.
+func BenchmarkLoadVars(b *testing.B) {
+	dir := b.TempDir()
+	var sb strings.Builder
+	sb.WriteString(`apiVersion: optimus.dev/v1alpha1
+kind: HostGroup
+metadata: {name: fleet}
+spec:
+  template:
+    metadata: {labels: {role: web}}
+    spec: {hostKey: {policy: insecure}}
+  members:
+`)
+	for i := range 1000 {
+		fmt.Fprintf(&sb, "  - {name: host%d, address: 10.0.%d.%d, vars: {weight: %d}}\n", i, i/250, i%250, i)
+	}
+	sb.WriteString(`---
+apiVersion: optimus.dev/v1alpha1
+kind: GroupVars
+metadata: {name: all}
+spec: {vars: {sshPort: 22, relay: mail.example, maxDays: 365}}
+---
+apiVersion: optimus.dev/v1alpha1
+kind: GroupVars
+metadata: {name: web}
+spec: {hostSelector: {matchLabels: {role: web}}, priority: 10, vars: {sshPort: 2222}}
+---
+apiVersion: optimus.dev/v1alpha1
+kind: LineInFile
+forEach: [{n: port, k: Port, v: "${vars.sshPort}"}, {n: days, k: MaxDays, v: "${vars.maxDays}"}]
+metadata: {name: "sshd-${item.n}"}
+spec: {path: /etc/ssh/sshd_config, regexp: "^${item.k} ", line: "${item.k} ${item.v}"}
+---
+apiVersion: optimus.dev/v1alpha1
+kind: File
+metadata: {name: relay}
+spec: {path: /etc/relay, content: "relay ${vars.relay} weight ${vars.weight}\n", mode: "0644"}
+---
+apiVersion: optimus.dev/v1alpha1
+kind: File
+metadata: {name: weight}
+spec: {path: "/etc/weight-${vars.weight}", content: "x\n"}
+---
+apiVersion: optimus.dev/v1alpha1
+kind: User
+metadata: {name: app}
+spec: {home: "/srv/${vars.relay}"}
+`)
+	if err := os.WriteFile(filepath.Join(dir, "fleet.yaml"), []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	l := testLoader(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		set, err := l.Load(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(set.Resources) != 1005 {
+			b.Fatalf("%d resources", len(set.Resources))
+		}
+	}
+}

@@ -94,6 +94,10 @@ func (c *converter) decode(n *yaml.Node, v reflect.Value, path string) (ok bool)
 			return true
 		}
 	}
+	if k := t.Kind(); k >= reflect.Bool && k <= reflect.Float64 && n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${vars.") {
+		c.fail(n, path, "variables (${vars.NAME}) stand in text fields only: write the value itself here, or select hosts per value with matchVarExpressions")
+		return false
+	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {

@@ -20,6 +20,10 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte("a: &a [*a, *a]\n"))
 	f.Add([]byte("---\n--- |\n  x\n...\n"))
+	f.Add([]byte("apiVersion: optimus.dev/v1alpha1\nkind: File\nforEach: &l [a, {k: b}, *l]\nmetadata: {name: f-${item}}\nspec: {path: /etc/${item.k}}\n"))
+	f.Add([]byte("apiVersion: optimus.dev/v1alpha1\nkind: Host\nmetadata: {name: h}\nspec: {address: h, vars: {p: {q: 1}}}\n---\n" +
+		"apiVersion: optimus.dev/v1alpha1\nkind: GroupVars\nmetadata: {name: g}\nspec: {vars: {p: 2}, priority: 1}\n---\n" +
+		"apiVersion: optimus.dev/v1alpha1\nkind: LineInFile\nmetadata: {name: l}\nspec: {path: /x, line: \"${vars.p.q} $${vars.p}\", hostSelector: {matchVarExpressions: [{key: p, operator: Ge, values: [\"1\"]}]}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l := testLoader(t)
 		l.Stdin = bytes.NewReader(data)

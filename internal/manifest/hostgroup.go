@@ -24,7 +24,7 @@ func (st *load) expandHostGroups() {
 		}
 		for i := range g.Members {
 			if h := st.member(d, g, i); h != nil {
-				out = append(out, &loaded{res: h, file: d.file, root: d.root})
+				out = append(out, &loaded{res: h, file: d.file, root: d.root, group: d, member: i})
 			}
 		}
 	}

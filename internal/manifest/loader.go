@@ -38,6 +38,11 @@ type Loader struct {
 	// fills in defaults and paths in the returned values, so Declare must
 	// return new values on each call.
 	Declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
+	// CheckHost optionally checks a resource against one host it targets
+	// (a template against the host's vars); nil means no such checks.
+	// Each problem is reported at the field's line, with the hosts it
+	// concerns.
+	CheckHost func(res *v1alpha1.Resource, host *v1alpha1.Host) []v1alpha1.FieldError
 }
 
 // loaded is a decoded document with what the whole-set checks need.
@@ -45,6 +50,12 @@ type loaded struct {
 	res  *v1alpha1.Resource
 	file string     // as shown in errors
 	root *yaml.Node // the document's mapping, for lines of fields
+	// templated: the spec reads host variables (${vars.x}); it is checked
+	// per host, as each host's variant (expandVars).
+	templated bool
+	// group is the HostGroup a Host was generated from, member its index.
+	group  *loaded
+	member int
 }
 
 // load is the state of one Load call.
@@ -53,6 +64,7 @@ type load struct {
 	errs     ErrorList
 	docs     []*loaded
 	declared map[v1alpha1.ResourceRef]string // ref -> "file:line" of its first definition
+	vars     map[string][]VarSource          // host -> its variables and where they come from
 	seen     map[string]bool                 // absolute paths already read
 	stdin    bool
 }
@@ -67,10 +79,13 @@ func (l *Loader) Load(paths ...string) (*Set, error) {
 		st.loadPath(p)
 	}
 	st.expandHostGroups()
+	st.mergeVars()
+	st.expandVars()
 	if l.Declare != nil && len(st.errs) == 0 {
 		st.declare()
 	}
 	set := st.checkSet()
+	set.vars = st.vars
 	if len(st.errs) > 0 {
 		sortErrors(st.errs)
 		return nil, st.errs
@@ -232,6 +247,9 @@ func (st *load) document(file, origin, dir string, root *yaml.Node) {
 		st.addErr(file, root.Line, "", "", "a document must be a mapping with apiVersion, kind, metadata and spec, not "+describe(root))
 		return
 	}
+	if st.forEach(file, origin, dir, root) {
+		return
+	}
 	fields := map[string]*yaml.Node{}
 	keyLine := map[string]int{}
 	var id string
@@ -341,6 +359,12 @@ func (st *load) document(file, origin, dir string, root *yaml.Node) {
 		conv.decode(n, reflect.ValueOf(res.Spec).Elem(), "spec")
 	}
 	if len(errs) > before {
+		return
+	}
+	if n := fields["spec"]; n != nil && res.Targeting() != nil && references(n, "vars", perHostFields) {
+		// What the spec means depends on the host: it is checked for
+		// each host it selects once the hosts' variables are known.
+		st.docs = append(st.docs, &loaded{res: res, file: file, root: root, templated: true})
 		return
 	}
 	written := func(path string) bool { _, found := locate(root, path); return found }

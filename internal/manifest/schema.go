@@ -38,6 +38,9 @@ func JSONSchema(s *v1alpha1.Scheme) ([]byte, error) {
 				"kind":       map[string]any{"const": k.Kind, "description": v1alpha1.Doc("TypeMeta", "kind")},
 				"metadata":   g.ref(reflect.TypeFor[v1alpha1.ObjectMeta](), v1alpha1.Doc("Resource", "metadata")),
 				"spec":       g.ref(specType, v1alpha1.Doc("Resource", "spec")),
+				"forEach": map[string]any{"type": "array", "minItems": 1,
+					"items":       map[string]any{"type": []string{"string", "number", "boolean", "object"}},
+					"description": "Stamps out one resource per item: ${item} (or ${item.KEY} for a mapping) is replaced in every string of the document; metadata.name must use it."},
 			},
 			"required":             []string{"apiVersion", "kind", "metadata"},
 			"additionalProperties": false,
@@ -176,6 +179,7 @@ func (g *schemaGen) field(t reflect.Type, tag, desc string) map[string]any {
 		s = map[string]any{}
 	}
 	applyTags(s, t, own)
+	s = allowSubstitution(s)
 	if desc != "" {
 		if _, isRef := s["$ref"]; isRef {
 			s = map[string]any{"$ref": s["$ref"], "description": desc}
@@ -184,6 +188,23 @@ func (g *schemaGen) field(t reflect.Type, tag, desc string) map[string]any {
 		}
 	}
 	return s
+}
+
+// substitutionPattern matches a string that holds ${vars.NAME} or ${item}:
+// its value is known per host or per item only, and the loader checks it
+// then.
+const substitutionPattern = `\$\{(vars\.|item[.}])`
+
+// allowSubstitution lets a constrained string (a pattern, a list of
+// values) be a substitution instead, so that editors do not flag what
+// optimus validate accepts.
+func allowSubstitution(s map[string]any) map[string]any {
+	_, pattern := s["pattern"]
+	_, enum := s["enum"]
+	if s["type"] != "string" || (!pattern && !enum) {
+		return s
+	}
+	return map[string]any{"anyOf": []any{s, map[string]any{"type": "string", "pattern": substitutionPattern}}}
 }
 
 // applyTags maps the validator rules that JSON Schema can express.

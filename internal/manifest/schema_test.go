@@ -82,6 +82,8 @@ func TestSchemaAcceptsGoodManifests(t *testing.T) {
 	files, _ := filepath.Glob("testdata/good/*.y*ml")
 	seed, _ := filepath.Glob("../manifests/*.y*ml")
 	files = append(files, seed...)
+	examples, _ := filepath.Glob("../../examples/*/*.y*ml")
+	files = append(files, examples...)
 	for _, file := range files {
 		for i, doc := range documents(t, file) {
 			if err := s.Validate(doc); err != nil {
@@ -114,6 +116,10 @@ func TestSchemaPatternsAreTheValidatorRules(t *testing.T) {
 		Defs map[string]struct {
 			Properties map[string]struct {
 				Pattern string `json:"pattern"`
+				// A constrained string may also be a substitution.
+				AnyOf []struct {
+					Pattern string `json:"pattern"`
+				} `json:"anyOf"`
 			} `json:"properties"`
 		} `json:"$defs"`
 	}
@@ -132,7 +138,11 @@ func TestSchemaPatternsAreTheValidatorRules(t *testing.T) {
 				if !ok || r.Pattern == "" {
 					continue
 				}
-				got := doc.Defs[f.Owner.Name()].Properties[f.Name].Pattern
+				prop := doc.Defs[f.Owner.Name()].Properties[f.Name]
+				got := prop.Pattern
+				if len(prop.AnyOf) == 2 && prop.AnyOf[1].Pattern == substitutionPattern {
+					got = prop.AnyOf[0].Pattern
+				}
 				if got != r.Pattern {
 					t.Errorf("%s.%s: schema pattern %q, rule %s has %q", f.Owner.Name(), f.Name, got, tag, r.Pattern)
 				}

@@ -13,7 +13,12 @@ type Set struct {
 	Warnings []string
 
 	index map[v1alpha1.ResourceRef]*v1alpha1.Resource
+	vars  map[string][]VarSource
 }
+
+// Vars returns the variables of the named host, sorted by name, each with
+// where its value comes from and what it overrides.
+func (s *Set) Vars(host string) []VarSource { return s.vars[host] }
 
 // Hosts returns the Host resources in load order.
 func (s *Set) Hosts() []*v1alpha1.Host {
@@ -40,7 +45,8 @@ func (s *Set) Get(ref v1alpha1.ResourceRef) *v1alpha1.Resource {
 }
 
 // ForHost returns, in load order, the resources other than Hosts whose
-// hostSelector matches the host's labels. A resource without a selector
+// hostSelector matches the host's labels and variables, each as written
+// for the host (its ${vars.*} expanded). A resource without a selector
 // applies to every host.
 func (s *Set) ForHost(h *v1alpha1.Host) []*v1alpha1.Resource {
 	var out []*v1alpha1.Resource
@@ -48,10 +54,10 @@ func (s *Set) ForHost(h *v1alpha1.Host) []*v1alpha1.Resource {
 		if _, isHost := r.AsHost(); isHost {
 			continue
 		}
-		if t := r.Targeting(); t != nil && !t.HostSelector.Matches(h.Metadata.Labels) {
+		if t := r.Targeting(); t != nil && !t.HostSelector.MatchesHost(h) {
 			continue
 		}
-		out = append(out, r)
+		out = append(out, r.For(h.Metadata.Name))
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/optimus-cm/optimus/internal/testenv"
@@ -39,9 +40,24 @@ status) running ;;
 esac
 `
 
+// earlyScript is started in rcS.d, as Debian starts what every runlevel
+// needs: it has no link in rc2.d, and is enabled all the same.
+const earlyScript = `#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          optimus-early
+# Required-Start:
+# Required-Stop:
+# Default-Start:     S
+# Default-Stop:
+# Short-Description: early test service
+### END INIT INFO
+exit 0
+`
+
 func TestConformance(t *testing.T) {
 	s, h := testenv.Suite(t, pool, service.Kind, file.Kind)
 	h.Exec(t, "cat >/etc/init.d/optimus-tinyd <<'EOF'\n"+initScript+"EOF\nchmod 755 /etc/init.d/optimus-tinyd")
+	h.Exec(t, "cat >/etc/init.d/optimus-early <<'EOF'\n"+earlyScript+"EOF\nchmod 755 /etc/init.d/optimus-early")
 	doc := testenv.Header
 	starts := func(t *testing.T, conn transport.Conn) string {
 		return testenv.Sh(t, conn, "grep -c start /var/log/optimus-tinyd.starts")
@@ -59,6 +75,16 @@ func TestConformance(t *testing.T) {
 			Invalid: []string{doc("Service", "x") + "  state: restarted\n"},
 		},
 		reconcilertest.Case{
+			Name:    "enabled through rcS.d (sysv)",
+			Present: doc("Service", "optimus-early") + "  enabled: true\n",
+			Absent:  doc("Service", "optimus-early") + "  enabled: false\n",
+			Verify: func(t *testing.T, conn transport.Conn) {
+				if got := testenv.Sh(t, conn, "ls /etc/rcS.d /etc/rc2.d | grep -c '^S..optimus-early'"); got != "1\n" {
+					t.Errorf("start links %q, want the one in rcS.d", got)
+				}
+			},
+		},
+		reconcilertest.Case{
 			Name: "restartOn: started once, not restarted, in the first cycle",
 			Present: doc("File", "conf") + "  path: /etc/optimus-tinyd.conf\n  content: v1\n---\n" +
 				doc("Service", "optimus-tinyd") + "  restartOn: [{kind: File, name: conf}]\n",
@@ -69,6 +95,14 @@ func TestConformance(t *testing.T) {
 			},
 		},
 	)
+	t.Run("enabled fails saying why when Default-Start leaves out the boot runlevel", func(t *testing.T) {
+		late := strings.Replace(strings.Replace(earlyScript, "optimus-early", "optimus-late", 1), "Default-Start:     S", "Default-Start:     3 4 5", 1)
+		h.Exec(t, "cat >/etc/init.d/optimus-late <<'EOF'\n"+late+"EOF\nchmod 755 /etc/init.d/optimus-late")
+		rep := testenv.Run(t, s, doc("Service", "optimus-late")+"  enabled: true\n", false)
+		if f := testenv.Failure(rep); !strings.Contains(f, "leaves 2 out of Default-Start") {
+			t.Errorf("failure %q, want one that names the runlevel left out", f)
+		}
+	})
 	t.Run("restartOn restarts when the file changes", func(t *testing.T) {
 		rep := testenv.Run(t, s, doc("File", "conf")+"  path: /etc/optimus-tinyd.conf\n  content: v2\n---\n"+
 			doc("Service", "optimus-tinyd")+"  restartOn: [{kind: File, name: conf}]\n", false)

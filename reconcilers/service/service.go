@@ -2,25 +2,12 @@ package service
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
-	"sort"
-	"strings"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/transport"
-)
-
-// KeyPrefix starts the Key of the query; it ends with a hash of the script.
-const KeyPrefix = "services."
-
-// Init systems.
-const (
-	Systemd = "systemd"
-	SysV    = "sysv"
 )
 
 // Reconciler reconciles Service resources.
@@ -34,94 +21,6 @@ var (
 
 // Kind implements reconcilers.Reconciler.
 func (Reconciler) Kind() string { return v1alpha1.ServiceKind.Kind }
-
-// Queries detects the init system and reads the state of every service of the
-// host in one command. Status commands only read.
-func (Reconciler) Queries(_ *v1alpha1.Host, objs []reconcilers.Object[v1alpha1.ServiceSpec]) []reconcilers.Query {
-	set := map[string]bool{}
-	for _, o := range objs {
-		set[o.Spec.Name] = true
-	}
-	names := make([]string, 0, len(set))
-	for n := range set {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	script := QueryScript(names)
-	sum := sha256.Sum256([]byte(script))
-	return []reconcilers.Query{{Key: KeyPrefix + hex.EncodeToString(sum[:8]), Script: script}}
-}
-
-// QueryScript prints the init system on the first line, then per service
-// "name<TAB>active<TAB>enabled<TAB>exists" with yes or no.
-func QueryScript(names []string) string {
-	var b strings.Builder
-	b.WriteString(`if [ -d /run/systemd/system ]; then
-	echo ` + Systemd + `
-	for s in ` + reconcilers.ShellCommand(names...) + `; do
-		a=no; e=no; x=yes
-		systemctl is-active --quiet "$s" 2>/dev/null && a=yes
-		systemctl is-enabled --quiet "$s" 2>/dev/null && e=yes
-		[ "$(systemctl show -p LoadState --value "$s" 2>/dev/null)" = not-found ] && x=no
-		printf '%s\t%s\t%s\t%s\n' "$s" $a $e $x
-	done
-else
-	echo ` + SysV + `
-	for s in ` + reconcilers.ShellCommand(names...) + `; do
-		a=no; e=no; x=no
-		if [ -x "/etc/init.d/$s" ]; then
-			x=yes
-			"/etc/init.d/$s" status >/dev/null 2>&1 </dev/null && a=yes
-		fi
-		for l in /etc/rc[2345].d/S[0-9][0-9]"$s"; do [ -e "$l" ] && e=yes; done
-		printf '%s\t%s\t%s\t%s\n' "$s" $a $e $x
-	done
-fi
-exit 0
-`)
-	return b.String()
-}
-
-// Status is one service as observed.
-type Status struct {
-	Active, Enabled, Exists bool
-}
-
-// ParseStatus parses the output of QueryScript.
-func ParseStatus(out string) (initSystem string, services map[string]Status) {
-	services = map[string]Status{}
-	lines := strings.Split(out, "\n")
-	initSystem = strings.TrimSpace(lines[0])
-	for _, l := range lines[1:] {
-		f := strings.Split(l, "\t")
-		if len(f) == 4 {
-			services[f[0]] = Status{Active: f[1] == "yes", Enabled: f[2] == "yes", Exists: f[3] == "yes"}
-		}
-	}
-	return initSystem, services
-}
-
-// observedServices is a parsed query, shared by every Service of a host.
-type observedServices struct {
-	initSystem string
-	services   map[string]Status
-}
-
-func observe(f *reconcilers.Facts, name string) (string, Status, error) {
-	for _, k := range f.Keys(KeyPrefix) {
-		parsed, err := reconcilers.Parsed(f, k, func(out string) (observedServices, error) {
-			initSystem, services := ParseStatus(out)
-			return observedServices{initSystem, services}, nil
-		})
-		if err != nil {
-			return "", Status{}, err
-		}
-		if st, ok := parsed.services[name]; ok {
-			return parsed.initSystem, st, nil
-		}
-	}
-	return "", Status{}, fmt.Errorf("service %s was not observed: the reconciler did not declare it in its query", name)
-}
 
 // Dependencies orders a service after the Package resources that install a
 // package of its name, and only those: a package that fails to install must
@@ -139,36 +38,6 @@ func (Reconciler) Dependencies(obj reconcilers.Object[v1alpha1.ServiceSpec], all
 	return named
 }
 
-// Triggers implements reconcilers.Refresher.
-func (Reconciler) Triggers(obj reconcilers.Object[v1alpha1.ServiceSpec]) []v1alpha1.ResourceRef {
-	return obj.Spec.RestartOn
-}
-
-// Refresh restarts the service, unless it is to be stopped or the planned
-// actions start it anyway.
-func (Reconciler) Refresh(_ context.Context, req reconcilers.TypedRequest[v1alpha1.ServiceSpec], planned []reconcilers.Action) ([]reconcilers.Action, error) {
-	s := req.Spec
-	if s.State == v1alpha1.StateStopped {
-		return nil, nil
-	}
-	for _, a := range planned {
-		for _, c := range a.Changes {
-			if c.Field == "state" && c.After == v1alpha1.StateRunning {
-				return nil, nil // a service about to start needs no restart
-			}
-		}
-	}
-	initSystem, _, err := observe(req.Facts, s.Name)
-	if err != nil {
-		return nil, err
-	}
-	return []reconcilers.Action{{
-		Op:          reconcilers.OpRestart,
-		Description: "restart service " + s.Name + " (a resource it watches changed)",
-		Script:      Command(initSystem, "restart", s.Name),
-	}}, nil
-}
-
 // Plan implements reconcilers.Reconciler.
 func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.ServiceSpec]) ([]reconcilers.Action, error) {
 	s := req.Spec
@@ -179,17 +48,12 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	// A missing service may come with a package installed in this cycle:
 	// the action then fails with the init system's own message if it does not.
 	var actions []reconcilers.Action
-	if s.Enabled != nil && *s.Enabled != cur.Enabled {
-		verb := "disable"
-		if *s.Enabled {
-			verb = "enable"
+	if s.Enabled != nil {
+		a, err := planEnabled(s, initSystem, cur)
+		if err != nil {
+			return nil, err
 		}
-		actions = append(actions, reconcilers.Action{
-			Op:          reconcilers.OpUpdate,
-			Description: verb + " service " + s.Name + " at boot",
-			Changes:     []reconcilers.Change{{Field: "enabled", Before: fmt.Sprint(cur.Enabled), After: fmt.Sprint(*s.Enabled)}},
-			Script:      Command(initSystem, verb, s.Name),
-		})
+		actions = append(actions, a...)
 	}
 	switch {
 	case s.State == v1alpha1.StateRunning && !cur.Active:
@@ -210,19 +74,91 @@ func (Reconciler) Plan(_ context.Context, req reconcilers.TypedRequest[v1alpha1.
 	return actions, nil
 }
 
-// Command is the shell command that starts, stops, restarts, enables or
-// disables a service with the host's init system.
+// planEnabled enables or disables the service at boot. Under systemd, a
+// masked unit is refused rather than unmasked (masking is an operator's
+// deliberate stop), and a unit without install information of its own
+// (static, ...) gets a note: no command can enable or disable it.
+func planEnabled(s *v1alpha1.ServiceSpec, initSystem string, cur Status) ([]reconcilers.Action, error) {
+	want := *s.Enabled
+	if want == cur.Enabled {
+		return nil, nil
+	}
+	if initSystem == Systemd {
+		switch u := cur.UnitFileState; {
+		case fixedUnitFile(u) && want:
+			return []reconcilers.Action{reconcilers.Note(fmt.Sprintf(
+				"service %s is %s: its unit has no install information of its own, so systemctl enable cannot start it at boot; "+
+					"another unit that wants it does, or set enabled only on units that can be enabled", s.Name, u))}, nil
+		case fixedUnitFile(u):
+			return nil, nil // nothing of its own starts it at boot
+		case (u == "masked" || u == "masked-runtime") && want:
+			return nil, fmt.Errorf("service %s is masked: systemd will not start it at all; unmask it on the host (systemctl unmask %s) if it should run, or remove enabled: true", s.Name, s.Name)
+		case u == "masked" || u == "masked-runtime":
+			return nil, nil
+		}
+	}
+	verb := "disable"
+	if want {
+		verb = "enable"
+	}
+	return []reconcilers.Action{{
+		Op:          reconcilers.OpUpdate,
+		Description: verb + " service " + s.Name + " at boot",
+		Changes:     []reconcilers.Change{{Field: "enabled", Before: fmt.Sprint(cur.Enabled), After: fmt.Sprint(want)}},
+		Script:      Command(initSystem, verb, s.Name),
+	}}, nil
+}
+
+// Command is the shell command that starts, stops, restarts, reloads,
+// enables or disables a service with the host's init system. Under
+// sysvinit, reload falls back to restart for an init script without a
+// reload action; under systemd, reload is reload-or-restart, which does the
+// same for units without a reload command. Both start a stopped service.
 func Command(initSystem, verb, name string) string {
 	if initSystem == Systemd {
+		if verb == "reload" {
+			verb = "reload-or-restart"
+		}
 		return transport.Isolate(reconcilers.ShellCommand("systemctl", verb, name))
 	}
 	switch verb {
-	case "enable", "disable":
-		// update-rc.d enable/disable needs the links "defaults" makes.
+	case "enable":
+		// update-rc.d enable needs the links "defaults" makes, and makes
+		// start links only in the runlevels of the script's Default-Start:
+		// one that leaves out the boot runlevel would be enabled again
+		// every run, so it fails saying why.
+		return reconcilers.ShellCommand("sh", "-c", `s=$1
+update-rc.d "$s" defaults >/dev/null && update-rc.d "$s" enable || exit
+`+bootRunlevel+`
+for k in /etc/rc$l.d/S[0-9][0-9]"$s" /etc/rcS.d/S[0-9][0-9]"$s"; do [ -e "$k" ] && exit 0; done
+echo "update-rc.d enabled $s, but it has no start link in runlevel $l, the one this host boots into, nor in rcS.d: its init script's LSB header leaves $l out of Default-Start; add it there (or set enabled only where it applies)" >&2
+exit 1`, "optimus-enable", name)
+	case "disable":
 		return reconcilers.ShellCommand("update-rc.d", name, "defaults") + " >/dev/null && " +
 			reconcilers.ShellCommand("update-rc.d", name, verb)
+	case "reload":
+		return transport.Isolate(reconcilers.ShellCommand("sh", "-c", `s=$1
+if ! service "$s" status >/dev/null 2>&1 </dev/null; then exec service "$s" start; fi
+if grep -Eq '`+sysvReloads+`' "/etc/init.d/$s"; then exec service "$s" reload; fi
+exec service "$s" restart`, "optimus-reload", name))
 	}
 	// Isolated: the daemon an init script starts inherits its descriptors
 	// and may run for months, as root or as a service user.
 	return transport.Isolate(reconcilers.ShellCommand("service", name, verb))
+}
+
+// startOr is the command that starts the service when it is not running at
+// act time and restarts (verb "restart") or reloads it when it is: what a
+// service whose configuration changed needs when it was stopped when
+// observed, since a package installed in the same run may have started it
+// on the old configuration since.
+func startOr(initSystem, verb, name string) string {
+	if verb == "reload" || initSystem == Systemd {
+		// systemctl restart and reload-or-restart start a stopped unit;
+		// the sysv reload command checks first.
+		return Command(initSystem, verb, name)
+	}
+	return transport.Isolate(reconcilers.ShellCommand("sh", "-c", `s=$1
+if service "$s" status >/dev/null 2>&1 </dev/null; then exec service "$s" restart; fi
+exec service "$s" start`, "optimus-restart", name))
 }

@@ -96,8 +96,41 @@ enable_debug: "no"
   args:
     creates: "{{ app_dir }}/data/.initialised"
 
+- name: Mark the data ready
+  shell: echo ready >ready && chmod 0640 ready
+  args:
+    chdir: "{{ app_dir }}/data"
+    creates: "{{ app_dir }}/data/ready"
+
+- name: No message of the day
+  shell: rm -f /etc/motd
+  args:
+    removes: /etc/motd
+
 - name: Service
   service: {name: optimus-webd, state: started, enabled: true}
+
+- name: Admin key
+  authorized_key:
+    user: ann
+    key: "` + annKey + `"
+
+- name: Nightly backup
+  cron: {name: backup, minute: "0", hour: "3", job: /usr/local/bin/webapp-backup, user: root}
+
+- name: Log rotation
+  cron: {name: rotate, minute: "*/5", job: /usr/sbin/webapp-rotate, user: root, cron_file: webapp-rotate}
+
+# Unprivileged or not, a container's /proc/sys is read-only: both tools
+# can only persist the value (reload: false), which is what is compared.
+- name: Forwarding
+  sysctl: {name: net.ipv4.ip_forward, value: "1", sysctl_file: /etc/sysctl.d/90-webapp.conf, reload: false}
+
+- name: Cache
+  mount: {path: "{{ app_dir }}/cache", src: tmpfs, fstype: tmpfs, opts: "size=16m,mode=1777", state: mounted}
+
+- name: Host name
+  hostname: {name: app1}
 `,
 	"handlers/main.yml": `- name: restart webd
   service: {name: optimus-webd, state: restarted}
@@ -121,6 +154,9 @@ admins: {{ admins | map(attribute='name') | join(' ') }}
 `,
 }
 
+// annKey is the public half of a key made for this test and thrown away.
+const annKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID09RGj71l6HsPDnSRwke+hoVOl7OaCy9QIscCcV0GQo ann@laptop"
+
 const webappPlaybook = `- hosts: app
   roles:
     - webapp
@@ -140,6 +176,23 @@ for d in /srv/webapp /srv/webapp/data /home/ann /home/ben; do stat -c '%n %a %U 
 dpkg-query -W -f '${Package} ${db:Status-Abbrev}\n' optimus-alpha optimus-beta optimus-webd
 service optimus-webd status >/dev/null && echo "optimus-webd running" || echo "optimus-webd stopped"
 ls /etc/rc2.d /etc/rc0.d | grep optimus-webd || echo "optimus-webd not enabled"
+stat -c '%n %a %U %G' /srv/webapp/data/ready; cat /srv/webapp/data/ready
+[ -e /etc/motd ] && echo "motd present" || echo "no motd"
+for f in /home/ann/.ssh /home/ann/.ssh/authorized_keys /etc/cron.d/webapp-rotate; do stat -c '%n %a %U %G' $f; done
+echo "--- authorized_keys"; cat /home/ann/.ssh/authorized_keys
+# Each tool marks its cron entries with its own comment: the entries
+# themselves are compared.
+echo "--- crontab of root"; crontab -l -u root | grep -v '^#' || true
+echo "--- /etc/cron.d/webapp-rotate"; grep -v '^#' /etc/cron.d/webapp-rotate || true
+# Each tool names its sysctl.d file its own way: what a boot applies is
+# compared, every file's settings with comments and blanks dropped.
+echo "--- persisted sysctl"; cat /etc/sysctl.conf /etc/sysctl.d/*.conf | sed 's/#.*//; s/[[:space:]]//g' | grep -v '^$' | sort
+echo "--- mount"; awk '$2 == "/srv/webapp/cache" { $1 = $1; print "fstab:", $0 }' /etc/fstab
+awk '$2 == "/srv/webapp/cache" { print "mounted:", $1, $2, $3 }' /proc/self/mounts; stat -c '%n %a %U %G' /srv/webapp/cache
+# Ansible's hostname module writes only /etc/hostname on a Debian without
+# systemd (the running name changes at the next boot); Optimus sets both,
+# which the test checks apart.
+echo "hostname: $(cat /etc/hostname)"
 echo "--- /etc/optimus-webd.conf"; cat /etc/optimus-webd.conf
 echo "--- /srv/webapp/settings.yml"; cat /srv/webapp/settings.yml
 `
@@ -149,17 +202,26 @@ echo "--- /srv/webapp/settings.yml"; cat /srv/webapp/settings.yml
 // finds both in the same state; a second Optimus run changes nothing.
 func TestImportedRoleMatchesAnsible(t *testing.T) {
 	requireAnsible(t)
-	debs := pythonAptDebs(t)
-	hosts := testhost.Start(t, 2)
+	debs := downloadedDebs(t, "python3-apt-debs", "python3-apt", "python-apt-common", "distro-info-data")
+	cron := downloadedDebs(t, "cron-debs", "cron", "cron-daemon-common")
+	// Both tools set the running host name and mount a tmpfs, which
+	// take CAP_SYS_ADMIN.
+	hosts := testhost.StartWith(t, 2, testhost.CapSysAdmin...)
 	optimusHost, ansibleHost := hosts[0], hosts[1]
 	for _, h := range hosts {
 		// Ansible's apt module needs python3-apt, which it installs from
-		// the host's repositories: the local one holds it.
-		h.Exec(t, "mkdir -p /srv/optimus-repo")
-		if out, err := exec.Command("docker", "cp", debs+"/.", h.Container+":/srv/optimus-repo/").CombinedOutput(); err != nil {
-			t.Fatalf("docker cp: %v: %s", err, out)
+		// the host's repositories: the local one holds it. Its cron
+		// module needs crontab(1) even for a file in /etc/cron.d, so both
+		// hosts get cron.
+		h.Exec(t, "mkdir -p /srv/optimus-repo /srv/cron-debs")
+		for from, to := range map[string]string{debs: "/srv/optimus-repo/", cron: "/srv/cron-debs/"} {
+			if out, err := exec.Command("docker", "cp", from+"/.", h.Container+":"+to).CombinedOutput(); err != nil {
+				t.Fatalf("docker cp: %v: %s", err, out)
+			}
 		}
 		h.Exec(t, "cat >/tmp/repo.sh <<'EOF'\n"+tinyDebs+webdRepo+"EOF\nsh /tmp/repo.sh")
+		// cron pre-depends on cron-daemon-common: one dpkg run each.
+		h.Exec(t, "for p in cron-daemon-common cron; do dpkg -i /srv/cron-debs/${p}_*.deb >/tmp/dpkg.log 2>&1 || { cat /tmp/dpkg.log; exit 1; }; done; rm -r /srv/cron-debs")
 	}
 
 	src := t.TempDir()
@@ -181,7 +243,7 @@ func TestImportedRoleMatchesAnsible(t *testing.T) {
 
 	out := t.TempDir()
 	r := run(t, nil, "import", "ansible", "-i", filepath.Join(src, "optimus.ini"), filepath.Join(src, "site.yml"), "-o", out)
-	if r.code != 0 || !strings.Contains(r.stderr, "1 of 1 hosts, 12 of 12 tasks, 1 of 1 handlers converted; 0 left out") {
+	if r.code != 0 || !strings.Contains(r.stderr, "1 of 1 hosts, 20 of 20 tasks, 1 of 1 handlers converted; 0 left out") {
 		t.Fatalf("import: %s", r)
 	}
 	if r := run(t, nil, "validate", "-f", out); r.code != 0 {
@@ -203,10 +265,17 @@ func TestImportedRoleMatchesAnsible(t *testing.T) {
 	// Guard against two hosts equal because nothing happened.
 	for _, line := range []string{"ann:2101:2101:/home/ann:/bin/bash", "ann in: ann webapp", "optimus-webd running", "S01optimus-webd",
 		"/etc/optimus-webd.conf 640 root webapp", "/srv/webapp 750 root webapp", "os Debian 12 Debian", "package OPTIMUS-ALPHA", "group app",
-		"name web-app-1", "debug off", "admins: ann ben", "no redhat marker", "no webapp home"} {
+		"name web-app-1", "debug off", "admins: ann ben", "no redhat marker", "no webapp home",
+		"/srv/webapp/data/ready 640 root root", "no motd", "/home/ann/.ssh/authorized_keys 600 ann ann", annKey,
+		"0 3 * * * /usr/local/bin/webapp-backup", "*/5 * * * * root /usr/sbin/webapp-rotate", "net.ipv4.ip_forward=1",
+		"fstab: tmpfs /srv/webapp/cache tmpfs size=16m,mode=1777 0 0", "mounted: tmpfs /srv/webapp/cache tmpfs",
+		"/srv/webapp/cache 1777 root root", "hostname: app1"} {
 		if !strings.Contains(got, line) {
 			t.Errorf("the Optimus host lacks %q:\n%s", line, got)
 		}
+	}
+	if name := optimusHost.Exec(t, "hostname"); name != "app1\n" {
+		t.Errorf("the Optimus host's running name is %q, want app1", name)
 	}
 }
 
@@ -222,16 +291,16 @@ func requireAnsible(t *testing.T) {
 	t.Skip("ansible-playbook is missing: apt-get install ansible-core")
 }
 
-// pythonAptDebs returns a directory holding python3-apt and what it needs
-// beyond a minimal Debian, fetched once with apt-get download and kept in
-// hack/.testhosts.
-func pythonAptDebs(t *testing.T) string {
+// downloadedDebs returns a directory holding the packages named (with
+// apt-get download, once: the directory is kept in hack/.testhosts), for
+// what a test host needs beyond a minimal Debian.
+func downloadedDebs(t *testing.T, name string, pkgs ...string) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join(repoRoot, "hack", ".testhosts", "python3-apt-debs"))
+	dir, err := filepath.Abs(filepath.Join(repoRoot, "hack", ".testhosts", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := filepath.Glob(filepath.Join(dir, "python3-apt_*.deb")); len(m) > 0 {
+	if m, _ := filepath.Glob(filepath.Join(dir, pkgs[0]+"_*.deb")); len(m) > 0 {
 		return dir
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
@@ -242,13 +311,13 @@ func pythonAptDebs(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
-	cmd := exec.Command("apt-get", "download", "python3-apt", "python-apt-common", "distro-info-data")
+	cmd := exec.Command("apt-get", append([]string{"download"}, pkgs...)...)
 	cmd.Dir = tmp
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("apt-get download python3-apt (Ansible's apt module needs it on the test hosts): %v\n%s", err, out)
+		t.Fatalf("apt-get download %s (the Ansible side of the test needs it on the test hosts): %v\n%s", strings.Join(pkgs, " "), err, out)
 	}
 	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
-		if m, _ := filepath.Glob(filepath.Join(dir, "python3-apt_*.deb")); len(m) == 0 {
+		if m, _ := filepath.Glob(filepath.Join(dir, pkgs[0]+"_*.deb")); len(m) == 0 {
 			t.Fatal(err)
 		}
 	}

@@ -82,7 +82,7 @@ spec:
   port: %[3]d
   privateKeyFile: %[4]s
   hostKey: {knownHostsFile: %[5]s}
-  connectTimeout: 3s
+  connectTimeout: %[7]s
 ---
 apiVersion: optimus.dev/v1alpha1
 kind: File
@@ -99,7 +99,7 @@ metadata: {name: app-%[1]s}
 spec:
   hostSelector: {matchLabels: {app: %[1]s}}
   restartOn: [{kind: File, name: conf-%[1]s}]
-`, name, labels, h.Port, h.KeyFile, h.KnownHostsFile, content)
+`, name, labels, h.Port, h.KeyFile, h.KnownHostsFile, content, connectTimeout)
 	}
 	f.manifests = b.String() + f.extra
 	if f.dir != "" {

@@ -26,6 +26,8 @@ var factKeys = map[string]struct {
 }{
 	"distribution":               {"os.id", distributionID},
 	"distribution_major_version": {"os.versionId", majorOnly},
+	"distribution_version":       {"os.versionId", same},
+	"os_family":                  {"os.family", same},
 	"architecture":               {"arch", same},
 	"machine":                    {"arch", same},
 	"kernel":                     {"kernel", same},
@@ -50,10 +52,12 @@ func distributionID(name string) (string, bool) {
 }
 
 // splitAnd splits "a and b" into clauses, but only where no or and no
-// parenthesis could make the split change the meaning.
+// parenthesis could make the split change the meaning. A list of values in
+// parentheses ("x in ('a', 'b')") is no grouping.
 func splitAnd(expr string) []string {
 	expr = strings.TrimSpace(expr)
-	if strings.Contains(expr, " or ") || strings.ContainsAny(expr, "()") {
+	bare := valueList.ReplaceAllString(quoted.ReplaceAllString(expr, "''"), "[]")
+	if strings.Contains(bare, " or ") || strings.ContainsAny(bare, "()") {
 		return []string{expr}
 	}
 	return andSplit.Split(expr, -1)
@@ -82,19 +86,16 @@ func (c *converter) condition(file string, t *yaml.Node, sc scope, sel selector,
 	out := sel.and(selector{})
 	for _, cl := range clauses {
 		cl = strings.TrimSpace(cl)
-		if m := factCond.FindStringSubmatch(cl); m != nil {
-			fact := m[1] + m[2] + m[3]
-			fk, ok := factKeys[fact]
-			if !ok {
-				c.skip(file, t, handler, what, fmt.Sprintf("when %q: the fact %s has no matchFacts key (os.id, os.versionId, arch, kernel, hostname, cpus, memoryMB)", cl, fact))
+		if fc, isFact, msg := factCondition(cl); isFact {
+			if msg != "" {
+				c.skip(file, t, handler, what, fmt.Sprintf("when %q: %s", cl, msg))
 				return nil, sc, false
 			}
-			v, ok := fk.value(m[4])
-			if !ok {
-				c.skip(file, t, handler, what, fmt.Sprintf("when %q: %q cannot be matched exactly by matchFacts %s", cl, m[4], fk.key))
-				return nil, sc, false
+			if fc.Operator == "In" && len(fc.Values) == 1 {
+				out.facts[fc.Key] = fc.Values[0]
+			} else {
+				out.exprs = append(out.exprs, fc)
 			}
-			out.facts[fk.key] = v
 			continue
 		}
 		if m := groupNamesCond.FindStringSubmatch(cl); m != nil {

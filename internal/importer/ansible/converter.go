@@ -43,6 +43,16 @@ func newConverter(res *Result, f *File, sel selector, dir string) *converter {
 type selector struct {
 	labels map[string]string
 	facts  map[string]string
+	// exprs are matchFactExpressions: conditions matchFacts cannot say
+	// (In, NotIn, comparisons).
+	exprs []factExpr
+}
+
+// factExpr is one matchFactExpressions requirement.
+type factExpr struct {
+	Key      string
+	Operator string
+	Values   []string
 }
 
 func (s selector) and(o selector) selector {
@@ -57,6 +67,7 @@ func (s selector) and(o selector) selector {
 			out.facts[k] = v
 		}
 	}
+	out.exprs = append(append([]factExpr(nil), s.exprs...), o.exprs...)
 	return out
 }
 
@@ -67,6 +78,21 @@ func (s selector) spec() map[string]any {
 	}
 	if len(s.facts) > 0 {
 		out["matchFacts"] = s.facts
+	}
+	if len(s.exprs) > 0 {
+		var exprs []any
+		for _, e := range s.exprs {
+			m := map[string]any{"key": e.Key, "operator": e.Operator}
+			if len(e.Values) > 0 {
+				vals := make([]any, len(e.Values))
+				for i, v := range e.Values {
+					vals[i] = v
+				}
+				m["values"] = vals
+			}
+			exprs = append(exprs, m)
+		}
+		out["matchFactExpressions"] = exprs
 	}
 	if len(out) == 0 {
 		return nil

@@ -59,8 +59,9 @@ func (c *converter) notifiedBy(t *yaml.Node, name string) []*Resource {
 }
 
 // attachHandler wires a converted handler to the resources that notify
-// it: a Service restarts on them, an Exec runs on them.
-func (c *converter) attachHandler(t *yaml.Node, name string, made []*Resource) {
+// it: a Service restarts on them (reloads, where reloads says the handler
+// reloads it), an Exec runs on them.
+func (c *converter) attachHandler(t *yaml.Node, name string, made []*Resource, reloads map[*Resource]bool) {
 	var refs []any
 	seen := map[string]bool{}
 	for _, n := range c.notifiedBy(t, name) {
@@ -70,8 +71,12 @@ func (c *converter) attachHandler(t *yaml.Node, name string, made []*Resource) {
 		}
 	}
 	for _, r := range made {
-		existing, _ := r.Spec["restartOn"].([]any)
-		r.Spec["restartOn"] = append(existing, refs...)
+		field := "restartOn"
+		if reloads[r] {
+			field = "reloadOn"
+		}
+		existing, _ := r.Spec[field].([]any)
+		r.Spec[field] = append(existing, refs...)
 		if r.Kind == "Exec" {
 			r.Spec["refreshOnly"] = true
 			delete(r.Spec, "creates")

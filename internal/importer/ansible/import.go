@@ -87,7 +87,7 @@ func dedupe(res *Result) {
 			continue
 		}
 		for _, r := range f.Resources {
-			for _, field := range []string{"restartOn", "dependsOn"} {
+			for _, field := range []string{"restartOn", "reloadOn", "dependsOn"} {
 				refs, _ := r.Spec[field].([]any)
 				for _, ref := range refs {
 					m, ok := ref.(map[string]any)

@@ -235,7 +235,6 @@ func TestImportRole(t *testing.T) {
 		"testdata/inventory/yaml/hosts.yml:23 ansible_connection winrm has no Optimus transport (ssh, local, docker)",
 		"testdata/roles/webapp/tasks/main.yml:71 changed_when: false marks a command that only reads; it has no state to converge",
 		"testdata/roles/webapp/tasks/main.yml:76 debug is about the Ansible run itself and changes no host state; it has no Optimus equivalent",
-		"testdata/roles/webapp/tasks/main.yml:82 no Optimus kind manages a marked block of lines: manage the whole file with File, or each line with LineInFile",
 		"testdata/roles/webapp/tasks/main.yml:89 when \"http_port == 80\" cannot be decided at import or written as a hostSelector: it reads http_port, which is not a role, play or loop variable (a host variable or fact is only known per host)",
 		"testdata/roles/webapp/tasks/main.yml:93 keyword delegate_to has no Optimus equivalent",
 		"testdata/roles/webapp/handlers/main.yml:4 no converted task notifies it",
@@ -248,7 +247,7 @@ func TestImportRole(t *testing.T) {
 			t.Errorf("no placeholder for %s", s)
 		}
 	}
-	if got, want := res.Summary(), "5 of 6 hosts, 12 of 17 tasks, 1 of 2 handlers converted; 7 left out"; got != want {
+	if got, want := res.Summary(), "5 of 6 hosts, 13 of 17 tasks, 1 of 2 handlers converted; 6 left out"; got != want {
 		t.Errorf("summary %q, want %q", got, want)
 	}
 }
@@ -477,6 +476,44 @@ func TestImportCommandHandler(t *testing.T) {
 		return
 	}
 	t.Errorf("no Exec:\n%s", text)
+}
+
+// TestImportReloadHandler: a handler that reloads a service becomes
+// reloadOn on the Service a task manages; one that restarts, restartOn.
+func TestImportReloadHandler(t *testing.T) {
+	dir := t.TempDir()
+	for p, s := range map[string]string{
+		"tasks/main.yml": "- copy: {content: \"x\\n\", dest: /etc/nginx/site.conf}\n  notify: [reload nginx]\n" +
+			"- copy: {content: \"y\\n\", dest: /etc/nginx/nginx.conf}\n  notify: [restart nginx]\n" +
+			"- service: {name: nginx, state: started}\n",
+		"handlers/main.yml": "- name: reload nginx\n  service: {name: nginx, state: reloaded}\n" +
+			"- name: restart nginx\n  service: {name: nginx, state: restarted}\n",
+	} {
+		p = filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := ImportRole(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, text := load(t, res)
+	for _, r := range set.Resources {
+		if r.Kind != "Service" {
+			continue
+		}
+		s := r.Spec.(*v1alpha1.ServiceSpec)
+		if len(s.ReloadOn) != 1 || s.ReloadOn[0].String() != "File/etc-nginx-site.conf" ||
+			len(s.RestartOn) != 1 || s.RestartOn[0].String() != "File/etc-nginx-nginx.conf" {
+			t.Errorf("Service: reloadOn %v, restartOn %v\n%s", s.ReloadOn, s.RestartOn, text)
+		}
+		return
+	}
+	t.Errorf("no Service:\n%s", text)
 }
 
 // TestImportVarsFiles: a play's vars_files feed its tasks; a vault file is

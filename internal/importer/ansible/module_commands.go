@@ -2,9 +2,12 @@ package ansible
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/google/shlex"
 )
 
 func (c *converter) cron(a *args, ctx taskContext) ([]*Resource, error) {
@@ -74,7 +77,24 @@ func (c *converter) command(module string, raw map[string]any, ctx taskContext) 
 	if line == "" {
 		return nil, fmt.Errorf("%s: no command", module)
 	}
-	creates, removes := a.str("creates"), a.str("removes")
+	if module == "command" && !a.has("argv") {
+		var err error
+		if line, err = commandLine(line); err != nil {
+			return nil, err
+		}
+	}
+	creates, removes, chdir := a.str("creates"), a.str("removes"), a.str("chdir")
+	// Ansible changes to chdir before it looks for creates and removes, so
+	// a relative path is relative to it.
+	for _, p := range []*string{&creates, &removes} {
+		if *p == "" || path.IsAbs(*p) {
+			continue
+		}
+		if chdir == "" || !path.IsAbs(chdir) {
+			return nil, fmt.Errorf("%s is relative and there is no absolute chdir to resolve it against: make it absolute", *p)
+		}
+		*p = path.Join(chdir, *p)
+	}
 	if !ctx.handler && creates == "" && removes == "" {
 		if ctx.changedWhen != nil && ctx.changedWhen.Value == "false" {
 			return nil, fmt.Errorf("changed_when: false marks a command that only reads; it has no state to converge")
@@ -93,8 +113,8 @@ func (c *converter) command(module string, raw map[string]any, ctx taskContext) 
 	if removes != "" {
 		s["onlyIf"] = "test -e " + shellQuote(removes)
 	}
-	if d := a.str("chdir"); d != "" {
-		s["cwd"] = d
+	if chdir != "" {
+		s["cwd"] = chdir
 	}
 	if ctx.user != "" && ctx.user != "root" {
 		s["user"] = ctx.user
@@ -107,6 +127,28 @@ func (c *converter) command(module string, raw map[string]any, ctx taskContext) 
 		return nil, err
 	}
 	return []*Resource{r}, nil
+}
+
+// commandLine turns the command module's line into a shell command line
+// that runs the same words. The command module splits its line as
+// Python's shlex does and runs it without a shell, so $HOME, *, |, > and ;
+// are plain words there; Exec runs /bin/sh -c, so each word is quoted
+// where the shell would read it otherwise (rm -rf /tmp/x * must not glob).
+func commandLine(line string) (string, error) {
+	words, err := shlex.Split(line)
+	if err != nil {
+		return "", fmt.Errorf("command %q does not split into words as Ansible's command module splits it: %v", line, err)
+	}
+	joined := strings.Join(words, " ")
+	if strings.Count(joined, "#") != strings.Count(line, "#") {
+		// The splitter takes a word starting with # for a comment, where
+		// Ansible passes it on.
+		return "", fmt.Errorf("command %q has a word starting with #: write the command with argv, or as shell", line)
+	}
+	for i, w := range words {
+		words[i] = shellQuote(w)
+	}
+	return strings.Join(words, " "), nil
 }
 
 // shellQuote quotes s for a POSIX shell.

@@ -69,13 +69,16 @@ func (c *converter) service(a *args, ctx taskContext) ([]*Resource, error) {
 			return nil, fmt.Errorf("state %s in a task restarts on every run; Optimus restarts a Service only on restartOn (make it a handler)", st)
 		}
 		if st == "reloaded" {
-			r.Comments = append(r.Comments, "note: Ansible reloaded the service; Optimus restarts it")
+			r.reloads = true
 		}
 	default:
 		return nil, fmt.Errorf("state %s has no Optimus equivalent", st)
 	}
 	if v, ok := a.boolean("enabled"); ok {
 		r.Spec["enabled"] = v
+		if a.str("state") == "" && !ctx.handler {
+			r.Comments = append(r.Comments, "note: without state, Ansible left the service running or stopped as it was; a Service also keeps it running (state: running): set state: stopped if it must not run")
+		}
 	}
 	if v, ok := a.boolean("daemon_reload"); ok && v {
 		r.Comments = append(r.Comments, "note: daemon_reload is left to the Service reconciler")

@@ -24,6 +24,9 @@ type Resource struct {
 	Spec map[string]any
 	// Comments are written above the resource: where it came from, notes.
 	Comments []string
+	// reloads: a Service made by a handler that reloads it (state:
+	// reloaded), so that attachHandler wires it with reloadOn.
+	reloads bool
 }
 
 // Skipped is something that was not converted.

@@ -227,22 +227,26 @@ func (c *converter) task(file string, t *yaml.Node, sc scope, sel selector, hand
 		return
 	}
 	var added []*Resource
+	reloads := map[*Resource]bool{}
 	for _, r := range made {
 		if handler {
 			if svc := c.sameService(r); svc != nil {
 				added = append(added, svc)
+				reloads[svc] = r.reloads
 				continue
 			}
 			if r.Kind == "Service" {
 				r.Comments = append(r.Comments, "note: no task manages this service; as a Service it is also kept running (state: running)")
 			}
 		}
-		added = append(added, c.add(r))
+		a := c.add(r)
+		reloads[a] = r.reloads
+		added = append(added, a)
 	}
 	unit := "task"
 	if handler {
 		unit = "handler"
-		c.attachHandler(t, name, added)
+		c.attachHandler(t, name, added, reloads)
 	} else if n := field(t, "notify"); n != nil {
 		var topics []string
 		if n.Kind == yaml.ScalarNode {
