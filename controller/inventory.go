@@ -100,13 +100,19 @@ while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$f"
 }
 
 // parseInventory reads an inventory file; an empty one is an empty inventory.
+// It runs on every observe of every host: lines and fields are cut in
+// place, and the entries sized by a first count of the lines.
 func parseInventory(path, text string) (*inventory, error) {
-	inv := newInventory()
-	for i, line := range strings.Split(text, "\n") {
+	lines := strings.Count(text, "\n") + 1
+	inv := &inventory{byRef: make(map[v1alpha1.ResourceRef]int, lines), entries: make([]invEntry, 0, lines), pending: map[v1alpha1.ResourceRef]bool{}}
+	var fields [6]string
+	for i := 0; text != ""; i++ {
+		var line string
+		line, text, _ = strings.Cut(text, "\n")
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		f := strings.Split(line, "\t")
+		f := splitTabs(line, &fields)
 		bad := func() (*inventory, error) {
 			return nil, fmt.Errorf("inventory %s line %d is not understood: move the file aside to start a new inventory (pruning then forgets what it listed)", path, i+1)
 		}
@@ -125,6 +131,20 @@ func parseInventory(path, text string) (*inventory, error) {
 		}
 	}
 	return inv, nil
+}
+
+// splitTabs cuts line at its tabs into fields, without allocating; a line
+// with more fields than fields holds ends with its rest in the last one.
+func splitTabs(line string, fields *[6]string) []string {
+	n := 0
+	for ; n < len(fields)-1; n++ {
+		var found bool
+		if fields[n], line, found = strings.Cut(line, "\t"); !found {
+			return fields[:n+1]
+		}
+	}
+	fields[n] = line
+	return fields[:n+1]
 }
 
 // format writes the inventory as the file holds it: one line per resource,

@@ -3,6 +3,7 @@ package controller
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +39,13 @@ func TestInventoryRoundTrip(t *testing.T) {
 	}
 	if got, err := parseInventory(InventoryPath("s", "h"), ""); err != nil || len(got.entries) != 0 {
 		t.Fatalf("no file: %v %+v", err, got)
+	}
+	// A field too many is as wrong as one too few, on whichever line.
+	for _, bad := range []string{"resource\tUser\tu\tmanaged\t{}\textra\n", "# header\n\npending\tService\tweb\tmore\n"} {
+		line := strings.Count(bad, "\n")
+		if _, err := parseInventory(InventoryPath("s", "h"), bad); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("s@h.inventory line %d", line)) {
+			t.Errorf("%q: %v", bad, err)
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package blockinfile
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -41,11 +40,17 @@ func converge(t *testing.T, s v1alpha1.BlockInFileSpec) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Through a local persistent shell, as Optimus runs actions on a host:
+	// it defines the path guard the scripts call.
+	c, err := transport.Dial(context.Background(), &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "here"}, Spec: &v1alpha1.HostSpec{Transport: "local"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	for _, a := range actions {
-		cmd := exec.Command("sh", "-c", a.Script)
-		cmd.Stdin = bytes.NewReader(a.Stdin)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v %s", a.Description, err, out)
+		rs, err := c.Batch(context.Background(), []transport.Command{{Script: a.Script, Stdin: a.Stdin}})
+		if err != nil || rs[0].ExitCode != 0 {
+			t.Fatalf("%s: %v %+v", a.Description, err, rs)
 		}
 	}
 	if again, err := planLocal(t, &s); err != nil || len(again) != 0 {

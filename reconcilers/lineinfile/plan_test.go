@@ -1,8 +1,8 @@
 package lineinfile
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,12 +34,24 @@ func planLocal(t *testing.T, s *v1alpha1.LineInFileSpec) ([]reconcilers.Action, 
 }
 
 // act runs the action's script with the local sh and awk.
+// act runs the action in a local persistent shell, as Optimus runs it on a
+// host (that shell defines the path guard the script calls).
 func act(t *testing.T, a reconcilers.Action) (string, error) {
 	t.Helper()
-	cmd := exec.Command("sh", "-c", a.Script)
-	cmd.Stdin = bytes.NewReader(a.Stdin)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	c, err := transport.Dial(context.Background(), &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "here"}, Spec: &v1alpha1.HostSpec{Transport: "local"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rs, err := c.Batch(context.Background(), []transport.Command{{Script: a.Script, Stdin: a.Stdin}})
+	if err != nil {
+		return "", err
+	}
+	out := string(rs[0].Stdout) + string(rs[0].Stderr)
+	if rs[0].ExitCode != 0 {
+		return out, fmt.Errorf("exit status %d", rs[0].ExitCode)
+	}
+	return out, nil
 }
 
 // TestPlanAndEdit plans each edit from the content and runs the generated
