@@ -3,6 +3,7 @@ package builtin
 import (
 	"github.com/optimus-cm/optimus/reconcilers"
 	"github.com/optimus-cm/optimus/reconcilers/authorizedkey"
+	"github.com/optimus-cm/optimus/reconcilers/blockinfile"
 	"github.com/optimus-cm/optimus/reconcilers/cron"
 	"github.com/optimus-cm/optimus/reconcilers/directory"
 	"github.com/optimus-cm/optimus/reconcilers/exec"
@@ -22,7 +23,7 @@ import (
 // Host is not listed: every tool has it.
 func Kinds() []reconcilers.Kind {
 	return []reconcilers.Kind{
-		user.Kind, group.Kind, file.Kind, directory.Kind, symlink.Kind, lineinfile.Kind,
+		user.Kind, group.Kind, file.Kind, directory.Kind, symlink.Kind, lineinfile.Kind, blockinfile.Kind,
 		authorizedkey.Kind, pkg.Kind, service.Kind, exec.Kind,
 		cron.Kind, sysctl.Kind, mount.Kind, hostname.Kind,
 	}

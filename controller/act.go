@@ -70,7 +70,7 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 		if why != nil {
 			e.cut(ctx, r, err, why, results, slot, all)
 		} else {
-			e.lost(r, err, all)
+			e.lostMidway(r, err, results, slot, all)
 		}
 		return
 	}
@@ -89,8 +89,8 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 	if !inventory || results[0].OK() {
 		if more, err = e.retry(ctx, r, slot, results, outcome); err != nil {
 			// The first round trip's outcomes stand; what was sent again
-			// is unknown.
-			e.lost(r, err, more.has)
+			// is unknown until the host is observed again.
+			e.lostMidway(r, err, nil, slot, more.has)
 		}
 		own = append(own, more.own...)
 	}
@@ -126,20 +126,6 @@ func (e *Engine) act(ctx context.Context, r *hostRun) {
 	if firstFailure != nil && r.quarantine == nil {
 		r.quarantine = firstFailure
 	}
-}
-
-// lost records a transport failure of the act phase: the planned actions
-// for which sent says true are failed as not confirmed (they may or may not
-// have run), and the host is quarantined.
-func (e *Engine) lost(r *hostRun, err error, sent func(i int) bool) {
-	e.broken(r)
-	for i := range r.plan {
-		if r.plan[i].Status == StatusPlanned && sent(i) {
-			r.plan[i].Status = StatusFailed
-			r.plan[i].Err = fmt.Errorf("not confirmed: %w", err)
-		}
-	}
-	r.quarantine = fmt.Errorf("act: %w", err)
 }
 
 // retried is what retry sent: the planned actions it ran again and the
@@ -209,7 +195,7 @@ func (e *Engine) retry(ctx context.Context, r *hostRun, slot []int, results []tr
 	}
 	post := 0
 	if r.inv.loaded() {
-		cleanups := inventoryCleanups(r, idx)
+		cleanups := inventoryCleanups(r, idx, nil)
 		post = len(cleanups)
 		cmds = append(cmds, cleanups...)
 	}

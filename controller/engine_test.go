@@ -66,10 +66,15 @@ type fakeHost struct {
 	failOn   string // a key whose set fails
 	down     bool
 	batches  int
-	combined int        // setmany commands run
-	lastAct  int        // commands in the last batch
-	loseAt   int        // the batch (counted from 1) whose connection drops; 0 never
-	scripts  [][]string // the scripts of every batch
+	combined int // setmany commands run
+	lastAct  int // commands in the last batch
+	loseAt   int // the batch (counted from 1) whose connection drops; 0 never
+	// loseAfter is how many results of that batch come back, and
+	// ranAfterLoss how many more commands run before it drops.
+	loseAfter, ranAfterLoss int
+	goesDown                bool       // the host refuses connections once it dropped one
+	lostErr                 error      // what the dropped batch returns instead of a plain reset
+	scripts                 [][]string // the scripts of every batch
 	// hangOn is a key whose set (or "dump" for observe) waits until the
 	// batch's context ends, as a command reading a held pipe does; the
 	// batch then fails as the real transports fail a stopped batch.
@@ -101,7 +106,13 @@ func (h *fakeHost) Batch(ctx context.Context, cmds []transport.Command) ([]trans
 		scripts = append(scripts, c.Script)
 	}
 	h.scripts = append(h.scripts, scripts)
-	if h.batches == h.loseAt {
+	if h.batches == h.loseAt && h.loseAfter == 0 && h.ranAfterLoss == 0 {
+		if h.goesDown {
+			h.down = true
+		}
+		if h.lostErr != nil {
+			return nil, h.lostErr
+		}
 		return nil, errors.New("connection reset")
 	}
 	res := make([]transport.Result, len(cmds))
@@ -119,6 +130,9 @@ func (h *fakeHost) Batch(ctx context.Context, cmds []transport.Command) ([]trans
 		f := strings.Fields(c.Script)
 		if h.hangOn != "" && (f[0] == "dump" && h.hangOn == "dump" || f[0] == "set" && f[1] == h.hangOn) {
 			return h.hang(ctx, res, i)
+		}
+		if h.batches == h.loseAt && i == h.loseAfter+h.ranAfterLoss {
+			return res[:h.loseAfter], &transport.ConnectError{Host: "a", Reason: transport.ReasonLost, Err: errors.New("connection reset by the fake")}
 		}
 		switch f[0] {
 		case "dump":
@@ -735,12 +749,64 @@ func TestRetryLostKeepsFirstOutcomes(t *testing.T) {
 		t.Errorf("Marker/other: %s %v, want ok from the first round trip", o.Status, o.Err)
 	}
 	for _, ref := range []string{"Bundle/p1", "Bundle/p2"} {
-		if a := acts[ref]; a.Status != StatusFailed || !strings.Contains(a.ErrorText(), "not confirmed: connection reset") {
-			t.Errorf("%s: %s %v, want failed, not confirmed", ref, a.Status, a.Err)
+		if a := acts[ref]; a.Status != StatusUnknown || !strings.Contains(a.ErrorText(), "not confirmed") || a.CauseText() != "connection reset" {
+			t.Errorf("%s: %s %q (cause %q), want unknown, not confirmed, caused by the reset", ref, a.Status, a.ErrorText(), a.CauseText())
 		}
 	}
-	if hr := rep.Hosts[0]; hr.State != HostFailed || !strings.Contains(hr.Reason(), "act: connection reset") {
-		t.Errorf("host %s: %s, want failed with the lost connection", hr.State, hr.Reason())
+	// Observed again: p1 was set by the retry, p2 fails on its own.
+	if hr := rep.Hosts[0]; hr.State != HostFailed || !strings.Contains(hr.Reason(), "disk on fire") || hr.Unknown != 0 || hr.Connects != 2 {
+		t.Errorf("host %s: %s (unknown %d, connects %d), want failed by p2 itself after reconnecting", hr.State, hr.Reason(), hr.Unknown, hr.Connects)
+	}
+	if fleet["a"].values["p1"] != "1" {
+		t.Errorf("p1 = %q, want 1", fleet["a"].values["p1"])
+	}
+}
+
+// A connection lost in the middle of an act batch: what reported before
+// the loss keeps its outcome, the rest is unknown with one cause, and the
+// host is observed again over a new connection, which settles it: an
+// action that ran counts as done, one that did not is planned and run.
+func TestLostActBatchIsObservedAgain(t *testing.T) {
+	fleet := fakeFleet{"a": {values: map[string]string{}, loseAt: 2, loseAfter: 1, ranAfterLoss: 1}}
+	res := []*v1alpha1.Resource{marker("m1", "1", nil), marker("m2", "2", nil), marker("m3", "3", nil)}
+	rep, err := newEngine(t, fleet).Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts := actionsByResource(t, rep)
+	if a := acts["Marker/m1"]; a.Status != StatusOK {
+		t.Errorf("m1: %s %v, want ok: its result came back", a.Status, a.Err)
+	}
+	for _, ref := range []string{"Marker/m2", "Marker/m3"} {
+		if a := acts[ref]; a.Status != StatusUnknown || !strings.HasSuffix(a.CauseText(), "connection reset by the fake") {
+			t.Errorf("%s: %s %q, want unknown, caused by the reset", ref, a.Status, a.CauseText())
+		}
+	}
+	if len(rep.Plans) != 2 || len(rep.Plans[1].Hosts[0].Actions) != 1 || rep.Plans[1].Hosts[0].Actions[0].Resource.Name != "m3" {
+		t.Fatalf("want a second act for m3 alone, got %d plans", len(rep.Plans))
+	}
+	hr := rep.Hosts[0]
+	if !rep.Converged || hr.State != HostConverged || hr.Changed != 3 || hr.Confirmed != 1 || hr.Unknown != 0 || hr.Connects != 2 || hr.Failed != 0 {
+		t.Errorf("converged=%v host %+v; want converged, 3 changed (1 confirmed by observing), 0 unknown, 2 connects", rep.Converged, hr)
+	}
+	if v := fleet["a"].values; v["m1"] != "1" || v["m2"] != "2" || v["m3"] != "3" {
+		t.Errorf("values %v", v)
+	}
+}
+
+// A host that cannot be reached again after a lost act batch fails, with
+// its unknown actions left unknown.
+func TestLostActBatchNotRegained(t *testing.T) {
+	defer func(d time.Duration) { regainWindow = d }(regainWindow)
+	regainWindow = 0
+	fleet := fakeFleet{"a": {values: map[string]string{}, loseAt: 2, goesDown: true}}
+	rep, err := newEngine(t, fleet).Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, []*v1alpha1.Resource{marker("m1", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr := rep.Hosts[0]
+	if hr.State != HostFailed || hr.Unknown != 1 || !strings.Contains(hr.Reason(), "lost while acting") {
+		t.Errorf("host %s unknown %d: %s; want failed, 1 unknown, saying the connection was lost", hr.State, hr.Unknown, hr.Reason())
 	}
 }
 
@@ -854,5 +920,19 @@ func TestInterruptDuringObserveIsNotConverged(t *testing.T) {
 	}
 	if a := rep.Hosts[0]; a.State != HostInterrupted || !strings.Contains(a.Reason(), "interrupted by SIGTERM") {
 		t.Errorf("a: state %s, reason %q; want interrupted by SIGTERM", a.State, a.Reason())
+	}
+}
+
+// A connection lost during observe is opened again and the host read
+// again: observing is read-only, so nothing is called failed for it.
+func TestLostObserveIsReadAgain(t *testing.T) {
+	lost := &transport.ConnectError{Host: "a", Reason: transport.ReasonLost, Err: errors.New("connection lost during a batch")}
+	fleet := fakeFleet{"a": {values: map[string]string{}, loseAt: 1, lostErr: lost}}
+	rep, err := newEngine(t, fleet).Run(context.Background(), []*v1alpha1.Host{host("a", nil)}, []*v1alpha1.Resource{marker("m1", "1", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hr := rep.Hosts[0]; !rep.Converged || hr.State != HostConverged || hr.Connects != 2 || fleet["a"].values["m1"] != "1" {
+		t.Errorf("converged=%v host %+v; want converged over a second connection", rep.Converged, hr)
 	}
 }

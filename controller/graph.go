@@ -14,7 +14,7 @@ import (
 // resource, every resource on the host it depends on, directly or not, which
 // is what a failure must skip.
 func order(reg *reconcilers.Registry, onHost, all []*v1alpha1.Resource) ([]*v1alpha1.Resource, map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef, error) {
-	index := map[v1alpha1.ResourceRef]int{}
+	index := make(map[v1alpha1.ResourceRef]int, len(onHost))
 	for i, r := range onHost {
 		index[r.Ref()] = i
 	}
@@ -42,10 +42,17 @@ func order(reg *reconcilers.Registry, onHost, all []*v1alpha1.Resource) ([]*v1al
 	for i, v := range vertices {
 		sorted[i] = onHost[v]
 	}
-	closure := map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef{}
+	// Every list is cut from one backing array (capped, so that appending
+	// to one cannot overwrite the next): this runs per host on every
+	// observe.
+	closure := make(map[v1alpha1.ResourceRef][]v1alpha1.ResourceRef, len(onHost))
+	var refs []v1alpha1.ResourceRef
 	for i, r := range onHost {
-		ref := r.Ref()
-		g.Walk(i, func(j int) { closure[ref] = append(closure[ref], onHost[j].Ref()) })
+		start := len(refs)
+		g.Walk(i, func(j int) { refs = append(refs, onHost[j].Ref()) })
+		if len(refs) > start {
+			closure[r.Ref()] = refs[start:len(refs):len(refs)]
+		}
 	}
 	return sorted, closure, nil
 }

@@ -32,9 +32,15 @@ type hostRun struct {
 	planNotes []Note
 	// observed is the digest of this cycle's query results.
 	observed string
-	batch    int  // the host's rollout batch, from 1; 0 without a rollout
-	acted    bool // acted on at least once in this run
-	held     bool // left alone: the rollout stopped before its turn
+	// lost is the connection failure of an act batch whose outcome the
+	// next observe must settle; nil when there is none.
+	lost error
+	// unconfirmed are the resources of the actions lost took the result of.
+	unconfirmed        map[v1alpha1.ResourceRef]int
+	unknown, confirmed int
+	batch              int  // the host's rollout batch, from 1; 0 without a rollout
+	acted              bool // acted on at least once in this run
+	held               bool // left alone: the rollout stopped before its turn
 }
 
 // hostRuns matches resources to hosts and orders them: every host's state
@@ -154,6 +160,7 @@ func summarise(runs []*hostRun, dryRun, interrupted bool, red *redactor) []HostR
 				h.NotRun++
 			}
 		}
+		h.Unknown, h.Confirmed = r.unknown, r.confirmed
 		switch {
 		case r.quarantine != nil:
 			h.State, h.Err = HostFailed, r.quarantine

@@ -100,13 +100,19 @@ while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$f"
 }
 
 // parseInventory reads an inventory file; an empty one is an empty inventory.
+// It runs on every observe of every host: lines and fields are cut in
+// place, and the entries sized by a first count of the lines.
 func parseInventory(path, text string) (*inventory, error) {
-	inv := newInventory()
-	for i, line := range strings.Split(text, "\n") {
+	lines := strings.Count(text, "\n") + 1
+	inv := &inventory{byRef: make(map[v1alpha1.ResourceRef]int, lines), entries: make([]invEntry, 0, lines), pending: map[v1alpha1.ResourceRef]bool{}}
+	var fields [6]string
+	for i := 0; text != ""; i++ {
+		var line string
+		line, text, _ = strings.Cut(text, "\n")
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		f := strings.Split(line, "\t")
+		f := splitTabs(line, &fields)
 		bad := func() (*inventory, error) {
 			return nil, fmt.Errorf("inventory %s line %d is not understood: move the file aside to start a new inventory (pruning then forgets what it listed)", path, i+1)
 		}
@@ -125,6 +131,20 @@ func parseInventory(path, text string) (*inventory, error) {
 		}
 	}
 	return inv, nil
+}
+
+// splitTabs cuts line at its tabs into fields, without allocating; a line
+// with more fields than fields holds ends with its rest in the last one.
+func splitTabs(line string, fields *[6]string) []string {
+	n := 0
+	for ; n < len(fields)-1; n++ {
+		var found bool
+		if fields[n], line, found = strings.Cut(line, "\t"); !found {
+			return fields[:n+1]
+		}
+	}
+	fields[n] = line
+	return fields[:n+1]
 }
 
 // format writes the inventory as the file holds it: one line per resource,
@@ -348,15 +368,47 @@ func withInventory(r *hostRun, cmds []transport.Command, slot []int) (_ []transp
 			shifted[i] = s + 1
 		}
 	}
-	cleanups := inventoryCleanups(r, shifted)
+	// A refresh sent alone in its command clears its own pending line as
+	// it starts (see clearingPending); the others are cleared after.
+	alone := map[int]int{}
+	for _, s := range shifted {
+		if s >= 0 {
+			alone[s]++
+		}
+	}
+	self := map[v1alpha1.ResourceRef]bool{}
+	for i, pa := range r.plan {
+		if s := shifted[i]; s >= 0 && pa.refresh && alone[s] == 1 && !self[pa.Resource] {
+			out[s].Script = clearingPending(r.inv.path, pa.Resource, out[s].Script)
+			self[pa.Resource] = true
+		}
+	}
+	cleanups := inventoryCleanups(r, shifted, self)
 	return append(out, cleanups...), shifted, len(cleanups)
+}
+
+// clearingPending wraps the script of ref's refresh so that it clears the
+// refresh's pending line just before it runs and records it again if it
+// fails. A restart that cuts the connection it came by (sshd restarting
+// where it is the container's main process, or killing the sessions) has
+// then cleared its line, and the next run does not restart it, and lose
+// the connection, again; a restart that fails while its connection is
+// alive stays pending. Only a restart that fails just as the connection
+// drops can be lost that way.
+func clearingPending(path string, ref v1alpha1.ResourceRef, script string) string {
+	return "( " + removeLine(path, "pending", ref) + ") || exit 1\n" +
+		"(eval " + transport.Quote(script) + "\n); _oq=$?\n" +
+		"f=" + reconcilers.ShellCommand(path) + "\n" +
+		`[ "$_oq" = 0 ] || { [ ! -f "$f" ] || printf 'pending\t%s\t%s\n' ` + reconcilers.ShellCommand(ref.Kind, ref.Name) + ` >>"$f"; }` + "\n" +
+		"exit $_oq\n"
 }
 
 // inventoryCleanups are the inventory's commands that follow a batch:
 // for each resource pruned, or owing a refresh, that has a command in the
 // batch, the line that records it is removed once all its commands
-// succeeded. slot maps each planned action to its command, -1 for none.
-func inventoryCleanups(r *hostRun, slot []int) []transport.Command {
+// succeeded. slot maps each planned action to its command, -1 for none;
+// self holds the refreshes that clear their own line.
+func inventoryCleanups(r *hostRun, slot []int, self map[v1alpha1.ResourceRef]bool) []transport.Command {
 	bySlot := map[v1alpha1.ResourceRef][]int{}
 	var order []v1alpha1.ResourceRef
 	for i, s := range slot {
@@ -383,7 +435,7 @@ func inventoryCleanups(r *hostRun, slot []int) []transport.Command {
 		switch {
 		case pruned[ref]:
 			out = append(out, transport.Command{Script: removeLine(r.inv.path, "resource", ref), After: bySlot[ref]})
-		case refreshing[ref]:
+		case refreshing[ref] && !self[ref]:
 			out = append(out, transport.Command{Script: removeLine(r.inv.path, "pending", ref), After: bySlot[ref]})
 		}
 	}

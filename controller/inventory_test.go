@@ -3,6 +3,10 @@ package controller
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -35,6 +39,13 @@ func TestInventoryRoundTrip(t *testing.T) {
 	}
 	if got, err := parseInventory(InventoryPath("s", "h"), ""); err != nil || len(got.entries) != 0 {
 		t.Fatalf("no file: %v %+v", err, got)
+	}
+	// A field too many is as wrong as one too few, on whichever line.
+	for _, bad := range []string{"resource\tUser\tu\tmanaged\t{}\textra\n", "# header\n\npending\tService\tweb\tmore\n"} {
+		line := strings.Count(bad, "\n")
+		if _, err := parseInventory(InventoryPath("s", "h"), bad); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("s@h.inventory line %d", line)) {
+			t.Errorf("%q: %v", bad, err)
+		}
 	}
 }
 
@@ -107,7 +118,7 @@ func TestCheckSetName(t *testing.T) {
 
 // TestWithInventory checks the act batch around the actions: the write
 // first and every action after it; the pruned line dropped after the
-// removal; the pending restart cleared after every action of its service.
+// removal; the pending restart cleared by the restart itself.
 func TestWithInventory(t *testing.T) {
 	svc := v1alpha1.ResourceRef{Kind: "Service", Name: "web"}
 	file := v1alpha1.ResourceRef{Kind: "File", Name: "conf"}
@@ -130,7 +141,7 @@ func TestWithInventory(t *testing.T) {
 	r.inv.file.byRef[gone] = 0
 	cmds := []transport.Command{{Script: "userdel old"}, {Script: "write"}, {Script: "restart", After: []int{1}}}
 	out, slot, post := withInventory(r, cmds, []int{0, 1, 2})
-	if post != 2 || len(out) != 6 {
+	if post != 1 || len(out) != 5 {
 		t.Fatalf("%d commands, %d post", len(out), post)
 	}
 	if !strings.Contains(out[0].Script, "/var/lib/optimus/s@h.inventory") || slot[0] != 1 || slot[2] != 3 {
@@ -148,8 +159,12 @@ func TestWithInventory(t *testing.T) {
 	if !strings.Contains(out[4].Script, "T=resource ") || !strings.Contains(out[4].Script, "N=old ") || len(out[4].After) != 1 || out[4].After[0] != 1 {
 		t.Errorf("pruned line dropped by %q after %v", out[4].Script, out[4].After)
 	}
-	if !strings.Contains(out[5].Script, "T=pending ") || len(out[5].After) != 1 || out[5].After[0] != 3 {
-		t.Errorf("pending cleared by %q after %v", out[5].Script, out[5].After)
+	// The restart clears its own pending line as it starts, and puts it
+	// back if it fails: a restart that cuts its own connection is not owed
+	// again.
+	restart := out[3].Script
+	if clear, run := strings.Index(restart, "T=pending "), strings.Index(restart, "(eval restart"); clear < 0 || run < clear || !strings.Contains(restart, `printf 'pending\t%s\t%s\n' Service web >>"$f"`) {
+		t.Errorf("the restart does not clear its pending line first and restore it on failure:\n%s", restart)
 	}
 }
 
@@ -193,5 +208,40 @@ func TestIdentities(t *testing.T) {
 	}
 	if got := identities("Exec", json.RawMessage(`{"command":"true"}`)); len(got) != 0 {
 		t.Fatalf("Exec: %q", got)
+	}
+}
+
+// The wrapped refresh, run by a real shell: the pending line goes when the
+// refresh starts, and comes back when it fails.
+func TestClearingPendingRunsInAShell(t *testing.T) {
+	svc := v1alpha1.ResourceRef{Kind: "Service", Name: "web"}
+	for _, tc := range []struct {
+		script string
+		code   int
+		want   string
+	}{
+		{"grep -c pending \"$INV\"; true", 0, "resource\tFile\tconf\tmanaged\t{}\n"},
+		{"echo broken >&2; exit 3", 3, "resource\tFile\tconf\tmanaged\t{}\npending\tService\tweb\n"},
+	} {
+		path := filepath.Join(t.TempDir(), "s@h.inventory")
+		if err := os.WriteFile(path, []byte("resource\tFile\tconf\tmanaged\t{}\npending\tService\tweb\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("sh", "-c", clearingPending(path, svc, tc.script))
+		cmd.Env = append(os.Environ(), "INV="+path)
+		out, err := cmd.Output()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(path)
+		if code != tc.code || string(got) != tc.want {
+			t.Errorf("%q: exit %d, inventory %q; want exit %d, %q", tc.script, code, got, tc.code, tc.want)
+		}
+		if tc.code == 0 && strings.TrimSpace(string(out)) != "0" {
+			t.Errorf("the line was still there while the refresh ran: %q", out)
+		}
 	}
 }

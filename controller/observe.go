@@ -47,7 +47,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 		return
 	}
 	if r.conn == nil {
-		if err := e.connect(ctx, r, dial); err != nil {
+		if err := e.open(ctx, r, dial); err != nil {
 			if ctx.Err() == nil {
 				r.quarantine = err
 			} else {
@@ -62,7 +62,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	queries = append(queries, r.inv.queries()...)
 	facts := reconcilers.NewFacts(nil)
 	if len(queries) > 0 {
-		got, err := e.query(ctx, r, queries)
+		got, err := e.queryRegaining(ctx, r, dial, queries)
 		if err != nil {
 			return
 		}
@@ -156,6 +156,7 @@ func (e *Engine) observe(ctx context.Context, r *hostRun, dial DialFunc, red *re
 	if r.inv.loaded() {
 		e.planPrune(ctx, r, red)
 	}
+	r.settle()
 }
 
 // refresh adds a Refresher's actions when a resource it watches changes in
@@ -273,6 +274,15 @@ func (e *Engine) queries(host *v1alpha1.Host, resources []*v1alpha1.Resource) ([
 
 // query sends queries in one round trip; a failure quarantines the host.
 func (e *Engine) query(ctx context.Context, r *hostRun, queries []reconcilers.Query) ([]transport.Result, error) {
+	got, err := e.send(ctx, r, queries)
+	if err != nil {
+		e.failObserve(ctx, r, err)
+	}
+	return got, err
+}
+
+// send runs queries in one round trip.
+func (e *Engine) send(ctx context.Context, r *hostRun, queries []reconcilers.Query) ([]transport.Result, error) {
 	cmds := make([]transport.Command, len(queries))
 	for i, q := range queries {
 		cmds[i] = transport.Command{Script: q.Script}
@@ -280,15 +290,16 @@ func (e *Engine) query(ctx context.Context, r *hostRun, queries []reconcilers.Qu
 	r.roundTrips++
 	qctx, cancel := observeContext(ctx, r)
 	defer cancel()
-	got, err := r.conn.Batch(qctx, cmds)
-	if err != nil {
-		e.broken(r)
-		if ctx.Err() == nil {
-			r.quarantine = fmt.Errorf("observe: %w", err)
-		} else {
-			r.interrupt(fmt.Errorf("observe: %w", err))
-		}
-		return nil, err
+	return r.conn.Batch(qctx, cmds)
+}
+
+// failObserve records an observe round trip that failed: the host is
+// quarantined, or interrupted with the run.
+func (e *Engine) failObserve(ctx context.Context, r *hostRun, err error) {
+	e.broken(r)
+	if ctx.Err() == nil {
+		r.quarantine = fmt.Errorf("observe: %w", err)
+	} else {
+		r.interrupt(fmt.Errorf("observe: %w", err))
 	}
-	return got, nil
 }

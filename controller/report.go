@@ -2,6 +2,7 @@ package controller
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
@@ -41,6 +42,10 @@ const (
 	// StatusNotRun: planned, but the run was interrupted (or the host's
 	// act deadline passed) before the action started.
 	StatusNotRun ActionStatus = "not run"
+	// StatusUnknown: sent, but the connection was lost before its result
+	// came back: it may or may not have run. The host is observed again
+	// (see UnconfirmedError), which tells what is left to do.
+	StatusUnknown ActionStatus = "unknown"
 )
 
 // HostResource names one resource on one host.
@@ -101,6 +106,16 @@ func (e *PlanError) Unwrap() error { return e.Err }
 // ErrorText is Err's message with every secret of the run scrubbed; empty
 // when the action did not fail.
 func (pa PlannedAction) ErrorText() string { return pa.red.text(pa.Err) }
+
+// CauseText is, for an action whose result a lost connection took
+// (StatusUnknown), the connection's failure, scrubbed; empty otherwise.
+func (pa PlannedAction) CauseText() string {
+	var ue *UnconfirmedError
+	if !errors.As(pa.Err, &ue) || ue.Cause == nil {
+		return ""
+	}
+	return pa.red.text(ue.Cause)
+}
 
 // MarshalJSON writes the resource as "Kind/name", as the plan shows it.
 func (pa PlannedAction) MarshalJSON() ([]byte, error) {
@@ -188,6 +203,13 @@ type HostReport struct {
 	// NotRun counts the planned actions that never started because the run
 	// was interrupted or the host's act deadline passed.
 	NotRun int `json:"notRun,omitempty"`
+	// Unknown counts the actions whose result a lost connection took and
+	// that observing the host again could not settle (the host was not
+	// regained, or the run ended first).
+	Unknown int `json:"unknown,omitempty"`
+	// Confirmed counts the actions whose result a lost connection took and
+	// that observing the host again found done; they count in Changed too.
+	Confirmed int `json:"confirmed,omitempty"`
 	// Err is why the host was quarantined (State HostFailed) or interrupted
 	// (State HostInterrupted), wrapped with
 	// its context: a *transport.ConnectError when the host could not be

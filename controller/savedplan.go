@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/optimus-cm/optimus/reconcilers"
@@ -27,20 +28,32 @@ type Observation struct {
 	Resources map[string]string `json:"resources,omitempty"`
 }
 
-// observationDigest hashes one observe round trip.
+// observationDigest hashes one observe round trip. It runs on every
+// observe of every host, so the outputs are hashed where they lie rather
+// than copied into strings first; the bytes hashed are those of field.
 func observationDigest(queries []reconcilers.Query, got []transport.Result) string {
 	h := sha256.New()
+	var num []byte
 	for i, q := range queries {
 		field(h, q.Key)
 		field(h, q.Script)
-		fmt.Fprintf(h, "%d\x00", got[i].ExitCode)
-		field(h, string(got[i].Stdout))
-		field(h, string(got[i].Stderr))
+		num = strconv.AppendInt(num[:0], int64(got[i].ExitCode), 10)
+		h.Write(append(num, 0))
+		fieldBytes(h, got[i].Stdout)
+		fieldBytes(h, got[i].Stderr)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 func field(h hash.Hash, s string) { fmt.Fprintf(h, "%d:%s\x00", len(s), s) }
+
+// fieldBytes hashes b as field hashes string(b).
+func fieldBytes(h hash.Hash, b []byte) {
+	var head [24]byte
+	h.Write(append(strconv.AppendInt(head[:0], int64(len(b)), 10), ':'))
+	h.Write(b)
+	h.Write([]byte{0})
+}
 
 // observations digests every host that was observed in this cycle.
 func observations(runs []*hostRun) []Observation {

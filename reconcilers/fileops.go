@@ -125,7 +125,7 @@ func attributesBody(p, mode, ownership string) string {
 
 // MkdirScript creates directory p and the missing directories above it,
 // then gives p mode and ownership. Its guard creates them as root where only
-// root controls the path (see guardFuncs); below a directory of another user
+// root controls the path (see Guard); below a directory of another user
 // they are created as that user.
 func MkdirScript(p, mode, ownership string) string {
 	body := "p=" + ShellCommand(p) + ` c= r=${p#/}` + "\n" +

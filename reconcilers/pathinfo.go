@@ -105,8 +105,8 @@ func parentDir(p string) string {
 func FindPath(f *Facts, path string) (PathInfo, error) {
 	var found PathInfo
 	ok := false
-	for _, k := range f.Keys(PathsKeyPrefix) {
-		m, err := Parsed(f, k, func(out string) (map[string]PathInfo, error) { return ParsePaths([]byte(out)) })
+	for _, k := range f.memoKeys(PathsKeyPrefix) {
+		m, err := parsed(f, k, ParsePaths)
 		if err != nil {
 			return PathInfo{}, fmt.Errorf("query %s: %w", k, err)
 		}

@@ -3,8 +3,10 @@ package reconcilers
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
+	"path"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/optimus-cm/optimus/transport"
@@ -68,62 +70,53 @@ const findFormat = `'%p\0%m\0%U\0%G\0' \( -uid 0 -printf 'root\0' -o -printf '%u
 // files. It needs only coreutils and findutils. Requests are sorted so the
 // same set always gives the same Key and Script.
 func PathsQuery(reqs []PathRequest) Query {
-	limits := map[string]int64{}
-	sensitive := map[string]bool{}
-	// unless[p] is the sha256 that makes p's content unneeded; "" when a
-	// request wants it whatever it is.
-	unless := map[string]string{}
-	for _, r := range reqs {
-		limits[r.Path] = max(limits[r.Path], r.ContentLimit)
-		sensitive[r.Path] = sensitive[r.Path] || r.Sensitive
-		if r.ContentLimit > 0 {
-			if u, seen := unless[r.Path]; !seen || u == r.ContentUnless {
-				unless[r.Path] = r.ContentUnless
-			} else {
-				unless[r.Path] = ""
-			}
-		}
-	}
-	paths := make([]string, 0, len(limits))
-	for p := range limits {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	quoted := make([]string, len(paths))
-	for i, p := range paths {
-		quoted[i] = ShellCommand(p)
+	// It is built on every observe of every host: one sorted slice of the
+	// merged requests, and no map, keeps that cheap.
+	ps := mergeRequests(reqs)
+	quoted := make([]string, len(ps))
+	for i := range ps {
+		quoted[i] = transport.Quote(ps[i].path)
 	}
 	// find also lists every directory above the paths, so that plan can
 	// apply the rule of safepath.go without another round trip.
-	requested := map[string]bool{}
-	for _, p := range paths {
-		requested[p] = true
-	}
-	above := map[string]bool{}
-	for _, p := range paths {
-		for _, a := range ancestors(p) {
-			if !requested[a] {
-				above[a] = true
+	walked := make([]string, 0, 4*len(ps))
+	for i := range ps {
+		p := path.Clean(ps[i].path)
+		if p == "/" {
+			continue
+		}
+		walked = append(walked, "/")
+		for j := 1; j < len(p); j++ {
+			if p[j] == '/' {
+				walked = append(walked, p[:j])
 			}
 		}
 	}
-	walked := make([]string, 0, len(above))
-	for p := range above {
-		walked = append(walked, p)
-	}
 	sort.Strings(walked)
+	walked = slices.Compact(walked)
+	walked = slices.DeleteFunc(walked, func(a string) bool {
+		_, requested := slices.BinarySearchFunc(ps, a, func(r pathWant, a string) int { return strings.Compare(r.path, a) })
+		return requested
+	})
 	for i, p := range walked {
-		walked[i] = ShellCommand(p)
+		walked[i] = transport.Quote(p)
 	}
+	// Content: files grouped by size limit, smallest limit first.
+	var limits []int64
+	for i := range ps {
+		if l := ps[i].limit; l > 0 && !slices.Contains(limits, l) {
+			limits = append(limits, l)
+		}
+	}
+	slices.Sort(limits)
 
 	// The paths are written once, as the positional parameters, and every
 	// section reads them from there: the script is sent on every observe.
 	var b strings.Builder
-	// Sized once: the script is built on every observe of every host.
-	size := 1024
+	size := 2048 + 1024*len(limits)
 	for i, q := range quoted {
 		size += len(q) + 1
-		if unless[paths[i]] != "" {
+		if ps[i].unless != "" {
 			size += 2 * (len(q) + 68) // in both content sections, with its sum
 		}
 	}
@@ -131,66 +124,117 @@ func PathsQuery(reqs []PathRequest) Query {
 		size += len(w) + 1
 	}
 	b.Grow(size)
-	b.WriteString("LC_ALL=C; export LC_ALL\n")
-	fmt.Fprintf(&b, "set -- %s\n", strings.Join(quoted, " "))
-	b.WriteString("for p; do [ -e \"$p\" ] || [ -L \"$p\" ] || printf '%s\\0' \"$p\"; done; printf 'END\\0'\n")
-	if len(paths) > 0 { // find with no path would describe the working directory
-		fmt.Fprintf(&b, "find %s \"$@\" -maxdepth 0 -printf %s 2>/dev/null\n", strings.Join(walked, " "), findFormat)
+	b.WriteString("LC_ALL=C; export LC_ALL\nset --")
+	if len(quoted) == 0 {
+		b.WriteByte(' ')
+	}
+	writeWords(&b, quoted)
+	b.WriteString("\nfor p; do [ -e \"$p\" ] || [ -L \"$p\" ] || printf '%s\\0' \"$p\"; done; printf 'END\\0'\n")
+	// One find prints the records and hands sha256sum the regular files
+	// (never a symbolic link: find does not follow them) of at most
+	// ChecksumLimit bytes, which it has just measured: a sparse file of a
+	// terabyte would keep sha256sum reading zeros for minutes. The sums are
+	// kept in the shell, so that content is read only for files whose sum
+	// is not the one wanted (see contentFiles): the records go to the
+	// shell's output (descriptor 4) while sha256sum writes to descriptor 3,
+	// the command substitution. A walked directory that a user turned into
+	// a file is hashed too, within the same bound; nothing reads its sum.
+	b.WriteString("_s=\n")
+	if len(ps) > 0 { // find with no path would describe the working directory
+		b.WriteString("{ _s=$(find")
+		writeWords(&b, walked)
+		b.WriteString(" \"$@\" -maxdepth 0 -printf " + findFormat + " \\( -type f -size -" + checksumBound +
+			"c -exec sh -c 'exec sha256sum -- \"$@\" >&3' sh {} + \\) 3>&1 >&4 2>/dev/null); } 4>&1\n")
 	}
 	b.WriteString("printf 'END\\0'\n")
-	b.WriteString("_n=$#; for p; do [ -f \"$p\" ] && [ ! -L \"$p\" ] && set -- \"$@\" \"$p\"; done; shift $_n\n")
-	// The sums are kept in the shell, so that content is read only for
-	// files whose sum is not the one wanted (see contentFiles).
-	// Files over ChecksumLimit are not hashed: a sparse file of a terabyte
-	// would keep sha256sum reading zeros for minutes.
-	fmt.Fprintf(&b, "_s=; [ $# -eq 0 ] || _s=$(find \"$@\" -maxdepth 0 -type f -size -%dc -exec sha256sum -- {} + 2>/dev/null)\n", int64(ChecksumLimit)+1)
 	b.WriteString("[ -z \"$_s\" ] || printf '%s\\0' \"$_s\"\nprintf 'END\\0'\n")
-	for i, p := range paths {
-		if sensitive[p] {
-			fmt.Fprintf(&b, "printf '%%s\\0' %s\n", quoted[i])
+	for i := range ps {
+		if ps[i].sensitive {
+			b.WriteString("printf '%s\\0' " + quoted[i] + "\n")
 		}
 	}
 	b.WriteString("printf 'END\\0'\n")
-	// Content: files grouped by size limit, listed first, then their bytes.
-	byLimit := map[int64][]int{}
-	var sizes []int64
-	for i, p := range paths {
-		if l := limits[p]; l > 0 {
-			if _, ok := byLimit[l]; !ok {
-				sizes = append(sizes, l)
-			}
-			byLimit[l] = append(byLimit[l], i)
-		}
-	}
-	sort.Slice(sizes, func(i, j int) bool { return sizes[i] < sizes[j] })
-	if len(sizes) > 0 {
+	if len(limits) > 0 {
 		b.WriteString("_nl='\n'\n")
 	}
-	for _, l := range sizes {
-		contentFiles(&b, byLimit[l], paths, quoted, unless)
-		fmt.Fprintf(&b, "[ $# -eq 0 ] || find \"$@\" -maxdepth 0 -type f -links 1 -size -%dc -printf '%%p\\0%%s\\0' 2>/dev/null\n", l+1)
+	for _, l := range limits {
+		contentFiles(&b, l, ps, quoted)
+		b.WriteString("[ $# -eq 0 ] || find \"$@\" -maxdepth 0 -type f -links 1 -size -" + strconv.FormatInt(l+1, 10) + "c -printf '%p\\0%s\\0' 2>/dev/null\n")
 	}
 	b.WriteString("printf 'END\\0'\n")
-	for _, l := range sizes {
-		contentFiles(&b, byLimit[l], paths, quoted, unless)
-		fmt.Fprintf(&b, "[ $# -eq 0 ] || find \"$@\" -maxdepth 0 -type f -links 1 -size -%dc -exec cat -- {} + 2>/dev/null\n", l+1)
+	for _, l := range limits {
+		contentFiles(&b, l, ps, quoted)
+		b.WriteString("[ $# -eq 0 ] || find \"$@\" -maxdepth 0 -type f -links 1 -size -" + strconv.FormatInt(l+1, 10) + "c -exec cat -- {} + 2>/dev/null\n")
 	}
 	b.WriteString("exit 0\n")
-	sum := sha256.Sum256([]byte(b.String()))
-	return Query{Key: PathsKeyPrefix + hex.EncodeToString(sum[:8]), Script: b.String(), Paths: reqs}
+	script := b.String()
+	sum := sha256.Sum256([]byte(script))
+	return Query{Key: PathsKeyPrefix + hex.EncodeToString(sum[:8]), Script: script, Paths: reqs}
+}
+
+// checksumBound is find's -size bound (in bytes) below which a file is
+// hashed: at most ChecksumLimit bytes.
+var checksumBound = strconv.FormatInt(int64(ChecksumLimit)+1, 10)
+
+// pathWant is what the requests of one path ask for together.
+type pathWant struct {
+	path      string
+	limit     int64 // the largest ContentLimit
+	sensitive bool
+	// unless is the sha256 that makes the content unneeded; "" when a
+	// request wants it whatever it is.
+	unless string
+}
+
+// mergeRequests returns one pathWant per path, sorted by path.
+func mergeRequests(reqs []PathRequest) []pathWant {
+	ps := make([]pathWant, 0, len(reqs))
+	for _, r := range reqs {
+		ps = append(ps, pathWant{path: r.Path})
+	}
+	slices.SortFunc(ps, func(a, b pathWant) int { return strings.Compare(a.path, b.path) })
+	ps = slices.CompactFunc(ps, func(a, b pathWant) bool { return a.path == b.path })
+	// seen[i]: a request of ps[i] with a content limit was merged.
+	seen := make([]bool, len(ps))
+	for _, r := range reqs {
+		i, _ := slices.BinarySearchFunc(ps, r.Path, func(w pathWant, p string) int { return strings.Compare(w.path, p) })
+		w := &ps[i]
+		w.limit = max(w.limit, r.ContentLimit)
+		w.sensitive = w.sensitive || r.Sensitive
+		if r.ContentLimit > 0 {
+			if !seen[i] || w.unless == r.ContentUnless {
+				w.unless = r.ContentUnless
+			} else {
+				w.unless = ""
+			}
+			seen[i] = true
+		}
+	}
+	return ps
+}
+
+// writeWords writes each word after a space.
+func writeWords(b *strings.Builder, words []string) {
+	for _, w := range words {
+		b.WriteByte(' ')
+		b.WriteString(w)
+	}
 }
 
 // contentFiles writes shell that sets the positional parameters to the
-// files of idx whose content is to be read: those wanted whatever their
+// files of limit l whose content is to be read: those wanted whatever their
 // content, and those whose line in sha256sum's output ($_s) is not the sum
 // that would make the content unneeded. Only builtins run: a no-op observe
 // starts no process for content.
-func contentFiles(b *strings.Builder, idx []int, paths, quoted []string, unless map[string]string) {
+func contentFiles(b *strings.Builder, l int64, ps []pathWant, quoted []string) {
 	b.WriteString("set --")
 	n := 0
-	for _, i := range idx {
-		if sum := unless[paths[i]]; sum != "" {
-			fmt.Fprintf(b, " %s %s", transport.Quote(sum), quoted[i])
+	for i := range ps {
+		if ps[i].limit == l && ps[i].unless != "" {
+			b.WriteByte(' ')
+			b.WriteString(transport.Quote(ps[i].unless))
+			b.WriteByte(' ')
+			b.WriteString(quoted[i])
 			n++
 		}
 	}
@@ -198,14 +242,19 @@ func contentFiles(b *strings.Builder, idx []int, paths, quoted []string, unless 
 	if n > 0 {
 		b.WriteString("_n=$#; while [ \"$_n\" -gt 0 ]; do case \"$_nl$_s$_nl\" in *\"$_nl$1  $2$_nl\"*) ;; *) set -- \"$@\" \"$2\" ;; esac; shift 2; _n=$((_n - 2)); done\n")
 	}
-	var always []string
-	for _, i := range idx {
-		if unless[paths[i]] == "" {
-			always = append(always, quoted[i])
+	always := false
+	for i := range ps {
+		if ps[i].limit == l && ps[i].unless == "" {
+			if !always {
+				b.WriteString("set -- \"$@\"")
+				always = true
+			}
+			b.WriteByte(' ')
+			b.WriteString(quoted[i])
 		}
 	}
-	if len(always) > 0 {
-		fmt.Fprintf(b, "set -- \"$@\" %s\n", strings.Join(always, " "))
+	if always {
+		b.WriteString("\n")
 	}
 }
 

@@ -9,7 +9,8 @@ import (
 	"strings"
 )
 
-// ParsePaths parses the whole output of a PathsQuery, keyed by path.
+// ParsePaths parses the whole output of a PathsQuery, keyed by path. The
+// result holds no reference to out.
 func ParsePaths(out []byte) (map[string]PathInfo, error) {
 	next := func() ([]byte, error) {
 		j := bytes.IndexByte(out, 0)
@@ -36,7 +37,10 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 			}
 		}
 	}
-	m := map[string]PathInfo{}
+	// Sized by the records the output can hold (twelve fields each): it
+	// is parsed on every observe of every host.
+	m := make(map[string]PathInfo, bytes.Count(out, []byte{0})/12+1)
+	var last names
 	absent := func(f []byte) error {
 		m[string(f)] = PathInfo{Path: string(f)}
 		return nil
@@ -50,7 +54,7 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 				return err
 			}
 		}
-		info, err := parseRecord(fields)
+		info, err := last.parseRecord(fields)
 		if err != nil {
 			return err
 		}
@@ -110,7 +114,7 @@ func ParsePaths(out []byte) (map[string]PathInfo, error) {
 		if info, ok := m[c.path]; !ok || info.SHA256 != hex.EncodeToString(sum[:]) {
 			return m, nil
 		}
-		contents[c.path] = b
+		contents[c.path] = bytes.Clone(b) // the result never shares out
 	}
 	for p, b := range contents {
 		info := m[p]
@@ -152,7 +156,19 @@ func parseSumLine(line string) (sum, path string, ok bool) {
 	return sum, b.String(), true
 }
 
-func parseRecord(f [12][]byte) (PathInfo, error) {
+// names keeps the owner, group and device of the previous record: paths
+// of one host mostly share them, so a record reuses those strings instead
+// of allocating its own.
+type names struct{ owner, group, dev string }
+
+func (n *names) get(prev *string, b []byte) string {
+	if string(b) != *prev {
+		*prev = string(b)
+	}
+	return *prev
+}
+
+func (n *names) parseRecord(f [12][]byte) (PathInfo, error) {
 	info := PathInfo{Path: string(f[0]), Exists: true}
 	mode, err1 := strconv.ParseUint(string(f[1]), 8, 32)
 	uid, err2 := strconv.Atoi(string(f[2]))
@@ -162,8 +178,8 @@ func parseRecord(f [12][]byte) (PathInfo, error) {
 	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil {
 		return info, fmt.Errorf("record for %s: malformed fields %q", info.Path, bytes.Join(f[1:7], []byte{'/'}))
 	}
-	info.Mode, info.UID, info.GID, info.Owner, info.Group, info.Size = FileMode(uint32(mode)), uid, gid, string(f[4]), string(f[5]), size
-	info.Links, info.Dev = links, string(f[10])
+	info.Mode, info.UID, info.GID, info.Owner, info.Group, info.Size = FileMode(uint32(mode)), uid, gid, n.get(&n.owner, f[4]), n.get(&n.group, f[5]), size
+	info.Links, info.Dev = links, n.get(&n.dev, f[10])
 	switch string(f[7]) {
 	case "f":
 		info.Type = TypeFile

@@ -35,10 +35,11 @@ func TestPathsQueryForksPerQueryNotPerPath(t *testing.T) {
 		reqs = append(reqs, PathRequest{Path: fmt.Sprintf("/srv/p%d", i), ContentLimit: 64 << 10})
 	}
 	q := PathsQuery(reqs)
-	// find's records, find|sha256sum for the sums (files over
-	// ChecksumLimit skipped), then find for the sizes and content.
-	if n := strings.Count(q.Script, "find ") + strings.Count(q.Script, "sha256sum "); n != 5 {
-		t.Errorf("%d find/sha256sum invocations for 100 paths, want 5", n)
+	// One find for the records that also hands sha256sum the files it may
+	// hash (files over ChecksumLimit skipped), then find for the sizes and
+	// content.
+	if n := strings.Count(q.Script, "find ") + strings.Count(q.Script, "sha256sum "); n != 4 {
+		t.Errorf("%d find/sha256sum invocations for 100 paths, want 4", n)
 	}
 }
 
@@ -155,6 +156,32 @@ func TestPathsQueryReadsContentOnlyWhenItDiffers(t *testing.T) {
 	}
 }
 
+// TestPathsQueryHashesOnlyBoundedRegularFiles runs the real script: a file
+// over ChecksumLimit (sparse, so the test writes nothing) is described but
+// not hashed, and a symbolic link to a file is not hashed as the file.
+func TestPathsQueryHashesOnlyBoundedRegularFiles(t *testing.T) {
+	if _, err := exec.LookPath("find"); err != nil {
+		t.Skip("no find")
+	}
+	dir := t.TempDir()
+	huge, small, link := filepath.Join(dir, "huge"), filepath.Join(dir, "small"), filepath.Join(dir, "link")
+	must(t, os.WriteFile(huge, nil, 0o644))
+	must(t, os.Truncate(huge, ChecksumLimit+1))
+	must(t, os.WriteFile(small, []byte("x"), 0o644))
+	must(t, os.Symlink(small, link))
+	m := runLocally(t, PathsQuery([]PathRequest{{Path: huge}, {Path: small}, {Path: link}}))
+	if f := m[huge]; f.Type != TypeFile || f.Size != ChecksumLimit+1 || f.SHA256 != "" {
+		t.Errorf("huge = %+v: want its size and no sum", f)
+	}
+	sum := sha256.Sum256([]byte("x"))
+	if f := m[small]; f.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("small = %+v: want its sum", f)
+	}
+	if f := m[link]; f.Type != TypeSymlink || f.SHA256 != "" {
+		t.Errorf("link = %+v: want a link without a sum", f)
+	}
+}
+
 // runLocally runs a PathsQuery in the local sh and parses what it printed.
 func runLocally(t *testing.T, q Query) map[string]PathInfo {
 	t.Helper()
@@ -211,5 +238,65 @@ func TestModesRoundTrip(t *testing.T) {
 	}
 	if FileMode(0o2750) != fs.ModeSetgid|0o750 {
 		t.Errorf("FileMode(02750) = %v", FileMode(0o2750))
+	}
+}
+
+// BenchmarkPathsQuery builds the query of one host of the controller
+// benchmark: 60 paths, each File's content wanted unless it is the one
+// managed. The engine builds one on every observe of every host.
+func BenchmarkPathsQuery(b *testing.B) {
+	reqs := []PathRequest{{Path: "/tmp/fleet"}, {Path: "/tmp/shared"}}
+	for i := range 58 {
+		reqs = append(reqs, PathRequest{Path: fmt.Sprintf("/tmp/shared/f%02d", i), ContentLimit: 64 << 10, ContentUnless: strings.Repeat("ab", 32)})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = PathsQuery(reqs)
+	}
+}
+
+// BenchmarkParsePaths parses what the query of BenchmarkPathsQuery prints
+// on a converged host: every file root's, with its sum, no content.
+func BenchmarkParsePaths(b *testing.B) {
+	infos := []PathInfo{
+		{Path: "/", Exists: true, Type: TypeDirectory, Mode: 0o755, Owner: "root", Group: "root", Links: 1, Dev: "801"},
+		{Path: "/tmp", Exists: true, Type: TypeDirectory, Mode: fs.ModeSticky | 0o777, Owner: "root", Group: "root", Links: 1, Dev: "801"},
+		{Path: "/tmp/shared", Exists: true, Type: TypeDirectory, Mode: 0o755, Owner: "root", Group: "root", Links: 1, Dev: "801"},
+	}
+	for i := range 58 {
+		infos = append(infos, PathInfo{Path: fmt.Sprintf("/tmp/shared/f%02d", i), Exists: true, Type: TypeFile, Mode: 0o644,
+			Owner: "root", Group: "root", Size: 10, Links: 1, Dev: "801", SHA256: strings.Repeat("ab", 32)})
+	}
+	out := EncodePaths(infos...)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParsePaths(out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFindPath is the planning of one host of the controller
+// benchmark: FindPath for each of its paths, from fresh facts.
+func BenchmarkFindPath(b *testing.B) {
+	var infos []PathInfo
+	for _, d := range []string{"/", "/tmp", "/tmp/shared"} {
+		infos = append(infos, PathInfo{Path: d, Exists: true, Type: TypeDirectory, Mode: 0o755, Owner: "root", Group: "root", Links: 1, Dev: "801"})
+	}
+	var paths []string
+	for i := range 58 {
+		p := fmt.Sprintf("/tmp/shared/f%02d", i)
+		paths = append(paths, p)
+		infos = append(infos, PathInfo{Path: p, Exists: true, Type: TypeFile, Mode: 0o644, Owner: "root", Group: "root", Size: 10, Links: 1, Dev: "801", SHA256: strings.Repeat("ab", 32)})
+	}
+	out := EncodePaths(infos...)
+	b.ReportAllocs()
+	for b.Loop() {
+		f := NewFacts(map[string]transport.Result{PathsKeyPrefix + "1": {Stdout: out}, "other": {}})
+		for _, p := range paths {
+			if _, err := FindPath(f.For("File"), p); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

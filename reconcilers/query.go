@@ -2,6 +2,7 @@ package reconcilers
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -36,7 +37,15 @@ type factStore struct {
 	shared  map[string]transport.Result
 	private map[string]map[string]transport.Result // by kind, then Key
 	mu      sync.Mutex
-	memo    map[string]any
+	memo    map[memoKey]any
+	keys    map[[2]string][]string // memoKeys: by scope and prefix
+}
+
+// memoKey names a parsed value: the query's key, the kind whose private
+// query it is ("" for a shared one), and the parsed type.
+type memoKey struct {
+	scope, key string
+	typ        reflect.Type
 }
 
 // NewFacts wraps the results of shared queries by Key; tests use it to plan
@@ -45,13 +54,14 @@ func NewFacts(results map[string]transport.Result) *Facts {
 	if results == nil {
 		results = map[string]transport.Result{}
 	}
-	return &Facts{factStore: &factStore{shared: results, private: map[string]map[string]transport.Result{}, memo: map[string]any{}}}
+	return &Facts{factStore: &factStore{shared: results, private: map[string]map[string]transport.Result{}, memo: map[memoKey]any{}}}
 }
 
 // Add records the result of the query with key run for scope: a kind for
 // the kind's private queries, "" for a shared one (Registry.QueryScope).
 // It is not safe for use while the facts are read.
 func (f *Facts) Add(scope, key string, r transport.Result) {
+	f.keys = nil // a key list memoized before no longer holds
 	if scope == "" {
 		f.shared[key] = r
 		return
@@ -119,29 +129,60 @@ func (f *Facts) Keys(prefix string) []string {
 	return slices.Compact(keys)
 }
 
+// memoKeys is Keys computed once per view and prefix; callers must not
+// change the slice.
+func (f *Facts) memoKeys(prefix string) []string {
+	k := [2]string{f.scope, prefix}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if keys, ok := f.keys[k]; ok {
+		return keys
+	}
+	keys := f.Keys(prefix)
+	if f.keys == nil {
+		f.keys = map[[2]string][]string{}
+	}
+	f.keys[k] = keys
+	return keys
+}
+
 // Parsed returns parse(stdout of key), computed once per Facts: every
 // resource of a host shares the parsed value. For one key and result type,
 // callers must pass the same parse function.
 func Parsed[T any](f *Facts, key string, parse func(stdout string) (T, error)) (T, error) {
+	return parsed(f, key, func(b []byte) (T, error) { return parse(string(b)) })
+}
+
+// parsed is Parsed for a parser of bytes, which must not keep b: the
+// output is then not copied. Reconcilers read their facts through it many
+// times per host and cycle (FindPath once per path), so the memo is found
+// without formatting a key.
+func parsed[T any](f *Facts, key string, parse func(b []byte) (T, error)) (T, error) {
 	var zero T
-	memoKey := fmt.Sprintf("%s\x00%T", key, zero)
-	if _, private, _ := f.lookup(key); private {
-		memoKey = f.scope + "\x00" + memoKey
+	mk := memoKey{key: key, typ: reflect.TypeFor[T]()}
+	r, private, ok := f.lookup(key)
+	if private {
+		mk.scope = f.scope
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if v, ok := f.memo[memoKey]; ok {
+	if v, ok := f.memo[mk]; ok {
 		return v.(T), nil
 	}
-	out, err := f.Stdout(key)
+	if !ok {
+		return zero, fmt.Errorf("query %q was not declared by the reconciler", key)
+	}
+	if r.ExitCode != 0 {
+		return zero, fmt.Errorf("query %s exited %d: %s", key, r.ExitCode, firstLine(r.Stderr))
+	}
+	if err := checkOutput(key, r); err != nil {
+		return zero, err
+	}
+	v, err := parse(r.Stdout)
 	if err != nil {
 		return zero, err
 	}
-	v, err := parse(out)
-	if err != nil {
-		return zero, err
-	}
-	f.memo[memoKey] = v
+	f.memo[mk] = v
 	return v, nil
 }
 

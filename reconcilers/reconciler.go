@@ -160,6 +160,16 @@ type SharedQuerier interface {
 	SharedQueries() []Query
 }
 
+// HostChecker is implemented by kinds whose specs can only be checked
+// against the hosts they target, such as a File template that reads a host's
+// vars. The loader calls it for every resource and every host it targets,
+// before any host is touched, so that optimus validate finds the problem at
+// its file and line; host facts are not known then, so a check must not
+// fail for want of them.
+type HostChecker interface {
+	CheckHost(res *v1alpha1.Resource, host *v1alpha1.Host) []v1alpha1.FieldError
+}
+
 // Kind bundles a resource type with its reconciler: what a tool built with
 // Optimus is assembled from. Each built-in reconciler package exports one
 // (user.Kind, file.Kind, ...); a custom kind is declared the same way.

@@ -22,6 +22,7 @@ type entry struct {
 	deps      DependencyLister
 	refresher Refresher
 	combiner  Combiner
+	checker   HostChecker
 	shared    map[string]bool
 }
 
@@ -31,6 +32,7 @@ type Hooks struct {
 	Refresher    Refresher
 	Combiner     Combiner
 	Shared       SharedQuerier
+	HostChecker  HostChecker
 }
 
 // HooksProvider is implemented by a Reconciler that wraps another and so
@@ -50,6 +52,7 @@ func HooksOf(r Reconciler) Hooks {
 	h.Refresher, _ = r.(Refresher)
 	h.Combiner, _ = r.(Combiner)
 	h.Shared, _ = r.(SharedQuerier)
+	h.HostChecker, _ = r.(HostChecker)
 	return h
 }
 
@@ -63,7 +66,7 @@ func NewRegistry(rs ...Reconciler) (*Registry, error) {
 			return nil, fmt.Errorf("two reconcilers registered for kind %s", r.Kind())
 		}
 		h := HooksOf(r)
-		e := &entry{rec: r, deps: h.Dependencies, refresher: h.Refresher, combiner: h.Combiner, shared: map[string]bool{}}
+		e := &entry{rec: r, deps: h.Dependencies, refresher: h.Refresher, combiner: h.Combiner, checker: h.HostChecker, shared: map[string]bool{}}
 		if sq := h.Shared; sq != nil {
 			for _, q := range sq.SharedQueries() {
 				if q.Key == "" || strings.HasPrefix(q.Key, PathsKeyPrefix) {
@@ -126,6 +129,16 @@ func (r *Registry) Combiner(kind string) (Combiner, bool) {
 		return nil, false
 	}
 	return e.combiner, true
+}
+
+// CheckHost runs the HostChecker of res's kind, if it has one, for host.
+// Its signature is the manifest loader's hook.
+func (r *Registry) CheckHost(res *v1alpha1.Resource, host *v1alpha1.Host) []v1alpha1.FieldError {
+	e, ok := r.byKind[res.Kind]
+	if !ok || e.checker == nil {
+		return nil
+	}
+	return e.checker.CheckHost(res, host)
 }
 
 // QueryScope is where the engine keeps the result of q for kind: "" (with

@@ -52,6 +52,11 @@ type TypedRefresher[S any] interface {
 	Refresh(ctx context.Context, req TypedRequest[S], planned []Action) ([]Action, error)
 }
 
+// TypedHostChecker is HostChecker with the spec typed.
+type TypedHostChecker[S any] interface {
+	CheckHost(obj Object[S], host *v1alpha1.Host) []v1alpha1.FieldError
+}
+
 // TypedCombiner is Combiner with the spec typed.
 type TypedCombiner[S any] interface {
 	Combinable(req TypedRequest[S], a Action) (key string, items []string)
@@ -139,7 +144,20 @@ func (a adapter[S]) Hooks() Hooks {
 		h.Combiner = combineAdapter[S]{a, x}
 	}
 	h.Shared, _ = a.r.(SharedQuerier)
+	if x, ok := a.r.(TypedHostChecker[S]); ok {
+		h.HostChecker = hostCheckAdapter[S]{x}
+	}
 	return h
+}
+
+type hostCheckAdapter[S any] struct{ c TypedHostChecker[S] }
+
+func (a hostCheckAdapter[S]) CheckHost(res *v1alpha1.Resource, host *v1alpha1.Host) []v1alpha1.FieldError {
+	s, ok := SpecOf[S](res)
+	if !ok {
+		return nil
+	}
+	return a.c.CheckHost(Object[S]{Resource: res, Spec: s}, host)
 }
 
 type depsAdapter[S any] struct{ d TypedDependencyLister[S] }

@@ -31,3 +31,33 @@ func validatedWriteScript(file, mode, ownership, validate, source string) string
 		cmd, ShellCommand(validate), ShellCommand(file))
 	return atomicWriteScript(file, mode, ownership, check, source)
 }
+
+// ValidatedEditScript is ValidatedWriteScript for an edit of file: the new
+// content is what the shell command edit prints, given the file's current
+// content on its standard input (nothing, when the file does not exist and
+// create is set). The file is read when the action runs, so that edits of
+// other resources earlier in the run are kept. An empty mode or ownership
+// keeps the file's own as it is then (a File may have made it in this
+// run); a file the edit creates gets 0644 and the acting user. prep, when
+// not empty, runs first and may read the script's standard input. A file
+// that is not regular, or a symbolic link, is refused.
+func ValidatedEditScript(file, mode, ownership, validate string, create bool, prep, edit string) string {
+	keep, fresh := "", ""
+	if mode == "" {
+		keep += ` && chmod "$(stat -c %a -- "$f")" "$t"`
+		fresh += ` && chmod 0644 "$t"`
+	}
+	if ownership == "" {
+		keep += ` && chown "$(stat -c %u:%g -- "$f")" "$t"`
+	}
+	missing := `echo "optimus: $f does not exist: create it first (for example with a File resource), or set create: true" >&2; false`
+	if create {
+		missing = edit + " </dev/null" + fresh
+	}
+	source := `if [ -L "$f" ] || { [ -e "$f" ] && [ ! -f "$f" ]; }; then echo "optimus: $f is not a regular file" >&2; false` +
+		"; elif [ -e \"$f\" ]; then " + edit + ` <"$f"` + keep + "; else " + missing + "; fi"
+	if prep != "" {
+		source = "{ " + prep + " && " + source + "; }"
+	}
+	return validatedWriteScript(file, mode, ownership, validate, source)
+}

@@ -27,6 +27,7 @@ type bastionPool struct {
 type bastionConn struct {
 	ready   chan struct{} // closed once client or err is set
 	client  *ssh.Client
+	heard   *heardConn // the client's traffic, for keepalive
 	err     error
 	release func() // gives back the connection to the bastion's own bastion
 	refs    int
@@ -57,7 +58,7 @@ func (p *bastionPool) acquire(ctx context.Context, ep *sshEndpoint) (*ssh.Client
 				delete(p.conns, k)
 			}
 		} else {
-			c.client, c.release = conn.client(), release
+			c.client, c.heard, c.release = conn.client(), conn.heard, release
 		}
 		p.mu.Unlock()
 		close(c.ready)
@@ -93,7 +94,7 @@ func (p *bastionPool) put(k string, c *bastionConn) {
 func (p *bastionPool) watch(k string, c *bastionConn) {
 	ended := make(chan struct{})
 	go func() { c.client.Wait(); close(ended) }()
-	keepalive(c.client, ended, keepaliveInterval, nil)
+	keepalive(c.client, c.heard, ended, keepaliveInterval, nil)
 	<-ended
 	p.mu.Lock()
 	if p.conns[k] == c {
@@ -161,7 +162,8 @@ func (p *bastionPool) dialHop(ctx context.Context, ep *sshEndpoint, vc *ssh.Clie
 	// A channel through a bastion has no deadlines: closing the connection
 	// is what bounds the handshake, for TCP as well.
 	stop := context.AfterFunc(dctx, func() { nc.Close() })
-	conn, err := ep.handshake(nc)
+	heard := &heardConn{Conn: nc}
+	conn, err := ep.handshake(heard)
 	stop()
 	if err != nil {
 		nc.Close()
@@ -170,5 +172,6 @@ func (p *bastionPool) dialHop(ctx context.Context, ep *sshEndpoint, vc *ssh.Clie
 		}
 		return nil, ep.timedOut(err, deadline)
 	}
+	conn.heard = heard
 	return conn, nil
 }

@@ -124,8 +124,18 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 			}
 		default:
 		}
-		return results[:done], s.lost(ctx, done, len(cmds), err)
+		err = s.lost(ctx, done, len(cmds), err)
+		// The shell is closed, so its stderr ends: what the finished
+		// commands wrote there is read without waiting for more.
+		s.readStderrs(results[:done])
+		return results[:done], err
 	}
+	// Every command's stdout is read first, then every stderr, which a
+	// goroutine drains meanwhile into memory (errOut never blocks its
+	// writer). Waiting for one command's stderr while its successors'
+	// stdout piled up would deadlock where both streams share one flow
+	// control: docker exec multiplexes them in one stream, in an order of
+	// its own, and an SSH channel's window covers both.
 	for i := range cmds {
 		if err := s.readResult(i, cmds[i].MaxStdout, &results[i]); err != nil {
 			return fail(i, err)
@@ -136,6 +146,11 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	} else if line, err := s.out.readLine(); err != nil || len(body) != 0 || line != "D" {
 		return nil, s.protocolError(fmt.Sprintf("batch end expected, got %q", line))
 	}
+	for i := range results {
+		if err := s.readStderr(i, &results[i]); err != nil {
+			return fail(len(cmds), err)
+		}
+	}
 	// The shell has read the whole batch: the write has ended.
 	if err := <-written; err != nil {
 		return fail(len(cmds), err)
@@ -143,6 +158,16 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	s.out.release()
 	s.errOut.release()
 	return results, nil
+}
+
+// readStderrs reads, best effort, the stderr of results: after a failure,
+// so that a finished command that failed says why.
+func (s *shell) readStderrs(results []Result) {
+	for i := range results {
+		if s.readStderr(i, &results[i]) != nil {
+			return
+		}
+	}
 }
 
 // writeChunk bounds each write to the shell. Over SSH a connection keeps
@@ -196,19 +221,6 @@ func (s *shell) readResult(i int, maxStdout int, r *Result) error {
 		}
 		r.Stdout, r.ExitCode = body, code
 		r.StdoutSize, r.Truncated = size, size > int64(len(body))
-		// The shell ended the command's stderr before printing its status.
-		var errSize int64
-		if r.Stderr, errSize, err = s.errOut.readUntilMax(s.needle, MaxStderr); err != nil {
-			return err
-		}
-		if errSize > int64(len(r.Stderr)) {
-			r.Stderr = fmt.Appendf(r.Stderr, "\n[optimus: more standard error followed; only the first %d KiB are kept]", MaxStderr>>10)
-		}
-		if line, err := s.errOut.readLine(); err != nil {
-			return err
-		} else if line != "e" {
-			return s.protocolError(fmt.Sprintf("end of the stderr of command %d expected, got %q", i, line))
-		}
 	case len(f) == 2 && f[0] == "K" && f[1] == strconv.Itoa(i):
 		r.Skipped, r.ExitCode = true, -1
 	default:
@@ -217,8 +229,30 @@ func (s *shell) readResult(i int, maxStdout int, r *Result) error {
 	if len(r.Stdout) == 0 {
 		r.Stdout = nil
 	}
-	if len(r.Stderr) == 0 {
-		r.Stderr = nil
+	return nil
+}
+
+// readStderr reads the stderr of command i, whose stdout readResult read
+// into r: the shell ends the stderr of every command that ran with a frame
+// line; a skipped command has none.
+func (s *shell) readStderr(i int, r *Result) error {
+	if r.Skipped {
+		return nil
+	}
+	stderr, size, err := s.errOut.readUntilMax(s.needle, MaxStderr)
+	if err != nil {
+		return err
+	}
+	if size > int64(len(stderr)) {
+		stderr = fmt.Appendf(stderr, "\n[optimus: more standard error followed; only the first %d KiB are kept]", MaxStderr>>10)
+	}
+	if line, err := s.errOut.readLine(); err != nil {
+		return err
+	} else if line != "e" {
+		return s.protocolError(fmt.Sprintf("end of the stderr of command %d expected, got %q", i, line))
+	}
+	if len(stderr) > 0 {
+		r.Stderr = stderr
 	}
 	return nil
 }

@@ -28,14 +28,21 @@ func FuzzFrameReader(f *testing.F) {
 		if err := s.readResult(0, 0, &r0); err != nil {
 			t.Fatalf("result 0: %v", err)
 		}
+		// A batch reads every stdout before the stderrs. The second result
+		// starts right after "second"'s line: "\n" before the marker belongs
+		// to the frame, so it is "second" without it.
+		if err := s.readResult(1, 0, &r1); err != nil || string(r1.Stdout) != "second" {
+			t.Fatalf("result 1 = %+v, %v", r1, err)
+		}
+		if err := s.readStderr(0, &r0); err != nil {
+			t.Fatalf("stderr 0: %v", err)
+		}
+		if err := s.readStderr(1, &r1); err != nil || r1.Stderr != nil {
+			t.Fatalf("stderr 1 = %q, %v", r1.Stderr, err)
+		}
 		if !bytes.Equal(r0.Stdout, out) && !(len(out) == 0 && r0.Stdout == nil) || r0.ExitCode != 3 ||
 			!bytes.Equal(r0.Stderr, errOut) && !(len(errOut) == 0 && r0.Stderr == nil) {
 			t.Fatalf("result 0 = %+v, want stdout %q stderr %q exit 3", r0, out, errOut)
-		}
-		// The second result starts right after "second"'s line: "\n" before
-		// the marker belongs to the frame, so it is "second" without it.
-		if err := s.readResult(1, 0, &r1); err != nil || string(r1.Stdout) != "second" {
-			t.Fatalf("result 1 = %+v, %v", r1, err)
 		}
 
 		// Output alone, with no frame of the connection, never makes a result.
@@ -43,6 +50,9 @@ func FuzzFrameReader(f *testing.F) {
 			out: &frameReader{r: bytes.NewReader(out)}, errOut: &frameReader{r: bytes.NewReader(errOut)}}
 		if err := s.readResult(0, 0, &r0); err == nil {
 			t.Fatalf("hostile output %q made a result %+v", out, r0)
+		}
+		if err := s.readStderr(0, &Result{}); err == nil {
+			t.Fatalf("hostile stderr %q made a result", errOut)
 		}
 	})
 }

@@ -24,6 +24,9 @@ package transport
 //
 // Its variables start with _o so that commands do not trip over them.
 //
+// _og is the path guard of the reconcilers package (see guardShell),
+// defined here so that a guarded command need not carry it.
+//
 // _oiso (see Isolate) runs a command that the host's users may reach into
 // with fresh descriptors: its stdout and stderr are pipes read by two
 // relays (awk) that copy at most relayLimit bytes each to the shell's own
@@ -51,7 +54,7 @@ END { if (!done) exit 125 }'
 _oiso() {
 	{ { "$@" 2>&1 1>&5 5>&-; printf '\n%s U %d\n' "$_oM" $? >&5; printf '\n%s U 0\n' "$_oM"; } | _oM=$_oM awk "$_oA" >&2 5>&-; } 5>&1 | _oM=$_oM awk "$_oA"
 }
-printf '%s R %d\n' "$_oM" "$$"
+` + guardShell + `printf '%s R %d\n' "$_oM" "$$"
 printf '\n%s r\n' "$_oM" >&2
 while IFS= read -r _on; do
 	case $_on in

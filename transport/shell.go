@@ -194,12 +194,38 @@ type startError struct {
 
 func (e *startError) Error() string { return e.err.Error() }
 
+// stderrSuffix quotes the shell's own last words for an error message:
+// what its stderr said after the last frame line, never a frame line (the
+// marker is the connection's secret) nor what earlier commands wrote, which
+// is theirs and reported with their results.
 func (s *shell) stderrSuffix() string {
-	if t := strings.TrimSpace(s.stderr.String()); t != "" {
+	t := s.stderr.String()
+	if len(t) >= s.stderr.max {
+		// The tail may start in the middle of a frame line.
+		if nl := strings.IndexByte(t, '\n'); nl >= 0 {
+			t = t[nl+1:]
+		}
+	}
+	if i := strings.LastIndex(t, s.marker); i >= 0 {
+		t = t[i+len(s.marker):]
+		if nl := strings.IndexByte(t, '\n'); nl >= 0 {
+			t = t[nl+1:]
+		} else {
+			t = ""
+		}
+	}
+	t = strings.TrimSpace(t)
+	if len(t) > maxLastWords {
+		t = "..." + t[len(t)-maxLastWords:]
+	}
+	if t != "" {
 		return ": " + t
 	}
 	return ""
 }
+
+// maxLastWords bounds what stderrSuffix quotes.
+const maxLastWords = 300
 
 // dead reports whether the shell has ended or been closed.
 func (s *shell) dead() bool {

@@ -69,7 +69,7 @@ func (o *sshOpener) open(ctx context.Context) (*shell, error) {
 	o.mu.Lock()
 	o.conn, o.release = c.conn, release
 	o.mu.Unlock()
-	keepalive(c.conn, ended, o.keepalive, sh.busy.Load)
+	keepalive(c.conn, c.heard, ended, o.keepalive, sh.busy.Load)
 	return sh, nil
 }
 
@@ -146,6 +146,8 @@ type sshConn struct {
 	conn  ssh.Conn
 	chans <-chan ssh.NewChannel
 	reqs  <-chan *ssh.Request
+	// heard is the connection's traffic, for keepalive.
+	heard *heardConn
 }
 
 // client makes c an ssh.Client, for a bastion: forwarding through it needs

@@ -26,7 +26,14 @@ type FileSpec struct {
 	// .Host.Name, .Host.Labels, .Vars of the target host and its facts:
 	// .Facts.OS.ID, .Facts.OS.VersionID, .Facts.Arch, .Facts.CPUs,
 	// .Facts.MemoryMB, .Facts.Hostname, .Facts.Addresses, .Facts.Interfaces
-	// (see optimus facts): "worker_processes {{ .Facts.CPUs }};". A Jinja2
+	// (see optimus facts): "worker_processes {{ .Facts.CPUs }};". It has
+	// sprig's functions (default, join, upper, semverCompare ">=1.20"
+	// .Vars.version, ...) except those that read the operator's machine or
+	// change on every call (env, now, rand..., uuidv4). A var the host does
+	// not have is an error, read as .Vars.name or index .Vars "name", and
+	// optimus validate reports it at this field's line with the template's
+	// line and the hosts; an optional var reads
+	// {{ get .Vars "name" | default "value" }}. A Jinja2
 	// template sees the host's vars as variables, inventory_hostname,
 	// group_names and Ansible-style facts (ansible_distribution,
 	// ansible_facts.os_family, ...; see docs/migrating-from-ansible.md);
@@ -221,28 +228,6 @@ type SymlinkSpec struct {
 
 // Default fills in defaults.
 func (s *SymlinkSpec) Default(_ *ObjectMeta) {
-	if s.State == "" {
-		s.State = StatePresent
-	}
-}
-
-// LineInFileSpec keeps one line of a text file present or absent.
-type LineInFileSpec struct {
-	Targeting `json:",inline"`
-	// Path is the absolute path of the file.
-	Path string `json:"path" validate:"required,abspath"`
-	// Line is the exact line wanted (state present).
-	Line string `json:"line,omitempty" validate:"required_unless=State absent,excludes=\n"`
-	// Regexp (Go RE2 syntax) finds the line to replace, or to remove when state is absent.
-	Regexp string `json:"regexp,omitempty" validate:"omitempty,regexp"`
-	// InsertAfter (Go RE2 syntax): a new line goes after the last line matching it. Absent: at the end.
-	InsertAfter string `json:"insertAfter,omitempty" validate:"omitempty,regexp"`
-	// State is present (default) or absent.
-	State string `json:"state,omitempty" validate:"omitempty,oneof=present absent"`
-}
-
-// Default fills in defaults.
-func (s *LineInFileSpec) Default(_ *ObjectMeta) {
 	if s.State == "" {
 		s.State = StatePresent
 	}

@@ -70,7 +70,8 @@ var (
 	PackageKind       = kind[PackageSpec]("Package", "Operating-system packages (apt, dnf, apk).")
 	ServiceKind       = kind[ServiceSpec]("Service", "A system service, running or stopped, enabled at boot or not.")
 	ExecKind          = kind[ExecSpec]("Exec", "A command run when a condition says it is needed.")
-	LineInFileKind    = kind[LineInFileSpec]("LineInFile", "One line of a text file, present or absent.")
+	LineInFileKind    = kind[LineInFileSpec]("LineInFile", "Lines of a text file, present or absent, edited as one change.")
+	BlockInFileKind   = kind[BlockInFileSpec]("BlockInFile", "A block of lines between marker lines in a text file.")
 	AuthorizedKeyKind = kind[AuthorizedKeySpec]("AuthorizedKey", "A public key in a user's authorized_keys.")
 	CronKind          = kind[CronSpec]("Cron", "A scheduled command in a user's crontab or in /etc/cron.d.")
 	SysctlKind        = kind[SysctlSpec]("Sysctl", "A kernel parameter, persisted in /etc/sysctl.d and applied.")
@@ -81,6 +82,6 @@ var (
 // BuiltinKinds lists every kind this package defines.
 func BuiltinKinds() []KindType {
 	return []KindType{HostKind, HostGroupKind, UserKind, GroupKind, FileKind, DirectoryKind, SymlinkKind,
-		PackageKind, ServiceKind, ExecKind, LineInFileKind, AuthorizedKeyKind,
+		PackageKind, ServiceKind, ExecKind, LineInFileKind, BlockInFileKind, AuthorizedKeyKind,
 		CronKind, SysctlKind, MountKind, HostnameKind, RolloutPolicyKind, GroupVarsKind}
 }

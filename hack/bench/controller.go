@@ -194,6 +194,9 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	}
 	cpu0, sshd0, t0 := procCPU(pid), containersCPU(ctx, b.hosts), time.Now()
 	dials0 := metric(api, "optimus_dials_total")
+	// The resync pass takes about as long as apply's no-op: profile a little
+	// more than that, so the whole pass is in the profile.
+	cpuProfiled := startCPUProfile(pprofAddr, profileDir, "cpu-resync", int(max(2*r.ApplyNoopS, 20)))
 	changed := n / 2
 	target := b.hosts[changed%len(b.hosts)]
 	// A loop on the host itself notices the new content within 50 ms and
@@ -241,6 +244,7 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	r.PeakRSSMiB = procPeakRSS(pid)
 	r.RSSKiBPerHost = r.PeakRSSMiB * 1024 / float64(n)
 	saveProfile(pprofAddr, profileDir, "heap-after-resync")
+	<-cpuProfiled
 	if profileDir != "" {
 		_ = os.WriteFile(filepath.Join(profileDir, "controller.log"), logs.Bytes(), 0o644)
 	}

@@ -33,7 +33,7 @@ func main() {
 	jsonPath := flag.String("json", "", "also write the BENCH document to this file")
 	ctrl := flag.Int("controller", 0, "controller mode: run optimus-controller against this many Host resources (a HostGroup over the containers) next to optimus apply, and nothing else")
 	ctrlResources := flag.Int("controller-resources", 10, "controller mode: resources per host")
-	ctrlProfile := flag.String("controller-profile", "", "controller mode: save the controller's heap profiles, its log and GC trace (GODEBUG=gctrace=1) in this directory")
+	ctrlProfile := flag.String("controller-profile", "", "controller mode: save the controller's heap profiles, a CPU profile of the resync pass, its log and GC trace (GODEBUG=gctrace=1) in this directory")
 	ctrlMaxHosts := flag.Int("max-concurrent-hosts", 0, "controller mode: --max-concurrent-hosts (0: the controller's default)")
 	scriptPairs := flag.Int("script-pairs", 3, "alternating pairs of Optimus cold against a hand-written shell script doing the same work (0 skips them)")
 	scriptOnly := flag.Bool("script-only", false, "run only the comparison with the hand-written script (no Ansible, no scale runs)")

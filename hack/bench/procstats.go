@@ -37,6 +37,34 @@ func saveProfile(addr, dir, name string) {
 	}
 }
 
+// startCPUProfile fetches the controller's CPU profile over the next
+// seconds (from --debug-pprof at addr) into dir/name.pprof; the returned
+// channel closes when the file is written. Nothing when profiling is off.
+func startCPUProfile(addr, dir, name string, seconds int) <-chan struct{} {
+	done := make(chan struct{})
+	if addr == "" {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds))
+		if err != nil {
+			logf("CPU profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, name+".pprof"), b, 0o644)
+		}
+		if err != nil {
+			logf("CPU profile: %v", err)
+		}
+	}()
+	return done
+}
+
 // procCPU is a process's user+system CPU time from /proc.
 func procCPU(pid int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))

@@ -32,7 +32,7 @@ func TestExplain(t *testing.T) {
 		{"Hostname.spec.name", 0, []string{"FIELD:    name <string>"}},
 		{"File.spec.hostSelector.matchFacts", 0, []string{"matchFacts: {os.id: debian}"}},
 		{"Usr", 1, []string{`optimus: unknown kind "Usr" (did you mean User?)`}},
-		{"Frobnicator", 1, []string{"(known: AuthorizedKey, Cron, Directory,"}},
+		{"Frobnicator", 1, []string{"(known: AuthorizedKey, BlockInFile, Cron, Directory,"}},
 		{"User.spec.shel", 1, []string{`optimus: User.spec has no field "shel" (did you mean shell?)`}},
 		{"User.spec.shell.x", 1, []string{"User.spec.shell is of type string and has no fields"}},
 	} {

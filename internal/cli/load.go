@@ -28,6 +28,8 @@ func loadManifests(cfg Config, paths []string, stdin io.Reader) (*manifest.Set, 
 	if cfg.Registry != nil {
 		// Implicit ordering edges take part in cycle detection.
 		l.Edges = cfg.Registry.Dependencies
+		// Templates are checked against each host's vars.
+		l.CheckHost = cfg.Registry.CheckHost
 	}
 	set, err := l.Load(paths...)
 	var list manifest.ErrorList

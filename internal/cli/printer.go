@@ -146,6 +146,11 @@ func (p *printer) batch(n, of int, plan *controller.Plan) {
 // acted prints the outcome of each action of a cycle.
 func (p *printer) acted(plan *controller.Plan) {
 	for _, h := range plan.Hosts {
+		if cause := lostCause(h.Actions); cause != "" {
+			// Said once: every unknown action has the same cause.
+			host := safe(h.Host)
+			fmt.Fprintf(p.w, "[%s] %s %s\n", host, p.paint(yellow, "connection lost:"), safeBlock(cause, "["+host+"]     "))
+		}
 		for _, a := range h.Actions {
 			var status string
 			switch a.Status {
@@ -163,6 +168,33 @@ func (p *printer) acted(plan *controller.Plan) {
 			}
 		}
 	}
+}
+
+// lostNote adds to a host's reason what became of the actions whose
+// results a lost connection took.
+func lostNote(h controller.HostReport, reason string) string {
+	var notes []string
+	if h.Confirmed > 0 {
+		notes = append(notes, fmt.Sprintf("connection lost while acting; observed again: %d %s found done", h.Confirmed, plural(h.Confirmed, "action", "actions")))
+	}
+	if h.Unknown > 0 {
+		notes = append(notes, fmt.Sprintf("%d %s unknown (connection lost before %s came back)", h.Unknown, plural(h.Unknown, "action", "actions"), plural(h.Unknown, "its result", "their results")))
+	}
+	if reason != "" {
+		notes = append(notes, reason)
+	}
+	return strings.Join(notes, "; ")
+}
+
+// lostCause is why the results of a host's unknown actions were lost,
+// scrubbed, or "" when none is unknown.
+func lostCause(actions []controller.PlannedAction) string {
+	for _, a := range actions {
+		if a.Status == controller.StatusUnknown {
+			return a.CauseText()
+		}
+	}
+	return ""
 }
 
 // compactAbove is the number of hosts above which the summary lists only
@@ -228,6 +260,7 @@ func (p *printer) table(hosts []controller.HostReport, batched bool) {
 	for _, h := range r.Hosts {
 		// One row per host: a reason spanning lines is folded into one.
 		reason := safe(strings.Join(strings.Fields(strings.ReplaceAll(h.Reason(), "\n", " ")), " "))
+		reason = lostNote(h, reason)
 		if batched {
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%s\n", safe(h.Host), h.Batch, h.State, h.Changed, h.Failed, h.Skipped, reason)
 			continue

@@ -88,3 +88,32 @@ func TestProgressLine(t *testing.T) {
 		t.Error("progress shown for a small run in a log, or with -o json")
 	}
 }
+
+// TestLostConnectionToldOnce: a host whose connection was lost while acting
+// has its cause printed once, escaped, each unknown action one short line,
+// and no protocol bytes.
+func TestLostConnectionToldOnce(t *testing.T) {
+	cause := errors.New("host web1 (127.0.0.1:22): connection lost during a batch, after 2 of 3 commands had finished (unexpected EOF): \x1b[31mbye")
+	unknown := func(name string) controller.PlannedAction {
+		a := controller.PlannedAction{Status: controller.StatusUnknown, Err: &controller.UnconfirmedError{Cause: cause}}
+		a.Resource.Kind, a.Resource.Name, a.Description = "Service", name, "restart service "+name
+		return a
+	}
+	done := controller.PlannedAction{Status: controller.StatusOK}
+	done.Resource.Kind, done.Resource.Name, done.Description = "File", "conf", "update content of file /etc/conf"
+	plan := &controller.Plan{Cycle: 1, Hosts: []controller.HostPlan{{Host: "web1", Actions: []controller.PlannedAction{done, unknown("a"), unknown("b")}}}}
+	var out bytes.Buffer
+	(&printer{w: &out}).acted(plan)
+	got := out.String()
+	if strings.Count(got, "connection lost:") != 1 || strings.Count(got, "unexpected EOF") != 1 || strings.Contains(got, "\x1b") {
+		t.Errorf("the cause must be told once, escaped:\n%s", got)
+	}
+	if strings.Count(got, "... unknown") != 2 || !strings.Contains(got, "File/conf: update content of file /etc/conf ... ok") || strings.Contains(got, "FAILED") {
+		t.Errorf("want the File ok and both restarts unknown:\n%s", got)
+	}
+	var table bytes.Buffer
+	(&printer{w: &table}).summary(&controller.Report{Hosts: []controller.HostReport{{Host: "web1", State: controller.HostConverged, Changed: 2, Confirmed: 1}}}, false)
+	if !strings.Contains(table.String(), "observed again: 1 action found done") {
+		t.Errorf("the summary does not say what observing again found:\n%s", table.String())
+	}
+}

@@ -162,8 +162,9 @@ type Daemon struct {
 	rec      *fleetRecord
 	outcomes map[string]outcomeRecord
 	rev      int64
-	pause    *time.Timer // wakes the daemon when a pause between batches ends
-	ready    atomic.Bool // every host was reconciled once since the start
+	pause    *time.Timer     // wakes the daemon when a pause between batches ends
+	waiting  map[string]bool // hosts passed over while the stored state was behind the manifests
+	ready    atomic.Bool     // every host was reconciled once since the start
 
 	web     *webSource        // the status page's view of the daemon
 	tls     *tls.Config       // HTTPS; nil serves plain HTTP
@@ -221,13 +222,11 @@ func New(opts Options) (*Daemon, error) {
 	d.history = openHistory(opts)
 	d.bg, d.cancelBG = context.WithCancel(context.Background())
 	d.snaps = map[string]map[string]*desiredHost{}
+	d.waiting = map[string]bool{}
 	if opts.Replica != nil {
 		d.store = etcdStore{opts.Replica}
 	} else if d.store, err = newLocalStore(opts.StateDir); err != nil {
 		return nil, fmt.Errorf("rollout state: %w", err)
-	}
-	if d.snapBase, err = os.MkdirTemp("", "optimus-manifests-"); err != nil {
-		return nil, err
 	}
 	if opts.StateDir != "" {
 		if _, err := os.Stat(filepath.Join(opts.StateDir, StatusFile)); err == nil {
@@ -358,7 +357,11 @@ loop:
 		d.pause.Stop()
 	}
 	d.mu.Unlock()
-	_ = os.RemoveAll(d.snapBase)
+	d.snapMu.Lock()
+	if d.snapBase != "" {
+		_ = os.RemoveAll(d.snapBase)
+	}
+	d.snapMu.Unlock()
 	if srv != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

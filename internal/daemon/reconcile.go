@@ -299,7 +299,7 @@ func resourceStates(want *desiredHost, rep *controller.Report, result string) []
 				switch a.Status {
 				case controller.StatusFailed:
 					set(ref, status.StateFailed, a.ErrorText())
-				case controller.StatusSkipped, controller.StatusPlanned:
+				case controller.StatusSkipped, controller.StatusPlanned, controller.StatusUnknown:
 					if i, ok := index[ref]; ok && states[i].State != status.StateFailed {
 						set(ref, status.StatePending, a.ErrorText())
 					}

@@ -25,7 +25,8 @@ func (d *Daemon) reload() {
 	d.q.Hold()
 	defer d.q.Release()
 	start := time.Now()
-	l := &manifest.Loader{Scheme: d.opts.Scheme, Edges: d.opts.Registry.Dependencies, Declare: d.opts.Declare}
+	l := &manifest.Loader{Scheme: d.opts.Scheme, Edges: d.opts.Registry.Dependencies, Declare: d.opts.Declare,
+		CheckHost: d.opts.Registry.CheckHost}
 	set, err := l.Load(d.opts.Dir)
 	now := time.Now()
 	if err != nil {
@@ -66,11 +67,11 @@ func (d *Daemon) reload() {
 	d.mu.Lock()
 	old, first := d.desired, !d.loaded
 	prevSet, prevDigest, prevSnap := d.set, d.digest, d.snapData
-	d.set, d.desired, d.digest, d.snapData, d.loaded = set, desired, digest, snap, true
 	effBefore := map[string]*desiredHost{}
 	for name := range old {
 		effBefore[name] = d.effectiveLocked(name)
 	}
+	d.set, d.desired, d.digest, d.snapData, d.loaded = set, desired, digest, snap, true
 	d.mu.Unlock()
 	if d.opts.Replica == nil {
 		// Alone, the manifests are the fleet's as soon as they load; a
@@ -133,6 +134,9 @@ func (d *Daemon) reload() {
 // fleet's stored state).
 func (d *Daemon) effectiveLocked(name string) *desiredHost {
 	if !d.inStepLocked() {
+		if d.loaded {
+			d.waiting[name] = true
+		}
 		return nil
 	}
 	if held, pending := d.ro.held(name); pending {

@@ -30,6 +30,13 @@ func (d *Daemon) snapshotDesired(ctx context.Context, digest string) (map[string
 	if err != nil {
 		return nil, err
 	}
+	if d.snapBase == "" {
+		base, err := d.extractBase()
+		if err != nil {
+			return nil, fmt.Errorf("no place to unpack manifests %s: %w", digest, err)
+		}
+		d.snapBase = base
+	}
 	dir := filepath.Join(d.snapBase, digest)
 	_ = os.RemoveAll(dir)
 	if err := extractSnapshot(data, dir); err != nil {
@@ -43,6 +50,19 @@ func (d *Daemon) snapshotDesired(ctx context.Context, digest string) (map[string
 	_, desired := desiredOf(set, dir)
 	d.snaps[digest] = desired
 	return desired, nil
+}
+
+// extractBase makes the directory stored snapshots are unpacked in, only
+// when one is needed: under the state directory when there is one (a
+// container built from scratch has no /tmp), else in the temporary
+// directory.
+func (d *Daemon) extractBase() (string, error) {
+	if d.opts.StateDir != "" {
+		dir := filepath.Join(d.opts.StateDir, "manifests-unpacked")
+		_ = os.RemoveAll(dir)
+		return dir, os.MkdirAll(dir, 0o700)
+	}
+	return os.MkdirTemp("", "optimus-manifests-")
 }
 
 // cacheSnapshot remembers the desired state of manifests this process
@@ -59,7 +79,9 @@ func (d *Daemon) cacheSnapshot(digest string, desired map[string]*desiredHost, k
 	for dg := range d.snaps {
 		if !keep[dg] {
 			delete(d.snaps, dg)
-			_ = os.RemoveAll(filepath.Join(d.snapBase, dg))
+			if d.snapBase != "" {
+				_ = os.RemoveAll(filepath.Join(d.snapBase, dg))
+			}
 		}
 	}
 }
@@ -151,10 +173,13 @@ func (d *Daemon) applyLocked(rec *fleetRecord, outcomes map[string]outcomeRecord
 	d.pauseTimerLocked()
 	var queue []string
 	if d.inStepLocked() && !wasInStep {
-		for name := range d.desired {
+		// The hosts passed over while the state was behind; the others
+		// are queued by the load that brought these manifests (with
+		// their saved backoff kept).
+		for name := range d.waiting {
 			queue = append(queue, name)
 		}
-		return queue
+		clear(d.waiting)
 	}
 	for name := range d.desired {
 		a, ap := was.held(name)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,9 +197,18 @@ func cloneRecord(r *fleetRecord) *fleetRecord {
 	return &c
 }
 
-// writeFileAtomic writes dir/name through a synced temporary file and a
-// rename, owner-only.
+// writeFileAtomic writes dir/name, owner-only, through a synced temporary
+// file and a rename: a reader, or a restart after a crash, sees the old
+// file or the new one, never half of one.
 func writeFileAtomic(dir, name string, b []byte) error {
+	return writeAtomic(dir, name, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// writeAtomic is writeFileAtomic for content written by write, in pieces.
+func writeAtomic(dir, name string, write func(w io.Writer) error) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -207,7 +217,7 @@ func writeFileAtomic(dir, name string, b []byte) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -18,31 +18,13 @@ const StatusFile = "status.json"
 // saveStatus writes st atomically: a reader (or a restart after a crash)
 // sees the old file or the new one, never half of one.
 func saveStatus(dir string, st *v1alpha1.ControllerStatus) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".status-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 64<<10)
-	if err := encodeStatus(w, st); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, StatusFile))
+	return writeAtomic(dir, StatusFile, func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 64<<10)
+		if err := encodeStatus(w, st); err != nil {
+			return err
+		}
+		return w.Flush()
+	})
 }
 
 // encodeStatus writes st as the JSON object encoding/json would, one host

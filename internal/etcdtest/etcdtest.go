@@ -2,7 +2,9 @@ package etcdtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -83,77 +85,54 @@ func (c *Cluster) Client(t testing.TB) *clientv3.Client {
 func Start(t testing.TB) *Cluster { return StartCluster(t, 1) }
 
 // StartCluster starts an n-member etcd cluster and waits until it answers.
+// A port picked free can be taken before etcd binds it (by another test's
+// listener, or a connection given it as its local port): the cluster is
+// then started again on other ports.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
-	Require(t)
-	c, err := Launch(t.TempDir(), n)
-	if c != nil {
-		t.Cleanup(c.Stop)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, m := range c.Members {
-				if b, err := os.ReadFile(m.logPath); err == nil && len(b) > 0 {
-					t.Logf("etcd %s log (tail):\n%s", m.Name, tail(b, 3000))
+	bin := Require(t)
+	base := t.TempDir()
+	for attempt := 1; ; attempt++ {
+		c, err := startCluster(bin, filepath.Join(base, fmt.Sprint(attempt)), n)
+		if err == nil {
+			t.Cleanup(func() {
+				for _, m := range c.Members {
+					m.Stop()
 				}
-			}
+			})
+			t.Cleanup(func() {
+				if t.Failed() {
+					for _, m := range c.Members {
+						if b, err := os.ReadFile(m.logPath); err == nil && len(b) > 0 {
+							t.Logf("etcd %s log (tail):\n%s", m.Name, tail(b, 3000))
+						}
+					}
+				}
+			})
+			return c
 		}
-	})
-	return c
+		if !errors.Is(err, errPortTaken) || attempt == maxStarts {
+			t.Fatalf("etcd (attempt %d): %v", attempt, err)
+		}
+		t.Logf("etcd: %v; starting it again on other ports", err)
+	}
 }
 
 // Launch starts an n-member cluster with its data directories and logs
-// under base and waits until every member answers. It is StartCluster for
-// a program (hack/chaos) rather than a test: the caller stops the cluster
-// with Stop, also when Launch returns an error with a non-nil cluster.
+// under base and waits until every member answers, picking other ports when
+// one was taken, as StartCluster does. It is StartCluster for a program
+// (hack/chaos) rather than a test: the caller stops the cluster with Stop.
 func Launch(base string, n int) (*Cluster, error) {
 	bin, err := exec.LookPath(Binary())
 	if err != nil {
 		return nil, fmt.Errorf("etcd server not found (apt-get install etcd-server): %w", err)
 	}
-	if err := os.MkdirAll(base, 0o700); err != nil {
-		return nil, err
-	}
-	c := &Cluster{}
-	var initial []string
-	for i := range n {
-		name := fmt.Sprintf("m%d", i+1)
-		cport, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		pport, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		m := &Member{Name: name, ClientURL: fmt.Sprintf("http://127.0.0.1:%d", cport),
-			PeerURL: fmt.Sprintf("http://127.0.0.1:%d", pport), dir: filepath.Join(base, name),
-			logPath: filepath.Join(base, name+".log")}
-		initial = append(initial, name+"="+m.PeerURL)
-		c.Members = append(c.Members, m)
-	}
-	for _, m := range c.Members {
-		m.args = []string{bin, "--name", m.Name, "--data-dir", m.dir,
-			"--listen-client-urls", m.ClientURL, "--advertise-client-urls", m.ClientURL,
-			"--listen-peer-urls", m.PeerURL, "--initial-advertise-peer-urls", m.PeerURL,
-			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
-			"--initial-cluster-token", "optimus-test",
-			// Short raft timings: a test cluster on loopback elects a leader fast.
-			"--heartbeat-interval", "50", "--election-timeout", "500",
-			"--log-level", "warn"}
-		if err := m.Start(); err != nil {
-			return c, fmt.Errorf("start etcd %s: %w", m.Name, err)
+	for attempt := 1; ; attempt++ {
+		c, err := startCluster(bin, filepath.Join(base, fmt.Sprint(attempt)), n)
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == maxStarts {
+			return c, err
 		}
 	}
-	for _, m := range c.Members {
-		if err := m.WaitReady(30 * time.Second); err != nil {
-			return c, fmt.Errorf("etcd %s: %w", m.Name, err)
-		}
-	}
-	return c, nil
 }
 
 // Stop kills every member.
@@ -165,6 +144,58 @@ func (c *Cluster) Stop() {
 
 // LogPath is the file the member's output goes to.
 func (m *Member) LogPath() string { return m.logPath }
+
+// maxStarts bounds how often StartCluster picks new ports.
+const maxStarts = 5
+
+// errPortTaken is a member that could not bind a port picked for it.
+var errPortTaken = errors.New("a port picked for etcd was taken before etcd bound it")
+
+// startCluster starts the members in dir and waits until they answer; on
+// error it stops every member it started.
+func startCluster(bin, dir string, n int) (*Cluster, error) {
+	c := &Cluster{}
+	var initial []string
+	taken := map[int]bool{}
+	for i := range n {
+		name := fmt.Sprintf("m%d", i+1)
+		cport, pport := freePort(taken), freePort(taken)
+		m := &Member{Name: name, ClientURL: fmt.Sprintf("http://127.0.0.1:%d", cport),
+			PeerURL: fmt.Sprintf("http://127.0.0.1:%d", pport), dir: filepath.Join(dir, name),
+			logPath: filepath.Join(dir, name+".log")}
+		initial = append(initial, name+"="+m.PeerURL)
+		c.Members = append(c.Members, m)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	stopAll := func() {
+		for _, m := range c.Members {
+			m.Stop()
+		}
+	}
+	for _, m := range c.Members {
+		m.args = []string{bin, "--name", m.Name, "--data-dir", m.dir,
+			"--listen-client-urls", m.ClientURL, "--advertise-client-urls", m.ClientURL,
+			"--listen-peer-urls", m.PeerURL, "--initial-advertise-peer-urls", m.PeerURL,
+			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
+			"--initial-cluster-token", "optimus-test",
+			// Short raft timings: a test cluster on loopback elects a leader fast.
+			"--heartbeat-interval", "50", "--election-timeout", "500",
+			"--log-level", "warn"}
+		if err := m.Start(); err != nil {
+			stopAll()
+			return nil, fmt.Errorf("start etcd %s: %w", m.Name, err)
+		}
+	}
+	for _, m := range c.Members {
+		if err := m.WaitReady(60 * time.Second); err != nil {
+			stopAll()
+			return nil, fmt.Errorf("etcd %s: %w", m.Name, err)
+		}
+	}
+	return c, nil
+}
 
 func tail(b []byte, n int) string {
 	if len(b) > n {
@@ -227,6 +258,13 @@ func (m *Member) WaitReady(timeout time.Duration) error {
 		if err == nil {
 			return nil
 		}
+		if m.hasExited() {
+			b, _ := os.ReadFile(m.logPath)
+			if strings.Contains(string(b), "address already in use") {
+				return fmt.Errorf("%w: %s", errPortTaken, strings.TrimSpace(tail(b, 500)))
+			}
+			return fmt.Errorf("exited before it was ready: %s", strings.TrimSpace(tail(b, 1000)))
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not ready after %s: %w", timeout, err)
 		}
@@ -234,12 +272,46 @@ func (m *Member) WaitReady(timeout time.Duration) error {
 	}
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
+// hasExited reports whether the member's process has ended by itself.
+func (m *Member) hasExited() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd == nil {
+		return false
+	}
+	select {
+	case <-m.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// freePort picks a free loopback port below the usual ephemeral range
+// (32768 and up), where the kernel gives connections their local ports, so
+// that no outgoing connection takes it before etcd binds it; one of taken
+// is never picked twice.
+func freePort(taken map[int]bool) int {
+	for range 100 {
+		p := 20000 + rand.IntN(12000)
+		if taken[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		taken[p] = true
+		return p
+	}
+	// Crowded: let the kernel pick one.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
+		return 0
 	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	p := ln.Addr().(*net.TCPAddr).Port
+	taken[p] = true
+	return p
 }

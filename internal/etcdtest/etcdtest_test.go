@@ -2,6 +2,10 @@ package etcdtest
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -35,5 +39,29 @@ func TestClusterSurvivesOneMemberDown(t *testing.T) {
 	resp, err := cli.Get(ctx, "k")
 	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v2" {
 		t.Fatalf("get after restart: %v %v", resp, err)
+	}
+}
+
+// A member whose port was taken before it bound it is told apart from
+// other failures, so that StartCluster picks other ports.
+func TestTakenPortIsRecognised(t *testing.T) {
+	bin := Require(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	url := "http://" + ln.Addr().String()
+	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(map[int]bool{}))
+	m := &Member{Name: "m1", ClientURL: url, PeerURL: peer, dir: filepath.Join(dir, "m1"), logPath: filepath.Join(dir, "m1.log")}
+	m.args = []string{bin, "--name", m.Name, "--data-dir", m.dir, "--listen-client-urls", url, "--advertise-client-urls", url,
+		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "m1=" + peer}
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	if err := m.WaitReady(time.Minute); !errors.Is(err, errPortTaken) {
+		t.Fatalf("want errPortTaken, got %v", err)
 	}
 }

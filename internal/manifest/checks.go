@@ -29,7 +29,8 @@ func (st *load) checkSet() *Set {
 	st.checkRefs()
 	st.checkCycles()
 	st.checkJumps()
-	set.Warnings = st.selectorWarnings(set, st.checkHosts(set))
+	warnings := st.checkKindHosts(set)
+	set.Warnings = st.selectorWarnings(set, append(warnings, st.checkHosts(set)...))
 	return set
 }
 
@@ -132,4 +133,60 @@ func (st *load) selectorWarnings(set *Set, warnings []*Error) []string {
 		out[i] = w.Error()
 	}
 	return out
+}
+
+// checkKindHosts runs the loader's CheckHost for every resource and every
+// host it targets (each host's variant, where the resource reads host
+// variables). A problem found on several hosts is reported once, naming
+// them. As for checkHosts, a selector on facts is decided only on the
+// host: its problems are warnings, returned.
+func (st *load) checkKindHosts(set *Set) []*Error {
+	if st.l.CheckHost == nil {
+		return nil
+	}
+	byRef := map[v1alpha1.ResourceRef]*loaded{}
+	for _, d := range st.docs {
+		byRef[d.res.Ref()] = d
+	}
+	type problem struct {
+		d  *loaded
+		fe v1alpha1.FieldError
+	}
+	var order []problem
+	hosts := map[problem][]string{}
+	for _, h := range set.Hosts() {
+		for _, res := range set.ForHost(h) {
+			d, ok := byRef[res.Ref()]
+			if !ok {
+				continue
+			}
+			for _, fe := range st.l.CheckHost(res, h) {
+				p := problem{d, fe}
+				if _, seen := hosts[p]; !seen {
+					order = append(order, p)
+				}
+				hosts[p] = append(hosts[p], h.Metadata.Name)
+			}
+		}
+	}
+	var warnings []*Error
+	for _, p := range order {
+		names := hosts[p]
+		who := "host " + names[0]
+		if len(names) > 1 {
+			who = "hosts " + strings.Join(names[:min(3, len(names))], ", ")
+			if len(names) > 3 {
+				who += fmt.Sprintf(" and %d more", len(names)-3)
+			}
+		}
+		path := joinPath("spec", p.fe.Path)
+		msg := "for " + who + ": " + p.fe.Message
+		if t := p.d.res.Targeting(); t != nil && t.HostSelector.HasFacts() {
+			warnings = append(warnings, &Error{File: p.d.file, Line: lineOf(p.d.root, path), Resource: p.d.res.ID(), Field: path,
+				Message: msg + " (if its facts match spec.hostSelector.matchFacts)"})
+			continue
+		}
+		st.addErr(p.d.file, lineOf(p.d.root, path), p.d.res.ID(), path, msg)
+	}
+	return warnings
 }

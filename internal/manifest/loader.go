@@ -38,6 +38,11 @@ type Loader struct {
 	// fills in defaults and paths in the returned values, so Declare must
 	// return new values on each call.
 	Declare func(h *v1alpha1.Host) ([]*v1alpha1.Resource, error)
+	// CheckHost optionally checks a resource against one host it targets
+	// (a template against the host's vars); nil means no such checks.
+	// Each problem is reported at the field's line, with the hosts it
+	// concerns.
+	CheckHost func(res *v1alpha1.Resource, host *v1alpha1.Host) []v1alpha1.FieldError
 }
 
 // loaded is a decoded document with what the whole-set checks need.

@@ -25,6 +25,25 @@ func (s *Snapshot) ControllerStatus() *v1alpha1.ControllerStatus {
 		host, msg string
 	}
 	first := make([]why, len(s.Resources))
+	// Every resource's host list is carved out of one array sized by a
+	// first count: at a thousand hosts, lists grown by append were most of
+	// what each state-file write allocated.
+	counts := make([]int, len(s.Resources))
+	total := 0
+	for _, h := range s.Hosts {
+		for _, rs := range h.Resources {
+			if j, ok := index[rs.Ref]; ok {
+				counts[j]++
+				total++
+			}
+		}
+	}
+	all := make([]v1alpha1.ResourceHostState, total)
+	for j, n := range counts {
+		if n > 0 {
+			st.Resources[j].Hosts, all = all[:0:n], all[n:]
+		}
+	}
 	for i, h := range s.Hosts {
 		st.Hosts[i] = h.Status
 		for _, rs := range h.Resources {

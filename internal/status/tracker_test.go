@@ -179,3 +179,17 @@ func BenchmarkSnapshotAfterUpdate(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkControllerStatus renders the whole status, as the state file
+// and the status API do, at the size of the controller benchmark.
+func BenchmarkControllerStatus(b *testing.B) {
+	tr, names := fleet(b, 1_000, 60)
+	for _, n := range names {
+		finish(tr, n, time.Now())
+	}
+	snap := tr.Snapshot()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = snap.ControllerStatus()
+	}
+}

@@ -1,15 +1,14 @@
 package file
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"text/template"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/reconcilers"
@@ -32,7 +31,33 @@ var (
 	_ reconcilers.TypedReconciler[v1alpha1.FileSpec]       = Reconciler{}
 	_ reconcilers.TypedDependencyLister[v1alpha1.FileSpec] = Reconciler{}
 	_ reconcilers.SharedQuerier                            = Reconciler{}
+	_ reconcilers.TypedHostChecker[v1alpha1.FileSpec]      = Reconciler{}
 )
+
+// CheckHost renders a Go template for host before any host is touched, so
+// that a var the host does not have fails optimus validate at the line of
+// content or source. Facts are not known then: failures that may come from
+// them are left to the plan.
+func (Reconciler) CheckHost(obj reconcilers.Object[v1alpha1.FileSpec], host *v1alpha1.Host) []v1alpha1.FieldError {
+	s := obj.Spec
+	if !s.Template.On() || s.Template.Engine != v1alpha1.TemplateGo || s.State == v1alpha1.StateAbsent {
+		return nil
+	}
+	field := "content"
+	if s.Content == nil {
+		field = "source"
+	}
+	_, _, err := Render(host, nil, obj)
+	var re *RenderError
+	if errors.As(err, &re) && re.MissingKey() {
+		return []v1alpha1.FieldError{{Path: field, Message: re.Error()}}
+	}
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return []v1alpha1.FieldError{{Path: field, Message: pe.Error()}}
+	}
+	return nil
+}
 
 // SharedQueries declares the facts query, which templates read.
 func (Reconciler) SharedQueries() []reconcilers.Query {
@@ -258,19 +283,12 @@ func Render(host *v1alpha1.Host, facts *v1alpha1.HostFacts, obj reconcilers.Obje
 	if s.Template.Engine == v1alpha1.TemplateJinja2 {
 		return renderJinja(string(content), name, labels, vars, facts)
 	}
-	tmpl, err := template.New(res.ID()).Option("missingkey=error").Parse(string(content))
-	if err != nil {
-		return nil, false, fmt.Errorf("spec.template: %w", err)
-	}
 	data := TemplateData{Host: TemplateHost{Name: name, Labels: labels}, Vars: vars, Facts: facts}
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, data); err != nil {
-		return nil, false, fmt.Errorf("spec.template: render for host %s: %w", data.Host.Name, err)
+	out, err := renderGo(s, content, data)
+	if err != nil {
+		return nil, false, err
 	}
-	if b.Len() > MaxContent {
-		return nil, false, fmt.Errorf("spec.template: rendered for host %s, the content is %s, more than the %s a File holds", data.Host.Name, reconcilers.Size(int64(b.Len())), reconcilers.Size(MaxContent))
-	}
-	return b.Bytes(), true, nil
+	return out, true, nil
 }
 
 // TemplateData is what a File template sees.
@@ -284,8 +302,13 @@ type TemplateData struct {
 // TemplateHost describes the target host to a template.
 type TemplateHost struct {
 	Name   string
-	Labels map[string]string
+	Labels Labels
 }
+
+// Labels are a host's labels in a template. A host has a label or not, so
+// index .Host.Labels "name" is "" for a label the host does not have
+// ({{ if index .Host.Labels "canary" }}), where a missing var is an error.
+type Labels map[string]string
 
 func checksum(b []byte) string {
 	sum := sha256.Sum256(b)

@@ -49,6 +49,22 @@ func TestConformance(t *testing.T) {
 				}
 			},
 		},
+		reconcilertest.Case{
+			Name: "several lines of a file it creates, with owner and mode, validated",
+			Present: doc("LineInFile", "conf") + "  path: /etc/optimus-created\n  create: true\n  owner: deploy\n  mode: \"0600\"\n" +
+				"  validate: grep -q '^b = 2$' %s\n  lines:\n  - {regexp: '^a', line: a = 3}\n  - {line: b = 2, insertBefore: '^a'}\n",
+			Absent: doc("LineInFile", "conf") + "  path: /etc/optimus-created\n  state: absent\n  lines:\n  - {regexp: '^a'}\n  - {line: b = 2}\n",
+			Verify: func(t *testing.T, conn transport.Conn) {
+				if got := testenv.Sh(t, conn, "cat /etc/optimus-created; stat -c '%a %U' /etc/optimus-created"); got != "b = 2\na = 3\n600 deploy\n" {
+					t.Errorf("got %q", got)
+				}
+			},
+			Invalid: []string{
+				doc("LineInFile", "both") + "  path: /etc/x\n  line: a\n  lines: [{line: b}]\n",
+				doc("LineInFile", "noline") + "  path: /etc/x\n  lines: [{regexp: a}]\n",
+				doc("LineInFile", "validate") + "  path: /etc/x\n  line: a\n  validate: sshd -t\n",
+			},
+		},
 	)
 
 	t.Run("missing file is a clear failure", func(t *testing.T) {

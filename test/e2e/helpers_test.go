@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/optimus-cm/optimus"
 	"github.com/optimus-cm/optimus/builtin"
@@ -42,6 +43,10 @@ func run(t testing.TB, cfg *cli.Config, args ...string) result {
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
 
+// connectTimeout is the test hosts' spec.connectTimeout: two cores loaded
+// near 100 by other work took more than 3 s to complete an SSH handshake.
+const connectTimeout = 20 * time.Second
+
 // hostsManifest writes Host resources for hosts into dir/hosts.yaml, labelled
 // as the seed scenario expects: the last host is the web host.
 func hostsManifest(t testing.TB, dir string, hosts []*testhost.Host) {
@@ -63,8 +68,8 @@ spec:
   port: %d
   privateKeyFile: %s
   hostKey: {knownHostsFile: %s}
-  connectTimeout: 3s
-`, h.Name, role, h.Port, h.KeyFile, h.KnownHostsFile)
+  connectTimeout: %s
+`, h.Name, role, h.Port, h.KeyFile, h.KnownHostsFile, connectTimeout)
 	}
 	writeFile(t, filepath.Join(dir, "hosts.yaml"), b.String())
 }

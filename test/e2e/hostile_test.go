@@ -58,6 +58,8 @@ mkfifo /srv/mallory/fifo`)
 			"/home/mallory/.profile is a symbolic link to /etc/sudoers.d/deploy, not a regular file"},
 		{doc("LineInFile", "pipe", "  path: /home/mallory/pipe.conf\n  line: x=1\n"),
 			"/home/mallory/pipe.conf is a special file, not a regular file"},
+		{doc("BlockInFile", "profile-block", "  path: /home/mallory/.profile\n  block: umask 077\n  create: true\n"),
+			"/home/mallory/.profile is a symbolic link to /etc/sudoers.d/deploy, not a regular file"},
 		{doc("File", "sub", "  path: /srv/mallory/sub/authorized_keys\n  content: \""+malloryKey+"\\n\"\n"),
 			"/srv/mallory/sub is a symbolic link to /root/.ssh owned by mallory; refusing to follow it"},
 		{doc("File", "fifo", "  path: /srv/mallory/fifo\n  content: x\n"),

@@ -24,6 +24,7 @@ func TestDiffWritesNothing(t *testing.T) {
 			doc("Directory", "obsdir", "  path: /srv/optimus-obs\n  mode: \"0750\"\n")+
 			doc("Symlink", "obslink", "  path: /etc/optimus-obs.link\n  target: /etc/hostname\n")+
 			doc("LineInFile", "obsline", "  path: /etc/hosts\n  line: 10.1.2.3 optimus-obs\n")+
+			doc("BlockInFile", "obsblock", "  path: /etc/optimus-obs-block.conf\n  create: true\n  block: a = 1\n")+
 			doc("AuthorizedKey", "obskey", "  user: deploy\n  key: "+malloryKey+"\n")+
 			doc("Package", "obspkg", "  names: [optimus-obs-missing-package]\n")+
 			doc("Service", "ssh", "  state: stopped\n")+
@@ -34,7 +35,7 @@ func TestDiffWritesNothing(t *testing.T) {
 		t.Fatalf("diff should report pending work (exit 1):\n%s", r)
 	}
 	for _, kind := range []string{"Group/obsgroup", "User/obsuser", "File/obsfile", "Directory/obsdir", "Symlink/obslink",
-		"LineInFile/obsline", "AuthorizedKey/obskey", "Package/obspkg", "Service/ssh", "Exec/obsexec"} {
+		"LineInFile/obsline", "BlockInFile/obsblock", "AuthorizedKey/obskey", "Package/obspkg", "Service/ssh", "Exec/obsexec"} {
 		if !strings.Contains(r.stdout, kind) {
 			t.Errorf("the plan has nothing for %s:\n%s", kind, r)
 		}

@@ -87,14 +87,22 @@ func TestControllerQuarantineReasons(t *testing.T) {
 		t.Logf("%s tried %d times, next retry %s after its last run; %s tried %d times",
 			r.Name, r.Failures, r.NextRetry.Sub(r.LastRun.Start).Round(time.Millisecond), s.Name, s.Failures)
 	}
-	out, err := exec.Command(filepath.Join(bin, "optimus"), "get", "hosts", "--controller", c.addr).CombinedOutput()
-	var line string
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, reinstalled.Name+" ") {
-			line = l
+	// Polled: while the host is being retried, get shows it Reconciling.
+	var out []byte
+	var err error
+	shown := func() bool {
+		out, err = exec.Command(filepath.Join(bin, "optimus"), "get", "hosts", "--controller", c.addr).CombinedOutput()
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, reinstalled.Name+" ") {
+				return err == nil && strings.Contains(l, daemon.ReasonHostKeyMismatch)
+			}
 		}
+		return false
 	}
-	if err != nil || !strings.Contains(line, daemon.ReasonHostKeyMismatch) {
+	for deadline := time.Now().Add(4 * backoffMax); !shown() && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !shown() {
 		t.Errorf("get hosts does not show %s for %s: %v\n%s", daemon.ReasonHostKeyMismatch, reinstalled.Name, err, out)
 	}
 

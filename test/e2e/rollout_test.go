@@ -22,11 +22,13 @@ import (
 // configuration holds a typo, as a real daemon refuses a broken file.
 const rolloutInit = `#!/bin/sh
 N=$(basename "$0"); P=/run/$N.pid; C=/srv/$N.conf
-running() { [ -f $P ] && kill -0 "$(cat $P)" 2>/dev/null; }
+# A pid file left by a container restart may name another process now:
+# only the loop started for this service counts.
+running() { [ -f $P ] && tr '\0' ' ' </proc/"$(cat $P)"/cmdline 2>/dev/null | grep -q "app-loop $N"; }
 case "$1" in
 start) running && exit 0
 	if grep -q typo $C 2>/dev/null; then echo "$N: syntax error in $C" >&2; exit 1; fi
-	setsid sh -c 'while :; do sleep 1; done' </dev/null >/dev/null 2>&1 &
+	setsid sh -c 'while :; do sleep 1; done' "app-loop $N" </dev/null >/dev/null 2>&1 &
 	echo $! >$P; echo start >>/var/log/$N.starts ;;
 stop) running && kill "$(cat $P)"; rm -f $P; exit 0 ;;
 restart) "$0" stop; "$0" start ;;
@@ -82,7 +84,7 @@ spec:
   port: %[3]d
   privateKeyFile: %[4]s
   hostKey: {knownHostsFile: %[5]s}
-  connectTimeout: 3s
+  connectTimeout: %[7]s
 ---
 apiVersion: optimus.dev/v1alpha1
 kind: File
@@ -99,7 +101,7 @@ metadata: {name: app-%[1]s}
 spec:
   hostSelector: {matchLabels: {app: %[1]s}}
   restartOn: [{kind: File, name: conf-%[1]s}]
-`, name, labels, h.Port, h.KeyFile, h.KnownHostsFile, content)
+`, name, labels, h.Port, h.KeyFile, h.KnownHostsFile, content, connectTimeout)
 	}
 	f.manifests = b.String() + f.extra
 	if f.dir != "" {

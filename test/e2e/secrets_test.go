@@ -86,7 +86,7 @@ func TestPasswordHashOnlyInShadow(t *testing.T) {
 	second := newHash()
 	t.Setenv("OPTIMUS_TEST_HEIDI_HASH", second)
 	writeFile(t, filepath.Join(dir, "heidi.yaml"), manifest+"---\napiVersion: optimus.dev/v1alpha1\nkind: Exec\nmetadata: {name: slow}\n"+
-		"spec:\n  command: sleep 47\n  creates: /nonexistent-optimus\n  dependsOn: [{kind: User, name: heidi}]\n")
+		"spec:\n  command: touch /var/tmp/optimus-slow-once; sleep 47\n  creates: /var/tmp/optimus-slow-once\n  dependsOn: [{kind: User, name: heidi}]\n")
 	done := make(chan result, 1)
 	go func() { done <- run(t, nil, "apply", "-f", dir, "--yes") }()
 	deadline := time.Now().Add(60 * time.Second)
@@ -99,8 +99,10 @@ func TestPasswordHashOnlyInShadow(t *testing.T) {
 	// Every process of the shell's session: the shell and its commands.
 	h.Exec(t, "pkill -9 -s \"$(ps -o sid= -p \"$(pgrep -x sleep | head -1)\" | tr -d ' ')\"")
 	r := <-done
-	if r.code == 0 {
-		t.Errorf("apply whose shell was killed succeeded:\n%s", r)
+	// The run reconnects and observes again: the Exec ran (its file is
+	// there), so nothing is left to do.
+	if r.code != 0 || !strings.Contains(r.stdout, "connection lost:") || !strings.Contains(r.stdout, "... unknown") {
+		t.Errorf("apply whose shell was killed: want the lost connection reported, then converged:\n%s", r)
 	}
 	if got := where(second); got != "/etc/shadow" {
 		t.Errorf("after the killed apply the hash is in %q, want only /etc/shadow", got)

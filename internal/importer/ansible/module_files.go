@@ -133,12 +133,10 @@ func (c *converter) lineinfile(a *args, ctx taskContext) ([]*Resource, error) {
 	if v, ok := a.boolean("backrefs"); ok && v {
 		return nil, fmt.Errorf("backrefs has no Optimus equivalent")
 	}
-	if a.str("insertbefore") != "" {
-		return nil, fmt.Errorf("insertbefore has no Optimus equivalent (insertAfter does)")
-	}
-	line, re, after := a.str("line"), a.str("regexp"), a.str("insertafter")
-	if after == "BOF" {
-		return nil, fmt.Errorf("insertafter: BOF has no Optimus equivalent")
+	line, re := a.str("line"), a.str("regexp", "regex")
+	after, before := a.str("insertafter"), a.str("insertbefore")
+	if after != "" && before != "" {
+		return nil, fmt.Errorf("lineinfile: insertafter and insertbefore are exclusive")
 	}
 	r := newResource("LineInFile", resName(path, shortHash(line+"\x00"+re)), ctx)
 	s := r.Spec
@@ -152,6 +150,9 @@ func (c *converter) lineinfile(a *args, ctx taskContext) ([]*Resource, error) {
 	if after != "" && after != "EOF" {
 		s["insertAfter"] = after
 	}
+	if before != "" {
+		s["insertBefore"] = before
+	}
 	st, err := state(a, map[string]string{"present": "", "absent": "absent"})
 	if err != nil {
 		return nil, err
@@ -160,11 +161,15 @@ func (c *converter) lineinfile(a *args, ctx taskContext) ([]*Resource, error) {
 		s["state"] = st
 	}
 	if v, ok := a.boolean("create"); ok && v {
-		r.Comments = append(r.Comments, "note: create: yes; LineInFile needs the file to exist: add a File for it when it may be missing")
+		s["create"] = true
 	}
-	if a.has("mode") || a.has("owner") || a.has("group") {
-		return nil, fmt.Errorf("mode, owner and group belong to a File resource for %s, not to LineInFile", path)
+	if v := a.str("validate"); v != "" {
+		s["validate"] = v
 	}
-	a.ignore("backup", "firstmatch", "validate", "unsafe_writes")
+	if err := a.mode(s); err != nil {
+		return nil, err
+	}
+	a.owner(s)
+	a.ignore("backup", "firstmatch", "unsafe_writes")
 	return []*Resource{r}, nil
 }

@@ -85,11 +85,11 @@ func (c *converter) convertModule(module string, raw map[string]any, ctx taskCon
 		rs, err = c.command(module, raw, ctx)
 		return rs, err
 	case "blockinfile":
-		return nil, fmt.Errorf("no Optimus kind manages a marked block of lines: manage the whole file with File, or each line with LineInFile")
+		rs, err = c.blockinfile(a, ctx)
 	case "debug", "assert", "fail", "pause", "meta", "set_fact", "setup", "gather_facts", "wait_for", "stat":
 		return nil, fmt.Errorf("%s is about the Ansible run itself and changes no host state; it has no Optimus equivalent", module)
 	default:
-		return nil, fmt.Errorf("module %s is not converted (supported: user, group, file, copy, template, lineinfile, apt, dnf, package, service, systemd, cron, sysctl, mount, hostname, authorized_key, command and shell with creates or removes)", module)
+		return nil, fmt.Errorf("module %s is not converted (supported: user, group, file, copy, template, lineinfile, blockinfile, apt, dnf, package, service, systemd, cron, sysctl, mount, hostname, authorized_key, command and shell with creates or removes)", module)
 	}
 	if err != nil {
 		return nil, err
