@@ -74,3 +74,13 @@ git grep -n '^func Fuzz[A-Za-z0-9_]*(f \*testing.F)' -- '*_test.go' ':!examples/
     # 20000 runs take 1-10 s per target here.
     go test -run '^$' -fuzz "^${target}\$" -fuzztime 20000x "./$dir"  || exit 1
   done
+
+echo "== chaos (short, seeded): three replicas, etcd and test hosts under faults (docs/reliability.md)"
+# The run removes its containers, processes and temporary directory itself,
+# on failure and on SIGINT too; the trap below also removes any container it
+# left if it was killed outright. CHAOS_SEED replays a run.
+chaos_seed=${CHAOS_SEED:-$(( $(date +%s) % 1000000 + 1 ))}
+echo "chaos seed: $chaos_seed"
+chaos_prefix=optimus-chaos-ci-$$
+trap 'rm -rf "$release"; docker ps -aq --filter "name=^/?$chaos_prefix-" | xargs -r docker rm -f >/dev/null' EXIT
+go run ./hack/chaos -seed "$chaos_seed" -duration 2m -hosts 24 -containers 4 -resync 15s -race -prefix "$chaos_prefix"

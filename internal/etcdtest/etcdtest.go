@@ -16,6 +16,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // Binary is the etcd server the helpers run; ETCD_BIN overrides it.
@@ -117,6 +118,33 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	}
 }
 
+// Launch starts an n-member cluster with its data directories and logs
+// under base and waits until every member answers, picking other ports when
+// one was taken, as StartCluster does. It is StartCluster for a program
+// (hack/chaos) rather than a test: the caller stops the cluster with Stop.
+func Launch(base string, n int) (*Cluster, error) {
+	bin, err := exec.LookPath(Binary())
+	if err != nil {
+		return nil, fmt.Errorf("etcd server not found (apt-get install etcd-server): %w", err)
+	}
+	for attempt := 1; ; attempt++ {
+		c, err := startCluster(bin, filepath.Join(base, fmt.Sprint(attempt)), n)
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == maxStarts {
+			return c, err
+		}
+	}
+}
+
+// Stop kills every member.
+func (c *Cluster) Stop() {
+	for _, m := range c.Members {
+		m.Stop()
+	}
+}
+
+// LogPath is the file the member's output goes to.
+func (m *Member) LogPath() string { return m.logPath }
+
 // maxStarts bounds how often StartCluster picks new ports.
 const maxStarts = 5
 
@@ -189,6 +217,7 @@ func (m *Member) Start() error {
 	}
 	cmd := exec.Command(m.args[0], m.args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
 		return err
@@ -215,7 +244,9 @@ func (m *Member) Stop() {
 // WaitReady waits until the member answers a read.
 func (m *Member) WaitReady(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{m.ClientURL}, DialTimeout: time.Second})
+	// A member not up yet makes the client log every retry; the error
+	// returned says it all.
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{m.ClientURL}, DialTimeout: time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		return err
 	}
