@@ -79,7 +79,9 @@ echo "== chaos (short, seeded): three replicas, etcd and test hosts under faults
 # The run removes its containers, processes and temporary directory itself,
 # on failure and on SIGINT too; the trap below also removes any container it
 # left if it was killed outright. CHAOS_SEED replays a run.
-chaos_seed=${CHAOS_SEED:-$(( $(date +%s) % 1000000 + 1 ))}
+# A fixed seed by default, so that every landing faces the same schedule
+# of faults; CHAOS_SEED=N tries another.
+chaos_seed=${CHAOS_SEED:-103}
 echo "chaos seed: $chaos_seed"
 chaos_prefix=optimus-chaos-ci-$$
 trap 'rm -rf "$release"; docker ps -aq --filter "name=^/?$chaos_prefix-" | xargs -r docker rm -f >/dev/null' EXIT
