@@ -159,6 +159,7 @@ type Daemon struct {
 	digest   string   // of the manifests in hand (history.Digest)
 	snapData []byte   // their snapshot, nil when too large to keep
 	ro       *rollout // the view of the fleet's rollout, nil without one
+	viewOf   string   // the manifests digest ro was derived for
 	rec      *fleetRecord
 	outcomes map[string]outcomeRecord
 	rev      int64
@@ -177,8 +178,10 @@ type Daemon struct {
 	rs replicaState
 
 	// The rollout's shared state, and the desired state of the manifests
-	// hosts may be held to, by digest (snapMu, never taken before mu).
+	// hosts may be held to, by digest (snapMu, never taken before mu and
+	// never held across I/O; snapLoad serializes loads from the store).
 	store    rolloutStore
+	snapLoad sync.Mutex
 	snapMu   sync.Mutex
 	snaps    map[string]map[string]*desiredHost
 	snapBase string // where stored snapshots are extracted to be loaded
