@@ -165,7 +165,9 @@ type Daemon struct {
 	rev      int64
 	pause    *time.Timer     // wakes the daemon when a pause between batches ends
 	waiting  map[string]bool // hosts passed over while the stored state was behind the manifests
-	ready    atomic.Bool     // every host was reconciled once since the start
+	// refreshKick asks refreshLoop to read the stored state again.
+	refreshKick chan struct{}
+	ready       atomic.Bool // every host was reconciled once since the start
 
 	web     *webSource        // the status page's view of the daemon
 	tls     *tls.Config       // HTTPS; nil serves plain HTTP
@@ -226,6 +228,7 @@ func New(opts Options) (*Daemon, error) {
 	d.bg, d.cancelBG = context.WithCancel(context.Background())
 	d.snaps = map[string]map[string]*desiredHost{}
 	d.waiting = map[string]bool{}
+	d.refreshKick = make(chan struct{}, 1)
 	if opts.Replica != nil {
 		d.store = etcdStore{opts.Replica}
 	} else if d.store, err = newLocalStore(opts.StateDir); err != nil {
@@ -297,6 +300,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	go func() { defer close(writerDone); d.writeStatus(writerCtx) }()
 	d.reload()
 	stopReplica := d.startReplica()
+	go d.refreshLoop(d.bg)
 	notify(d.log, sdnotify.SdNotifyReady)
 
 	// Work gets its own context: a stop signal ends the queue, and work in

@@ -48,7 +48,7 @@ func (d *Daemon) startReplica() (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-changes:
-				d.refresh(ctx)
+				d.refreshSoon()
 			}
 		}
 	}()

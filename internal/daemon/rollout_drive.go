@@ -419,7 +419,30 @@ func (d *Daemon) rolloutOutcome(ctx context.Context, job *reconcileJob) {
 	} else {
 		d.log.Warn("rollout: host failed", "rollout", ro.gen, "host", name, "batch", ro.rec.Batch+1, "reason", o.Failure.Reason)
 	}
-	d.refresh(ctx)
+	d.refreshSoon()
+}
+
+// refreshSoon asks for the stored state to be read again. Requests made
+// while a read is under way are served by one more read: outcomes of a
+// large batch arriving together cost a few reads of the state, not one
+// each (each read is of every outcome).
+func (d *Daemon) refreshSoon() {
+	select {
+	case d.refreshKick <- struct{}{}:
+	default:
+	}
+}
+
+// refreshLoop serves refreshSoon until ctx ends.
+func (d *Daemon) refreshLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.refreshKick:
+			d.refresh(ctx)
+		}
+	}
 }
 
 // policy is the RolloutPolicy of the manifests in hand.
