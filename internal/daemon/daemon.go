@@ -176,6 +176,9 @@ type Daemon struct {
 
 	rs replicaState
 
+	labels labelIndex    // host labels of the current set, for label selectors
+	fleet  *replicaFleet // replica mode: the fleet's status from a watch of etcd
+
 	// The rollout's shared state, and the desired state of the manifests
 	// hosts may be held to, by digest (snapMu, never taken before mu).
 	store    rolloutStore
@@ -224,6 +227,7 @@ func New(opts Options) (*Daemon, error) {
 	d.snaps = map[string]map[string]*desiredHost{}
 	d.waiting = map[string]bool{}
 	if opts.Replica != nil {
+		d.fleet = newReplicaFleet(opts.Replica, d.status)
 		d.store = etcdStore{opts.Replica}
 	} else if d.store, err = newLocalStore(opts.StateDir); err != nil {
 		return nil, fmt.Errorf("rollout state: %w", err)

@@ -31,6 +31,12 @@ func (d *Daemon) handler() http.Handler {
 		mux.Handle(r.pattern, r.handler)
 	}
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, req *http.Request) {
+		// With list parameters the answer is one page; without, the whole
+		// document as before, for the clients written against it.
+		if status.IsList(req.URL.Query()) {
+			d.serveHostList(w, req)
+			return
+		}
 		if d.opts.Replica != nil {
 			b, err := d.fleetStatus(req.Context())
 			if err != nil {
@@ -42,6 +48,9 @@ func (d *Daemon) handler() http.Handler {
 			return
 		}
 		serveStatus(w, req, d.status.Snapshot(), d.opts.Version)
+	})
+	mux.HandleFunc("GET /api/v1/summary", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, d.summary())
 	})
 	mux.HandleFunc("GET /api/v1/rollout", func(w http.ResponseWriter, _ *http.Request) {
 		st := d.RolloutStatus()
