@@ -123,12 +123,21 @@ func (c *StatusCache) Fleet(ctx context.Context) *Fleet {
 	c.mu.Unlock()
 	f.Members, _ = c.Members()
 	f.Generation = c.Generation()
-	for _, m := range f.Members {
+	f.LeaseTTL = c.LeaseTTLs(ctx)
+	return f
+}
+
+// LeaseTTLs asks etcd for the seconds left on each member's lease: one
+// request per replica.
+func (c *StatusCache) LeaseTTLs(ctx context.Context) map[string]int64 {
+	members, _ := c.Members()
+	out := make(map[string]int64, len(members))
+	for _, m := range members {
 		if ttl, err := c.cli.TimeToLive(ctx, clientv3.LeaseID(m.Lease)); err == nil {
-			f.LeaseTTL[m.ID] = ttl.TTL
+			out[m.ID] = ttl.TTL
 		}
 	}
-	return f
+	return out
 }
 
 // resync reads members, owners and status at one revision and replaces

@@ -49,8 +49,13 @@ func (d *Daemon) handler() http.Handler {
 		}
 		serveStatus(w, req, d.status.Snapshot(), d.opts.Version)
 	})
-	mux.HandleFunc("GET /api/v1/summary", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, d.summary())
+	mux.HandleFunc("GET /api/v1/summary", func(w http.ResponseWriter, req *http.Request) {
+		leases, err := summaryParams(req.URL.Query())
+		if err != nil {
+			http.Error(w, "400 bad request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, d.summary(req.Context(), leases))
 	})
 	mux.HandleFunc("GET /api/v1/rollout", func(w http.ResponseWriter, _ *http.Request) {
 		st := d.RolloutStatus()

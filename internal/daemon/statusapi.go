@@ -1,7 +1,10 @@
 package daemon
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,8 +53,8 @@ type Summary struct {
 	// Rollout is the rollout in progress, as the controller's Rollout
 	// condition says it; nil when there is none.
 	Rollout *RolloutSummary `json:"rollout,omitempty"`
-	// Replicas sharing the fleet through etcd (lease TTLs left out: they
-	// cost a request to etcd each; /api/v1/status has them).
+	// Replicas sharing the fleet through etcd. Their lease TTLs cost a
+	// request to etcd each, so they are given only with leases=true.
 	Replicas []v1alpha1.ReplicaStatus `json:"replicas,omitempty"`
 	Version  *v1alpha1.BuildInfo      `json:"version,omitempty"`
 }
@@ -99,7 +102,7 @@ func hostList(p status.Page, q status.Query, labels status.LabelFunc) *HostList 
 
 // summary is the fleet in counts; in replica mode from the merged view
 // and the watch-fed cache of etcd.
-func (d *Daemon) summary() *Summary {
+func (d *Daemon) summary(ctx context.Context, leases bool) *Summary {
 	ts := d.status.Summary()
 	s := &Summary{ResourceVersion: strconv.FormatUint(ts.Version, 10), UpdatedAt: ts.UpdatedAt,
 		Conditions: ts.Conditions, Counts: ts.Counts, Version: d.opts.Version}
@@ -109,8 +112,31 @@ func (d *Daemon) summary() *Summary {
 	if d.fleet != nil {
 		s.Counts = d.fleet.view.Counts()
 		s.Replicas = d.fleet.replicas()
+		if leases {
+			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			ttl := d.fleet.cache.LeaseTTLs(ctx)
+			for i := range s.Replicas {
+				s.Replicas[i].LeaseTTL = ttl[s.Replicas[i].ID]
+			}
+		}
 	}
 	return s
+}
+
+// summaryParams reads the one parameter of /api/v1/summary.
+func summaryParams(v url.Values) (leases bool, err error) {
+	for name := range v {
+		if name != "leases" {
+			return false, fmt.Errorf("unknown parameter %q: the summary takes leases=true|false", name)
+		}
+	}
+	if v.Has("leases") {
+		if leases, err = strconv.ParseBool(v.Get("leases")); err != nil {
+			return false, fmt.Errorf("leases=%q: true or false", v.Get("leases"))
+		}
+	}
+	return leases, nil
 }
 
 func (d *Daemon) currentSet() *manifest.Set {
