@@ -24,7 +24,7 @@ const (
 
 // listParams are the query parameters that make /api/v1/status a list;
 // without any of them it answers with the whole document, as it always did.
-var listParams = []string{"host", "state", "label", "limit", "continue", "resources"}
+var listParams = []string{"host", "name", "state", "label", "limit", "continue", "resources"}
 
 // Query selects one page of hosts, in name order.
 type Query struct {
@@ -34,6 +34,9 @@ type Query struct {
 	States []string
 	// Selector keeps only hosts whose labels have every key=value.
 	Selector map[string]string
+	// Contains keeps only hosts whose name contains it, ignoring case
+	// (held in lower case).
+	Contains string
 	// Limit is the most hosts a page holds.
 	Limit int
 	// After is the last host of the previous page: the page starts after it.
@@ -43,13 +46,15 @@ type Query struct {
 }
 
 // filtered reports whether anything but paging narrows the list.
-func (q *Query) filtered() bool { return len(q.Names) > 0 || len(q.States) > 0 || len(q.Selector) > 0 }
+func (q *Query) filtered() bool {
+	return len(q.Names) > 0 || len(q.States) > 0 || len(q.Selector) > 0 || q.Contains != ""
+}
 
 // fingerprint names the filters, so that a continue token is only good
 // for the list it came from.
 func (q *Query) fingerprint() string {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%q|%q|", q.Names, q.States)
+	fmt.Fprintf(h, "%q|%q|%q|", q.Names, q.States, q.Contains)
 	keys := make([]string, 0, len(q.Selector))
 	for k := range q.Selector {
 		keys = append(keys, k)
@@ -84,8 +89,8 @@ func IsList(v url.Values) bool {
 }
 
 // ParseQuery reads the list parameters of /api/v1/status: host=a,b
-// state=ready,quarantined,pending label=k=v,k2=v2 limit=N continue=TOKEN
-// resources=true|false. Every problem is an error that says what is
+// name=PART state=ready,quarantined,pending label=k=v,k2=v2 limit=N
+// continue=TOKEN resources=true|false. Every problem is an error that says what is
 // allowed, for a 400 answer.
 func ParseQuery(v url.Values) (Query, error) {
 	q := Query{Limit: DefaultLimit, Resources: true}
@@ -119,6 +124,7 @@ func ParseQuery(v url.Values) (Query, error) {
 		}
 	}
 	slices.Sort(q.States)
+	q.Contains = strings.ToLower(strings.TrimSpace(v.Get("name")))
 	for _, s := range v["label"] {
 		sel, err := ParseSelector(s)
 		if err != nil {
@@ -217,6 +223,9 @@ func (ix *index) page(q Query, labels LabelFunc) Page {
 			return false
 		}
 		if len(q.States) > 0 && !slices.Contains(q.States, h.Class()) {
+			return false
+		}
+		if q.Contains != "" && !strings.Contains(strings.ToLower(name), q.Contains) {
 			return false
 		}
 		if len(q.Selector) > 0 {

@@ -11,11 +11,23 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
+
+// Fleet is a whole fleet as the tests write it; fakeSource serves it
+// the way the controller does, a summary and pages.
+type Fleet struct {
+	UpdatedAt  time.Time
+	Conditions []Condition
+	Config     Config
+	Hosts      []Host // sorted by name
+	Resources  []Resource
+	Rollout    *Rollout
+}
 
 // fakeSource is a fixed fleet that tests change and announce by hand.
 type fakeSource struct {
@@ -30,6 +42,120 @@ func (f *fakeSource) Snapshot() *Fleet {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.fleet
+}
+
+func classOf(st State) State {
+	if st == StateReady || st == StateQuarantined {
+		return st
+	}
+	return StatePending
+}
+
+func (f *fakeSource) Summary() *Summary {
+	fl := f.Snapshot()
+	s := &Summary{UpdatedAt: fl.UpdatedAt, Conditions: fl.Conditions, Config: fl.Config, Rollout: fl.Rollout, Hosts: len(fl.Hosts),
+		Counts: map[State]int{}}
+	for _, h := range fl.Hosts {
+		s.Counts[classOf(h.State)]++
+	}
+	return s
+}
+
+// Hosts pages by index; like the controller, it knows the total only
+// without a label or name filter.
+func (f *fakeSource) Hosts(q HostQuery) (*HostPage, error) {
+	fl := f.Snapshot()
+	from := 0
+	if q.Continue != "" {
+		n, err := strconv.Atoi(q.Continue)
+		if err != nil {
+			return nil, fmt.Errorf("bad continue token %q", q.Continue)
+		}
+		from = n
+	}
+	var sel map[string]string
+	if q.Selector != "" {
+		sel = map[string]string{}
+		for _, kv := range strings.Split(q.Selector, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			sel[k] = v
+		}
+	}
+	p := &HostPage{Total: 0}
+	for i := from; i < len(fl.Hosts); i++ {
+		h := fl.Hosts[i]
+		ok := q.Class == "" || classOf(h.State) == q.Class
+		ok = ok && strings.Contains(strings.ToLower(h.Name), strings.ToLower(q.Contains))
+		for k, v := range sel {
+			ok = ok && h.Labels[k] == v
+		}
+		if !ok {
+			continue
+		}
+		if len(p.Hosts) == q.Limit {
+			p.Continue = strconv.Itoa(i)
+			break
+		}
+		p.Hosts = append(p.Hosts, h)
+	}
+	for _, h := range fl.Hosts {
+		if q.Class == "" || classOf(h.State) == q.Class {
+			p.Total++
+		}
+	}
+	if sel != nil || q.Contains != "" {
+		p.Total = -1
+	}
+	return p, nil
+}
+
+func (f *fakeSource) Host(name string) *Host {
+	fl := f.Snapshot()
+	for i := range fl.Hosts {
+		if fl.Hosts[i].Name == name {
+			return &fl.Hosts[i]
+		}
+	}
+	return nil
+}
+
+func (f *fakeSource) Resource(kind, name string) *Resource {
+	fl := f.Snapshot()
+	for i := range fl.Resources {
+		if r := &fl.Resources[i]; r.Kind == kind && r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+func (f *fakeSource) Search(query string, limit int) ([]Host, []Resource) {
+	fl := f.Snapshot()
+	lq := strings.ToLower(query)
+	match := func(name string, labels map[string]string) bool {
+		if strings.Contains(strings.ToLower(name), lq) {
+			return true
+		}
+		for k, v := range labels {
+			if strings.Contains(strings.ToLower(k+"="+v), lq) {
+				return true
+			}
+		}
+		return false
+	}
+	var hosts []Host
+	var res []Resource
+	for _, h := range fl.Hosts {
+		if len(hosts) < limit && match(h.Name, h.Labels) {
+			hosts = append(hosts, h)
+		}
+	}
+	for _, r := range fl.Resources {
+		if len(res) < limit && match(r.ID(), r.Labels) {
+			res = append(res, r)
+		}
+	}
+	return hosts, res
 }
 
 func (f *fakeSource) Subscribe(ctx context.Context) <-chan struct{} {
@@ -132,30 +258,35 @@ func TestFleetPageOrdersFiltersAndPaginates(t *testing.T) {
 	if n := strings.Count(body, "<tr data-host="); n != 100 {
 		t.Errorf("first page has %d rows, want 100", n)
 	}
-	first := strings.Index(body, `data-host="host0007"`)
-	second := strings.Index(body, `data-host="host0180"`)
-	ready := strings.Index(body, `data-host="host0000"`)
-	if first < 0 || second < 0 || ready < 0 || !(first < second && second < ready) {
-		t.Errorf("quarantined hosts are not listed first (positions %d, %d, %d)", first, second, ready)
+	first, last := strings.Index(body, `data-host="host0000"`), strings.Index(body, `data-host="host0099"`)
+	if first < 0 || last < first || strings.Contains(body, `data-host="host0100"`) {
+		t.Errorf("the first page is not hosts 0 to 99 in name order (positions %d, %d)", first, last)
 	}
 	for _, want := range []string{`<span class="n">2</span> <span class="label">Quarantined</span>`,
-		`<span class="n">248</span> <span class="label">Ready</span>`, "Hosts 1–100 of 250", `href="/?page=2"`} {
+		`<span class="n">248</span> <span class="label">Ready</span>`, "Hosts 1–100 of 250", `href="/?continue=100&amp;from=101"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("fleet page lacks %q", want)
 		}
 	}
 
-	_, body, _ = get(t, nil, ts.URL+"/?page=3")
-	if n := strings.Count(body, "<tr data-host="); n != 50 {
-		t.Errorf("third page has %d rows, want 50", n)
+	_, body, _ = get(t, nil, ts.URL+"/?continue=200&from=201")
+	if n := strings.Count(body, "<tr data-host="); n != 50 || !strings.Contains(body, "Hosts 201–250 of 250") || strings.Contains(body, `rel="next"`) {
+		t.Errorf("third page has %d rows, want 50, its place and no next page", n)
 	}
 	_, body, _ = get(t, nil, ts.URL+"/?state=Quarantined")
 	if n := strings.Count(body, "<tr data-host="); n != 2 {
 		t.Errorf("state=Quarantined shows %d rows, want 2", n)
 	}
 	_, body, _ = get(t, nil, ts.URL+"/?q=role%3Ddb&state=ready")
-	if n := strings.Count(body, "<tr data-host="); n != 100 || !strings.Contains(body, "of 124 matching (of 250)") {
-		t.Errorf("role=db Ready: %d rows on the page; body lacks the match count", n)
+	if n := strings.Count(body, "<tr data-host="); n != 100 || !strings.Contains(body, "Hosts 1–100 matching (of 250)") {
+		t.Errorf("role=db Ready: %d rows on the page; body lacks the place", n)
+	}
+	_, body, _ = get(t, nil, ts.URL+"/?q=0018")
+	if n := strings.Count(body, "<tr data-host="); n != 1 || !strings.Contains(body, `data-host="host0018"`) {
+		t.Errorf("q=0018 (part of a name): %d rows", n)
+	}
+	if code, body, _ := get(t, nil, ts.URL+"/?continue=garbage"); code != http.StatusBadRequest || !strings.Contains(body, "bad continue token") {
+		t.Errorf("a bad continue token: %d, want 400 saying so", code)
 	}
 }
 
@@ -510,7 +641,7 @@ func BenchmarkFleetPage(b *testing.B) {
 	mux := http.NewServeMux()
 	s.Register(mux)
 	h := s.Protect(mux)
-	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/?state=&page=2", nil)
+	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/?state=&continue=100&from=101", nil)
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
