@@ -149,3 +149,17 @@ func tokenAfter(b *testing.B, h http.Handler, n int) string {
 	}
 	return tok
 }
+
+// BenchmarkStatusWhole: the whole document of the same 10,000 hosts, as
+// /api/v1/status without parameters serves it, for comparison with a page.
+func BenchmarkStatusWhole(b *testing.B) {
+	d := newAPIDaemon(b, 10000)
+	h := d.handler()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if rec := apiGet(b, h, "/api/v1/status"); rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
+}
