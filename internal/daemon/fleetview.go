@@ -24,10 +24,28 @@ type replicaFleet struct {
 	// mu orders merges of one host: a tracker update and a cache update of
 	// the same host must not overtake each other between read and Put.
 	mu sync.Mutex
+	// subs are told (coalesced) that the view changed: the status page's
+	// live updates, which the tracker alone would not give for the hosts
+	// other replicas own.
+	subs map[chan struct{}]struct{}
+}
+
+// subscribe returns a channel that receives a value after the view
+// changes, and the function that ends the subscription.
+func (f *replicaFleet) subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	f.mu.Lock()
+	f.subs[ch] = struct{}{}
+	f.mu.Unlock()
+	return ch, func() {
+		f.mu.Lock()
+		delete(f.subs, ch)
+		f.mu.Unlock()
+	}
 }
 
 func newReplicaFleet(r *cluster.Replica, tr *status.Tracker) *replicaFleet {
-	f := &replicaFleet{self: r.ID(), tr: tr, view: status.NewView()}
+	f := &replicaFleet{self: r.ID(), tr: tr, view: status.NewView(), subs: map[chan struct{}]struct{}{}}
 	f.cache = r.StatusCache(f.merge)
 	return f
 }
@@ -94,6 +112,12 @@ func (f *replicaFleet) merge(hosts []string) {
 			}
 		}
 		f.view.Put(name, &h, now)
+	}
+	for ch := range f.subs {
+		select {
+		case ch <- struct{}{}:
+		default: // a change is already pending for this subscriber
+		}
 	}
 }
 

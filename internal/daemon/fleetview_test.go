@@ -80,6 +80,8 @@ func TestReplicaServesOthersHostsFromItsCache(t *testing.T) {
 		}
 		return out
 	}
+	changes, stop := f.subscribe() // the status page's live updates
+	defer stop()
 	for i := range 3 {
 		msg := fmt.Sprintf("from a, update %d", i)
 		if err := a.PublishStatus(theirs, v1alpha1.HostStatus{Name: theirs, Conditions: ready, LastError: msg, Replica: "a"}); err != nil {
@@ -89,6 +91,11 @@ func TestReplicaServesOthersHostsFromItsCache(t *testing.T) {
 			st := all()[theirs]
 			return st.LastError == msg && st.Replica == "a" && st.Address == "10.0.0."+theirs[1:]
 		})
+	}
+	select {
+	case <-changes:
+	default:
+		t.Error("b's page subscribers were not told that a's host changed")
 	}
 	if st := all()[mine]; st.LastError != "mine" || st.Replica != "b" {
 		t.Errorf("b's own host %s served as %+v, want its tracker's record owned by b", mine, st)

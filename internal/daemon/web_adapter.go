@@ -63,10 +63,18 @@ func newWebSource(d *Daemon) *webSource {
 // for every change after it.
 func (w *webSource) Subscribe(ctx context.Context) <-chan struct{} {
 	updates, cancel := w.d.status.Subscribe()
+	// In replica mode the hosts of other replicas change in the merged
+	// view, not in the tracker.
+	var merged <-chan struct{}
+	cancelMerged := func() {}
+	if w.d.fleet != nil {
+		merged, cancelMerged = w.d.fleet.subscribe()
+	}
 	ch := make(chan struct{}, 1)
 	go func() {
 		defer close(ch)
 		defer cancel()
+		defer cancelMerged()
 		for {
 			select {
 			case <-ctx.Done():
@@ -75,10 +83,11 @@ func (w *webSource) Subscribe(ctx context.Context) <-chan struct{} {
 				if !ok {
 					return
 				}
-				select {
-				case ch <- struct{}{}:
-				default: // a change is already pending for this subscriber
-				}
+			case <-merged:
+			}
+			select {
+			case ch <- struct{}{}:
+			default: // a change is already pending for this subscriber
 			}
 		}
 	}()

@@ -23,6 +23,9 @@ func (w *webSource) Summary() *web.Summary {
 	c := ts.Counts
 	if w.d.fleet != nil {
 		c = w.d.fleet.view.Counts()
+		if at := w.d.fleet.view.UpdatedAt(); at.After(ts.UpdatedAt) {
+			ts.UpdatedAt = at // another replica's host changed last
+		}
 	}
 	return &web.Summary{UpdatedAt: ts.UpdatedAt, Conditions: webConditions(ts.Conditions), Config: configOf(ts.Conditions),
 		Rollout: webRollout(w.d.RolloutStatus()), Hosts: c.Hosts,

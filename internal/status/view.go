@@ -64,6 +64,13 @@ func (v *View) Counts() Counts {
 	return v.counts
 }
 
+// UpdatedAt is when the last Put changed the view.
+func (v *View) UpdatedAt() time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.updatedAt
+}
+
 // Page returns one page, as Tracker.Page does.
 func (v *View) Page(q Query, labels LabelFunc) Page {
 	v.mu.Lock()
