@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
@@ -28,6 +29,30 @@ type replicaFleet struct {
 	// live updates, which the tracker alone would not give for the hosts
 	// other replicas own.
 	subs map[chan struct{}]struct{}
+	// ready is set once the view holds every host of the tracker; until
+	// then pages and counts come from the tracker alone.
+	ready atomic.Bool
+}
+
+// pages is where lists are cut: the merged view once it is filled.
+func (f *replicaFleet) pages() pager {
+	if f.ready.Load() {
+		return f.view
+	}
+	return f.tr
+}
+
+// counts are the merged view's once it is filled, else the tracker's.
+func (f *replicaFleet) counts() status.Counts {
+	if f.ready.Load() {
+		return f.view.Counts()
+	}
+	return f.tr.Counts()
+}
+
+// pager cuts pages: the tracker or a view.
+type pager interface {
+	Page(q status.Query, labels status.LabelFunc) status.Page
 }
 
 // subscribe returns a channel that receives a value after the view
@@ -63,6 +88,7 @@ func (f *replicaFleet) run(ctx context.Context) {
 		names[i] = h.Status.Name
 	}
 	f.merge(names)
+	f.ready.Store(true)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); f.cache.Run(ctx, time.Second) }()

@@ -75,7 +75,7 @@ func (d *Daemon) serveHostList(w http.ResponseWriter, req *http.Request) {
 	labels := d.labels.of(d.currentSet())
 	var p status.Page
 	if d.fleet != nil {
-		p = d.fleet.view.Page(q, labels)
+		p = d.fleet.pages().Page(q, labels)
 	} else {
 		p = d.status.Page(q, labels)
 	}
@@ -110,7 +110,7 @@ func (d *Daemon) summary(ctx context.Context, leases bool) *Summary {
 		s.Rollout = &RolloutSummary{Phase: strings.TrimPrefix(c.Reason, "Rollout"), Message: c.Message}
 	}
 	if d.fleet != nil {
-		s.Counts = d.fleet.view.Counts()
+		s.Counts = d.fleet.counts()
 		s.Replicas = d.fleet.replicas()
 		if leases {
 			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)

@@ -22,7 +22,7 @@ func (w *webSource) Summary() *web.Summary {
 	ts := w.d.status.Summary()
 	c := ts.Counts
 	if w.d.fleet != nil {
-		c = w.d.fleet.view.Counts()
+		c = w.d.fleet.counts()
 		if at := w.d.fleet.view.UpdatedAt(); at.After(ts.UpdatedAt) {
 			ts.UpdatedAt = at // another replica's host changed last
 		}
@@ -55,7 +55,7 @@ func (w *webSource) Hosts(hq web.HostQuery) (*web.HostPage, error) {
 	labels := w.d.labels.of(w.d.currentSet())
 	var p status.Page
 	if w.d.fleet != nil {
-		p = w.d.fleet.view.Page(q, labels)
+		p = w.d.fleet.pages().Page(q, labels)
 	} else {
 		p = w.d.status.Page(q, labels)
 	}
@@ -71,7 +71,7 @@ func (w *webSource) Hosts(hq web.HostQuery) (*web.HostPage, error) {
 // record returns the record the page shows for a host: the merged view's
 // in replica mode (another replica's host as its owner wrote it).
 func (w *webSource) record(name string) (*status.Host, bool) {
-	if w.d.fleet != nil {
+	if w.d.fleet != nil && w.d.fleet.ready.Load() {
 		return w.d.fleet.view.Host(name)
 	}
 	return w.d.status.Host(name)
