@@ -179,6 +179,9 @@ type Daemon struct {
 
 	rs replicaState
 
+	labels labelIndex    // host labels of the current set, for label selectors
+	fleet  *replicaFleet // replica mode: the fleet's status from a watch of etcd
+
 	// The rollout's shared state, and the desired state of the manifests
 	// hosts may be held to, by digest (snapMu, never taken before mu and
 	// never held across I/O; snapLoad serializes loads from the store).
@@ -230,6 +233,7 @@ func New(opts Options) (*Daemon, error) {
 	d.waiting = map[string]bool{}
 	d.refreshKick = make(chan struct{}, 1)
 	if opts.Replica != nil {
+		d.fleet = newReplicaFleet(opts.Replica, d.status)
 		d.store = etcdStore{opts.Replica}
 	} else if d.store, err = newLocalStore(opts.StateDir); err != nil {
 		return nil, fmt.Errorf("rollout state: %w", err)
