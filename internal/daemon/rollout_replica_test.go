@@ -8,10 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/optimus-cm/optimus/apis/v1alpha1"
 	"github.com/optimus-cm/optimus/internal/cluster"
 	"github.com/optimus-cm/optimus/internal/etcdtest"
-	"github.com/optimus-cm/optimus/reconcilers"
 )
 
 // writeFleetVersion writes four hosts and a one-host canary policy; each
@@ -31,19 +29,13 @@ func writeFleetVersion(t *testing.T, dir string, version int) {
 
 func newTestReplica(t *testing.T, etcd *etcdtest.Cluster, id, dir string) *Daemon {
 	t.Helper()
-	scheme, err := v1alpha1.NewScheme(v1alpha1.HostKind, v1alpha1.RolloutPolicyKind)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := reconcilers.NewRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
 	r, err := cluster.New(cluster.Config{Client: etcd.Client(t), Prefix: "/optimus-test", ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(Options{Dir: dir, Scheme: scheme, Registry: reg, Replica: r})
+	opts := testOptions(t)
+	opts.Dir, opts.Replica = dir, r
+	d, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,15 +81,7 @@ func TestNextRecordMembersAndBatches(t *testing.T) {
 
 func newTestDaemon(t *testing.T) *Daemon {
 	t.Helper()
-	scheme, err := v1alpha1.NewScheme(v1alpha1.HostKind, v1alpha1.RolloutPolicyKind)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := reconcilers.NewRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(Options{Dir: t.TempDir(), Scheme: scheme, Registry: reg})
+	d, err := New(testOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}
