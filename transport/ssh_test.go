@@ -156,11 +156,10 @@ func freePort(t *testing.T) int {
 func TestRefusedFailsFast(t *testing.T) {
 	h := shared(t).Resource()
 	h.Spec.Port = freePort(t)
-	start := time.Now()
+	// A refusal, not the connect timeout running out: with a timeout this
+	// long, only the refusal can end the dial in the test's time.
+	h.Spec.ConnectTimeout = &v1alpha1.Duration{Duration: time.Hour}
 	ce := dialErr(t, h, ReasonRefused, "connection refused")
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("a refused port took %s", d)
-	}
 	if !ce.Retryable() {
 		t.Error("a refused connection is retryable")
 	}

@@ -149,7 +149,7 @@ spec: {address: 127.0.0.1, port: %d, privateKeyFile: %s, hostKey: {policy: insec
 apiVersion: optimus.dev/v1alpha1
 kind: Host
 metadata: {name: web}
-spec: {address: 127.0.0.1, port: %d, privateKeyFile: %s, hostKey: {knownHostsFile: %s}, connectTimeout: 3s}
+spec: {address: 127.0.0.1, port: %d, privateKeyFile: %s, hostKey: {knownHostsFile: %s}, connectTimeout: 60s}
 ---
 apiVersion: optimus.dev/v1alpha1
 kind: RolloutPolicy

@@ -51,7 +51,7 @@ spec:
   port: %d
   privateKeyFile: %s
   hostKey: {knownHostsFile: %s}
-  connectTimeout: 3s
+  connectTimeout: 60s # a loaded machine may take long to log in
   vars: {installPackages: false}
 `, h.h.Name, h.role, h.h.Port, h.h.KeyFile, h.h.KnownHostsFile)
 	}
