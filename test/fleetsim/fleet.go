@@ -27,7 +27,7 @@ const LabelFleet = "optimus.fleetsim" // the fleet's prefix
 // open (Docker's default limit, 20,000 here, cannot be raised without
 // privileges): a listener per host, and a socket and three pipes per
 // connected one.
-const MaxHostsPerContainer = 4000
+const MaxHostsPerContainer = 3000
 
 // Options says which fleet Start brings up.
 type Options struct {

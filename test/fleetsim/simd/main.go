@@ -7,12 +7,8 @@ import (
 )
 
 // dir is where Start copies simd and the fleet's seed and authorized key
-// into the container; stateDir (a tmpfs) holds every simulated host's own
-// files.
-const (
-	dir      = "/fleetsim"
-	stateDir = "/fleet/hosts"
-)
+// into the container.
+const dir = "/fleetsim"
 
 func main() {
 	if len(os.Args) < 2 {

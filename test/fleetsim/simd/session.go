@@ -6,12 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-)
 
-// overlaid are the directories a simulated host writes to as its own: an
-// overlay over the container's, whose upper layer is the host's. /bin, /sbin
-// and /lib are links into /usr in the image, so they are the host's too.
-var overlaid = []string{"/etc", "/home", "/opt", "/root", "/srv", "/usr", "/var"}
+	"github.com/optimus-cm/optimus/test/fleetsim"
+)
 
 // sessionEnv is what sshd gives a root login.
 var sessionEnv = []string{
@@ -26,8 +23,8 @@ func session(name, command string) error {
 	if filepath.Base(name) != name || name == "." || name == ".." {
 		return fmt.Errorf("bad host name %q", name)
 	}
-	root := filepath.Join(stateDir, name)
-	for _, d := range overlaid {
+	root := filepath.Join(fleetsim.StateDir, name)
+	for _, d := range fleetsim.Overlaid {
 		if _, err := os.Stat(d); err != nil {
 			continue // the image has no such directory: nothing to overlay
 		}
