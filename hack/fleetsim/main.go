@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/optimus-cm/optimus/test/fleetsim"
 	"github.com/optimus-cm/optimus/transport"
 )
@@ -60,29 +62,41 @@ func up(ctx context.Context, opts fleetsim.Options, measure int) error {
 }
 
 // measureConnected connects n hosts as Optimus does (one connection and one
-// kept shell each), runs a command on each, and prints the memory the fleet
-// gained per connected host.
+// kept shell each, a few dials at a time), checks each answers to its own
+// name, and prints the memory the fleet gained per connected host.
 func measureConnected(ctx context.Context, f *fleetsim.Fleet, n int, idle int64) error {
-	conns := make([]transport.Conn, 0, n)
+	conns := make([]transport.Conn, n)
 	defer func() {
 		for _, c := range conns {
-			c.Close()
+			if c != nil {
+				c.Close()
+			}
 		}
 	}()
+	start := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
 	for i := range n {
-		c, err := transport.Dial(ctx, f.Resource(i))
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.Hosts[i].Name, err)
-		}
-		conns = append(conns, c)
-		r, err := transport.Run(ctx, c, "hostname")
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.Hosts[i].Name, err)
-		}
-		if got := string(r.Stdout); got != f.Hosts[i].Name+"\n" {
-			return fmt.Errorf("%s answers hostname %q", f.Hosts[i].Name, got)
-		}
+		g.Go(func() error {
+			c, err := transport.Dial(gctx, f.Resource(i))
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Hosts[i].Name, err)
+			}
+			conns[i] = c
+			r, err := transport.Run(gctx, c, "hostname")
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Hosts[i].Name, err)
+			}
+			if got := string(r.Stdout); got != f.Hosts[i].Name+"\n" {
+				return fmt.Errorf("%s answers hostname %q", f.Hosts[i].Name, got)
+			}
+			return nil
+		})
 	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "%d hosts connected in %s\n", n, time.Since(start).Round(10*time.Millisecond))
 	used, err := f.Memory(ctx)
 	if err != nil {
 		return err

@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/optimus-cm/optimus/test/testhost"
 )
+
+var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
 
 // StartTest brings up a fleet of n simulated hosts in one container for one
 // test and removes it when the test ends (or, if the test binary is killed,
@@ -18,7 +22,8 @@ import (
 func StartTest(t testing.TB, n int) *Fleet {
 	t.Helper()
 	testhost.RequireDocker(t)
-	prefix := fmt.Sprintf("optimus-test-%d-fleetsim", os.Getpid())
+	name := strings.ToLower(strings.Trim(unsafeName.ReplaceAllString(t.Name(), "-"), "-."))
+	prefix := fmt.Sprintf("optimus-test-%d-fleetsim-%.40s", os.Getpid(), name)
 	t.Cleanup(func() {
 		if err := Down(context.Background(), prefix); err != nil {
 			t.Errorf("remove the simulated fleet: %v", err)
