@@ -23,8 +23,11 @@ import (
 // optimus-controller binary against N Host resources, next to optimus
 // apply on the same manifests in the same run.
 type ControllerResult struct {
-	Machine      Machine `json:"machine"`
-	Containers   int     `json:"containers"`
+	Machine    Machine `json:"machine"`
+	Containers int     `json:"containers"`
+	// Simulated is true when the Host resources are a simulated fleet
+	// (-fleetsim): one simulated host each, served from Containers.
+	Simulated    bool    `json:"simulated,omitempty"`
 	Hosts        int     `json:"hosts"`
 	PerHost      int     `json:"resourcesPerHost"`
 	MaxHosts     int     `json:"maxConcurrentHosts"`
@@ -100,11 +103,13 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 		}
 	}
 	b.bin = filepath.Join(b.work, "optimus")
-	if err := b.freshHosts(ctx); err != nil {
+	fh, err := b.controllerFleet(ctx, n)
+	if err != nil {
 		return err
 	}
+	r.Containers, r.Simulated = len(fh.containers), fh.simulated
 	dir := filepath.Join(b.work, "fleet")
-	write := func(changed int) error { return writeFleet(dir, b.hosts, n, perHost, changed) }
+	write := func(changed int) error { return writeFleet(dir, fh, perHost, changed) }
 	if err := write(-1); err != nil {
 		return err
 	}
@@ -192,17 +197,17 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	if err := waitFor(ctx, resync+time.Minute, func() bool { return metric(api, converged) > before }); err != nil {
 		return fmt.Errorf("no resync: %w", err)
 	}
-	cpu0, sshd0, t0 := procCPU(pid), containersCPU(ctx, b.hosts), time.Now()
+	cpu0, sshd0, t0 := procCPU(pid), containersCPU(ctx, fh.containers), time.Now()
 	dials0 := metric(api, "optimus_dials_total")
 	// The resync pass takes about as long as apply's no-op: profile a little
 	// more than that, so the whole pass is in the profile.
 	cpuProfiled := startCPUProfile(pprofAddr, profileDir, "cpu-resync", int(max(2*r.ApplyNoopS, 20)))
 	changed := n / 2
-	target := b.hosts[changed%len(b.hosts)]
+	container, path := fh.watched(changed)
 	// A loop on the host itself notices the new content within 50 ms and
 	// prints the time (containers share the machine's clock): polling with
 	// docker exec would add its own start-up to the figure.
-	seen, err := watchContent(ctx, target.Container, fleetPath(changed), fleetContent(changed, true))
+	seen, err := watchContent(ctx, container, path, fleetContent(changed, true))
 	if err != nil {
 		return err
 	}
@@ -217,7 +222,7 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 		return fmt.Errorf("the change to h%04d was not applied within 2 minutes", changed)
 	}
 	if at.IsZero() {
-		return fmt.Errorf("the change to h%04d: the watcher on %s failed", changed, target.Container)
+		return fmt.Errorf("the change to h%04d: the watcher on %s failed", changed, container)
 	}
 	r.ChangeS = at.Sub(wrote).Seconds()
 	logf("change to one host applied %.2fs after the write, during the resync pass", r.ChangeS)
@@ -237,7 +242,7 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	r.ResyncDials = metric(api, "optimus_dials_total") - dials0
 	first, last := passWindow(st, readyAt)
 	r.ResyncS = last.Sub(first).Seconds()
-	cpu1, sshd1 := procCPU(pid), containersCPU(ctx, b.hosts)
+	cpu1, sshd1 := procCPU(pid), containersCPU(ctx, fh.containers)
 	r.ControllerCPUS, r.SshdCPUS = (cpu1 - cpu0).Seconds(), (sshd1 - sshd0).Seconds()
 	r.CPUMsPerHostPass = r.ControllerCPUS * 1000 / float64(n)
 	r.NProc = r.Machine.NProc
@@ -261,8 +266,13 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 
 func printController(w io.Writer, r ControllerResult) {
 	fmt.Fprintf(w, "\nMachine: %d CPUs, MemTotal %s, %s, kernel %s\n", r.Machine.NProc, r.Machine.MemTotal, r.Machine.GoVersion, r.Machine.Kernel)
-	fmt.Fprintf(w, "Topology: %d Host resources (one HostGroup) round-robin over %d sshd containers on this machine; %d resources per host\n\n",
-		r.Hosts, r.Containers, r.PerHost)
+	if r.Simulated {
+		fmt.Fprintf(w, "Topology: %d Host resources (one HostGroup), each a simulated host of its own (hack/fleetsim) served from %d containers on this machine; %d resources per host\n\n",
+			r.Hosts, r.Containers, r.PerHost)
+	} else {
+		fmt.Fprintf(w, "Topology: %d Host resources (one HostGroup) round-robin over %d sshd containers on this machine; %d resources per host\n\n",
+			r.Hosts, r.Containers, r.PerHost)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "measure\tfigure\ttarget\t")
 	fmt.Fprintf(tw, "optimus apply, cold\t%.1f s\t\t\n", r.ApplyColdS)

@@ -11,13 +11,78 @@ import (
 	"strings"
 	"time"
 
+	"github.com/optimus-cm/optimus/test/fleetsim"
 	"github.com/optimus-cm/optimus/test/testhost"
 )
 
-// writeFleet writes one HostGroup of n members over the containers, a File
-// of its own per host (/tmp/fleet/hNNNN), and perHost-1 Files every host
-// shares. changed >= 0 gives that host's File new content.
-func writeFleet(dir string, containers []*testhost.Host, n, perHost, changed int) error {
+// fleetHosts is where the controller benchmark's Host resources point:
+// the sshd containers, or a simulated fleet (-fleetsim).
+type fleetHosts struct {
+	keyFile, knownHostsFile string
+	// addrs is the SSH address of each Host resource.
+	addrs      []string
+	containers []string
+	// watched is the container, and the path in it, where Host resource
+	// i's own file is seen.
+	watched func(i int) (container, path string)
+	// simulated says the addresses are a simulated fleet.
+	simulated bool
+}
+
+// controllerFleet brings up what the controller mode's n Host resources
+// point at: fresh sshd containers, or with -fleetsim a simulated fleet of n
+// hosts, as few containers as simd's descriptor limit allows.
+func (b *bench) controllerFleet(ctx context.Context, n int) (fleetHosts, error) {
+	if !b.fleetsim {
+		if err := b.freshHosts(ctx); err != nil {
+			return fleetHosts{}, err
+		}
+		return containerFleet(b.hosts, n), nil
+	}
+	logf("starting a simulated fleet of %d hosts", n)
+	start := time.Now()
+	f, err := fleetsim.Start(ctx, fleetsim.Options{
+		Hosts: n, Containers: (n + fleetsim.MaxHostsPerContainer - 1) / fleetsim.MaxHostsPerContainer,
+		Prefix: b.prefix, BasePort: b.fleetsimPort, Dir: filepath.Join(b.work, "fleetsim"),
+		Persistent: b.keep, Log: os.Stderr,
+	})
+	if err != nil {
+		return fleetHosts{}, err
+	}
+	logf("%d simulated hosts in %d containers up in %s", n, len(f.Containers), time.Since(start).Round(10*time.Millisecond))
+	return simulatedFleet(f), nil
+}
+
+// containerFleet spreads n Host resources round-robin over the containers.
+func containerFleet(containers []*testhost.Host, n int) fleetHosts {
+	fh := fleetHosts{keyFile: containers[0].KeyFile, knownHostsFile: containers[0].KnownHostsFile}
+	for _, c := range containers {
+		fh.containers = append(fh.containers, c.Container)
+	}
+	for i := range n {
+		fh.addrs = append(fh.addrs, fmt.Sprintf("127.0.0.1:%d", containers[i%len(containers)].Port))
+	}
+	fh.watched = func(i int) (string, string) { return containers[i%len(containers)].Container, fleetPath(i) }
+	return fh
+}
+
+// simulatedFleet gives each Host resource a simulated host of its own.
+func simulatedFleet(f *fleetsim.Fleet) fleetHosts {
+	fh := fleetHosts{keyFile: f.KeyFile, knownHostsFile: f.KnownHostsFile, containers: f.Containers, simulated: true}
+	for _, h := range f.Hosts {
+		fh.addrs = append(fh.addrs, h.Addr())
+	}
+	fh.watched = func(i int) (string, string) {
+		h := f.Hosts[i]
+		return h.Container, fleetsim.ContainerPath(h.Name, fleetPath(i))
+	}
+	return fh
+}
+
+// writeFleet writes one HostGroup of a member per address, a File of its
+// own per host (/tmp/fleet/hNNNN), and perHost-1 Files every host shares.
+// changed >= 0 gives that host's File new content.
+func writeFleet(dir string, fh fleetHosts, perHost, changed int) error {
 	var g strings.Builder
 	fmt.Fprintf(&g, `apiVersion: optimus.dev/v1alpha1
 kind: HostGroup
@@ -29,9 +94,10 @@ spec:
       hostKey: {knownHostsFile: %s}
       connectTimeout: 60s # the test sshds share the machine's cores with the controller
   members:
-`, containers[0].KeyFile, containers[0].KnownHostsFile)
-	for i := range n {
-		fmt.Fprintf(&g, "  - {name: h%04d, address: \"127.0.0.1:%d\"}\n", i, containers[i%len(containers)].Port)
+`, fh.keyFile, fh.knownHostsFile)
+	n := len(fh.addrs)
+	for i, addr := range fh.addrs {
+		fmt.Fprintf(&g, "  - {name: h%04d, address: %q}\n", i, addr)
 	}
 	if err := writeAtomic(dir, "fleet.yaml", g.String()); err != nil {
 		return err

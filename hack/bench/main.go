@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/optimus-cm/optimus/test/fleetsim"
 	"github.com/optimus-cm/optimus/test/testhost"
 )
 
@@ -34,6 +35,8 @@ func main() {
 	ctrl := flag.Int("controller", 0, "controller mode: run optimus-controller against this many Host resources (a HostGroup over the containers) next to optimus apply, and nothing else")
 	ctrlResources := flag.Int("controller-resources", 10, "controller mode: resources per host")
 	ctrlProfile := flag.String("controller-profile", "", "controller mode: save the controller's heap profiles, a CPU profile of the resync pass, its log and GC trace (GODEBUG=gctrace=1) in this directory")
+	simulated := flag.Bool("fleetsim", false, "controller mode: place each Host resource on a simulated host of its own (hack/fleetsim) instead of round-robin over the sshd containers")
+	simPort := flag.Int("fleetsim-base-port", 20000, "controller mode with -fleetsim: port of the first simulated host on 127.0.0.1")
 	ctrlMaxHosts := flag.Int("max-concurrent-hosts", 0, "controller mode: --max-concurrent-hosts (0: the controller's default)")
 	scriptPairs := flag.Int("script-pairs", 3, "alternating pairs of Optimus cold against a hand-written shell script doing the same work (0 skips them)")
 	scriptOnly := flag.Bool("script-only", false, "run only the comparison with the hand-written script (no Ansible, no scale runs)")
@@ -41,7 +44,8 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b := &bench{nHosts: *hosts, keep: *keep, prefix: *prefix, scriptPairs: *scriptPairs, scriptOnly: *scriptOnly}
+	b := &bench{nHosts: *hosts, keep: *keep, prefix: *prefix, scriptPairs: *scriptPairs, scriptOnly: *scriptOnly,
+		fleetsim: *simulated, fleetsimPort: *simPort}
 	var err error
 	if *ctrl > 0 {
 		err = b.controllerMode(ctx, *ctrl, max(*ctrlResources, 2), *ctrlMaxHosts, *jsonPath, *ctrlProfile)
@@ -67,6 +71,10 @@ type bench struct {
 
 	scriptPairs int
 	scriptOnly  bool
+
+	// fleetsim places the controller mode's hosts on a simulated fleet.
+	fleetsim     bool
+	fleetsimPort int
 }
 
 func (b *bench) run(ctx context.Context, scale, jsonPath string) error {
@@ -263,6 +271,11 @@ func (b *bench) cleanup() {
 	}
 	if err := testhost.Remove(context.Background(), names...); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: remove containers:", err)
+	}
+	if b.fleetsim {
+		if err := fleetsim.Down(context.Background(), b.prefix); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: remove the simulated fleet:", err)
+		}
 	}
 	if b.work != "" {
 		os.RemoveAll(b.work)

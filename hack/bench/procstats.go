@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/optimus-cm/optimus/test/testhost"
 )
 
 // saveProfile writes the controller's heap profile (from --debug-pprof at
@@ -95,10 +93,10 @@ func procPeakRSS(pid int) float64 {
 
 // containersCPU sums the CPU the containers used, from their cgroups
 // (cgroup v1 cpuacct or v2 cpu.stat); zero when neither is readable.
-func containersCPU(ctx context.Context, hosts []*testhost.Host) time.Duration {
+func containersCPU(ctx context.Context, containers []string) time.Duration {
 	var total time.Duration
-	for _, h := range hosts {
-		out, err := exec.CommandContext(ctx, "docker", "inspect", "-f", "{{.Id}}", h.Container).Output()
+	for _, c := range containers {
+		out, err := exec.CommandContext(ctx, "docker", "inspect", "-f", "{{.Id}}", c).Output()
 		if err != nil {
 			continue
 		}
