@@ -134,6 +134,7 @@ var docs = map[string]string{
 	"HostGroupSpec":                      "HostGroupSpec declares many Hosts that share one spec: each member becomes a Host named after it, with the template's spec, the member's address and port, and the template's labels and vars merged with the member's own. A generated Host is a Host like a written one: selectors match its labels, it carries the optimus.dev/host label, and it has its own status.",
 	"HostGroupSpec.members":              "Members are the hosts of the group, one Host each.",
 	"HostGroupSpec.template":             "Template is what every member shares.",
+	"HostIndex":                          "HostIndex finds the hosts a selector may match without trying every host: a fleet of n hosts whose resources each select one host by a label would otherwise cost n² selector matches per load (minutes of CPU at 10,000 hosts).",
 	"HostKeySpec":                        "HostKeySpec says how a host's SSH key is verified.",
 	"HostKeySpec.knownHostsFile":         "KnownHostsFile is the known_hosts file to check against, relative to the manifest file. Default ~/.ssh/known_hosts.",
 	"HostKeySpec.policy":                 "Policy is strict (default: an unknown or changed key is an error), accept-new (an unknown key is added to knownHostsFile, a changed key is an error) or insecure (no check at all; never use it outside a lab).",

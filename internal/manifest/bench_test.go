@@ -133,3 +133,36 @@ spec: {home: "/srv/${vars.relay}"}
 		}
 	}
 }
+
+// BenchmarkLoadOneFilePerHost loads 10,000 Hosts of one HostGroup, each
+// with a File of its own selected by its host label: the loader's checks
+// of which hosts each resource targets go through an index, so a load
+// grows with the fleet, not with its square.
+func BenchmarkLoadOneFilePerHost(b *testing.B) {
+	dir := b.TempDir()
+	const n = 10000
+	var g, f strings.Builder
+	g.WriteString("apiVersion: optimus.dev/v1alpha1\nkind: HostGroup\nmetadata: {name: fleet}\nspec:\n  template:\n    spec: {privateKeyFile: id, hostKey: {policy: insecure}}\n  members:\n")
+	for i := range n {
+		fmt.Fprintf(&g, "  - {name: h%05d, address: \"10.%d.%d.%d\"}\n", i, i/65536, i/256%256, i%256)
+		fmt.Fprintf(&f, "---\napiVersion: optimus.dev/v1alpha1\nkind: File\nmetadata: {name: h%05d}\nspec:\n  hostSelector: {matchLabels: {optimus.dev/host: h%05d}}\n  path: /srv/h%05d\n  content: x\n", i, i, i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fleet.yaml"), []byte(g.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "files.yaml"), []byte(f.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	l := testLoader(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		set, err := l.Load(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(set.Resources) != 2*n {
+			b.Fatalf("%d resources", len(set.Resources))
+		}
+	}
+}

@@ -112,15 +112,18 @@ func (st *load) checkCycles() {
 // selectorWarnings names every hostSelector that matches no Host, after
 // the warnings given, all sorted.
 func (st *load) selectorWarnings(set *Set, warnings []*Error) []string {
-	hosts := set.Hosts()
+	idx := st.hostIndex(set)
 	for _, d := range st.docs {
 		t := d.res.Targeting()
 		if t == nil || t.HostSelector == nil {
 			continue
 		}
 		matched := false
-		for _, h := range hosts {
-			matched = matched || t.HostSelector.MatchesHost(h)
+		for _, h := range idx.Candidates(t.HostSelector) {
+			if t.HostSelector.MatchesHost(h) {
+				matched = true
+				break
+			}
 		}
 		if !matched {
 			warnings = append(warnings, &Error{File: d.file, Line: lineOf(d.root, "spec.hostSelector"),
@@ -144,22 +147,31 @@ func (st *load) checkKindHosts(set *Set) []*Error {
 	if st.l.CheckHost == nil {
 		return nil
 	}
-	byRef := map[v1alpha1.ResourceRef]*loaded{}
-	for _, d := range st.docs {
-		byRef[d.res.Ref()] = d
-	}
 	type problem struct {
 		d  *loaded
 		fe v1alpha1.FieldError
 	}
 	var order []problem
 	hosts := map[problem][]string{}
-	for _, h := range set.Hosts() {
-		for _, res := range set.ForHost(h) {
-			d, ok := byRef[res.Ref()]
-			if !ok {
+	byRef := map[v1alpha1.ResourceRef]*loaded{}
+	for _, d := range st.docs {
+		byRef[d.res.Ref()] = d
+	}
+	idx := st.hostIndex(set)
+	for _, r := range set.Resources {
+		d, ok := byRef[r.Ref()]
+		if _, isHost := r.AsHost(); isHost || !ok {
+			continue
+		}
+		var sel *v1alpha1.LabelSelector
+		if t := r.Targeting(); t != nil {
+			sel = t.HostSelector
+		}
+		for _, h := range idx.Candidates(sel) {
+			if !sel.MatchesHost(h) {
 				continue
 			}
+			res := r.For(h.Metadata.Name)
 			for _, fe := range st.l.CheckHost(res, h) {
 				p := problem{d, fe}
 				if _, seen := hosts[p]; !seen {

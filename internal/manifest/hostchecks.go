@@ -10,7 +10,7 @@ import (
 // problems it may bring are warnings, returned, since a host its labels
 // match may not be targeted at all.
 func (st *load) checkHosts(set *Set) []*Error {
-	hosts := set.Hosts()
+	idx := st.hostIndex(set)
 	var warnings []*Error
 	for _, d := range st.docs {
 		hc, ok := d.res.Spec.(v1alpha1.HostChecker)
@@ -22,7 +22,7 @@ func (st *load) checkHosts(set *Set) []*Error {
 			sel = t.HostSelector
 		}
 		var targeted []*v1alpha1.Host
-		for _, h := range hosts {
+		for _, h := range idx.Candidates(sel) {
 			if sel.Matches(h.Metadata.Labels) {
 				targeted = append(targeted, h)
 			}
@@ -38,4 +38,13 @@ func (st *load) checkHosts(set *Set) []*Error {
 		}
 	}
 	return warnings
+}
+
+// hostIndex indexes the set's hosts once per load, for the checks that ask
+// which hosts each resource targets.
+func (st *load) hostIndex(set *Set) *v1alpha1.HostIndex {
+	if st.hosts == nil {
+		st.hosts = v1alpha1.NewHostIndex(set.Hosts())
+	}
+	return st.hosts
 }

@@ -67,6 +67,7 @@ type load struct {
 	vars     map[string][]VarSource          // host -> its variables and where they come from
 	seen     map[string]bool                 // absolute paths already read
 	stdin    bool
+	hosts    *v1alpha1.HostIndex // the set's hosts by label, built by the first check that needs it
 }
 
 // Load reads files, directories (recursively, *.yaml and *.yml in lexical
