@@ -165,8 +165,9 @@ func (d *Daemon) applyLocked(rec *fleetRecord, outcomes map[string]outcomeRecord
 	if rev < d.rev {
 		return nil // an older read than the state in hand
 	}
+	wasInStep := d.inStepLocked()
 	d.rec, d.outcomes, d.rev = rec, outcomes, rev
-	return d.rebuildLocked(now)
+	return d.rebuildLocked(now, wasInStep)
 }
 
 // rebuildLocked derives the rollout view from the stored state in hand for
@@ -175,8 +176,10 @@ func (d *Daemon) applyLocked(rec *fleetRecord, outcomes map[string]outcomeRecord
 // says nothing about which hosts are held (a replica that read the fleet's
 // new record before loading the new manifests itself once took every
 // host it owned forward, past a halted rollout).
-func (d *Daemon) rebuildLocked(now time.Time) []string {
-	was, wasInStep := d.ro, d.inStepLocked()
+// wasInStep is whether hosts were reconciled before the change: the hosts
+// passed over meanwhile are queued when they may be again.
+func (d *Daemon) rebuildLocked(now time.Time, wasInStep bool) []string {
+	was := d.ro
 	var rr *rolloutRecord
 	if d.rec != nil && d.rec.Current == d.digest {
 		rr = d.rec.Rollout
@@ -216,7 +219,7 @@ func (d *Daemon) followLocked(now time.Time) []string {
 	if d.viewOf == d.digest || d.rec == nil || d.rec.Current != d.digest {
 		return nil // in step already, or not until the state catches up
 	}
-	return d.rebuildLocked(now)
+	return d.rebuildLocked(now, false)
 }
 
 // keptOnLocked is the desired state a member waiting for its batch is held

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/optimus-cm/optimus/internal/cluster"
 	"github.com/optimus-cm/optimus/internal/etcdtest"
@@ -103,4 +105,32 @@ func genOf(d *desiredHost) string {
 		return ""
 	}
 	return d.generation
+}
+
+// TestHostsPassedOverAreQueuedWhenInStep: hosts a replica passed over
+// while the fleet's stored state was not about its manifests are queued
+// once it is, also when a read of no state came in between (the first
+// replica of a fleet once waited a whole resync period for its hosts).
+func TestHostsPassedOverAreQueuedWhenInStep(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	dir := t.TempDir()
+	writeFleetVersion(t, dir, 1)
+	a := newTestReplica(t, etcd, "a", dir)
+	a.reload()
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if want := a.effectiveLocked("h2"); want != nil { // a reconcile passes it over
+		t.Fatalf("h2 reconciled to %s before the fleet has a state", want.generation)
+	}
+	if q := a.applyLocked(nil, nil, 0, now); len(q) != 0 { // no state stored yet
+		t.Errorf("queued %v with no state", q)
+	}
+	q := a.applyLocked(&fleetRecord{Current: a.digest}, nil, 1, now)
+	if !slices.Contains(q, "h2") {
+		t.Errorf("in step: queued %v; want h2, passed over before", q)
+	}
+	if want := a.effectiveLocked("h2"); want == nil || want != a.desired["h2"] {
+		t.Errorf("in step: h2 reconciled to %v, want the manifests in hand", want)
+	}
 }
