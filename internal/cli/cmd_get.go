@@ -10,12 +10,14 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/optimus-cm/optimus/apis/v1alpha1"
+	"github.com/optimus-cm/optimus/internal/status"
 )
 
 func newGetCmd(_ Config) *cobra.Command {
 	var (
 		src    statusSource
 		output string
+		hosts  = hostFilter{chunkSize: status.DefaultLimit}
 	)
 	cmd := &cobra.Command{
 		Use:       "get hosts|resources|replicas",
@@ -29,7 +31,7 @@ func newGetCmd(_ Config) *cobra.Command {
 			what := args[0]
 			switch what {
 			case "host", "hosts":
-				what = "hosts"
+				return getHosts(cmd.OutOrStdout(), &src, &hosts, output)
 			case "resource", "resources":
 				what = "resources"
 			case "replica", "replicas":
@@ -37,16 +39,22 @@ func newGetCmd(_ Config) *cobra.Command {
 			default:
 				return exitf(exitInvalid, "cannot get %q: use hosts, resources or replicas", args[0])
 			}
-			st, err := src.fetch()
+			if hosts.selector != "" || hosts.state != "" {
+				return exitf(exitInvalid, "--selector and --state select hosts: use them with get hosts")
+			}
+			var st *v1alpha1.ControllerStatus
+			var err error
+			if what == "replicas" {
+				st, err = src.replicas()
+			} else {
+				st, err = src.fetch()
+			}
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			var items any = st.Hosts
-			switch what {
-			case "resources":
-				items = st.Resources
-			case "replicas":
+			var items any = st.Resources
+			if what == "replicas" {
 				items = st.Replicas
 			}
 			switch output {
@@ -63,10 +71,6 @@ func newGetCmd(_ Config) *cobra.Command {
 				return err
 			case "name":
 				switch what {
-				case "hosts":
-					for _, h := range st.Hosts {
-						fmt.Fprintf(out, "host/%s\n", safe(h.Name))
-					}
 				case "replicas":
 					for _, r := range st.Replicas {
 						fmt.Fprintf(out, "replica/%s\n", safe(r.ID))
@@ -79,13 +83,6 @@ func newGetCmd(_ Config) *cobra.Command {
 				return nil
 			}
 			switch what {
-			case "hosts":
-				// A rollout that is not complete is said first: it explains
-				// hosts kept on a previous generation.
-				if c := v1alpha1.FindCondition(st.Conditions, v1alpha1.ConditionRollout); c != nil && c.Status != v1alpha1.ConditionTrue {
-					fmt.Fprintf(out, "%s: %s\n", safe(c.Reason), safe(c.Message))
-				}
-				printHosts(out, st.Hosts, output == "wide")
 			case "replicas":
 				if len(st.Replicas) == 0 {
 					fmt.Fprintln(cmd.ErrOrStderr(), "no replicas: the controller runs alone (no --etcd-endpoints)")
@@ -100,15 +97,16 @@ func newGetCmd(_ Config) *cobra.Command {
 	}
 	src.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: wide, yaml, json or name")
+	cmd.Flags().StringVarP(&hosts.selector, "selector", "l", "", "hosts only: list the hosts with these labels (key=value[,key2=value2])")
+	cmd.Flags().StringVar(&hosts.state, "state", "", "hosts only: list the hosts in these states (ready, quarantined, pending; comma-separated)")
+	cmd.Flags().IntVar(&hosts.chunkSize, "chunk-size", status.DefaultLimit, "hosts only: ask the controller for this many hosts per request, printing each page as it arrives")
 	return cmd
 }
 
-func printHosts(w io.Writer, hosts []v1alpha1.HostStatus, wide bool) {
+// printHostRows prints hosts as a table, with the header when asked:
+// get hosts prints page by page, and the header once.
+func printHostRows(w io.Writer, hosts []v1alpha1.HostStatus, wide, shared, withHeader bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	shared := false
-	for _, h := range hosts {
-		shared = shared || h.Replica != ""
-	}
 	header := "NAME\tREADY\tSTATUS\tRESOURCES\tLAST RUN"
 	if shared {
 		header += "\tREPLICA"
@@ -116,7 +114,9 @@ func printHosts(w io.Writer, hosts []v1alpha1.HostStatus, wide bool) {
 	if wide {
 		header += "\tADDRESS\tGENERATION\tNEXT RETRY\tMESSAGE"
 	}
-	fmt.Fprintln(tw, header)
+	if withHeader {
+		fmt.Fprintln(tw, header)
+	}
 	for _, h := range hosts {
 		ready, reason, msg := condition(h.Conditions, v1alpha1.ConditionReady)
 		// A quarantined host shows why (HostKeyMismatch, AuthFailed, ...).

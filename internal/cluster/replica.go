@@ -113,6 +113,8 @@ type Replica struct {
 	members    []Member
 	pending    map[string]json.RawMessage // status not yet written
 	statusKick chan struct{}
+
+	outcomes outcomeCache // the rollout's outcomes, while WatchRollout runs
 }
 
 // New checks the configuration; Run does the work.

@@ -25,8 +25,23 @@ func (k keys) snapshot(digest string) string { return k.snapshots() + digest }
 const snapshotChunk = 1 << 20
 
 // RolloutState reads the rollout record (nil before the first), its
-// revision (0 before the first) and every outcome, in one read.
+// revision (0 before the first) and every outcome. The record is read from
+// etcd (a compare-and-swap needs its latest revision); the outcomes come
+// from the cache WatchRollout keeps, and from etcd only while it has none:
+// at thousands of hosts, reading every outcome again for each outcome
+// recorded would be quadratic.
 func (r *Replica) RolloutState(ctx context.Context) (state []byte, rev int64, outcomes map[string][]byte, err error) {
+	if cached, ok := r.outcomes.copy(); ok {
+		resp, err := r.cli.Get(ctx, r.k.rolloutState())
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("read rollout: %w", err)
+		}
+		if len(resp.Kvs) == 1 {
+			state, rev = resp.Kvs[0].Value, resp.Kvs[0].ModRevision
+		}
+		return state, rev, cached, nil
+	}
+	r.outcomes.reads.Add(1)
 	resp, err := r.cli.Txn(ctx).Then(
 		clientv3.OpGet(r.k.rolloutState()),
 		clientv3.OpGet(r.k.outcomes(), clientv3.WithPrefix()),
@@ -63,32 +78,6 @@ func (r *Replica) SwapRolloutState(ctx context.Context, rev int64, state []byte)
 // the fencing check: a replica that lost the host records nothing.
 func (h *Hold) PutOutcome(ctx context.Context, outcome []byte) error {
 	return h.Fence(ctx, clientv3.OpPut(h.r.k.outcome(h.host), string(outcome)))
-}
-
-// WatchRollout signals (coalesced) every change of the rollout record or an
-// outcome, until ctx ends. A broken watch is restarted; a change missed
-// meanwhile is caught by a signal sent on each restart.
-func (r *Replica) WatchRollout(ctx context.Context) <-chan struct{} {
-	ch := make(chan struct{}, 1)
-	signal := func() {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-	go func() {
-		for ctx.Err() == nil {
-			signal()
-			wch := r.cli.Watch(clientv3.WithRequireLeader(ctx), r.k.prefix+"/rollout/", clientv3.WithPrefix())
-			for resp := range wch {
-				if resp.Err() != nil {
-					break
-				}
-				signal()
-			}
-		}
-	}()
-	return ch
 }
 
 // PutSnapshot stores a manifests snapshot under its digest, unless it is

@@ -159,12 +159,15 @@ type Daemon struct {
 	digest   string   // of the manifests in hand (history.Digest)
 	snapData []byte   // their snapshot, nil when too large to keep
 	ro       *rollout // the view of the fleet's rollout, nil without one
+	viewOf   string   // the manifests digest ro was derived for
 	rec      *fleetRecord
 	outcomes map[string]outcomeRecord
 	rev      int64
 	pause    *time.Timer     // wakes the daemon when a pause between batches ends
 	waiting  map[string]bool // hosts passed over while the stored state was behind the manifests
-	ready    atomic.Bool     // every host was reconciled once since the start
+	// refreshKick asks refreshLoop to read the stored state again.
+	refreshKick chan struct{}
+	ready       atomic.Bool // every host was reconciled once since the start
 
 	web     *webSource        // the status page's view of the daemon
 	tls     *tls.Config       // HTTPS; nil serves plain HTTP
@@ -176,9 +179,14 @@ type Daemon struct {
 
 	rs replicaState
 
+	labels labelIndex    // host labels of the current set, for label selectors
+	fleet  *replicaFleet // replica mode: the fleet's status from a watch of etcd
+
 	// The rollout's shared state, and the desired state of the manifests
-	// hosts may be held to, by digest (snapMu, never taken before mu).
+	// hosts may be held to, by digest (snapMu, never taken before mu and
+	// never held across I/O; snapLoad serializes loads from the store).
 	store    rolloutStore
+	snapLoad sync.Mutex
 	snapMu   sync.Mutex
 	snaps    map[string]map[string]*desiredHost
 	snapBase string // where stored snapshots are extracted to be loaded
@@ -223,7 +231,9 @@ func New(opts Options) (*Daemon, error) {
 	d.bg, d.cancelBG = context.WithCancel(context.Background())
 	d.snaps = map[string]map[string]*desiredHost{}
 	d.waiting = map[string]bool{}
+	d.refreshKick = make(chan struct{}, 1)
 	if opts.Replica != nil {
+		d.fleet = newReplicaFleet(opts.Replica, d.status)
 		d.store = etcdStore{opts.Replica}
 	} else if d.store, err = newLocalStore(opts.StateDir); err != nil {
 		return nil, fmt.Errorf("rollout state: %w", err)
@@ -294,6 +304,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	go func() { defer close(writerDone); d.writeStatus(writerCtx) }()
 	d.reload()
 	stopReplica := d.startReplica()
+	go d.refreshLoop(d.bg)
 	notify(d.log, sdnotify.SdNotifyReady)
 
 	// Work gets its own context: a stop signal ends the queue, and work in

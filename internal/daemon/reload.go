@@ -72,6 +72,7 @@ func (d *Daemon) reload() {
 		effBefore[name] = d.effectiveLocked(name)
 	}
 	d.set, d.desired, d.digest, d.snapData, d.loaded = set, desired, digest, snap, true
+	queue := d.followLocked(now)
 	d.mu.Unlock()
 	if d.opts.Replica == nil {
 		// Alone, the manifests are the fleet's as soon as they load; a
@@ -80,6 +81,7 @@ func (d *Daemon) reload() {
 			d.mu.Lock()
 			d.set, d.desired, d.digest, d.snapData = prevSet, old, prevDigest, prevSnap
 			d.loaded = !first
+			d.followLocked(now)
 			d.mu.Unlock()
 			d.log.Error("rollout state not stored; keeping the last valid set", "err", err.Error())
 			d.status.SetCondition(v1alpha1.Condition{Type: v1alpha1.ConditionConfigValid,
@@ -122,6 +124,11 @@ func (d *Daemon) reload() {
 			d.queueRestored(name, after.generation, now)
 		default:
 			d.q.Add(name, priorityResync)
+		}
+	}
+	for _, name := range queue {
+		if desired[name] != nil {
+			d.q.Add(name, priorityChange)
 		}
 	}
 	d.updateReady(now)

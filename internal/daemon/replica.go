@@ -38,6 +38,9 @@ func (d *Daemon) startReplica() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.Run(ctx) }()
+	// The fleet's status is served from a watch of etcd, not read per request.
+	fleetDone := make(chan struct{})
+	go func() { defer close(fleetDone); d.fleet.run(ctx) }()
 	// Every replica follows the fleet's rollout as etcd has it.
 	rolloutDone := make(chan struct{})
 	go func() {
@@ -48,7 +51,7 @@ func (d *Daemon) startReplica() (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-changes:
-				d.refresh(ctx)
+				d.refreshSoon()
 			}
 		}
 	}()
@@ -69,7 +72,7 @@ func (d *Daemon) startReplica() (stop func()) {
 			d.replicaChanged()
 		}
 	}()
-	return func() { cancel(); <-done; <-watchDone; <-rolloutDone }
+	return func() { cancel(); <-done; <-watchDone; <-rolloutDone; <-fleetDone }
 }
 
 // replicaChanged queues the hosts this replica gained and reports its
@@ -239,10 +242,15 @@ func (d *Daemon) controllerStatus(ctx context.Context) *v1alpha1.ControllerStatu
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	f, err := cluster.ReadFleet(ctx, r.Client(), r.Prefix())
-	if err != nil {
-		d.log.Warn("fleet status from etcd", "err", err)
-		return cs
+	var f *cluster.Fleet
+	if d.fleet.cache.Synced() {
+		f = d.fleet.cache.Fleet(ctx) // the watch keeps it; etcd is asked for lease TTLs only
+	} else {
+		var err error
+		if f, err = cluster.ReadFleet(ctx, r.Client(), r.Prefix()); err != nil {
+			d.log.Warn("fleet status from etcd", "err", err)
+			return cs
+		}
 	}
 	mergeFleet(cs, f, r.ID())
 	return cs

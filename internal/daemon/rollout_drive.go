@@ -19,25 +19,32 @@ const storeTimeout = 10 * time.Second
 
 // snapshotDesired is the desired state of every host under the manifests
 // of digest: from the cache (the manifests this process loaded), or from
-// the stored snapshot, extracted and loaded once.
+// the stored snapshot, extracted and loaded once. Loads are one at a time
+// (snapLoad); the cache lock is never held across the store's I/O, so that
+// a reconcile looking up what a host is held to never waits for etcd.
 func (d *Daemon) snapshotDesired(ctx context.Context, digest string) (map[string]*desiredHost, error) {
+	d.snapLoad.Lock()
+	defer d.snapLoad.Unlock()
 	d.snapMu.Lock()
-	defer d.snapMu.Unlock()
-	if m, ok := d.snaps[digest]; ok {
+	m, ok := d.snaps[digest]
+	base := d.snapBase
+	d.snapMu.Unlock()
+	if ok {
 		return m, nil
 	}
 	data, err := d.store.snapshot(ctx, digest)
 	if err != nil {
 		return nil, err
 	}
-	if d.snapBase == "" {
-		base, err := d.extractBase()
-		if err != nil {
+	if base == "" {
+		if base, err = d.extractBase(); err != nil {
 			return nil, fmt.Errorf("no place to unpack manifests %s: %w", digest, err)
 		}
+		d.snapMu.Lock()
 		d.snapBase = base
+		d.snapMu.Unlock()
 	}
-	dir := filepath.Join(d.snapBase, digest)
+	dir := filepath.Join(base, digest)
 	_ = os.RemoveAll(dir)
 	if err := extractSnapshot(data, dir); err != nil {
 		return nil, err
@@ -48,7 +55,9 @@ func (d *Daemon) snapshotDesired(ctx context.Context, digest string) (map[string
 		return nil, fmt.Errorf("manifests %s as stored: %w", digest, err)
 	}
 	_, desired := desiredOf(set, dir)
+	d.snapMu.Lock()
 	d.snaps[digest] = desired
+	d.snapMu.Unlock()
 	return desired, nil
 }
 
@@ -156,17 +165,24 @@ func (d *Daemon) applyLocked(rec *fleetRecord, outcomes map[string]outcomeRecord
 	if rev < d.rev {
 		return nil // an older read than the state in hand
 	}
-	was, wasInStep := d.ro, d.inStepLocked()
 	d.rec, d.outcomes, d.rev = rec, outcomes, rev
+	return d.rebuildLocked(now)
+}
+
+// rebuildLocked derives the rollout view from the stored state in hand for
+// the manifests in hand, and returns the hosts to queue. It runs whenever
+// either changes: a view derived for other manifests than those in hand
+// says nothing about which hosts are held (a replica that read the fleet's
+// new record before loading the new manifests itself once took every
+// host it owned forward, past a halted rollout).
+func (d *Daemon) rebuildLocked(now time.Time) []string {
+	was, wasInStep := d.ro, d.inStepLocked()
 	var rr *rolloutRecord
-	if rec != nil && rec.Current == d.digest {
-		rr = rec.Rollout
+	if d.rec != nil && d.rec.Current == d.digest {
+		rr = d.rec.Rollout
 	}
-	d.ro = newView(rr, outcomes, func(name string, h heldRecord) *desiredHost {
-		d.snapMu.Lock()
-		defer d.snapMu.Unlock()
-		return d.snaps[h.Digest][name]
-	})
+	d.ro = newView(rr, d.outcomes, d.keptOnLocked)
+	d.viewOf = d.digest
 	d.logTransitionLocked(was, d.ro)
 	d.hostConditionsLocked(was, d.ro, now)
 	d.rolloutChangedLocked(now)
@@ -193,11 +209,39 @@ func (d *Daemon) applyLocked(rec *fleetRecord, outcomes map[string]outcomeRecord
 	return queue
 }
 
+// followLocked derives the view again after the manifests in hand changed,
+// when the stored state is already about them: the fleet moved to them
+// before this replica loaded them. It returns the hosts to queue.
+func (d *Daemon) followLocked(now time.Time) []string {
+	if d.viewOf == d.digest || d.rec == nil || d.rec.Current != d.digest {
+		return nil // in step already, or not until the state catches up
+	}
+	return d.rebuildLocked(now)
+}
+
+// keptOnLocked is the desired state a member waiting for its batch is held
+// to: its entry in the snapshot of the manifests it had, only if that is
+// the generation the rollout recorded for it. nil (the host is not
+// reconciled) when the snapshot is not loaded, lacks the host, or does not
+// match: a host is never moved to a generation it was not held to.
+func (d *Daemon) keptOnLocked(name string, h heldRecord) *desiredHost {
+	d.snapMu.Lock()
+	want := d.snaps[h.Digest][name]
+	d.snapMu.Unlock()
+	if want != nil && h.Generation != "" && want.generation != h.Generation {
+		d.log.Error("a held host's stored manifests do not match its recorded generation; it is not reconciled",
+			"host", name, "manifests", h.Digest, "held_generation", h.Generation, "snapshot_generation", want.generation)
+		return nil
+	}
+	return want
+}
+
 // inStepLocked says whether the stored state is about the manifests in
-// hand: until it is, no host is reconciled, so that no host moves to a
-// generation before the fleet's rollout says it may.
+// hand, and the view in hand derived for them: until it is, no host is
+// reconciled, so that no host moves to a generation before the fleet's
+// rollout says it may.
 func (d *Daemon) inStepLocked() bool {
-	return d.rec != nil && d.rec.Current == d.digest
+	return d.rec != nil && d.rec.Current == d.digest && d.viewOf == d.digest
 }
 
 func (d *Daemon) logTransitionLocked(was, ro *rollout) {
@@ -375,7 +419,30 @@ func (d *Daemon) rolloutOutcome(ctx context.Context, job *reconcileJob) {
 	} else {
 		d.log.Warn("rollout: host failed", "rollout", ro.gen, "host", name, "batch", ro.rec.Batch+1, "reason", o.Failure.Reason)
 	}
-	d.refresh(ctx)
+	d.refreshSoon()
+}
+
+// refreshSoon asks for the stored state to be read again. Requests made
+// while a read is under way are served by one more read: outcomes of a
+// large batch arriving together cost a few reads of the state, not one
+// each (each read is of every outcome).
+func (d *Daemon) refreshSoon() {
+	select {
+	case d.refreshKick <- struct{}{}:
+	default:
+	}
+}
+
+// refreshLoop serves refreshSoon until ctx ends.
+func (d *Daemon) refreshLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.refreshKick:
+			d.refresh(ctx)
+		}
+	}
 }
 
 // policy is the RolloutPolicy of the manifests in hand.

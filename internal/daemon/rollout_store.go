@@ -36,10 +36,12 @@ type rolloutStore interface {
 	durable() bool
 }
 
-// RolloutFile is the rollout state's file in the state directory, and
+// RolloutFile is the rollout state's file in the state directory,
+// OutcomeLog the outcomes recorded since it was last written, and
 // SnapshotDir the directory of the manifests snapshots hosts are held to.
 const (
 	RolloutFile = "rollout.json"
+	OutcomeLog  = "rollout-outcomes.log"
 	SnapshotDir = "snapshots"
 )
 
@@ -52,7 +54,14 @@ type localStore struct {
 	rev      int64
 	rec      *fleetRecord
 	outcomes map[string]outcomeRecord
+	logged   int               // lines in the outcome log
 	snaps    map[string][]byte // without a directory
+}
+
+// loggedOutcome is one line of the outcome log.
+type loggedOutcome struct {
+	Host    string        `json:"host"`
+	Outcome outcomeRecord `json:"outcome"`
 }
 
 type localFile struct {
@@ -81,7 +90,29 @@ func newLocalStore(dir string) (*localStore, error) {
 	if f.Outcomes != nil {
 		s.outcomes = f.Outcomes
 	}
-	return s, nil
+	return s, s.replayLog()
+}
+
+// replayLog applies the outcomes logged after the state file was written.
+// A line cut short by a crash is the last one, and is left out: its
+// outcome was never acknowledged to the reconcile that recorded it.
+func (s *localStore) replayLog() error {
+	b, err := os.ReadFile(filepath.Join(s.dir, OutcomeLog))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		var l loggedOutcome
+		if line == "" || json.Unmarshal([]byte(line), &l) != nil || l.Host == "" {
+			continue
+		}
+		s.outcomes[l.Host] = l.Outcome
+		s.logged++
+	}
+	return nil
 }
 
 func (s *localStore) durable() bool { return s.dir != "" }
@@ -114,12 +145,52 @@ func (s *localStore) swap(_ context.Context, rev int64, rec *fleetRecord) (bool,
 func (s *localStore) putOutcome(_ context.Context, _ *cluster.Hold, host string, o outcomeRecord) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	prev, had := s.outcomes[host]
 	s.outcomes[host] = o
-	return s.writeLocked()
+	if s.dir == "" {
+		return nil
+	}
+	// An outcome is one line appended, not the whole state written again:
+	// a rollout of n hosts writes O(n) bytes, not O(n²). The log is folded
+	// into the state file once it holds more lines than there are hosts.
+	var err error
+	if s.logged >= len(s.outcomes)+64 {
+		err = s.writeLocked()
+	} else {
+		err = s.appendLocked(loggedOutcome{Host: host, Outcome: o})
+	}
+	if err != nil { // not recorded: the reconcile is tried again
+		if had {
+			s.outcomes[host] = prev
+		} else {
+			delete(s.outcomes, host)
+		}
+	}
+	return err
 }
 
-// writeLocked writes the state atomically: a restart after a crash finds
-// the old state or the new one.
+func (s *localStore) appendLocked(l loggedOutcome) error {
+	f, err := os.OpenFile(filepath.Join(s.dir, OutcomeLog), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(l)
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		s.logged++
+	}
+	return err
+}
+
+// writeLocked writes the state atomically, outcomes included, and then
+// empties the outcome log: a restart after a crash finds the old state or
+// the new one (with the log's outcomes, once more, on top).
 func (s *localStore) writeLocked() error {
 	if s.dir == "" {
 		return nil
@@ -128,7 +199,14 @@ func (s *localStore) writeLocked() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.dir, RolloutFile, b)
+	if err := writeFileAtomic(s.dir, RolloutFile, b); err != nil {
+		return err
+	}
+	if err := os.Truncate(filepath.Join(s.dir, OutcomeLog), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	s.logged = 0
+	return nil
 }
 
 func (s *localStore) putSnapshot(_ context.Context, digest string, data []byte) error {

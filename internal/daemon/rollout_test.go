@@ -310,3 +310,64 @@ func TestRolloutEndpointsNeedAWriteToken(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomesAreAppended: an outcome is a line added to the outcome log,
+// not the state file written again; a restart finds every outcome, also
+// after the log was folded into the state file, and a line cut short by a
+// crash is left out.
+func TestOutcomesAreAppended(t *testing.T) {
+	dir := t.TempDir()
+	s, err := newLocalStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if ok, err := s.swap(ctx, 0, &fleetRecord{Current: "c1", Seq: 1}); !ok || err != nil {
+		t.Fatalf("swap: %v %v", ok, err)
+	}
+	state, err := os.Stat(filepath.Join(dir, RolloutFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := s.putOutcome(ctx, nil, fmt.Sprintf("h%d", i), outcomeRecord{Seq: 1, Done: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if again, _ := os.Stat(filepath.Join(dir, RolloutFile)); !again.ModTime().Equal(state.ModTime()) || again.Size() != state.Size() {
+		t.Error("the state file was written again for an outcome")
+	}
+	log, err := os.ReadFile(filepath.Join(dir, OutcomeLog))
+	if err != nil || strings.Count(string(log), "\n") != 10 {
+		t.Fatalf("outcome log: %q %v; want ten lines", log, err)
+	}
+	// A crash in the middle of the next line.
+	if err := os.WriteFile(filepath.Join(dir, OutcomeLog), append(log, `{"host":"h99","outc`...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again, err := newLocalStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, outcomes, _, _ := again.load(ctx)
+	if len(outcomes) != 10 || !outcomes["h9"].Done {
+		t.Fatalf("after a restart: %d outcomes %v; want h0..h9 done", len(outcomes), outcomes)
+	}
+	// Many more outcomes than hosts: the log is folded into the state file.
+	for i := range 200 {
+		if err := again.putOutcome(ctx, nil, fmt.Sprintf("h%d", i%10), outcomeRecord{Seq: 1, Done: i%2 == 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if log, _ := os.ReadFile(filepath.Join(dir, OutcomeLog)); strings.Count(string(log), "\n") > 10+64 {
+		t.Errorf("the outcome log grew to %d lines for 10 hosts", strings.Count(string(log), "\n"))
+	}
+	third, err := newLocalStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, outcomes, _, _ = third.load(ctx)
+	if len(outcomes) != 10 || outcomes["h9"].Done || !outcomes["h8"].Done {
+		t.Errorf("after folding and a restart: %v; want the last outcome of each host", outcomes)
+	}
+}

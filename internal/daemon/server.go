@@ -31,6 +31,12 @@ func (d *Daemon) handler() http.Handler {
 		mux.Handle(r.pattern, r.handler)
 	}
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, req *http.Request) {
+		// With list parameters the answer is one page; without, the whole
+		// document as before, for the clients written against it.
+		if status.IsList(req.URL.Query()) {
+			d.serveHostList(w, req)
+			return
+		}
 		if d.opts.Replica != nil {
 			b, err := d.fleetStatus(req.Context())
 			if err != nil {
@@ -42,6 +48,14 @@ func (d *Daemon) handler() http.Handler {
 			return
 		}
 		serveStatus(w, req, d.status.Snapshot(), d.opts.Version)
+	})
+	mux.HandleFunc("GET /api/v1/summary", func(w http.ResponseWriter, req *http.Request) {
+		leases, err := summaryParams(req.URL.Query())
+		if err != nil {
+			http.Error(w, "400 bad request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, d.summary(req.Context(), leases))
 	})
 	mux.HandleFunc("GET /api/v1/rollout", func(w http.ResponseWriter, _ *http.Request) {
 		st := d.RolloutStatus()

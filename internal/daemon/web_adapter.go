@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,10 +63,18 @@ func newWebSource(d *Daemon) *webSource {
 // for every change after it.
 func (w *webSource) Subscribe(ctx context.Context) <-chan struct{} {
 	updates, cancel := w.d.status.Subscribe()
+	// In replica mode the hosts of other replicas change in the merged
+	// view, not in the tracker.
+	var merged <-chan struct{}
+	cancelMerged := func() {}
+	if w.d.fleet != nil {
+		merged, cancelMerged = w.d.fleet.subscribe()
+	}
 	ch := make(chan struct{}, 1)
 	go func() {
 		defer close(ch)
 		defer cancel()
+		defer cancelMerged()
 		for {
 			select {
 			case <-ctx.Done():
@@ -76,10 +83,11 @@ func (w *webSource) Subscribe(ctx context.Context) <-chan struct{} {
 				if !ok {
 					return
 				}
-				select {
-				case ch <- struct{}{}:
-				default: // a change is already pending for this subscriber
-				}
+			case <-merged:
+			}
+			select {
+			case ch <- struct{}{}:
+			default: // a change is already pending for this subscriber
 			}
 		}
 	}()
@@ -142,85 +150,15 @@ func (w *webSource) recordRun(host string, rep *controller.Report, at time.Time)
 	for _, ref := range changed {
 		hr.changed[ref] = at
 	}
-}
-
-// Snapshot implements web.Source from the status /api/v1/status serves.
-func (w *webSource) Snapshot() *web.Fleet {
-	st := w.d.controllerStatus(context.Background())
-	ro := w.d.RolloutStatus()
-	w.d.mu.Lock()
-	set := w.d.set
-	w.d.mu.Unlock()
-
-	hostLabels := map[string]map[string]string{}
-	resLabels := map[v1alpha1.ResourceRef]map[string]string{}
-	if set != nil {
-		for _, h := range set.Hosts() {
-			hostLabels[h.Metadata.Name] = h.Metadata.Labels
-		}
-		for _, r := range set.Resources {
-			resLabels[r.Ref()] = r.Metadata.Labels
-		}
-	}
-
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	present := make(map[string]bool, len(st.Hosts))
-	for _, h := range st.Hosts {
-		present[h.Name] = true
-	}
-	for name := range w.runs {
-		if !present[name] {
-			delete(w.runs, name) // the host left the manifests
-		}
-	}
-	lastChange := func(host string, ref v1alpha1.ResourceRef) time.Time {
-		if hr := w.runs[host]; hr != nil {
-			return hr.changed[ref]
-		}
-		return time.Time{}
-	}
-
-	f := &web.Fleet{UpdatedAt: st.UpdatedAt, Conditions: webConditions(st.Conditions), Config: configOf(st.Conditions),
-		Rollout: webRollout(ro)}
-	onHost := map[string][]web.HostResource{}
-	for _, r := range st.Resources {
-		ref := v1alpha1.ResourceRef{Kind: r.Kind, Name: r.Name}
-		wr := web.Resource{Kind: r.Kind, Name: r.Name, Labels: resLabels[ref]}
-		if c := v1alpha1.FindCondition(r.Conditions, v1alpha1.ConditionReady); c != nil {
-			wr.Ready, wr.Reason, wr.Message = c.Status == v1alpha1.ConditionTrue, c.Reason, c.Message
-		}
-		for _, hs := range r.Hosts {
-			changed := lastChange(hs.Host, ref)
-			wr.Hosts = append(wr.Hosts, web.ResourceOnHost{Host: hs.Host, State: string(hs.State), Message: hs.Message, LastChange: changed})
-			onHost[hs.Host] = append(onHost[hs.Host], web.HostResource{Kind: r.Kind, Name: r.Name, State: string(hs.State),
-				Message: hs.Message, LastChange: changed})
-		}
-		f.Resources = append(f.Resources, wr)
-	}
-	sort.Slice(f.Resources, func(i, j int) bool { return f.Resources[i].ID() < f.Resources[j].ID() })
-
-	for i := range st.Hosts {
-		hs := &st.Hosts[i]
-		wh := web.Host{Name: hs.Name, Address: hs.Address, Labels: hostLabels[hs.Name], Conditions: webConditions(hs.Conditions),
-			Failures: hs.Failures, Resources: onHost[hs.Name]}
-		wh.State, wh.Reason = hostState(hs)
-		if hs.LastRun != nil {
-			wh.LastRun = &web.Run{Start: hs.LastRun.Start, Duration: hs.LastRun.Duration, Cycles: hs.LastRun.Cycles,
-				Changed: hs.LastRun.Changed, Failed: hs.LastRun.Failed, Result: hs.LastRun.Result, Reason: hs.LastError}
-		}
-		if hs.NextRetry != nil {
-			wh.NextRetry = *hs.NextRetry
-			if hs.LastRun != nil {
-				wh.Backoff = hs.NextRetry.Sub(hs.LastRun.Start.Add(hs.LastRun.Duration)).Round(100 * time.Millisecond)
+	// Hosts that left the manifests are forgotten once they are more than
+	// the fleet has: a walk now and then, never per page.
+	if len(w.runs) > 2*w.d.status.Counts().Hosts+16 {
+		for name := range w.runs {
+			if _, ok := w.d.status.Host(name); !ok {
+				delete(w.runs, name)
 			}
 		}
-		if hr := w.runs[hs.Name]; hr != nil {
-			wh.LastActions = hr.actions
-		}
-		f.Hosts = append(f.Hosts, wh)
 	}
-	return f
 }
 
 // HostRuns implements web.RunHistory from the run history, which the

@@ -106,7 +106,7 @@ func pageOf(t *testing.T, d *Daemon, path string) string {
 
 func TestHaltedRolloutOnFleetPage(t *testing.T) {
 	d := newTestDaemon(t)
-	if f := d.web.Snapshot(); f.Rollout != nil {
+	if f := d.web.Summary(); f.Rollout != nil {
 		t.Fatalf("rollout %+v before any rollout", f.Rollout)
 	}
 	hosts, old := fleetGen(5, "a")
@@ -116,7 +116,7 @@ func TestHaltedRolloutOnFleetPage(t *testing.T) {
 	putTestOutcome(t, d, rr, "h2", &v1alpha1.RolloutFailure{Host: "h2", Resources: []string{"File/motd: permission denied"}, Reason: "failed"})
 	putTestOutcome(t, d, rr, "h3", &v1alpha1.RolloutFailure{Host: "h3", Reason: "host unreachable"})
 
-	got := d.web.Snapshot().Rollout
+	got := d.web.Summary().Rollout
 	want := &web.Rollout{Generation: rr.Gen, Previous: rr.Previous, Phase: v1alpha1.RolloutHalted, Batch: 2, Batches: 3, Total: 5,
 		Done: 1, Failed: 2, Pending: 2, Budget: "1", Failures: []web.RolloutFailure{
 			{Host: "h2", Resources: []string{"File/motd: permission denied"}, Reason: "failed"},
@@ -189,8 +189,8 @@ func TestHostPageShowsRecordedRuns(t *testing.T) {
 			t.Errorf("web2's run listed for web1: %+v", r)
 		}
 	}
-	if f := d.web.Snapshot(); len(f.Hosts) != 2 || f.Hosts[0].History != nil {
-		t.Errorf("the fleet snapshot carries run history: %+v", f.Hosts)
+	if f, h := d.web.Summary(), d.web.Host("web1"); f.Hosts != 2 || h == nil || h.History != nil {
+		t.Errorf("the source's host carries run history: %d hosts, %+v", f.Hosts, h)
 	}
 
 	body := pageOf(t, d, "/hosts/web1")

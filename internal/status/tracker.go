@@ -205,29 +205,14 @@ func (t *Tracker) Changed() <-chan struct{} { return t.changed }
 // keeps the counts.
 func (t *Tracker) putLocked(name string, h *Host) {
 	if old := t.hosts[name]; old != nil {
-		t.count(old, -1)
+		t.counts.add(old, -1)
 	}
 	if h == nil {
 		delete(t.hosts, name)
 		return
 	}
 	t.hosts[name] = h
-	t.count(h, 1)
-}
-
-func (t *Tracker) count(h *Host, delta int) {
-	t.counts.Hosts += delta
-	if h.Passed {
-		t.counts.Passed += delta
-	}
-	switch h.Class() {
-	case ClassReady:
-		t.counts.Ready += delta
-	case ClassQuarantined:
-		t.counts.Quarantined += delta
-	default:
-		t.counts.Pending += delta
-	}
+	t.counts.add(h, 1)
 }
 
 func (t *Tracker) rebuildNamesLocked() {

@@ -65,19 +65,22 @@ func (s *Server) render(w http.ResponseWriter, _ *http.Request, status int, name
 
 type fleetPage struct {
 	page
-	Fleet   *Fleet
-	Counts  []stateCount
-	Total   int
-	State   State
-	Query   string
-	Rows    []Host
+	Fleet  *Summary
+	Counts []stateCount
+	Total  int
+	// State is the class filtered on; Query the label selector (key=value)
+	// or the part of host names asked for.
+	State State
+	Query string
+	Rows  []Host
+	// Matched counts the hosts the filter selects, -1 when unknown.
 	Matched int
 	First   int
 	Last    int
-	PageNo  int
-	Pages   int
-	Prev    string
-	Next    string
+	// FirstPage and Next link the first and the next page ("" on the last).
+	FirstPage string
+	Next      string
+	Problem   string
 }
 
 type stateCount struct {
@@ -86,80 +89,55 @@ type stateCount struct {
 	URL   string
 }
 
+// fleet renders the summary and one page of hosts in name order; the
+// next page follows the source's continue token, so no request costs more
+// than its page, however large the fleet.
 func (s *Server) fleet(w http.ResponseWriter, r *http.Request) {
-	f := s.opts.Source.Snapshot()
+	sum := s.opts.Source.Summary()
 	q := r.URL.Query()
-	data := fleetPage{page: page{Title: "Fleet", Live: true, Now: s.opts.Now(), Version: f.UpdatedAt.UnixMilli()}, Fleet: f, Total: len(f.Hosts),
-		Query: strings.TrimSpace(q.Get("q"))}
-	for _, st := range States {
+	data := fleetPage{page: page{Title: "Fleet", Live: true, Now: s.opts.Now(), Version: sum.UpdatedAt.UnixMilli()}, Fleet: sum, Total: sum.Hosts,
+		Query: strings.TrimSpace(q.Get("q")), Matched: -1}
+	for _, st := range Classes {
 		if strings.EqualFold(q.Get("state"), string(st)) {
 			data.State = st
 		}
 	}
-	counts := map[State]int{}
-	for i := range f.Hosts {
-		counts[f.Hosts[i].State]++
-	}
-	for _, st := range States {
+	for _, st := range Classes {
 		// Pending is transient: shown only while some host is pending.
-		if st == StatePending && counts[st] == 0 {
+		if st == StatePending && sum.Counts[st] == 0 {
 			continue
 		}
-		data.Counts = append(data.Counts, stateCount{State: st, N: counts[st], URL: fleetURL(st, "", 1)})
+		data.Counts = append(data.Counts, stateCount{State: st, N: sum.Counts[st], URL: fleetURL(st, "", "", 0)})
 	}
-	matched := make([]Host, 0, len(f.Hosts))
-	for _, h := range f.Hosts {
-		if (data.State == "" || h.State == data.State) && hostMatches(&h, data.Query) {
-			matched = append(matched, h)
-		}
+	hq := HostQuery{Class: data.State, Limit: s.opts.PageSize, Continue: q.Get("continue")}
+	if strings.Contains(data.Query, "=") {
+		hq.Selector = data.Query
+	} else {
+		hq.Contains = data.Query
 	}
-	sort.SliceStable(matched, func(i, j int) bool {
-		if a, b := matched[i].State.rank(), matched[j].State.rank(); a != b {
-			return a < b
-		}
-		return matched[i].Name < matched[j].Name
-	})
-	data.Matched = len(matched)
-	data.Pages = max(1, (len(matched)+s.opts.PageSize-1)/s.opts.PageSize)
-	data.PageNo, _ = strconv.Atoi(q.Get("page"))
-	data.PageNo = min(max(data.PageNo, 1), data.Pages)
-	from := (data.PageNo - 1) * s.opts.PageSize
-	to := min(from+s.opts.PageSize, len(matched))
-	data.Rows = matched[from:to]
-	data.First, data.Last = from+1, to
-	if data.PageNo > 1 {
-		data.Prev = fleetURL(data.State, data.Query, data.PageNo-1)
+	from, _ := strconv.Atoi(q.Get("from"))
+	from = max(from, 1)
+	if hq.Continue == "" {
+		from = 1
 	}
-	if data.PageNo < data.Pages {
-		data.Next = fleetURL(data.State, data.Query, data.PageNo+1)
+	hp, err := s.opts.Source.Hosts(hq)
+	if err != nil {
+		data.Problem = err.Error()
+		s.render(w, r, http.StatusBadRequest, "fleet", data)
+		return
+	}
+	data.Rows, data.Matched = hp.Hosts, hp.Total
+	data.First, data.Last = from, from+len(hp.Hosts)-1
+	if hq.Continue != "" {
+		data.FirstPage = fleetURL(data.State, data.Query, "", 0)
+	}
+	if hp.Continue != "" {
+		data.Next = fleetURL(data.State, data.Query, hp.Continue, data.Last+1)
 	}
 	s.render(w, r, http.StatusOK, "fleet", data)
 }
 
-// hostMatches: an empty query matches every host; otherwise the name,
-// address, a label key=value or the reason contains it, ignoring case.
-func hostMatches(h *Host, query string) bool {
-	if query == "" {
-		return true
-	}
-	query = strings.ToLower(query)
-	if strings.Contains(strings.ToLower(h.Name), query) || strings.Contains(strings.ToLower(h.Address), query) ||
-		strings.Contains(strings.ToLower(h.Reason), query) {
-		return true
-	}
-	return labelsMatch(h.Labels, query)
-}
-
-func labelsMatch(labels map[string]string, query string) bool {
-	for k, v := range labels {
-		if strings.Contains(strings.ToLower(k+"="+v), query) {
-			return true
-		}
-	}
-	return false
-}
-
-func fleetURL(st State, query string, pageNo int) string {
+func fleetURL(st State, query, cont string, from int) string {
 	v := url.Values{}
 	if st != "" {
 		v.Set("state", string(st))
@@ -167,8 +145,9 @@ func fleetURL(st State, query string, pageNo int) string {
 	if query != "" {
 		v.Set("q", query)
 	}
-	if pageNo > 1 {
-		v.Set("page", strconv.Itoa(pageNo))
+	if cont != "" {
+		v.Set("continue", cont)
+		v.Set("from", strconv.Itoa(from))
 	}
 	if len(v) == 0 {
 		return "/"
@@ -189,16 +168,16 @@ type hostPage struct {
 const hostHistoryRuns = 10
 
 func (s *Server) host(w http.ResponseWriter, r *http.Request) {
-	f := s.opts.Source.Snapshot()
-	h := findHost(f, r.PathValue("name"))
+	version := s.opts.Source.Summary().UpdatedAt
+	h := s.opts.Source.Host(r.PathValue("name"))
 	if h == nil {
 		s.notFound(w, r, "host", r.PathValue("name"))
 		return
 	}
-	hp := hostPage{page: page{Title: h.Name, Live: true, Now: s.opts.Now(), Version: f.UpdatedAt.UnixMilli()},
+	hp := hostPage{page: page{Title: h.Name, Live: true, Now: s.opts.Now(), Version: version.UnixMilli()},
 		CanWrite: s.canWrite(r), Queued: r.URL.Query().Get("queued") != ""}
 	if rh, ok := s.opts.Source.(RunHistory); ok {
-		hc := *h // the snapshot is shared: the runs go on a copy
+		hc := *h // the source may share the host: the runs go on a copy
 		runs, err := rh.HostRuns(r.Context(), h.Name, hostHistoryRuns)
 		if err != nil {
 			hp.HistoryError = err.Error()
@@ -211,27 +190,17 @@ func (s *Server) host(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "host", hp)
 }
 
-func findHost(f *Fleet, name string) *Host {
-	i := sort.Search(len(f.Hosts), func(i int) bool { return f.Hosts[i].Name >= name })
-	if i < len(f.Hosts) && f.Hosts[i].Name == name {
-		return &f.Hosts[i]
-	}
-	return nil
-}
-
 type resourcePage struct {
 	page
 	Resource *Resource
 }
 
 func (s *Server) resource(w http.ResponseWriter, r *http.Request) {
-	f := s.opts.Source.Snapshot()
+	version := s.opts.Source.Summary().UpdatedAt
 	kind, name := r.PathValue("kind"), r.PathValue("name")
-	for i := range f.Resources {
-		if res := &f.Resources[i]; res.Kind == kind && res.Name == name {
-			s.render(w, r, http.StatusOK, "resource", resourcePage{page: page{Title: res.ID(), Live: true, Now: s.opts.Now(), Version: f.UpdatedAt.UnixMilli()}, Resource: res})
-			return
-		}
+	if res := s.opts.Source.Resource(kind, name); res != nil {
+		s.render(w, r, http.StatusOK, "resource", resourcePage{page: page{Title: res.ID(), Live: true, Now: s.opts.Now(), Version: version.UnixMilli()}, Resource: res})
+		return
 	}
 	s.notFound(w, r, "resource", kind+"/"+name)
 }
@@ -240,26 +209,20 @@ type searchPage struct {
 	page
 	Hosts     []Host
 	Resources []Resource
+	// Limit is the most hosts (and resources) listed.
+	Limit int
 }
+
+// searchLimit is how many hosts, and how many resources, a search lists.
+const searchLimit = 100
 
 // search finds hosts and resources whose name or one of whose labels
 // (key=value) contains the query, ignoring case.
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
-	f := s.opts.Source.Snapshot()
 	query := strings.TrimSpace(r.URL.Query().Get("q"))
-	data := searchPage{page: page{Title: "Search", Search: query, Now: s.opts.Now()}}
+	data := searchPage{page: page{Title: "Search", Search: query, Now: s.opts.Now()}, Limit: searchLimit}
 	if query != "" {
-		lq := strings.ToLower(query)
-		for _, h := range f.Hosts {
-			if strings.Contains(strings.ToLower(h.Name), lq) || labelsMatch(h.Labels, lq) {
-				data.Hosts = append(data.Hosts, h)
-			}
-		}
-		for _, res := range f.Resources {
-			if strings.Contains(strings.ToLower(res.ID()), lq) || labelsMatch(res.Labels, lq) {
-				data.Resources = append(data.Resources, res)
-			}
-		}
+		data.Hosts, data.Resources = s.opts.Source.Search(query, searchLimit)
 	}
 	s.render(w, r, http.StatusOK, "search", data)
 }

@@ -256,7 +256,7 @@ func (s *Server) reconcile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	if findHost(s.opts.Source.Snapshot(), name) == nil {
+	if s.opts.Source.Host(name) == nil {
 		http.Error(w, fmt.Sprintf("404: no host %q in the current manifests", name), http.StatusNotFound)
 		return
 	}
@@ -284,7 +284,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	// The page says which status it shows; a change between its rendering
 	// and this subscription is announced at once.
 	if since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64); err == nil &&
-		s.opts.Source.Snapshot().UpdatedAt.UnixMilli() > since {
+		s.opts.Source.Summary().UpdatedAt.UnixMilli() > since {
 		fmt.Fprintf(w, "event: change\ndata: %d\n\n", time.Now().UnixMilli())
 	}
 	fl.Flush()

@@ -5,15 +5,70 @@ import (
 	"time"
 )
 
-// Source is where the page reads the fleet's status.
+// Source is where the page reads the fleet's status. Nothing in it hands
+// over the whole fleet: the fleet page reads the summary and one page of
+// hosts, the other pages the one host or resource they show.
 type Source interface {
-	// Snapshot returns the current status. The page never modifies it, and
-	// the source must not modify it after returning it.
-	Snapshot() *Fleet
+	// Summary returns the fleet at a glance; it must cost nothing per host.
+	Summary() *Summary
+	// Hosts returns one page of hosts in name order.
+	Hosts(q HostQuery) (*HostPage, error)
+	// Host returns one host with its resources and last actions, nil when
+	// the manifests have no such host.
+	Host(name string) *Host
+	// Resource returns one resource with its state on every host it
+	// targets, nil when there is no such resource.
+	Resource(kind, name string) *Resource
+	// Search returns at most limit hosts and limit resources whose name or
+	// one of whose labels (key=value) contains query, ignoring case.
+	Search(query string, limit int) ([]Host, []Resource)
 	// Subscribe returns a channel that receives a value after the status
 	// changes; values may be coalesced. It is closed when ctx is done.
 	Subscribe(ctx context.Context) <-chan struct{}
 }
+
+// Summary is the fleet in counts, with what the fleet page shows above its
+// table.
+type Summary struct {
+	UpdatedAt time.Time
+	// Conditions of the controller itself (Ready, ConfigValid).
+	Conditions []Condition
+	// Config says whether the current manifests loaded.
+	Config Config
+	// Rollout is the rollout in progress, or nil when there is none.
+	Rollout *Rollout
+	// Hosts counts every host; Counts splits them by Class.
+	Hosts  int
+	Counts map[State]int
+}
+
+// HostQuery selects a page of hosts.
+type HostQuery struct {
+	// Class keeps hosts of one class (StateReady, StateQuarantined,
+	// StatePending); "" keeps all.
+	Class State
+	// Selector keeps hosts with these labels: key=value[,key2=value2].
+	Selector string
+	// Contains keeps hosts whose name contains it, ignoring case.
+	Contains string
+	Limit    int
+	// Continue is the Continue of the previous page.
+	Continue string
+}
+
+// HostPage is one page of hosts.
+type HostPage struct {
+	Hosts []Host
+	// Continue fetches the next page; "" on the last.
+	Continue string
+	// Total counts the hosts the query selects, -1 when not known without
+	// walking the fleet.
+	Total int
+}
+
+// Classes are the states the summary counts and the fleet page filters
+// by: a host is Ready, Quarantined, or Pending (any other state).
+var Classes = []State{StateQuarantined, StatePending, StateReady}
 
 // Reconciler is implemented by a Source that can queue a host for an
 // immediate reconcile. The page offers "reconcile now" only when the
@@ -45,30 +100,6 @@ const (
 
 // States lists every state in display order.
 var States = []State{StateQuarantined, StateUnconverged, StateReconciling, StatePending, StateReady}
-
-func (s State) rank() int {
-	for i, t := range States {
-		if s == t {
-			return i
-		}
-	}
-	return len(States)
-}
-
-// Fleet is the whole status at one moment.
-type Fleet struct {
-	UpdatedAt time.Time
-	// Conditions of the controller itself (Ready, ConfigValid).
-	Conditions []Condition
-	// Config says whether the current manifests loaded.
-	Config Config
-	// Hosts, sorted by name.
-	Hosts []Host
-	// Resources, sorted by kind then name.
-	Resources []Resource
-	// Rollout is the rollout in progress, or nil when there is none.
-	Rollout *Rollout
-}
 
 // Config is the validity of the manifests the controller watches.
 type Config struct {

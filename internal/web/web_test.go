@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -12,74 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// fakeSource is a fixed fleet that tests change and announce by hand.
-type fakeSource struct {
-	mu      sync.Mutex
-	fleet   *Fleet
-	subs    []chan struct{}
-	queued  []string
-	withRec bool
-}
-
-func (f *fakeSource) Snapshot() *Fleet {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.fleet
-}
-
-func (f *fakeSource) Subscribe(ctx context.Context) <-chan struct{} {
-	ch := make(chan struct{}, 1)
-	f.mu.Lock()
-	f.subs = append(f.subs, ch)
-	f.mu.Unlock()
-	return ch
-}
-
-func (f *fakeSource) set(fl *Fleet) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fleet = fl
-	for _, ch := range f.subs {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// reconcilingSource also queues reconciles.
-type reconcilingSource struct{ *fakeSource }
-
-func (r reconcilingSource) Reconcile(host string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.queued = append(r.queued, host)
-	return nil
-}
-
-func fleetOf(n int, quarantined ...int) *Fleet {
-	f := &Fleet{UpdatedAt: time.Now(), Config: Config{Known: true, Valid: true, Message: "3 resources"}}
-	q := map[int]bool{}
-	for _, i := range quarantined {
-		q[i] = true
-	}
-	for i := range n {
-		h := Host{Name: fmt.Sprintf("host%04d", i), Address: "127.0.0.1", State: StateReady,
-			Labels: map[string]string{"role": []string{"web", "db"}[i%2]}, LastRun: &Run{Start: time.Now(), Changed: 1}}
-		if q[i] {
-			h.State, h.Reason, h.Failures = StateQuarantined, "connection refused", 2
-		}
-		f.Hosts = append(f.Hosts, h)
-	}
-	f.Resources = []Resource{{Kind: "User", Name: "alice", Ready: true, Labels: map[string]string{"team": "ops"},
-		Hosts: []ResourceOnHost{{Host: "host0000", State: "converged"}}}}
-	return f
-}
 
 func newTestServer(t *testing.T, src Source, tokens *Tokens) *httptest.Server {
 	t.Helper()
@@ -132,30 +66,35 @@ func TestFleetPageOrdersFiltersAndPaginates(t *testing.T) {
 	if n := strings.Count(body, "<tr data-host="); n != 100 {
 		t.Errorf("first page has %d rows, want 100", n)
 	}
-	first := strings.Index(body, `data-host="host0007"`)
-	second := strings.Index(body, `data-host="host0180"`)
-	ready := strings.Index(body, `data-host="host0000"`)
-	if first < 0 || second < 0 || ready < 0 || !(first < second && second < ready) {
-		t.Errorf("quarantined hosts are not listed first (positions %d, %d, %d)", first, second, ready)
+	first, last := strings.Index(body, `data-host="host0000"`), strings.Index(body, `data-host="host0099"`)
+	if first < 0 || last < first || strings.Contains(body, `data-host="host0100"`) {
+		t.Errorf("the first page is not hosts 0 to 99 in name order (positions %d, %d)", first, last)
 	}
 	for _, want := range []string{`<span class="n">2</span> <span class="label">Quarantined</span>`,
-		`<span class="n">248</span> <span class="label">Ready</span>`, "Hosts 1–100 of 250", `href="/?page=2"`} {
+		`<span class="n">248</span> <span class="label">Ready</span>`, "Hosts 1–100 of 250", `href="/?continue=100&amp;from=101"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("fleet page lacks %q", want)
 		}
 	}
 
-	_, body, _ = get(t, nil, ts.URL+"/?page=3")
-	if n := strings.Count(body, "<tr data-host="); n != 50 {
-		t.Errorf("third page has %d rows, want 50", n)
+	_, body, _ = get(t, nil, ts.URL+"/?continue=200&from=201")
+	if n := strings.Count(body, "<tr data-host="); n != 50 || !strings.Contains(body, "Hosts 201–250 of 250") || strings.Contains(body, `rel="next"`) {
+		t.Errorf("third page has %d rows, want 50, its place and no next page", n)
 	}
 	_, body, _ = get(t, nil, ts.URL+"/?state=Quarantined")
 	if n := strings.Count(body, "<tr data-host="); n != 2 {
 		t.Errorf("state=Quarantined shows %d rows, want 2", n)
 	}
 	_, body, _ = get(t, nil, ts.URL+"/?q=role%3Ddb&state=ready")
-	if n := strings.Count(body, "<tr data-host="); n != 100 || !strings.Contains(body, "of 124 matching (of 250)") {
-		t.Errorf("role=db Ready: %d rows on the page; body lacks the match count", n)
+	if n := strings.Count(body, "<tr data-host="); n != 100 || !strings.Contains(body, "Hosts 1–100 matching (of 250)") {
+		t.Errorf("role=db Ready: %d rows on the page; body lacks the place", n)
+	}
+	_, body, _ = get(t, nil, ts.URL+"/?q=0018")
+	if n := strings.Count(body, "<tr data-host="); n != 1 || !strings.Contains(body, `data-host="host0018"`) {
+		t.Errorf("q=0018 (part of a name): %d rows", n)
+	}
+	if code, body, _ := get(t, nil, ts.URL+"/?continue=garbage"); code != http.StatusBadRequest || !strings.Contains(body, "bad continue token") {
+		t.Errorf("a bad continue token: %d, want 400 saying so", code)
 	}
 }
 
@@ -360,70 +299,6 @@ func TestWithoutTokensOnlyLoopbackNamesAndNoWrites(t *testing.T) {
 	}
 }
 
-func TestEventsAnnounceChanges(t *testing.T) {
-	src := &fakeSource{fleet: fleetOf(2)}
-	ts := newTestServer(t, src, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/events", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
-		t.Fatalf("Content-Type %q", ct)
-	}
-	lines := bufio.NewScanner(resp.Body)
-	lines.Scan() // retry:
-	for {
-		src.mu.Lock()
-		n := len(src.subs)
-		src.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	src.set(fleetOf(3))
-	for lines.Scan() {
-		if lines.Text() == "event: change" {
-			return
-		}
-	}
-	t.Fatalf("no change event: %v", lines.Err())
-}
-
-func TestIsLoopback(t *testing.T) {
-	for addr, want := range map[string]bool{"127.0.0.1:9443": true, "[::1]:9443": true, "localhost:1": true,
-		"0.0.0.0:9443": false, ":9443": false, "10.0.0.1:80": false, "example.com:80": false, "garbage": false} {
-		if got := IsLoopback(addr); got != want {
-			t.Errorf("IsLoopback(%q) = %v", addr, got)
-		}
-	}
-}
-
-func TestEventsAnnounceAChangeMissedBeforeSubscribing(t *testing.T) {
-	f := fleetOf(1)
-	ts := newTestServer(t, &fakeSource{fleet: f}, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	since := f.UpdatedAt.Add(-time.Second).UnixMilli() // the page showed an older status
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/events?since=%d", ts.URL, since), nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	lines := bufio.NewScanner(resp.Body)
-	for lines.Scan() {
-		if lines.Text() == "event: change" {
-			return
-		}
-	}
-	t.Fatalf("no change event: %v", lines.Err())
-}
-
 func TestRolloutShownOnlyWhenThereIsOne(t *testing.T) {
 	f := fleetOf(2)
 	ts := newTestServer(t, &fakeSource{fleet: f}, nil)
@@ -510,7 +385,7 @@ func BenchmarkFleetPage(b *testing.B) {
 	mux := http.NewServeMux()
 	s.Register(mux)
 	h := s.Protect(mux)
-	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/?state=&page=2", nil)
+	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/?state=&continue=100&from=101", nil)
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
