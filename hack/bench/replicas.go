@@ -88,9 +88,13 @@ func (b *bench) replicaMode(ctx context.Context, o replicaOptions) error {
 		{"takeover", run.takeover}, {"rejoin", func(ctx context.Context) error { return run.rejoin(ctx, bin) }},
 		{"rollout", run.rollout},
 	}
+	var failed error
 	for _, s := range steps {
 		if err := s.step(ctx); err != nil {
-			return fmt.Errorf("%s: %w\n%s", s.name, err, run.logTails())
+			// What was measured so far is still printed, with the failure.
+			failed = fmt.Errorf("%s: %w\n%s", s.name, err, run.logTails())
+			run.r.Notes = append(run.r.Notes, fmt.Sprintf("incomplete: %s: %v", s.name, err))
+			break
 		}
 		run.r.LoadAvg[s.name] = loadAvg()
 	}
@@ -99,9 +103,11 @@ func (b *bench) replicaMode(ctx context.Context, o replicaOptions) error {
 	doc, _ := json.Marshal(run.r)
 	fmt.Printf("BENCH-REPLICAS %s\n", doc)
 	if o.jsonPath != "" {
-		return os.WriteFile(o.jsonPath, append(doc, '\n'), 0o644)
+		if err := os.WriteFile(o.jsonPath, append(doc, '\n'), 0o644); err != nil {
+			return err
+		}
 	}
-	return nil
+	return failed
 }
 
 // rolloutPolicyYAML stages a change over the fleet in three batches and
@@ -155,13 +161,18 @@ func (run *replicaRun) firstPass(ctx context.Context) error {
 	api := run.replicas[0].api()
 	logf("%d replicas on %d hosts (lease TTL %s, resync %s)", run.o.replicas, n, run.o.leaseTTL, run.o.resync)
 	last := time.Now()
+	byReplica := map[string]float64{}
 	err := waitEvery(ctx, 90*time.Minute, time.Second, func() bool {
 		s, err := summaryOf(api)
-		if err == nil && time.Since(last) > 30*time.Second {
-			logf("first pass: %d of %d hosts Ready, %d passed, load %s", s.Counts.Ready, n, s.Counts.Passed, loadAvg())
+		if err != nil {
+			return false
+		}
+		if time.Since(last) > 30*time.Second {
+			logf("first pass: %d of %d hosts Ready, load %s", s.Counts.Ready, n, loadAvg())
 			last = time.Now()
 		}
-		return err == nil && s.Counts.Ready == n && s.Counts.Passed == n
+		run.replicasReady(s, start, byReplica)
+		return s.Counts.Ready == n
 	})
 	if err != nil {
 		return err
@@ -171,16 +182,31 @@ func (run *replicaRun) firstPass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	run.r.HostsPerReplica, run.r.FirstPassByReplicaS = map[string]int{}, map[string]float64{}
+	run.r.HostsPerReplica, run.r.FirstPassByReplicaS = map[string]int{}, byReplica
 	for _, h := range hosts {
 		run.r.HostsPerReplica[h.Replica]++
-		if h.LastRun != nil {
-			end := h.LastRun.Start.Add(h.LastRun.Duration).Sub(start).Seconds()
-			run.r.FirstPassByReplicaS[h.Replica] = max(run.r.FirstPassByReplicaS[h.Replica], end)
+	}
+	for id := range run.r.HostsPerReplica {
+		if _, ok := byReplica[id]; !ok {
+			byReplica[id] = run.r.FirstPassS
 		}
 	}
 	logf("first pass: every host Ready after %.1fs; hosts per replica %v", run.r.FirstPassS, run.r.HostsPerReplica)
 	return nil
+}
+
+// replicasReady notes, for each replica not yet in byReplica, the seconds
+// since start when every host it owns was Ready (its own /metrics counts
+// the hosts it reconciled).
+func (run *replicaRun) replicasReady(s *fleetSummary, start time.Time, byReplica map[string]float64) {
+	for _, rep := range s.Replicas {
+		if _, done := byReplica[rep.ID]; done || rep.Hosts == 0 || rep.Addr == "" {
+			continue
+		}
+		if metric("http://"+rep.Addr, `optimus_hosts{state="ready"}`) >= float64(rep.Hosts) {
+			byReplica[rep.ID] = time.Since(start).Seconds()
+		}
+	}
 }
 
 // steadyState measures etcd over the next resync pass: from every host
