@@ -161,7 +161,10 @@ func (run *replicaRun) firstPass(ctx context.Context) error {
 	api := run.replicas[0].api()
 	logf("%d replicas on %d hosts (lease TTL %s, resync %s)", run.o.replicas, n, run.o.leaseTTL, run.o.resync)
 	last := time.Now()
+	// Kept in the result as it fills, so that a run stopped during the
+	// first pass still reports the replicas that finished.
 	byReplica := map[string]float64{}
+	run.r.FirstPassByReplicaS = byReplica
 	err := waitEvery(ctx, 90*time.Minute, time.Second, func() bool {
 		s, err := summaryOf(api)
 		if err != nil {
@@ -182,7 +185,7 @@ func (run *replicaRun) firstPass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	run.r.HostsPerReplica, run.r.FirstPassByReplicaS = map[string]int{}, byReplica
+	run.r.HostsPerReplica = map[string]int{}
 	for _, h := range hosts {
 		run.r.HostsPerReplica[h.Replica]++
 	}
