@@ -83,6 +83,12 @@ func simulatedFleet(f *fleetsim.Fleet) fleetHosts {
 // own per host (/tmp/fleet/hNNNN), and perHost-1 Files every host shares.
 // changed >= 0 gives that host's File new content.
 func writeFleet(dir string, fh fleetHosts, perHost, changed int) error {
+	return writeFleetChanged(dir, fh, perHost, func(i int) bool { return i == changed })
+}
+
+// writeFleetChanged is writeFleet with new content for every host i where
+// changed(i).
+func writeFleetChanged(dir string, fh fleetHosts, perHost int, changed func(i int) bool) error {
 	var g strings.Builder
 	fmt.Fprintf(&g, `apiVersion: optimus.dev/v1alpha1
 kind: HostGroup
@@ -107,7 +113,7 @@ spec:
 	f.WriteString("---\napiVersion: optimus.dev/v1alpha1\nkind: Directory\nmetadata: {name: shared}\nspec: {path: /tmp/shared}\n")
 	for i := range n {
 		fmt.Fprintf(&f, "---\napiVersion: optimus.dev/v1alpha1\nkind: File\nmetadata: {name: h%04d}\nspec:\n  hostSelector: {matchLabels: {optimus.dev/host: h%04d}}\n  path: %s\n  content: %q\n",
-			i, i, fleetPath(i), fleetContent(i, i == changed))
+			i, i, fleetPath(i), fleetContent(i, changed(i)))
 	}
 	for j := 3; j < perHost; j++ { // the two directories and the host's own File count
 		fmt.Fprintf(&f, "---\napiVersion: optimus.dev/v1alpha1\nkind: File\nmetadata: {name: shared%02d}\nspec:\n  path: /tmp/shared/f%02d\n  content: \"shared %d\\n\"\n", j, j, j)

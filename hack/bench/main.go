@@ -37,6 +37,9 @@ func main() {
 	ctrlProfile := flag.String("controller-profile", "", "controller mode: save the controller's heap profiles, a CPU profile of the resync pass, its log and GC trace (GODEBUG=gctrace=1) in this directory")
 	simulated := flag.Bool("fleetsim", false, "controller mode: place each Host resource on a simulated host of its own (hack/fleetsim) instead of round-robin over the sshd containers")
 	simPort := flag.Int("fleetsim-base-port", 20000, "controller mode with -fleetsim: port of the first simulated host on 127.0.0.1")
+	replicas := flag.Int("replicas", 0, "controller mode: run this many optimus-controller replicas sharing the fleet through one etcd member (measures the split, a takeover after kill -9, etcd's load and a rollout) instead of one controller next to optimus apply")
+	leaseTTL := flag.Duration("etcd-lease-ttl", 10*time.Second, "controller mode with -replicas: --etcd-lease-ttl of every replica")
+	replicaResync := flag.Duration("replica-resync", 0, "controller mode with -replicas: --resync of every replica (0: 60 s, plus 10 s per 1,000 hosts)")
 	ctrlMaxHosts := flag.Int("max-concurrent-hosts", 0, "controller mode: --max-concurrent-hosts (0: the controller's default)")
 	scriptPairs := flag.Int("script-pairs", 3, "alternating pairs of Optimus cold against a hand-written shell script doing the same work (0 skips them)")
 	scriptOnly := flag.Bool("script-only", false, "run only the comparison with the hand-written script (no Ansible, no scale runs)")
@@ -47,7 +50,14 @@ func main() {
 	b := &bench{nHosts: *hosts, keep: *keep, prefix: *prefix, scriptPairs: *scriptPairs, scriptOnly: *scriptOnly,
 		fleetsim: *simulated, fleetsimPort: *simPort}
 	var err error
-	if *ctrl > 0 {
+	if *ctrl > 0 && *replicas > 0 {
+		resync := *replicaResync
+		if resync <= 0 {
+			resync = time.Minute + time.Duration(*ctrl)*10*time.Millisecond
+		}
+		err = b.replicaMode(ctx, replicaOptions{hosts: *ctrl, replicas: *replicas, perHost: max(*ctrlResources, 2), maxHosts: *ctrlMaxHosts,
+			leaseTTL: *leaseTTL, resync: resync, jsonPath: *jsonPath})
+	} else if *ctrl > 0 {
 		err = b.controllerMode(ctx, *ctrl, max(*ctrlResources, 2), *ctrlMaxHosts, *jsonPath, *ctrlProfile)
 	} else {
 		err = b.run(ctx, *scale, *jsonPath)
