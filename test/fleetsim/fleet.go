@@ -115,7 +115,7 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(payload)
-	keyFile, pub, err := ensureClientKey(opts.Dir)
+	keyFile, pub, err := testhost.EnsureKey(opts.Dir, "optimus fleetsim")
 	if err != nil {
 		return nil, err
 	}

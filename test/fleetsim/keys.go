@@ -4,10 +4,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/pem"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -35,34 +33,4 @@ func newSeed(path string) ([]byte, error) {
 		return nil, err
 	}
 	return seed, os.WriteFile(path, seed, 0o600)
-}
-
-// ensureClientKey loads dir/id_ed25519 or generates it, and returns its path
-// and authorized_keys line.
-func ensureClientKey(dir string) (path string, pub []byte, err error) {
-	path = filepath.Join(dir, "id_ed25519")
-	if b, err := os.ReadFile(path); err == nil {
-		signer, err := ssh.ParsePrivateKey(b)
-		if err != nil {
-			return "", nil, fmt.Errorf("%s: %w (delete it to generate a new one)", path, err)
-		}
-		return path, ssh.MarshalAuthorizedKey(signer.PublicKey()), nil
-	}
-	pk, sk, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return "", nil, err
-	}
-	block, err := ssh.MarshalPrivateKey(sk, "optimus fleetsim")
-	if err != nil {
-		return "", nil, err
-	}
-	sshPub, err := ssh.NewPublicKey(pk)
-	if err != nil {
-		return "", nil, err
-	}
-	pub = ssh.MarshalAuthorizedKey(sshPub)
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-		return "", nil, err
-	}
-	return path, pub, os.WriteFile(path+".pub", pub, 0o644)
 }

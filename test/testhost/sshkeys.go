@@ -52,9 +52,9 @@ func (s *hostSet) writeKnownHosts() error {
 	return os.Rename(tmp, f)
 }
 
-// ensureKey loads dir/id_ed25519 or generates it, and returns its path and
-// authorized_keys line.
-func ensureKey(dir string) (path string, pub []byte, err error) {
+// EnsureKey loads dir/id_ed25519 or generates it (comment names it in the
+// key), and returns its path and authorized_keys line.
+func EnsureKey(dir, comment string) (path string, pub []byte, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, err
 	}
@@ -70,7 +70,7 @@ func ensureKey(dir string) (path string, pub []byte, err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	block, err := ssh.MarshalPrivateKey(sk, "optimus test hosts")
+	block, err := ssh.MarshalPrivateKey(sk, comment)
 	if err != nil {
 		return "", nil, err
 	}

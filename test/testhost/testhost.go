@@ -137,7 +137,7 @@ func Create(ctx context.Context, opts Options) ([]*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	keyFile, pub, err := ensureKey(opts.KeyDir)
+	keyFile, pub, err := EnsureKey(opts.KeyDir, "optimus test hosts")
 	if err != nil {
 		return nil, err
 	}
