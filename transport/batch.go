@@ -82,6 +82,9 @@ func (s *shell) batch(ctx context.Context, cmds []Command) ([]Result, error) {
 	}
 	s.busy.Store(true)
 	defer s.busy.Store(false)
+	if s.wake != nil {
+		s.wake()
+	}
 	// A shell that dies mid-batch may leave its stdout open in a command's
 	// background child: close our end so that the read below fails.
 	finished := make(chan struct{})

@@ -63,3 +63,42 @@ func TestKeepaliveDropsSilentPeer(t *testing.T) {
 		t.Fatal("a silent peer was not dropped")
 	}
 }
+
+// countingPeer answers every probe at once and counts them.
+type countingPeer struct{ probes atomic.Int32 }
+
+func (p *countingPeer) SendRequest(string, bool, []byte) (bool, []byte, error) {
+	p.probes.Add(1)
+	return true, nil, nil
+}
+
+func (p *countingPeer) Close() error { return nil }
+
+// An idle connection is probed idleProbes intervals apart, not every
+// interval; a batch that starts on it (wake) brings the next probe to
+// within an interval, and while it runs every interval is probed.
+func TestKeepaliveProbesIdleConnectionsSeldom(t *testing.T) {
+	// The idle period is idleProbes seconds: a loaded machine that stalls
+	// this test for most of it still finds no probe after one second.
+	const interval = time.Second
+	peer, ended := &countingPeer{}, make(chan struct{})
+	defer close(ended)
+	var busy atomic.Bool
+	start := time.Now()
+	wake := keepalive(peer, &heardConn{}, ended, interval, busy.Load)
+	time.Sleep(interval)
+	if n := peer.probes.Load(); n != 0 {
+		t.Fatalf("%d probes within an interval of an idle connection; want none before %d intervals", n, idleProbes)
+	}
+	busy.Store(true)
+	wake()
+	// Without the wake the first probe would come at idleProbes intervals,
+	// the third two intervals later.
+	deadline := start.Add((idleProbes - 1) * interval)
+	for peer.probes.Load() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d probes %s after a batch started; want one every interval while it runs", peer.probes.Load(), time.Since(start)-interval)
+		}
+		time.Sleep(interval / 10)
+	}
+}

@@ -54,6 +54,9 @@ type shell struct {
 	once   sync.Once
 	closed atomic.Bool
 	busy   atomic.Bool // a batch is in flight
+	// wake tells the connection's keepalive that a batch started; nil
+	// when nothing probes the connection.
+	wake func()
 	// pid is the shell's process ID on the host, as it said when ready.
 	pid int
 	// signalTree sends a signal to the process tree of pid; nil when the

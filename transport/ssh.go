@@ -69,7 +69,7 @@ func (o *sshOpener) open(ctx context.Context) (*shell, error) {
 	o.mu.Lock()
 	o.conn, o.release = c.conn, release
 	o.mu.Unlock()
-	keepalive(c.conn, c.heard, ended, o.keepalive, sh.busy.Load)
+	sh.wake = keepalive(c.conn, c.heard, ended, o.keepalive, sh.busy.Load)
 	return sh, nil
 }
 

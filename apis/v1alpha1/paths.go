@@ -85,23 +85,12 @@ func walkPaths(v reflect.Value, at string, fn func(*string, PathField, string)) 
 				fn(p, f, joinJSON(at, f.Name))
 			}
 		}
-		t := v.Type()
-		for i := range v.NumField() {
-			sf := t.Field(i)
-			if !sf.IsExported() {
+		for _, f := range walkedFields(v.Type()) {
+			if f.inline {
+				walkPaths(v.Field(f.index), at, fn) // inlined, as encoding/json does
 				continue
 			}
-			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-			switch {
-			case name == "-":
-				continue
-			case sf.Anonymous && name == "":
-				walkPaths(v.Field(i), at, fn) // inlined, as encoding/json does
-				continue
-			case name == "":
-				name = sf.Name
-			}
-			walkPaths(v.Field(i), joinJSON(at, name), fn)
+			walkPaths(v.Field(f.index), joinJSON(at, f.name), fn)
 		}
 	case reflect.Slice, reflect.Array:
 		for i := range v.Len() {
@@ -122,6 +111,45 @@ func walkPaths(v reflect.Value, at string, fn func(*string, PathField, string)) 
 			}
 		}
 	}
+}
+
+// walkedField is a field a walk descends into: exported, not json:"-",
+// and of a type that may hold paths.
+type walkedField struct {
+	index  int
+	name   string // JSON name
+	inline bool   // embedded without a JSON name
+}
+
+var walkedFieldsCache sync.Map // reflect.Type -> []walkedField
+
+// walkedFields lists the fields of struct type t a walk descends into,
+// once per type: reading struct tags on every visit was most of a walk's
+// cost, and a controller walks every resource of the fleet on each load.
+func walkedFields(t reflect.Type) []walkedField {
+	if f, ok := walkedFieldsCache.Load(t); ok {
+		return f.([]walkedField)
+	}
+	var out []walkedField
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() || !mayHoldPaths(sf.Type) {
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+			continue
+		case sf.Anonymous && name == "":
+			out = append(out, walkedField{index: i, inline: true})
+			continue
+		case name == "":
+			name = sf.Name
+		}
+		out = append(out, walkedField{index: i, name: name})
+	}
+	walkedFieldsCache.Store(t, out)
+	return out
 }
 
 var mayHoldPathsCache sync.Map // reflect.Type -> bool

@@ -54,6 +54,9 @@ type ControllerResult struct {
 	// IdleCPUMsPerS is the controller's CPU over a quiet 10 s after the
 	// first pass (nothing polls it then), per second.
 	IdleCPUMsPerS float64 `json:"idleCPUMsPerS"`
+	// SettleCPUMsPerS is the controller's CPU per second in the idleSettle
+	// right after the first pass, before the idle window.
+	SettleCPUMsPerS float64 `json:"settleCPUMsPerS"`
 	// ResyncDials is the connections opened during the resync pass: zero
 	// when every reconcile used its kept connection.
 	ResyncDials float64 `json:"resyncDials"`
@@ -63,6 +66,23 @@ type ControllerResult struct {
 	ControllerCPUS float64  `json:"controllerCPUDuringResyncS"`
 	NProc          int      `json:"nproc"`
 	Notes          []string `json:"notes,omitempty"`
+}
+
+// The idle figure is taken over idleWindow, after idleSettle; the resync
+// pass is watched by reading /metrics every scrapeEvery.
+const (
+	idleSettle  = 20 * time.Second
+	idleWindow  = 30 * time.Second
+	scrapeEvery = 5 * time.Second
+)
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }
 
 // firstLine returns the first line of s containing sub.
@@ -138,8 +158,9 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	}
 	r.ApplyColdS, r.ApplyNoopS, r.ApplyNoopCPU, r.ApplyRSSMiB = cold.wall.Seconds(), noop.wall.Seconds(), noop.cpu.Seconds(), noop.maxRSSMiB
 
-	// The resync period leaves the first pass room to finish first.
-	resync := time.Duration(max(2*r.ApplyNoopS, 20)*float64(time.Second)) + 30*time.Second
+	// The resync period leaves the first pass room to finish first (the
+	// target is 1.2 × apply's no-op), and the idle window after it.
+	resync := time.Duration(max(1.5*r.ApplyNoopS, 20)*float64(time.Second)) + idleSettle + idleWindow + 30*time.Second
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort())
 	args := []string{"--watch", dir, "--listen", addr, "--state-dir", filepath.Join(b.work, "state"), "--resync", resync.String(), "--log-level", "warn"}
 	if maxHosts > 0 {
@@ -170,9 +191,11 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	pid := cmd.Process.Pid
 	api := "http://" + addr
 	logf("optimus-controller on %d hosts (resync %s)", n, resync)
-	// Progress is read from /metrics, which costs the controller little;
-	// the full status is fetched once at the end.
-	if err := waitFor(ctx, 30*time.Minute, func() bool { return metric(api, `optimus_hosts{state="ready"}`) == float64(n) }); err != nil {
+	// Progress is read from /api/v1/summary, which costs the controller
+	// the same at any fleet size (a /metrics scrape carries a series per
+	// host: ~50 ms of the controller's CPU at 10,000 hosts); the full
+	// status is fetched once at the end.
+	if err := waitFor(ctx, 30*time.Minute, func() bool { s, err := summaryOf(api); return err == nil && s.Counts.Ready == n }); err != nil {
 		return fmt.Errorf("first pass: %w\n%s", err, tail(logs.String()))
 	}
 	r.FirstPassS = time.Since(start).Seconds()
@@ -181,27 +204,33 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	r.HeapKiBPerHost = metric(api, "go_memstats_heap_inuse_bytes") / 1024 / float64(n)
 	saveProfile(pprofAddr, profileDir, "heap-first-pass")
 
-	// Idle: every host connected, nothing to do, nobody polling.
+	// Idle: every host connected, nothing to do, nobody polling. The
+	// first seconds after the pass still hold its tail (the status saved,
+	// the pass's garbage collected): they are measured apart.
+	settle0, settleAt := procCPU(pid), time.Now()
+	if err := sleepCtx(ctx, idleSettle); err != nil {
+		return err
+	}
 	idle0, idleAt := procCPU(pid), time.Now()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(10 * time.Second):
+	r.SettleCPUMsPerS = float64((idle0 - settle0).Milliseconds()) / idleAt.Sub(settleAt).Seconds()
+	if err := sleepCtx(ctx, idleWindow); err != nil {
+		return err
 	}
 	r.IdleCPUMsPerS = float64((procCPU(pid) - idle0).Milliseconds()) / time.Since(idleAt).Seconds()
-	logf("idle: controller CPU %.1f ms/s", r.IdleCPUMsPerS)
+	logf("idle: controller CPU %.1f ms/s over %s (%.1f ms/s in the %s after the first pass)", r.IdleCPUMsPerS, idleWindow, r.SettleCPUMsPerS, idleSettle)
 
 	// The resync pass: wait for its first reconcile, then write a change to
-	// one host while the pass runs.
+	// one host while the pass runs. /metrics is read every few seconds, as
+	// a scraper would.
 	before := metric(api, converged)
-	if err := waitFor(ctx, resync+time.Minute, func() bool { return metric(api, converged) > before }); err != nil {
+	if err := waitEvery(ctx, resync+time.Minute, scrapeEvery, func() bool { return metric(api, converged) > before }); err != nil {
 		return fmt.Errorf("no resync: %w", err)
 	}
 	cpu0, sshd0, t0 := procCPU(pid), containersCPU(ctx, fh.containers), time.Now()
 	dials0 := metric(api, "optimus_dials_total")
-	// The resync pass takes about as long as apply's no-op: profile a little
-	// more than that, so the whole pass is in the profile.
-	cpuProfiled := startCPUProfile(pprofAddr, profileDir, "cpu-resync", int(max(2*r.ApplyNoopS, 20)))
+	// A resync pass over kept connections takes less than apply's no-op
+	// (which dials every host): profiling that long holds the whole pass.
+	cpuProfiled := startCPUProfile(pprofAddr, profileDir, "cpu-resync", int(max(r.ApplyNoopS, 20)))
 	changed := n / 2
 	container, path := fh.watched(changed)
 	// A loop on the host itself notices the new content within 50 ms and
@@ -229,7 +258,7 @@ func (b *bench) controllerMode(ctx context.Context, n, perHost, maxHosts int, js
 	// The changed host is reconciled once more, unless it was still queued
 	// for the resync when the change came: then one reconcile does both.
 	// So count hosts that passed, not reconciles.
-	if err := waitEvery(ctx, 30*time.Minute, time.Second, func() bool { return metric(api, converged) >= before+float64(n) }); err != nil {
+	if err := waitEvery(ctx, 30*time.Minute, scrapeEvery, func() bool { return metric(api, converged) >= before+float64(n) }); err != nil {
 		return fmt.Errorf("resync pass: %w", err)
 	}
 	var st *v1alpha1.ControllerStatus
@@ -273,17 +302,22 @@ func printController(w io.Writer, r ControllerResult) {
 		fmt.Fprintf(w, "Topology: %d Host resources (one HostGroup) round-robin over %d sshd containers on this machine; %d resources per host\n\n",
 			r.Hosts, r.Containers, r.PerHost)
 	}
+	// The targets are the 1,000-host table's, and issue 31's from 10,000.
+	tResync, tCPU, tRSS, tIdle := "≤ 10 s", "≤ 3 ms", "≤ 150 MB", ""
+	if r.Hosts >= 10000 {
+		tResync, tCPU, tRSS, tIdle = "", "≤ 2 ms", "≤ 100 KiB/host", "≤ 20 ms/s"
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "measure\tfigure\ttarget\t")
 	fmt.Fprintf(tw, "optimus apply, cold\t%.1f s\t\t\n", r.ApplyColdS)
 	fmt.Fprintf(tw, "optimus apply, no-op\t%.1f s (CPU %.1f s, peak RSS %.0f MiB)\t\t\n", r.ApplyNoopS, r.ApplyNoopCPU, r.ApplyRSSMiB)
 	fmt.Fprintf(tw, "controller first pass (start → all Ready)\t%.1f s (%.2f × apply no-op)\t≤ 1.2 ×\t\n", r.FirstPassS, r.FirstPassS/r.ApplyNoopS)
-	fmt.Fprintf(tw, "controller resync pass, kept connections\t%.1f s\t≤ 10 s\t\n", r.ResyncS)
+	fmt.Fprintf(tw, "controller resync pass, kept connections\t%.1f s\t%s\t\n", r.ResyncS, tResync)
 	fmt.Fprintf(tw, "change → applied during resync\t%.2f s\t≤ 2 s\t\n", r.ChangeS)
-	fmt.Fprintf(tw, "controller CPU per host per pass\t%.2f ms\t≤ 3 ms\t\n", r.CPUMsPerHostPass)
-	fmt.Fprintf(tw, "controller peak RSS\t%.0f MiB (%.0f KiB/host)\t≤ 150 MB\t\n", r.PeakRSSMiB, r.RSSKiBPerHost)
+	fmt.Fprintf(tw, "controller CPU per host per pass\t%.2f ms\t%s\t\n", r.CPUMsPerHostPass, tCPU)
+	fmt.Fprintf(tw, "controller peak RSS\t%.0f MiB (%.0f KiB/host)\t%s\t\n", r.PeakRSSMiB, r.RSSKiBPerHost, tRSS)
 	fmt.Fprintf(tw, "controller Go heap in use after the first pass, per host\t%.0f KiB\t\t\n", r.HeapKiBPerHost)
-	fmt.Fprintf(tw, "controller CPU while idle (every host connected)\t%.1f ms/s\t\t\n", r.IdleCPUMsPerS)
+	fmt.Fprintf(tw, "controller CPU while idle (every host connected)\t%.1f ms/s (%.1f ms/s in the %s before)\t%s\t\n", r.IdleCPUMsPerS, r.SettleCPUMsPerS, idleSettle, tIdle)
 	fmt.Fprintf(tw, "connections opened during the resync pass\t%.0f\t0\t\n", r.ResyncDials)
 	fmt.Fprintf(tw, "during the resync: controller CPU / containers' CPU\t%.1f s / %.1f s\t\t\n", r.ControllerCPUS, r.SshdCPUS)
 	tw.Flush()

@@ -15,10 +15,10 @@ func TestGenerationFollowsAHostsVariant(t *testing.T) {
 			Spec: &v1alpha1.FileSpec{Path: "/etc/motd", Content: &content}}
 	}
 	template := file("${vars.motd}")
-	digests := resourceDigests([]*v1alpha1.Resource{template}, "")
+	digests := resourceDigests([]*v1alpha1.Resource{template}, nil)
 	h := &v1alpha1.Host{Metadata: v1alpha1.ObjectMeta{Name: "web1"}, Spec: &v1alpha1.HostSpec{}}
-	one := generation(h, []*v1alpha1.Resource{file("one")}, digests, "")
-	two := generation(h, []*v1alpha1.Resource{file("two")}, digests, "")
+	one := generation(h, []*v1alpha1.Resource{file("one")}, digests, nil)
+	two := generation(h, []*v1alpha1.Resource{file("two")}, digests, nil)
 	if one == two {
 		t.Errorf("generation %s for two different variants of File/motd", one)
 	}

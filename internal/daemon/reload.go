@@ -40,7 +40,7 @@ func (d *Daemon) reload() {
 		d.log.Warn(w)
 	}
 
-	hosts, desired := desiredOf(set, d.opts.Dir)
+	hosts, desired, digests := desiredOf(set, d.opts.Dir)
 	targets := make([]status.Target, len(hosts))
 	for i, h := range hosts {
 		want := desired[h.Metadata.Name]
@@ -51,7 +51,6 @@ func (d *Daemon) reload() {
 		targets[i] = status.Target{Name: h.Metadata.Name, Address: h.Spec.Address, Resources: refs}
 	}
 	var resources []status.Resource
-	digests := resourceDigests(set.Resources, d.opts.Dir)
 	for _, r := range set.Resources {
 		if r.Kind != v1alpha1.HostKind.Kind {
 			resources = append(resources, status.Resource{Ref: r.Ref(), Generation: digests[r].spec})
@@ -153,16 +152,18 @@ func (d *Daemon) effectiveLocked(name string) *desiredHost {
 }
 
 // desiredOf computes what each host of a set should look like, once per
-// load; root is the directory the set was loaded from.
-func desiredOf(set *manifest.Set, root string) ([]*v1alpha1.Host, map[string]*desiredHost) {
+// load, and the digest of each resource; root is the directory the set was
+// loaded from.
+func desiredOf(set *manifest.Set, root string) ([]*v1alpha1.Host, map[string]*desiredHost, map[*v1alpha1.Resource]digest) {
 	hosts := set.Hosts()
 	onHost := controller.ResourcesByHost(hosts, set.Resources)
-	digests := resourceDigests(set.Resources, root)
+	prefix := rootPrefix(root)
+	digests := resourceDigests(set.Resources, prefix)
 	desired := make(map[string]*desiredHost, len(hosts))
 	for i, h := range hosts {
-		desired[h.Metadata.Name] = &desiredHost{host: h, resources: onHost[i], generation: generation(h, onHost[i], digests, root)}
+		desired[h.Metadata.Name] = &desiredHost{host: h, resources: onHost[i], generation: generation(h, onHost[i], digests, prefix)}
 	}
-	return hosts, desired
+	return hosts, desired, digests
 }
 
 // queueRestored queues a host known from the saved status on the first
@@ -209,16 +210,16 @@ type digest struct {
 
 // resourceDigests hashes each resource once per load, so that a host's
 // generation costs one short hash per resource targeting it.
-func resourceDigests(resources []*v1alpha1.Resource, root string) map[*v1alpha1.Resource]digest {
+func resourceDigests(resources []*v1alpha1.Resource, prefix []byte) map[*v1alpha1.Resource]digest {
 	out := make(map[*v1alpha1.Resource]digest, len(resources))
 	for _, r := range resources {
-		out[r] = digestOf(r, root)
+		out[r] = digestOf(r, prefix)
 	}
 	return out
 }
 
-func digestOf(r *v1alpha1.Resource, root string) digest {
-	b := rootless(r.Spec, root)
+func digestOf(r *v1alpha1.Resource, prefix []byte) digest {
+	b := rootless(r.Spec, prefix)
 	spec := sha256.Sum256(b)
 	full := sha256.New()
 	full.Write([]byte(r.ID()))
@@ -236,30 +237,41 @@ func digestOf(r *v1alpha1.Resource, root string) digest {
 // generation hashes what a host should look like: its own spec, and the
 // desired state of every resource targeting it, including the content of
 // files a File takes its source from.
-func generation(h *v1alpha1.Host, resources []*v1alpha1.Resource, digests map[*v1alpha1.Resource]digest, root string) string {
+func generation(h *v1alpha1.Host, resources []*v1alpha1.Resource, digests map[*v1alpha1.Resource]digest, prefix []byte) string {
 	hash := sha256.New()
-	hash.Write(rootless(h.Spec, root))
+	hash.Write(rootless(h.Spec, prefix))
 	for _, r := range resources {
 		d, ok := digests[r]
 		if !ok {
 			// The host's own variant of a resource that reads variables
 			// (${vars.x}): its spec is the host's alone.
-			d = digestOf(r, root)
+			d = digestOf(r, prefix)
 		}
 		hash.Write([]byte(d.full))
 	}
 	return hex.EncodeToString(hash.Sum(nil))[:16]
 }
 
-// rootless encodes a spec with the manifest directory left out of the paths
-// the loader resolved: the same manifests kept in a snapshot, loaded from
-// another directory, are the same generation.
-func rootless(spec any, root string) []byte {
+// rootless encodes a spec with the manifest directory (prefix, from
+// rootPrefix) left out of the paths the loader resolved: the same manifests
+// kept in a snapshot, loaded from another directory, are the same
+// generation.
+func rootless(spec any, prefix []byte) []byte {
 	b, _ := json.Marshal(spec)
-	abs, err := filepath.Abs(root)
-	if root == "" || err != nil {
+	if len(prefix) == 0 {
 		return b
 	}
+	return bytes.ReplaceAll(b, prefix, []byte("./"))
+}
+
+// rootPrefix is the manifest directory root as it appears in a spec's JSON
+// (absolute, with a trailing separator); nil for no directory. It is
+// computed once per load, not once per resource.
+func rootPrefix(root string) []byte {
+	abs, err := filepath.Abs(root)
+	if root == "" || err != nil {
+		return nil
+	}
 	q, _ := json.Marshal(abs + string(filepath.Separator))
-	return bytes.ReplaceAll(b, q[1:len(q)-1], []byte("./"))
+	return q[1 : len(q)-1]
 }

@@ -54,7 +54,7 @@ func (d *Daemon) snapshotDesired(ctx context.Context, digest string) (map[string
 	if err != nil {
 		return nil, fmt.Errorf("manifests %s as stored: %w", digest, err)
 	}
-	_, desired := desiredOf(set, dir)
+	_, desired, _ := desiredOf(set, dir)
 	d.snapMu.Lock()
 	d.snaps[digest] = desired
 	d.snapMu.Unlock()

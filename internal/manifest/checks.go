@@ -36,11 +36,14 @@ func (st *load) checkSet() *Set {
 
 var refType = reflect.TypeFor[v1alpha1.ResourceRef]()
 
+// refs finds the ResourceRefs of a spec.
+var refs = &typeFilter{match: func(t reflect.Type) bool { return t == refType || t == reflect.PointerTo(refType) }}
+
 // checkRefs reports every dependsOn, restartOn or other ResourceRef in a spec
 // that names no resource of the set.
 func (st *load) checkRefs() {
 	for _, d := range st.docs {
-		walkValues(reflect.ValueOf(d.res.Spec), "spec", func(v reflect.Value, path string) {
+		walkValues(reflect.ValueOf(d.res.Spec), "spec", refs, func(v reflect.Value, path string) {
 			if v.Kind() != reflect.Pointer || v.Type().Elem() != refType {
 				return
 			}

@@ -201,17 +201,62 @@ func lowerFirst(s string) string {
 	return string(rs)
 }
 
+// typeFilter says which types a walk is looking for, and remembers per
+// type whether a value of it can reach one, so that walks skip labels,
+// vars and other plain data: a controller walks every resource of its
+// fleet on each load.
+type typeFilter struct {
+	match func(t reflect.Type) bool // t or *t is what the walk looks for
+	cache sync.Map                  // reflect.Type -> bool
+}
+
+// reaches reports whether a value of type t is, or holds through pointers,
+// structs, lists and maps, a value of a type f matches.
+func (f *typeFilter) reaches(t reflect.Type) bool {
+	if b, ok := f.cache.Load(t); ok {
+		return b.(bool)
+	}
+	b := f.search(t, map[reflect.Type]bool{})
+	f.cache.Store(t, b)
+	return b
+}
+
+func (f *typeFilter) search(t reflect.Type, visiting map[reflect.Type]bool) bool {
+	if visiting[t] {
+		return false // a recursive type: the first visit answers
+	}
+	visiting[t] = true
+	if f.match(t) || (t.Kind() != reflect.Pointer && f.match(reflect.PointerTo(t))) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return f.search(t.Elem(), visiting)
+	case reflect.Struct:
+		for _, fd := range Fields(t) {
+			if f.search(fd.Type, visiting) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // walkValues calls fn for v and every struct, pointer, list and map element
-// reachable from it, with its JSON path. Values are addressable where Go
-// allows it, so that pointer-receiver methods can be found.
-func walkValues(v reflect.Value, path string, fn func(v reflect.Value, path string)) {
+// reachable from it, with its JSON path, skipping values that cannot reach
+// a type filter matches. Values are addressable where Go allows it, so
+// that pointer-receiver methods can be found.
+func walkValues(v reflect.Value, path string, filter *typeFilter, fn func(v reflect.Value, path string)) {
+	if !v.IsValid() || !filter.reaches(v.Type()) {
+		return
+	}
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
 			return
 		}
 		fn(v, path)
-		walkValues(v.Elem(), path, fn)
+		walkValues(v.Elem(), path, filter, fn)
 	case reflect.Struct:
 		if v.CanAddr() {
 			fn(v.Addr(), path)
@@ -225,12 +270,12 @@ func walkValues(v reflect.Value, path string, fn func(v reflect.Value, path stri
 			}
 			if f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Struct ||
 				f.Type.Kind() == reflect.Slice || f.Type.Kind() == reflect.Map {
-				walkValues(fv, joinPath(path, f.Name), fn)
+				walkValues(fv, joinPath(path, f.Name), filter, fn)
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		for i := range v.Len() {
-			walkValues(v.Index(i), fmt.Sprintf("%s[%d]", path, i), fn)
+			walkValues(v.Index(i), fmt.Sprintf("%s[%d]", path, i), filter, fn)
 		}
 	case reflect.Map:
 		iter := v.MapRange()
@@ -240,7 +285,7 @@ func walkValues(v reflect.Value, path string, fn func(v reflect.Value, path stri
 			}
 			cp := reflect.New(v.Type().Elem()).Elem()
 			cp.Set(iter.Value())
-			walkValues(cp, path+"["+iter.Key().String()+"]", fn)
+			walkValues(cp, path+"["+iter.Key().String()+"]", filter, fn)
 		}
 	}
 }
@@ -249,10 +294,15 @@ func walkValues(v reflect.Value, path string, fn func(v reflect.Value, path stri
 // as LabelSelectorRequirement.
 type errorChecker interface{ Check() error }
 
+// checkers are the types with Check methods that runChecks calls.
+var checkers = &typeFilter{match: func(t reflect.Type) bool {
+	return t.Implements(reflect.TypeFor[v1alpha1.Checker]()) || t.Implements(reflect.TypeFor[errorChecker]())
+}}
+
 // runChecks calls the Check methods of spec and of every value inside it.
 func runChecks(spec any, prefix string, report func(path, msg string)) {
 	seen := map[any]bool{}
-	walkValues(reflect.ValueOf(spec), prefix, func(v reflect.Value, path string) {
+	walkValues(reflect.ValueOf(spec), prefix, checkers, func(v reflect.Value, path string) {
 		if !v.CanInterface() {
 			return
 		}
