@@ -185,7 +185,10 @@ func (d *Daemon) queueRestored(name, gen string, now time.Time) {
 }
 
 // resync queues every host for drift correction, except those waiting for
-// their backoff: resync is for drift on healthy hosts.
+// their backoff: resync is for drift on healthy hosts. Among replicas it
+// queues the hosts this replica owns or still observes: the others are
+// their owners' (a host it gains is queued when it gains it), and at
+// 10,000 hosts every replica queued the whole fleet to drop two thirds.
 func (d *Daemon) resync() {
 	d.mu.Lock()
 	names := make([]string, 0, len(d.desired))
@@ -194,7 +197,11 @@ func (d *Daemon) resync() {
 	}
 	d.mu.Unlock()
 	now := time.Now()
+	r := d.opts.Replica
 	for _, name := range names {
+		if r != nil && !r.Owns(name) && !r.Observes(name) {
+			continue
+		}
 		if h, ok := d.status.Host(name); ok && h.Status.NextRetry != nil && now.Before(*h.Status.NextRetry) {
 			continue
 		}

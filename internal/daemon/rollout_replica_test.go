@@ -134,3 +134,44 @@ func TestHostsPassedOverAreQueuedWhenInStep(t *testing.T) {
 		t.Errorf("in step: h2 reconciled to %v, want the manifests in hand", want)
 	}
 }
+
+// TestResyncQueuesOwnedHostsOnly: among replicas a resync queues the hosts
+// this replica owns, not the whole fleet (the others' hosts were queued
+// only to be dropped: at 10,000 hosts, two thirds of every queue).
+func TestResyncQueuesOwnedHostsOnly(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	dir := t.TempDir()
+	writeFleetVersion(t, dir, 1)
+	a, b := newTestReplica(t, etcd, "a", dir), newTestReplica(t, etcd, "b", dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, d := range []*Daemon{a, b} {
+		d.reload()
+		go func() { _ = d.opts.Replica.Run(ctx) }()
+	}
+	deadline := time.Now().Add(time.Minute)
+	for len(a.opts.Replica.Owned()) == 0 || len(b.opts.Replica.Owned())+len(a.opts.Replica.Owned()) != 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("hosts not shared after a minute: a %v, b %v", a.opts.Replica.Owned(), b.opts.Replica.Owned())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, d := range []*Daemon{a, b} {
+		for d.q.Len() > 0 { // what the loads queued
+			h, _ := d.q.Get()
+			d.q.Done(h)
+		}
+	}
+	owned := a.opts.Replica.Owned()
+	a.resync()
+	var queued []string
+	for a.q.Len() > 0 {
+		h, _ := a.q.Get()
+		a.q.Done(h)
+		queued = append(queued, h)
+	}
+	slices.Sort(queued)
+	if !slices.Equal(queued, owned) {
+		t.Errorf("resync queued %v; want the hosts a owns, %v", queued, owned)
+	}
+}

@@ -27,6 +27,28 @@ func Binary() string {
 	return "etcd"
 }
 
+// install finds the etcd server, and installs Debian's etcd-server with
+// apt-get when it is missing and this process is root: the programs that
+// launch a cluster (hack/bench, hack/chaos) set up what they need, as the
+// test-host image installs mmdebstrap.
+func install() (string, error) {
+	if path, err := exec.LookPath(Binary()); err == nil || os.Getenv("ETCD_BIN") != "" {
+		return path, err
+	}
+	if os.Geteuid() != 0 {
+		return "", errors.New("etcd server not found, and installing it needs root: run apt-get install etcd-server")
+	}
+	fmt.Fprintln(os.Stderr, "installing etcd-server with apt-get")
+	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "--no-install-recommends", "etcd-server"}} {
+		cmd := exec.Command("apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("apt-get %s: %v\n%s", args[0], err, out)
+		}
+	}
+	return exec.LookPath(Binary())
+}
+
 // Require skips the test when no etcd server is installed, except under
 // CI=true, where a missing server is a failure: CI must run these tests.
 func Require(t testing.TB) string {
@@ -123,9 +145,9 @@ func StartCluster(t testing.TB, n int) *Cluster {
 // one was taken, as StartCluster does. It is StartCluster for a program
 // (hack/chaos) rather than a test: the caller stops the cluster with Stop.
 func Launch(base string, n int) (*Cluster, error) {
-	bin, err := exec.LookPath(Binary())
+	bin, err := install()
 	if err != nil {
-		return nil, fmt.Errorf("etcd server not found (apt-get install etcd-server): %w", err)
+		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
 		c, err := startCluster(bin, filepath.Join(base, fmt.Sprint(attempt)), n)
