@@ -93,8 +93,13 @@ func (d *Daemon) beginReconcile(ctx context.Context, name string) (*reconcileJob
 	job := &reconcileJob{name: name, want: want, set: set, ro: ro, gen: want.generation}
 	hold, mine := d.acquire(name)
 	if !mine {
-		if d.opts.Replica != nil && d.opts.Replica.Observes(name) {
-			d.observeOnly(ctx, name, want)
+		if r := d.opts.Replica; r != nil {
+			if r.Observes(name) {
+				d.observeOnly(ctx, name, want)
+			}
+			// Queued again if it is still this replica's once it may act
+			// (the lease may have been confirmed between the two checks).
+			d.deferOwned(name)
 		}
 		return nil, false
 	}

@@ -175,3 +175,46 @@ func TestResyncQueuesOwnedHostsOnly(t *testing.T) {
 		t.Errorf("resync queued %v; want the hosts a owns, %v", queued, owned)
 	}
 }
+
+// TestHostPassedOverDuringALeaseBlipIsQueuedAgain: a host this replica
+// still owns but passed over while etcd had not confirmed its lease lately
+// (it was only observed) is queued again once the replica may act, not
+// left to the next resync: at 10,000 hosts a rollout's first batch waited
+// for such a host.
+func TestHostPassedOverDuringALeaseBlipIsQueuedAgain(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	dir := t.TempDir()
+	writeFleetVersion(t, dir, 1)
+	a := newTestReplica(t, etcd, "a", dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a.reload()
+	go func() { _ = a.opts.Replica.Run(ctx) }()
+	deadline := time.Now().Add(time.Minute)
+	for len(a.opts.Replica.Owned()) != 4 || !a.opts.Replica.Owns("h2") {
+		if time.Now().After(deadline) {
+			t.Fatalf("a owns %v after a minute; want all four hosts", a.opts.Replica.Owned())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	drain := func() []string {
+		var queued []string
+		for a.q.Len() > 0 {
+			h, _ := a.q.Get()
+			a.q.Done(h)
+			queued = append(queued, h)
+		}
+		return queued
+	}
+	a.replicaChanged() // the hosts gained
+	drain()
+	a.deferOwned("h2") // what a reconcile during the blip does
+	a.replicaChanged()
+	if q := drain(); !slices.Equal(q, []string{"h2"}) {
+		t.Errorf("queued %v once the replica may act; want h2, passed over", q)
+	}
+	a.replicaChanged()
+	if q := drain(); len(q) != 0 {
+		t.Errorf("queued %v again; want nothing once h2 was queued", q)
+	}
+}
