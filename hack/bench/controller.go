@@ -68,10 +68,13 @@ type ControllerResult struct {
 	Notes          []string `json:"notes,omitempty"`
 }
 
-// The idle figure is taken over idleWindow, after idleSettle; the resync
-// pass is watched by reading /metrics every scrapeEvery.
+// The idle figure is taken over idleWindow, after idleSettle: at 10,000
+// hosts the first pass's tail (its history and status written, its garbage
+// collected and the heap it no longer needs returned to the system) lasts
+// most of a minute. The resync pass is watched by reading /metrics every
+// scrapeEvery.
 const (
-	idleSettle  = 20 * time.Second
+	idleSettle  = 60 * time.Second
 	idleWindow  = 30 * time.Second
 	scrapeEvery = 5 * time.Second
 )
