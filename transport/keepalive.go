@@ -86,7 +86,7 @@ type keeper struct {
 	probing bool
 }
 
-// nextLocked arms nothing; it says how long until the next probe: an
+// nextLocked records when the next probe is due and says how long until then: an
 // interval while a batch runs, idleProbes intervals while none does.
 func (k *keeper) nextLocked() time.Duration {
 	d := k.interval
