@@ -94,7 +94,7 @@ func (p *bastionPool) put(k string, c *bastionConn) {
 func (p *bastionPool) watch(k string, c *bastionConn) {
 	ended := make(chan struct{})
 	go func() { c.client.Wait(); close(ended) }()
-	keepalive(c.client, c.heard, ended, keepaliveInterval, nil)
+	keepalive(c.client, c.heard, ended, keepaliveInterval, 0, nil)
 	<-ended
 	p.mu.Lock()
 	if p.conns[k] == c {
@@ -146,7 +146,7 @@ func (p *bastionPool) dialHop(ctx context.Context, ep *sshEndpoint, vc *ssh.Clie
 		}
 	} else {
 		var err error
-		nc, err = (&net.Dialer{}).DialContext(dctx, "tcp", ep.addr)
+		nc, err = (&net.Dialer{KeepAliveConfig: tcpKeepAlive}).DialContext(dctx, "tcp", ep.addr)
 		if err != nil {
 			switch {
 			case errors.Is(err, syscall.ECONNREFUSED):

@@ -7,8 +7,7 @@ import (
 	"time"
 )
 
-// keepaliveInterval is how often a connection running a batch is checked
-// (an idle one less often, see idleProbes).
+// keepaliveInterval is how often a connection running a batch is checked.
 var keepaliveInterval = 15 * time.Second
 
 // silentIntervals is how many keepalive intervals in a row a peer may send
@@ -19,13 +18,22 @@ var keepaliveInterval = 15 * time.Second
 // within silentIntervals+1 intervals, and a slow one never does.
 const silentIntervals = 3
 
-// idleProbes is how many keepalive intervals apart an idle connection is
-// probed. While a batch runs every interval is probed; an idle connection
-// needs probing only to notice a host gone before the next batch is sent
-// (then the batch reconnects instead of failing), and a controller keeps
-// thousands of them: at 10,000 hosts one probe per idle connection every
-// two minutes is 83 round trips a second.
+// idleProbes is how many keepalive intervals apart an idle connection
+// through a bastion is probed. It has no socket of its own for the
+// kernel's TCP keepalive (see tcpKeepAlive) to watch, and a probe notices
+// a host gone before the next batch is sent: the batch reconnects instead
+// of failing.
 const idleProbes = 8
+
+// tcpKeepAlive is the kernel's keepalive on a direct connection: an idle
+// connection whose host is gone (powered off, rebooted, cut off) errors
+// within Idle + Interval × Count, and the next batch reconnects. It costs
+// the controller nothing, where an SSH probe is a round trip through the
+// process: at 10,000 idle hosts one every two minutes was most of the
+// controller's idle CPU. OpenSSH relies on the same by default
+// (TCPKeepAlive yes, ServerAliveInterval 0). What it cannot see is a host
+// whose kernel answers while sshd is frozen; the next batch's probes do.
+var tcpKeepAlive = net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 15 * time.Second, Count: 4}
 
 // requester is what keepalive needs of a connection: ssh.Conn, and the
 // ssh.Client of a bastion.
@@ -57,18 +65,20 @@ func (c *heardConn) heardSince(t time.Time) bool {
 
 // keepalive drops a connection whose peer stopped sending, so that a batch
 // on it fails instead of hanging. busy reports whether a batch is in
-// flight; nil counts as always. heard is the connection's traffic. It runs
-// on one timer per connection, not in a goroutine of its own, and the timer
-// fires only when a probe is due: a controller keeps one mostly idle
-// connection per host, and a parked goroutine or a wake-up per interval
-// per connection is memory and CPU for nothing at ten thousand hosts. The
+// flight; nil counts as always. heard is the connection's traffic. idle is
+// how often an idle connection is probed; zero probes it never (the
+// kernel watches a direct connection, see tcpKeepAlive). It runs on one
+// timer per connection, not in a goroutine of its own, and the timer fires
+// only when a check is due: a controller keeps one mostly idle connection
+// per host, and a parked goroutine or a wake-up per interval per
+// connection is memory and CPU for nothing at ten thousand hosts. The
 // returned wake is called when a batch starts, so that a connection that
-// was idle is probed within an interval of it.
-func keepalive(client requester, heard *heardConn, ended <-chan struct{}, interval time.Duration, busy func() bool) (wake func()) {
-	k := &keeper{client: client, heard: heard, ended: ended, interval: interval, busy: busy}
+// was idle is checked within an interval of it.
+func keepalive(client requester, heard *heardConn, ended <-chan struct{}, interval, idle time.Duration, busy func() bool) (wake func()) {
+	k := &keeper{client: client, heard: heard, ended: ended, interval: interval, idle: idle, busy: busy}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.timer = time.AfterFunc(k.nextLocked(), k.probe)
+	k.scheduleLocked()
 	return k.wake
 }
 
@@ -78,46 +88,72 @@ type keeper struct {
 	heard    *heardConn
 	ended    <-chan struct{}
 	interval time.Duration
+	idle     time.Duration
 	busy     func() bool
 
 	mu      sync.Mutex
-	timer   *time.Timer
-	due     time.Time // when the timer fires; zero while a probe is out
+	timer   *time.Timer // nil until first armed
+	due     time.Time   // when the timer fires; zero while parked or probing
 	probing bool
 }
 
-// nextLocked records when the next probe is due and says how long until then: an
-// interval while a batch runs, idleProbes intervals while none does.
-func (k *keeper) nextLocked() time.Duration {
+// scheduleLocked arms the next check: an interval away while a batch
+// runs, k.idle while none does, or none at all (parked until wake) when
+// idle connections are not probed.
+func (k *keeper) scheduleLocked() {
 	d := k.interval
 	if k.busy != nil && !k.busy() {
-		d *= idleProbes
+		if d = k.idle; d <= 0 {
+			k.due = time.Time{}
+			return
+		}
 	}
-	k.due = time.Now().Add(d)
-	return d
+	k.armLocked(d)
 }
 
-// wake brings the next probe to within an interval when the connection
-// was idle and its probe is further away.
+func (k *keeper) armLocked(d time.Duration) {
+	k.due = time.Now().Add(d)
+	if k.timer == nil {
+		k.timer = time.AfterFunc(d, k.check)
+		return
+	}
+	k.timer.Reset(d)
+}
+
+// wake brings the next check to within an interval when the connection
+// was idle: parked, or its check further away.
 func (k *keeper) wake() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.probing || k.due.IsZero() || time.Until(k.due) <= k.interval {
-		return
-	}
-	if k.timer.Stop() {
-		k.due = time.Now().Add(k.interval)
-		k.timer.Reset(k.interval)
+	switch {
+	case k.probing:
+	case k.due.IsZero():
+		k.armLocked(k.interval)
+	case time.Until(k.due) > k.interval && k.timer.Stop():
+		k.armLocked(k.interval)
 	}
 }
 
-func (k *keeper) probe() {
+// check probes the peer unless it is not needed: the connection went idle
+// and idle ones are not probed, or the peer sent something within the
+// last interval (a batch streaming output is alive).
+func (k *keeper) check() {
 	select {
 	case <-k.ended:
 		return
 	default:
 	}
 	k.mu.Lock()
+	if k.due.IsZero() {
+		// Parked by a check that ran first; a wake arms it again.
+		k.mu.Unlock()
+		return
+	}
+	if (k.busy != nil && !k.busy() && k.idle <= 0) || k.heard.heardSince(time.Now().Add(-k.interval)) {
+		k.scheduleLocked()
+		k.mu.Unlock()
+		return
+	}
 	k.probing, k.due = true, time.Time{}
 	k.mu.Unlock()
 	var answered atomic.Bool
@@ -131,7 +167,7 @@ func (k *keeper) probe() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.probing = false
-	k.timer.Reset(k.nextLocked())
+	k.scheduleLocked()
 }
 
 // watchSilence checks, every interval until the probe is answered, whether

@@ -12,6 +12,7 @@ type slowPeer struct {
 	release chan struct{}
 	closed  chan struct{}
 	once    atomic.Bool
+	sent    atomic.Int32
 }
 
 func newSlowPeer() *slowPeer {
@@ -19,6 +20,7 @@ func newSlowPeer() *slowPeer {
 }
 
 func (p *slowPeer) SendRequest(string, bool, []byte) (bool, []byte, error) {
+	p.sent.Add(1)
 	select {
 	case <-p.release:
 		return true, nil, nil
@@ -39,8 +41,14 @@ func (p *slowPeer) Close() error {
 func TestKeepaliveKeepsSlowButLivePeer(t *testing.T) {
 	peer, heard, ended := newSlowPeer(), &heardConn{}, make(chan struct{})
 	defer close(ended)
-	keepalive(peer, heard, ended, 200*time.Millisecond, nil)
-	// Traffic for many more intervals than silentIntervals, no reply.
+	keepalive(peer, heard, ended, 200*time.Millisecond, 0, nil)
+	// Silent until a probe is out (traffic puts probes off), then traffic
+	// for many more intervals than silentIntervals, and no reply.
+	for deadline := time.Now().Add(time.Minute); peer.sent.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no probe of a silent peer")
+		}
+	}
 	for range 200 {
 		heard.heard.Store(time.Now().UnixNano())
 		select {
@@ -56,7 +64,7 @@ func TestKeepaliveKeepsSlowButLivePeer(t *testing.T) {
 func TestKeepaliveDropsSilentPeer(t *testing.T) {
 	peer, ended := newSlowPeer(), make(chan struct{})
 	defer close(ended)
-	keepalive(peer, &heardConn{}, ended, 20*time.Millisecond, nil)
+	keepalive(peer, &heardConn{}, ended, 20*time.Millisecond, 0, nil)
 	select {
 	case <-peer.closed:
 	case <-time.After(time.Minute):
@@ -74,9 +82,10 @@ func (p *countingPeer) SendRequest(string, bool, []byte) (bool, []byte, error) {
 
 func (p *countingPeer) Close() error { return nil }
 
-// An idle connection is probed idleProbes intervals apart, not every
-// interval; a batch that starts on it (wake) brings the next probe to
-// within an interval, and while it runs every interval is probed.
+// An idle connection through a bastion is probed idleProbes intervals
+// apart, not every interval; a batch that starts on it (wake) brings the
+// next probe to within an interval, and while it runs every interval is
+// probed.
 func TestKeepaliveProbesIdleConnectionsSeldom(t *testing.T) {
 	// The idle period is idleProbes seconds: a loaded machine that stalls
 	// this test for most of it still finds no probe after one second.
@@ -85,7 +94,7 @@ func TestKeepaliveProbesIdleConnectionsSeldom(t *testing.T) {
 	defer close(ended)
 	var busy atomic.Bool
 	start := time.Now()
-	wake := keepalive(peer, &heardConn{}, ended, interval, busy.Load)
+	wake := keepalive(peer, &heardConn{}, ended, interval, idleProbes*interval, busy.Load)
 	time.Sleep(interval)
 	if n := peer.probes.Load(); n != 0 {
 		t.Fatalf("%d probes within an interval of an idle connection; want none before %d intervals", n, idleProbes)
@@ -100,5 +109,61 @@ func TestKeepaliveProbesIdleConnectionsSeldom(t *testing.T) {
 			t.Fatalf("%d probes %s after a batch started; want one every interval while it runs", peer.probes.Load(), time.Since(start)-interval)
 		}
 		time.Sleep(interval / 10)
+	}
+}
+
+// A direct connection is not probed while idle (the kernel's TCP keepalive
+// watches it): only while a batch runs, from the wake on, and it stops
+// again when the batch is over.
+func TestKeepaliveLeavesIdleDirectConnectionsToTheKernel(t *testing.T) {
+	const interval = 50 * time.Millisecond
+	peer, ended := &countingPeer{}, make(chan struct{})
+	defer close(ended)
+	var busy atomic.Bool
+	wake := keepalive(peer, &heardConn{}, ended, interval, 0, busy.Load)
+	time.Sleep(10 * interval)
+	if n := peer.probes.Load(); n != 0 {
+		t.Fatalf("%d probes of an idle direct connection; want none", n)
+	}
+	busy.Store(true)
+	wake()
+	waitProbes(t, peer, 3)
+	busy.Store(false)
+	// A probe already due may still go out; after that, none.
+	time.Sleep(3 * interval)
+	n := peer.probes.Load()
+	time.Sleep(10 * interval)
+	if m := peer.probes.Load(); m != n {
+		t.Fatalf("%d probes after the batch ended; want none", m-n)
+	}
+	busy.Store(true)
+	wake()
+	waitProbes(t, peer, n+1)
+}
+
+// A connection that carries traffic is not probed: the traffic shows the
+// peer alive.
+func TestKeepaliveSkipsProbesWhileThePeerSends(t *testing.T) {
+	const interval = 50 * time.Millisecond
+	peer, heard, ended := &countingPeer{}, &heardConn{}, make(chan struct{})
+	defer close(ended)
+	keepalive(peer, heard, ended, interval, 0, nil)
+	for range 40 {
+		heard.heard.Store(time.Now().UnixNano())
+		time.Sleep(interval / 5)
+	}
+	if n := peer.probes.Load(); n != 0 {
+		t.Fatalf("%d probes of a peer that sent all along; want none", n)
+	}
+	waitProbes(t, peer, 1) // silent from now on
+}
+
+// waitProbes waits until peer was probed n times.
+func waitProbes(t *testing.T, peer *countingPeer, n int32) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); peer.probes.Load() < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d probes after a minute; want %d", peer.probes.Load(), n)
+		}
 	}
 }

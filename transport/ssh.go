@@ -69,7 +69,11 @@ func (o *sshOpener) open(ctx context.Context) (*shell, error) {
 	o.mu.Lock()
 	o.conn, o.release = c.conn, release
 	o.mu.Unlock()
-	sh.wake = keepalive(c.conn, c.heard, ended, o.keepalive, sh.busy.Load)
+	idle := time.Duration(0) // the kernel watches an idle TCP connection
+	if o.ep.via != nil {
+		idle = idleProbes * o.keepalive
+	}
+	sh.wake = keepalive(c.conn, c.heard, ended, o.keepalive, idle, sh.busy.Load)
 	return sh, nil
 }
 
