@@ -144,11 +144,6 @@ func (k *keeper) check() {
 	default:
 	}
 	k.mu.Lock()
-	if k.due.IsZero() {
-		// Parked by a check that ran first; a wake arms it again.
-		k.mu.Unlock()
-		return
-	}
 	if (k.busy != nil && !k.busy() && k.idle <= 0) || k.heard.heardSince(time.Now().Add(-k.interval)) {
 		k.scheduleLocked()
 		k.mu.Unlock()

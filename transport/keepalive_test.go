@@ -144,13 +144,15 @@ func TestKeepaliveLeavesIdleDirectConnectionsToTheKernel(t *testing.T) {
 // A connection that carries traffic is not probed: the traffic shows the
 // peer alive.
 func TestKeepaliveSkipsProbesWhileThePeerSends(t *testing.T) {
-	const interval = 50 * time.Millisecond
+	// Traffic every 10 ms for five intervals: only a stall of a whole
+	// interval (a loaded machine) between two of them would look silent.
+	const interval = 200 * time.Millisecond
 	peer, heard, ended := &countingPeer{}, &heardConn{}, make(chan struct{})
 	defer close(ended)
 	keepalive(peer, heard, ended, interval, 0, nil)
-	for range 40 {
+	for range 100 {
 		heard.heard.Store(time.Now().UnixNano())
-		time.Sleep(interval / 5)
+		time.Sleep(10 * time.Millisecond)
 	}
 	if n := peer.probes.Load(); n != 0 {
 		t.Fatalf("%d probes of a peer that sent all along; want none", n)
